@@ -1,0 +1,50 @@
+"""Model registry: model name -> family. The single place that lists the models."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from .ir import Workload
+from .knobs import Config, ConfigError, Family
+
+
+@lru_cache(maxsize=None)
+def families() -> dict[str, Family]:
+    from .ofa_resnet import OFAResNet50Family, ResNet50Family
+    from .segformer import SegFormerFamily
+    from .swin import SwinFamily
+
+    fams = [SegFormerFamily(), ResNet50Family(), OFAResNet50Family(), SwinFamily()]
+    return {f.family: f for f in fams}
+
+
+def model_names() -> list[str]:
+    return [n for f in families().values() for n in f.model_names()]
+
+
+def family_of(name: str) -> Family:
+    for f in families().values():
+        if name.lower() in f.model_names():
+            return f
+    raise ConfigError(f"unknown model {name!r}; models: {', '.join(model_names())}")
+
+
+def make_config(model: str, resolution=None, **knobs) -> Config:
+    """Validate and build a configuration of a model (knob values as text or typed)."""
+    return family_of(model).config(name=model.lower(), resolution=resolution, **knobs)
+
+
+def parse_config(config_id: str) -> Config:
+    """Parse a stable config id (e.g. 'segformer-b2@512x512/heads=1.2.4.8')."""
+    name = config_id.split("@", 1)[0].split("/", 1)[0]
+    return family_of(name).parse_id(config_id)
+
+
+@lru_cache(maxsize=512)
+def lower(config: Config) -> Workload:
+    """The layer IR of a configuration (cached per process)."""
+    return families()[config.family].lower(config)
+
+
+def build_torch(config: Config, device: str = "cpu"):
+    return families()[config.family].build_torch(config, device=device)
