@@ -1,0 +1,173 @@
+"""Energy model: per-action energies (data with provenance) x action counts + leakage x time.
+
+Data: ``accelerator/data/energy_45nm.yaml`` (45 nm, with the source of every number),
+scaled to ``hw.technology_nm`` with ``accelerator/data/scaling.yaml`` (on-chip only;
+DRAM is not scaled). The counters are those of `accelerator.counters`.
+
+    em = EnergyModel(hw)
+    em.components                       # ('mac', 'weight_buffer', ..., 'leakage')
+    em.breakdown(counts, duration_s)    # {component: joules per layer (numpy)}
+    print(em.format_table())            # action, value, unit, kind, source, flag
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from workloads.params import ParamError, format_table
+
+from .area import area_scale_factor, energy_scale_factor, load_data, onchip_area_mm2
+from .counters import COUNTER_INDEX, NUM_COUNTERS
+from .params import HardwareParams
+
+__all__ = ["EnergyModel", "COMPONENTS"]
+
+COMPONENTS: tuple[str, ...] = ("mac", "weight_buffer", "input_buffer", "accum_buffer", "global_buffer",
+                               "noc", "dram", "ppu", "leakage")
+
+# component -> ((counter, action key), ...): the one place counters meet energies
+_USES: dict[str, tuple[tuple[str, str], ...]] = {
+    "mac": (("macs_issued", "mac"),),
+    "weight_buffer": (("wbuf_read_bytes", "weight_buffer.read"), ("wbuf_write_bytes", "weight_buffer.write")),
+    "input_buffer": (("ibuf_read_bytes", "input_buffer.read"), ("ibuf_write_bytes", "input_buffer.write")),
+    "accum_buffer": (("accbuf_read_bytes", "accum_buffer.read"), ("accbuf_write_bytes", "accum_buffer.write")),
+    "global_buffer": (("glb_read_bytes", "global_buffer.read"), ("glb_write_bytes", "global_buffer.write")),
+    "noc": (("noc_bytes", "noc.transfer"),),
+    "dram": (("dram_read_bytes", "dram.read"), ("dram_write_bytes", "dram.write")),
+    "ppu": (("ppu_ops", "ppu.op"),),
+}
+
+
+def _loglog(x: float, anchors: list[list[float]]) -> tuple[float, bool]:
+    """Piecewise log-log interpolation (end slopes extrapolate); returns (y, extrapolated)."""
+    xs = [math.log(a[0]) for a in anchors]
+    ys = [math.log(a[1]) for a in anchors]
+    lx = math.log(x)
+    i = next((j for j in range(len(xs) - 2) if lx <= xs[j + 1]), len(xs) - 2)  # segment (end ones extend)
+    slope = (ys[i + 1] - ys[i]) / (xs[i + 1] - xs[i])
+    return math.exp(ys[i] + slope * (lx - xs[i])), not (xs[0] <= lx <= xs[-1])
+
+
+class EnergyModel:
+    """Per-action energy table for one `HardwareParams`, and the per-layer energy breakdown."""
+
+    components: tuple[str, ...] = COMPONENTS
+
+    def __init__(self, hw: HardwareParams) -> None:
+        if not isinstance(hw, HardwareParams):
+            raise ParamError(f"EnergyModel needs a HardwareParams, got {type(hw).__name__}")
+        self.hw = hw
+        d = load_data("energy_45nm.yaml")
+        base = d["technology_nm"]
+        self.scale = energy_scale_factor(base, hw.technology_nm)     # on-chip energy and leakage
+        self.area_scale = area_scale_factor(base, hw.technology_nm)
+        rows: list[dict[str, Any]] = []
+
+        def add(action: str, pj45: float, unit: str, kind: str, source: str, flag: str = "",
+                factor: float | None = None) -> None:
+            rows.append({"action": action, "value_45nm": pj45,
+                         "value": pj45 * (self.scale if factor is None else factor), "unit": unit, "kind": kind,
+                         "source": " ".join(str(source).split()), "flag": flag})
+
+        m = d["mac"]
+        add("mac", m["pj_per_mac"], "pJ/MAC", m["kind"], m["source"])
+
+        s = d["pe_sram"]
+        for comp, bank, what in (("weight_buffer", hw.weight_buffer_bytes // hw.lanes, "one lane's bank"),
+                                 ("input_buffer", hw.input_buffer_bytes, "the PE's buffer")):
+            pj64, extrap = _loglog(bank, s["anchors_bytes_pj_per_64bit"])
+            src = f"{s['source']} Bank = {what}: {bank} B -> {pj64:.3g} pJ per 64-bit access."
+            flag = "extrapolated outside 8 KB..1 MB" if extrap else ""
+            for op in ("read", "write"):
+                add(f"{comp}.{op}", pj64 / 8, "pJ/B", s["kind"], src, flag)
+
+        for comp, key, depth in (("accum_buffer", "accum_buffer", hw.accum_entries_per_lane),
+                                 ("global_buffer", "global_buffer",
+                                  hw.global_buffer_bytes * 8 // d["global_buffer"]["access_bits"])):
+            e = d[key]
+            f = (max(depth, 1) / e["depth"]) ** e["depth_exponent"]
+            kind = e["kind"] if depth == e["depth"] else "derived"
+            src = e["source"] + ("" if depth == e["depth"] else f" Here depth {depth}: x {f:.3g}.")
+            for op in ("read", "write"):
+                add(f"{comp}.{op}", e[f"{op}_pj_per_access"] * f / (e["access_bits"] / 8), "pJ/B", kind, src)
+
+        n = d["noc"]
+        # mean distance from the modelled on-chip area; at another node the wire energy per bit-mm
+        # scales like logic (Stillmaker factor) and the distance like sqrt(area factor)
+        area = onchip_area_mm2(hw)
+        dist45 = math.sqrt(area / self.area_scale) / 2.0
+        add("noc.transfer", n["fj_per_bit_mm"] * 1e-3 * 8 * dist45, "pJ/B", n["kind"],
+            f"{n['source']} Here: on-chip area {area:.3g} mm^2 at {hw.technology_nm} nm -> mean distance "
+            f"{math.sqrt(area) / 2:.3g} mm.", flag="low-swing link figure; routers not included",
+            factor=self.scale * math.sqrt(self.area_scale))
+
+        r = d["dram"]
+        for op in ("read", "write"):
+            add(f"dram.{op}", r["pj_per_access"] / (r["access_bits"] / 8), "pJ/B", r["kind"], r["source"],
+                factor=1.0)
+
+        p = d["ppu"]
+        add("ppu.op", p["pj_per_element_op"], "pJ/op", p["kind"], p["source"])
+
+        L = d["leakage"]
+        w_per_pj_cycle = 1e-12 / L["cycle_s"]
+        sram_bytes = hw.num_pes * (hw.weight_buffer_bytes + hw.input_buffer_bytes) + hw.global_buffer_bytes
+        leak = {
+            "leakage.mac": (hw.peak_macs_per_cycle * L["mac_pj_per_cycle"] * w_per_pj_cycle, "published",
+                            L["mac_source"] + f"; x {hw.peak_macs_per_cycle} MACs", ""),
+            "leakage.sram": (sram_bytes * L["sram_pj_per_cycle"] / L["sram_bytes"] * w_per_pj_cycle, "derived",
+                             L["sram_source"] + f"; x {sram_bytes} B", ""),
+            "leakage.accum_buffer": (hw.num_pes * hw.accum_buffer_bytes * L["accum_pj_per_cycle"] /
+                                     L["accum_bytes"] * w_per_pj_cycle, "derived",
+                                     L["accum_source"] + f"; x {hw.num_pes * hw.accum_buffer_bytes} B", ""),
+            "leakage.ppu": (L["ppu_w"] or 0.0, "unknown" if L["ppu_w"] is None else "published",
+                            L["ppu_source"], "unknown, counted as 0"),
+            "leakage.noc": (L["noc_w"] or 0.0, "unknown" if L["noc_w"] is None else "published",
+                            L["noc_source"], "unknown, counted as 0"),
+        }
+        for action, (w, kind, src, flag) in leak.items():
+            add(action, w, "W", kind, src, flag)
+        add("leakage.dram", L["dram_w"], "W", "published", L["dram_source"],
+            "DRAM background power not modelled", factor=1.0)
+
+        self._rows = rows
+        self.pj: dict[str, float] = {r["action"]: r["value"] for r in rows if r["unit"] != "W"}
+        self.leakage_w: float = sum(r["value"] for r in rows if r["unit"] == "W")
+        self.warnings: tuple[str, ...] = tuple(f"{r['action']}: {r['flag']}" for r in rows if r["flag"])
+
+    # -- API -------------------------------------------------------------------
+    def breakdown(self, counts: np.ndarray, duration_s: np.ndarray) -> dict[str, np.ndarray]:
+        """Joules per layer and component.
+
+        ``counts``: array [n_layers, NUM_COUNTERS] in the order of `accelerator.counters.COUNTERS`;
+        ``duration_s``: array [n_layers] (leakage = total leakage power x duration).
+        """
+        c = np.asarray(counts, dtype=np.float64)
+        if c.ndim == 1:
+            c = c[None, :]
+        if c.ndim != 2 or c.shape[1] != NUM_COUNTERS:
+            raise ValueError(f"counts must have shape [n_layers, {NUM_COUNTERS}], got {np.shape(counts)}")
+        t = np.broadcast_to(np.asarray(duration_s, dtype=np.float64), (c.shape[0],))
+        out: dict[str, np.ndarray] = {}
+        for comp, uses in _USES.items():
+            e = np.zeros(c.shape[0])
+            for counter, action in uses:
+                e = e + c[:, COUNTER_INDEX[counter]] * (self.pj[action] * 1e-12)
+            out[comp] = e
+        out["leakage"] = t * self.leakage_w
+        return out
+
+    def total(self, counts: np.ndarray, duration_s: np.ndarray) -> np.ndarray:
+        """Joules per layer, all components."""
+        return sum(self.breakdown(counts, duration_s).values())
+
+    def table(self) -> list[dict[str, Any]]:
+        """Rows: action, value (at hw.technology_nm), value_45nm, unit, kind, source, flag."""
+        return [dict(r) for r in self._rows]
+
+    def format_table(self, source: bool = False) -> str:
+        cols = ["action", "value_45nm", "value", "unit", "kind", "flag"] + (["source"] if source else [])
+        return format_table(self._rows, cols)

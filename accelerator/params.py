@@ -1,0 +1,108 @@
+"""Hardware parameters of the accelerator (gem5-style typed parameters).
+
+`HardwareParams` are fixed when the SystemC model elaborates; `RuntimeResources`
+are the ones the host may change during a run (clock, active PEs, DRAM share).
+
+The defaults of `HardwareParams` are the values of the ``simba-like`` preset
+(``accelerator/presets/simba-like.yaml`` holds the source of every number; a test
+checks the two agree). Prefer ``accelerator.presets.load_preset(name)``.
+"""
+
+from __future__ import annotations
+
+from workloads.params import Component, Param, ParamError
+
+__all__ = ["HardwareParams", "RuntimeResources", "ParamError"]
+
+
+class HardwareParams(Component):
+    """A MAGNet/Simba-like accelerator: PE array of vector MACs, PE buffers, GLB, NoC, DRAM, PPU."""
+
+    name = Param(str, "simba-like", doc="name of this hardware configuration")
+    technology_nm = Param(int, 45, unit="nm", min=1, max=1000,
+                          doc="process node; energy/area tables are 45 nm and scaled to this node")
+    clock_hz = Param(float, 1e9, unit="Hz", min=0, min_exclusive=True, doc="accelerator clock")
+    num_pes = Param(int, 16, min=1, doc="processing elements")
+    lanes = Param(int, 4, min=1, doc="vector-MAC units per PE, each on a different output channel")
+    vector_size = Param(int, 4, min=1, doc="input channels reduced per vector MAC per cycle")
+    weight_buffer_bytes = Param(int, 131072, unit="B", min=1,
+                                doc="weight buffer per PE (all lanes together; banked per lane)")
+    input_buffer_bytes = Param(int, 65536, unit="B", min=1, doc="input buffer per PE (shared by its lanes)")
+    accum_buffer_bytes = Param(int, 1536, unit="B", min=1,
+                               doc="accumulation buffer per PE (all lanes together; banked per lane)")
+    accum_bits = Param(int, 24, unit="bit", min=1, max=64, doc="width of one partial sum")
+    global_buffer_bytes = Param(int, 65536, unit="B", min=1, doc="global buffer shared by the PEs")
+    noc_bytes_per_cycle = Param(int, 32, unit="B/cycle", min=1, doc="NoC bandwidth GLB <-> PEs")
+    dram_bandwidth_bytes_per_s = Param(float, 25.6e9, unit="B/s", min=0, min_exclusive=True,
+                                       doc="peak DRAM bandwidth")
+    dram_latency_s = Param(float, 43.125e-9, unit="s", min=0, doc="DRAM access latency")
+    ppu_elements_per_cycle = Param(int, 16, unit="element/cycle", min=1,
+                                   doc="post-processing-unit throughput")
+    data_bytes = Param(int, 1, unit="B", min=1, max=8, doc="bytes per activation/weight element")
+
+    @property
+    def peak_macs_per_cycle(self) -> int:
+        return self.num_pes * self.lanes * self.vector_size
+
+    @property
+    def peak_macs_per_s(self) -> float:
+        return self.peak_macs_per_cycle * self.clock_hz
+
+    @property
+    def accum_entries_per_lane(self) -> int:
+        """Partial sums one lane's accumulation bank holds."""
+        return self.accum_buffer_bytes * 8 // (self.lanes * self.accum_bits)
+
+    def validate(self) -> None:
+        n = type(self).__name__
+        vec = self.vector_size * self.data_bytes
+        need = 2 * self.lanes * vec
+        if self.weight_buffer_bytes < need:
+            raise ParamError(
+                f"{n}.weight_buffer_bytes [B] = {self.weight_buffer_bytes} is too small: double-buffering one "
+                f"weight vector per lane needs >= 2*lanes*vector_size*data_bytes = {need} B")
+        if self.weight_buffer_bytes % self.lanes:
+            raise ParamError(f"{n}.weight_buffer_bytes [B] = {self.weight_buffer_bytes} must split evenly "
+                             f"into one bank per lane (lanes = {self.lanes})")
+        if self.input_buffer_bytes < 2 * vec:
+            raise ParamError(
+                f"{n}.input_buffer_bytes [B] = {self.input_buffer_bytes} is too small: double-buffering one "
+                f"input vector needs >= 2*vector_size*data_bytes = {2 * vec} B")
+        if self.accum_bits < 16 * self.data_bytes:
+            raise ParamError(f"{n}.accum_bits [bit] = {self.accum_bits} cannot hold one full-precision "
+                             f"product of two {8 * self.data_bytes}-bit values (needs >= {16 * self.data_bytes})")
+        acc_need = -(-self.lanes * self.accum_bits // 8)
+        if self.accum_buffer_bytes < acc_need:
+            raise ParamError(
+                f"{n}.accum_buffer_bytes [B] = {self.accum_buffer_bytes} is too small: one partial sum per "
+                f"lane needs >= ceil(lanes*accum_bits/8) = {acc_need} B")
+        if self.global_buffer_bytes < 2 * vec:
+            raise ParamError(f"{n}.global_buffer_bytes [B] = {self.global_buffer_bytes} is too small: needs "
+                             f">= 2*vector_size*data_bytes = {2 * vec} B")
+
+    @classmethod
+    def default(cls) -> "HardwareParams":
+        """The hardware of ``accelerator.presets.DEFAULT_PRESET``."""
+        from .presets import DEFAULT_PRESET, load_preset
+        return load_preset(DEFAULT_PRESET)
+
+
+class RuntimeResources(Component):
+    """Resources the host may change while a run goes on."""
+
+    clock_hz = Param(float, 1e9, unit="Hz", min=0, min_exclusive=True, doc="accelerator clock now")
+    active_pes = Param(int, 16, min=1, doc="PEs the workload may use now (1..num_pes)")
+    dram_share = Param(float, 1.0, min=0, max=1, min_exclusive=True,
+                       doc="fraction of the DRAM bandwidth this accelerator gets now")
+
+    @classmethod
+    def full(cls, hw: HardwareParams) -> "RuntimeResources":
+        """All of ``hw``: its clock, all PEs, the whole DRAM bandwidth."""
+        return cls(clock_hz=hw.clock_hz, active_pes=hw.num_pes, dram_share=1.0)
+
+    def check_against(self, hw: HardwareParams) -> "RuntimeResources":
+        """Raise ParamError unless these resources fit ``hw``; return self."""
+        if self.active_pes > hw.num_pes:
+            raise ParamError(f"RuntimeResources.active_pes = {self.active_pes} is out of range "
+                             f"(allowed: [1, {hw.num_pes}], the num_pes of {hw.name!r})")
+        return self

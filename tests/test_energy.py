@@ -1,0 +1,128 @@
+"""Energy and area models: hand-computed breakdown, provenance, technology scaling."""
+
+import math
+
+import numpy as np
+import pytest
+
+from accelerator.area import area_mm2, area_scale_factor, area_table, energy_scale_factor
+from accelerator.counters import COUNTER_INDEX, NUM_COUNTERS
+from accelerator.energy import COMPONENTS, EnergyModel, _USES
+from accelerator.params import ParamError
+from accelerator.presets import list_presets, load_preset
+
+
+
+def _counts(rows):
+    c = np.zeros((len(rows), NUM_COUNTERS))
+    for i, r in enumerate(rows):
+        for k, v in r.items():
+            c[i, COUNTER_INDEX[k]] = v
+    return c
+
+
+def test_components_and_counters_are_one_definition():
+    assert EnergyModel(load_preset("simba-like")).components == COMPONENTS == (
+        "mac", "weight_buffer", "input_buffer", "accum_buffer", "global_buffer", "noc", "dram", "ppu", "leakage")
+    used = {c for uses in _USES.values() for c, _ in uses}
+    assert used <= set(COUNTER_INDEX) and "macs_issued" in used and "macs_useful" not in used
+
+
+def test_breakdown_matches_hand_computation_simba_like_45nm():
+    em = EnergyModel(load_preset("simba-like"))
+    counts = _counts([
+        {"macs_issued": 1000, "macs_useful": 900, "wbuf_read_bytes": 100, "wbuf_write_bytes": 10,
+         "ibuf_read_bytes": 200, "ibuf_write_bytes": 20, "accbuf_read_bytes": 30, "accbuf_write_bytes": 30,
+         "glb_read_bytes": 64, "glb_write_bytes": 32, "noc_bytes": 50, "dram_read_bytes": 8,
+         "dram_write_bytes": 16, "ppu_ops": 10},
+        {"ppu_ops": 4},
+    ])
+    dur = np.array([1e-6, 2e-6])
+    b = em.breakdown(counts, dur)
+    assert set(b) == set(COMPONENTS) and all(v.shape == (2,) for v in b.values())
+    # hand computation from the 45 nm data (pJ):
+    in64 = 20 * 2 ** (math.log(100 / 20) / math.log(32))     # Horowitz 64 KiB by log-log interpolation
+    noc_area_mm2 = (16 * (131072 + 65536) * 199069.98324 / 65536 + 65536 * 199069.98324 / 65536
+                    + 16 * 1536 * 25268.00388 / 384 + 256 * 417.0) * 1e-6
+    noc_pj_per_b = 40.4e-3 * 8 * math.sqrt(noc_area_mm2) / 2
+    hand = {
+        "mac": 1000 * 0.315,                                   # issued, not useful
+        "weight_buffer": 110 * 20 / 8,                         # 32 KiB bank per lane: 20 pJ / 64 bit
+        "input_buffer": 220 * in64 / 8,
+        "accum_buffer": 30 * 3.073534 / 3 + 30 * 2.857534 / 3,
+        "global_buffer": 64 * 51.843193 / 32 + 32 * 66.283193 / 32,
+        "noc": 50 * noc_pj_per_b,
+        "dram": 24 * 512 / 8,
+        "ppu": 10 * 1.5,
+    }
+    for comp, pj in hand.items():
+        assert b[comp][0] == pytest.approx(pj * 1e-12, rel=1e-9), comp
+    assert b["ppu"][1] == pytest.approx(4 * 1.5e-12)
+    # leakage (Accelergy pJ per 1 ns cycle = mW): MACs + SRAM (PE buffers + GLB) per byte + accum RF per byte
+    leak_w = (256 * 0.0036 + (16 * (131072 + 65536) + 65536) * 0.001668 / 65536
+              + 16 * 1536 * 0.002415 / 384) * 1e-3
+    assert b["leakage"] == pytest.approx(dur * leak_w, rel=1e-9)
+    total = em.total(counts, dur)
+    assert total[0] == pytest.approx(sum(hand.values()) * 1e-12 + 1e-6 * leak_w, rel=1e-9)
+
+
+def test_scaling_reduces_onchip_energy_not_dram():
+    hw45 = load_preset("vs16")
+    e45, e16 = EnergyModel(hw45), EnergyModel(hw45.replace(technology_nm=16))
+    f = energy_scale_factor(45, 16)
+    v = 0.8
+    assert f == pytest.approx((0.2958 * v * v - 0.1241 * v + 0.03024) / (1.103 * v * v - 0.362 * v + 0.2767))
+    assert 0.1 < f < 0.3 and e16.scale == pytest.approx(f)
+    for action, pj in e45.pj.items():
+        if action.startswith("dram."):
+            assert e16.pj[action] == pj == 64.0
+        elif action == "noc.transfer":
+            assert e16.pj[action] == pytest.approx(pj * f * math.sqrt(area_scale_factor(45, 16)))
+        else:
+            assert e16.pj[action] == pytest.approx(pj * f)
+    assert e16.leakage_w == pytest.approx(e45.leakage_w * f)
+    counts = _counts([{"macs_issued": 1e6, "dram_read_bytes": 1e5, "glb_read_bytes": 1e4}])
+    b45, b16 = e45.breakdown(counts, [1e-3]), e16.breakdown(counts, [1e-3])
+    assert b16["dram"][0] == b45["dram"][0] > 0
+    for comp in ("mac", "global_buffer", "leakage"):
+        assert 0 < b16[comp][0] < b45[comp][0]
+    assert energy_scale_factor(45, 7) < f < energy_scale_factor(45, 32) < 1.0
+
+
+def test_unsupported_node_is_refused_not_extrapolated():
+    with pytest.raises(ParamError, match=r"technology_nm \[nm\] = 5 is outside.*\[7, 130\]"):
+        EnergyModel(load_preset("simba-like").replace(technology_nm=5))
+    # between tabulated nodes: linear in nm
+    assert energy_scale_factor(45, 28) == pytest.approx(
+        energy_scale_factor(45, 20) + (28 - 20) / 12 * (energy_scale_factor(45, 32) - energy_scale_factor(45, 20)))
+
+
+def test_every_table_row_has_a_source_and_kind():
+    for name in list_presets():
+        em = EnergyModel(load_preset(name))
+        rows = em.table()
+        assert {r["action"].split(".")[0] for r in rows} == set(COMPONENTS)
+        for r in rows:
+            assert r["kind"] in ("published", "derived", "assumption", "unknown") and len(r["source"]) > 20, r
+            assert r["value"] >= 0
+        assert any("unknown" in w for w in em.warnings)       # unknown leakage is flagged, not hidden
+        assert "action" in em.format_table()
+
+
+def test_breakdown_shape_errors():
+    em = EnergyModel(load_preset("simba-like"))
+    with pytest.raises(ValueError, match="shape"):
+        em.breakdown(np.zeros((2, NUM_COUNTERS - 1)), np.zeros(2))
+
+
+def test_area_model():
+    hw = load_preset("simba-like")
+    a = area_mm2(hw)
+    assert math.isnan(a["noc"]) and math.isnan(a["ppu"])                 # unknown, not invented
+    known = [v for k, v in a.items() if k != "total" and not math.isnan(v)]
+    assert a["total"] == pytest.approx(sum(known))
+    assert a["mac"] == pytest.approx(256 * 417.0e-6)
+    assert a["global_buffer"] == pytest.approx(0.19906998324)
+    a16 = area_mm2(hw.replace(technology_nm=16))
+    assert a16["total"] == pytest.approx(a["total"] * 0.19)
+    assert all(len(r["source"]) > 10 for r in area_table())

@@ -1,0 +1,219 @@
+"""Typed, documented, validated parameters (the gem5 SimObject idea, compact).
+
+A component declares its parameters once, as class attributes::
+
+    class Cache(Component):
+        size_bytes = Param(int, 32768, unit="B", doc="capacity", min=1)
+        policy = Param(str, "lru", doc="replacement", choices=("lru", "fifo"))
+
+        def validate(self):              # optional cross-field checks
+            ...
+
+Every value is checked when it is set (type, range, choices) and the whole
+component when it is built (``__init__``, ``from_dict``, ``replace``), which
+calls ``validate()``. ``describe()`` gives a printable table; ``to_dict()`` and
+``from_dict()`` round-trip. All errors are `ParamError` (a ``ValueError``) and
+name the field, its unit and its allowed range.
+
+This module lives in `workloads` (the base layer) so that every layer may use it.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable, Mapping
+
+__all__ = ["ParamError", "Param", "Component", "REQUIRED", "format_table"]
+
+
+class ParamError(ValueError):
+    """A parameter value, name or combination that is not allowed."""
+
+
+class _Required:
+    def __repr__(self) -> str:
+        return "REQUIRED"
+
+
+REQUIRED: Any = _Required()
+"""Default of a parameter that has none: the user must give a value."""
+
+
+class Param:
+    """One declared parameter: type, default, unit, doc and allowed range/choices.
+
+    ``min``/``max`` are inclusive unless ``min_exclusive``/``max_exclusive``.
+    A ``float`` parameter accepts an ``int`` (converted); an ``int`` parameter
+    accepts an integral float such as ``1e6`` (converted) but never ``bool``.
+    """
+
+    def __init__(self, type: type, default: Any = REQUIRED, *, unit: str = "", doc: str = "",
+                 min: float | None = None, max: float | None = None,
+                 min_exclusive: bool = False, max_exclusive: bool = False,
+                 choices: Iterable[Any] | None = None) -> None:
+        self.type = type
+        self.unit = unit
+        self.doc = doc
+        self.min, self.max = min, max
+        self.min_exclusive, self.max_exclusive = min_exclusive, max_exclusive
+        self.choices = tuple(choices) if choices is not None else None
+        self.name = "?"
+        self.owner = "?"
+        self.default = default if default is REQUIRED else self.check(default, _where="default of ")
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name, self.owner = name, owner.__name__
+
+    # -- descriptor protocol -------------------------------------------------
+    def __get__(self, obj: Any, objtype: type | None = None) -> Any:
+        if obj is None:
+            return self
+        return obj.__dict__[self.name]
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        obj.__dict__[self.name] = self.check(value)
+
+    # -- checks ----------------------------------------------------------------
+    def range_text(self) -> str:
+        if self.choices is not None:
+            return "one of " + ", ".join(repr(c) for c in self.choices)
+        if self.min is None and self.max is None:
+            return "any"
+        lo = "(" if (self.min is None or self.min_exclusive) else "["
+        hi = ")" if (self.max is None or self.max_exclusive) else "]"
+        lo_v = "-inf" if self.min is None else f"{self.min:g}"
+        hi_v = "inf" if self.max is None else f"{self.max:g}"
+        return f"{lo}{lo_v}, {hi_v}{hi}"
+
+    def _what(self) -> str:
+        unit = f" [{self.unit}]" if self.unit else ""
+        return f"{self.owner}.{self.name}{unit}"
+
+    def check(self, value: Any, _where: str = "") -> Any:
+        """Return ``value`` converted to the parameter's type, or raise ParamError."""
+        t = self.type
+        ok = True
+        if isinstance(value, bool) and t is not bool:
+            ok = False
+        elif t is float and isinstance(value, (int, float)):
+            value = float(value)
+        elif t is int and isinstance(value, float) and value.is_integer():
+            value = int(value)
+        elif not isinstance(value, t):
+            ok = False
+        if not ok:
+            raise ParamError(f"{_where}{self._what()}: expected {t.__name__}, got "
+                             f"{type(value).__name__} {value!r} (allowed: {self.range_text()})")
+        if self.choices is not None and value not in self.choices:
+            raise ParamError(f"{_where}{self._what()} = {value!r} is not allowed "
+                             f"(allowed: {self.range_text()})")
+        if isinstance(value, (int, float)):
+            bad = (isinstance(value, float) and math.isnan(value))
+            if self.min is not None:
+                bad |= value <= self.min if self.min_exclusive else value < self.min
+            if self.max is not None:
+                bad |= value >= self.max if self.max_exclusive else value > self.max
+            if bad:
+                unit = f" {self.unit}" if self.unit else ""
+                raise ParamError(f"{_where}{self._what()} = {value!r} is out of range "
+                                 f"(allowed: {self.range_text()}{unit})")
+        return value
+
+
+class _hybrid:
+    """A method callable on the class (values = defaults) or on an instance."""
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def __get__(self, obj, objtype=None):
+        target = obj if obj is not None else objtype
+        return lambda *a, **k: self.fn(target, *a, **k)
+
+
+class Component:
+    """Base of every configurable component (think gem5 SimObject)."""
+
+    _params: dict[str, Param] = {}
+
+    def __init_subclass__(cls, **kw: Any) -> None:
+        super().__init_subclass__(**kw)
+        params: dict[str, Param] = {}
+        for klass in reversed(cls.__mro__):
+            for k, v in vars(klass).items():
+                if isinstance(v, Param):
+                    params[k] = v
+        cls._params = params
+
+    def __init__(self, **values: Any) -> None:
+        self._reject_unknown(values)
+        missing = [n for n, p in self._params.items() if p.default is REQUIRED and n not in values]
+        if missing:
+            raise ParamError(f"{type(self).__name__}: missing required parameter(s) "
+                             f"{', '.join(missing)}")
+        for name, p in self._params.items():
+            setattr(self, name, values.get(name, p.default))
+        self.validate()
+
+    @classmethod
+    def _reject_unknown(cls, values: Mapping[str, Any]) -> None:
+        unknown = [k for k in values if k not in cls._params]
+        if unknown:
+            raise ParamError(f"{cls.__name__}: unknown parameter(s) {', '.join(map(repr, unknown))}; "
+                             f"valid names: {', '.join(cls._params)}")
+
+    # -- hooks and conveniences ------------------------------------------------
+    def validate(self) -> None:
+        """Cross-field checks; override and raise ParamError with a clear message."""
+
+    @classmethod
+    def param_names(cls) -> tuple[str, ...]:
+        return tuple(cls._params)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]):
+        if not isinstance(d, Mapping):
+            raise ParamError(f"{cls.__name__}: expected a mapping of parameters, got {type(d).__name__}")
+        return cls(**dict(d))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {n: getattr(self, n) for n in self._params}
+
+    def replace(self, **changes: Any):
+        """A new, fully validated component with some values changed."""
+        self._reject_unknown(changes)
+        return type(self)(**{**self.to_dict(), **changes})
+
+    @_hybrid
+    def describe(self_or_cls) -> list[dict[str, Any]]:
+        """One row per parameter: name, type, unit, default, range, doc, value."""
+        is_cls = isinstance(self_or_cls, type)
+        rows = []
+        for n, p in self_or_cls._params.items():
+            default = None if p.default is REQUIRED else p.default
+            rows.append({"name": n, "type": p.type.__name__, "unit": p.unit, "default": default,
+                         "range": p.range_text(), "doc": p.doc,
+                         "value": default if is_cls else getattr(self_or_cls, n)})
+        return rows
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other.to_dict() == self.to_dict()
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, tuple(self.to_dict().items())))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.to_dict().items())})"
+
+
+def format_table(rows: list[dict[str, Any]], columns: Iterable[str] | None = None) -> str:
+    """Plain-text table of ``describe()``-style rows."""
+    rows = list(rows)
+    if not rows:
+        return ""
+    cols = list(columns or rows[0].keys())
+    cells = [[("" if r.get(c) is None else f"{r.get(c):g}" if isinstance(r.get(c), float) else str(r.get(c)))
+              for c in cols] for r in rows]
+    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(cols)]
+    line = lambda vals: "  ".join(v.ljust(w) for v, w in zip(vals, widths)).rstrip()
+    return "\n".join([line(cols), line(["-" * w for w in widths])] + [line(r) for r in cells])
