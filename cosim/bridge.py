@@ -1,0 +1,117 @@
+"""The exact, conservative SimPy <-> SystemC time bridge.
+
+SimPy is the master clock, in integer picoseconds. Before SimPy processes its
+next event at time ``t``, the bridge advances SystemC to ``t`` -- never past it.
+The accelerator pauses the SystemC kernel (``sc_pause``) the moment an
+inference completes, so ``sc_start`` returns at that exact time; the bridge then
+schedules the matching SimPy event at that same picosecond. Host-side changes
+(a request, a resource level, an abort) are applied when SystemC stands at the
+same instant as SimPy. SystemC's absolute time is ``offset + env.now`` (the
+kernel may already have run profile measurements before the co-simulation).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+import simpy
+from simpy.events import URGENT
+
+from host.port import Outcome
+
+
+class CoSimEnvironment(simpy.Environment):
+    """A SimPy environment whose every step first brings SystemC up to the next event."""
+
+    def __init__(self, bridge: "Bridge") -> None:
+        super().__init__(initial_time=0)
+        self.bridge = bridge
+
+    def step(self) -> None:
+        if self.bridge.busy:
+            nxt = self.peek()
+            if self.bridge.advance(None if math.isinf(nxt) else int(nxt)):
+                return  # a completion was scheduled at or before nxt: process events in order
+        super().step()
+
+
+class Bridge:
+    """Implements the host's `AcceleratorPort` on the SystemC accelerator."""
+
+    def __init__(self, accelerator: Any, hw: Any, program_of: Callable[[str], Any],
+                 energy_of: Callable[[Any], float] | None = None) -> None:
+        self.acc = accelerator
+        self.hw = hw
+        self.program_of = program_of  # config id -> loaded program handle
+        self.env = CoSimEnvironment(self)
+        self.offset_ps = int(accelerator.now_ps())
+        self._pending: dict[int, tuple[simpy.Event, str, int]] = {}
+        self.running: int | None = None
+        self.sc_calls = 0
+
+    # ---- time ----------------------------------------------------------------
+    @property
+    def busy(self) -> bool:
+        return self.running is not None
+
+    def _check_sync(self) -> None:
+        sc = int(self.acc.now_ps()) - self.offset_ps
+        if sc != self.env.now:  # pragma: no cover - an invariant, not an input error
+            raise RuntimeError(f"SystemC ({sc} ps) and SimPy ({self.env.now} ps) are out of step")
+
+    def advance(self, until_ps: int | None) -> bool:
+        """Run SystemC up to ``until_ps`` (relative), or to the next completion if that comes first.
+
+        Returns True if a completion was scheduled as a SimPy event.
+        """
+        target = None if until_ps is None else self.offset_ps + until_ps
+        if target is not None and target <= int(self.acc.now_ps()):
+            return False
+        self.sc_calls += 1
+        done = self.acc.run_until(target)
+        for c in done:
+            self._complete(c)
+        return bool(done)
+
+    def _complete(self, c: Any) -> None:
+        ev, config, start_ps = self._pending.pop(c.tag)
+        res = self.acc.result(c.tag)
+        end_ps = int(c.end_ps) - self.offset_ps
+        out = Outcome(tag=c.tag, config=config, start_ps=start_ps, end_ps=end_ps,
+                      energy_j=float(res.energy_j), aborted=bool(getattr(c, "aborted", False)), detail=res)
+        self.running = None
+        ev._ok = True
+        ev._value = out
+        self.env.schedule(ev, URGENT, end_ps - self.env.now)
+
+    # ---- the port ------------------------------------------------------------
+    def submit(self, config_id: str, tag: int) -> simpy.Event:
+        self._check_sync()
+        if self.running is not None:
+            raise RuntimeError("the accelerator runs one inference at a time")  # pragma: no cover
+        ev = simpy.Event(self.env)
+        self._pending[tag] = (ev, config_id, self.env.now)
+        self.acc.submit(self.program_of(config_id), tag)
+        self.running = tag
+        return ev
+
+    def abort(self, tag: int) -> None:
+        self._check_sync()
+        if self.running == tag:
+            self.acc.abort()
+
+    def apply(self, resource: str, value: float) -> None:
+        self._check_sync()
+        self.acc.set_resources(**resource_settings(self.hw, resource, value))
+
+
+def resource_settings(hw: Any, resource: str, value: float) -> dict[str, float | int]:
+    """A host resource level -> the accelerator's runtime setting (one definition)."""
+    if resource == "pe_share":
+        return {"active_pes": max(1, int(math.floor(value * hw.num_pes + 1e-9)))}
+    if resource == "clock_scale":
+        return {"clock_hz": hw.clock_hz * value}
+    if resource == "dram_share":
+        return {"dram_share": value}
+    raise ValueError(f"resource {resource!r} is not an accelerator resource")

@@ -1,0 +1,103 @@
+"""Profile tables measured on the SystemC model, cached on disk.
+
+For each candidate configuration and each resource level the host will see,
+one standalone inference runs on the same SystemC accelerator; its latency and
+energy become the governor's prediction. Results are cached in
+``$DYNVIT_CACHE_DIR`` (default ``~/.cache/dynvit-cosim``) under a key that hashes
+the hardware parameters, the configuration, the level and the source of the
+model (C++ and Python of `accelerator/` and `workloads/`), so any change to the
+model invalidates them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from host.profile import ProfileTable, ResourceLevel
+
+from .bridge import resource_settings
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("DYNVIT_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "dynvit-cosim")
+    return Path(base) / "profiles"
+
+
+@lru_cache(maxsize=1)
+def model_version() -> str:
+    """Hash of every source file that determines a measured latency or energy."""
+    import accelerator
+    import workloads
+
+    h = hashlib.sha256()
+    for pkg in (accelerator, workloads):
+        root = Path(pkg.__file__).parent
+        for p in sorted(root.rglob("*")):
+            if p.suffix in (".py", ".h", ".cpp", ".yaml") and "__pycache__" not in p.parts:
+                h.update(str(p.relative_to(root)).encode())
+                h.update(p.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _key(hw_dict: dict, config: str) -> str:
+    blob = json.dumps({"hw": hw_dict, "config": config, "model": model_version()}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:24]
+
+
+def measure(
+    acc: Any,
+    hw: Any,
+    configs: Iterable[str],
+    levels: Iterable[ResourceLevel],
+    program_of: Callable[[str], Any],
+    use_cache: bool = True,
+) -> ProfileTable:
+    """Latency and energy of each config at each level (standalone inferences, cached)."""
+    levels = sorted(set(ResourceLevel(*l) for l in levels))
+    table = ProfileTable()
+    hw_dict = hw.to_dict()
+    d = cache_dir()
+    for config in configs:
+        path = d / f"{_key(hw_dict, config)}.json"
+        cached: dict[str, list[float]] = {}
+        if use_cache and path.is_file():
+            try:
+                cached = json.loads(path.read_text())["levels"]
+            except (OSError, ValueError, KeyError):
+                cached = {}
+        dirty = False
+        for lv in levels:
+            k = json.dumps(list(lv))
+            if k not in cached:
+                cached[k] = list(_run_at(acc, hw, program_of(config), lv))
+                dirty = True
+            table.add(config, lv, *cached[k])
+        if dirty and use_cache:
+            try:
+                d.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_suffix(".tmp")
+                tmp.write_text(json.dumps({"config": config, "hw": hw_dict, "levels": cached}, sort_keys=True))
+                tmp.replace(path)
+            except OSError:
+                pass  # a read-only cache only costs time
+    _set_level(acc, hw, ResourceLevel())
+    return table
+
+
+def _set_level(acc: Any, hw: Any, lv: ResourceLevel) -> None:
+    settings: dict = {}
+    for name, value in zip(ResourceLevel._fields, lv):
+        settings.update(resource_settings(hw, name, value))
+    acc.set_resources(**settings)
+
+
+def _run_at(acc: Any, hw: Any, program: Any, lv: ResourceLevel) -> tuple[float, float]:
+    _set_level(acc, hw, lv)
+    res = acc.run_program(program)
+    return float(res.latency_s), float(res.energy_j)

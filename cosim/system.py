@@ -1,0 +1,186 @@
+"""gem5-style system assembly: a scenario builds a `System` and calls `simulate()`.
+
+    from cosim import System, simulate
+    from host import FrameSource, Stream, Markov
+
+    system = System(
+        hardware="simba-like",
+        streams=[Stream(name="cam0", candidates=["segformer-b0", "segformer-b1"], source=FrameSource(fps=30))],
+        resources=[Markov(resource="pe_share", states=[1.0, 0.5], mean_dwell_s=[2.0, 1.0])],
+        duration_s=10.0, seed=1,
+    )
+    if __name__ == "__main__":
+        simulate(system)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from workloads.params import Component, Param, ParamError, REQUIRED
+
+from host.profile import Candidate, ResourceLevel
+from host.resources import ResourceModel, merged_levels
+from host.scheduler import Host, Scheduler, Stream, objective_of, resource_timelines
+from host.units import PS_PER_S, to_ps
+
+
+class System(Component):
+    """Everything one co-simulation run needs."""
+
+    name = Param(str, "scenario", doc="name of the scenario (used for the default trace file name)")
+    hardware = Param(object, "", doc="accelerator: preset name, YAML path, or HardwareParams ('' = the default preset)")
+    streams = Param(list, REQUIRED, doc="list of Stream")
+    resources = Param(list, [], doc="list of resource models (Piecewise, Periodic, Markov, CsvReplay)")
+    scheduler = Param(Scheduler, Scheduler(), doc="queue policy, late-work policy, energy-budget window")
+    duration_s = Param(float, 30.0, unit="s", doc="simulated time frames arrive in", min=0.0, min_exclusive=True)
+    seed = Param(int, 0, doc="seed of every random process", min=0)
+
+    def validate(self) -> None:
+        if not self.streams or not all(isinstance(s, Stream) for s in self.streams):
+            raise ParamError("System.streams must be a non-empty list of Stream(...)")
+        names = [s.name for s in self.streams]
+        if len(set(names)) != len(names):
+            raise ParamError(f"System.streams: stream names must be unique, got {names}")
+        for r in self.resources:
+            if not isinstance(r, ResourceModel):
+                raise ParamError(f"System.resources: {r!r} is not a resource model (Piecewise, Periodic, Markov, CsvReplay)")
+
+    # ---- resolved parts (each validated with a clear error) -------------------
+    def hardware_params(self):
+        from accelerator.params import HardwareParams
+        from accelerator.presets import DEFAULT_PRESET, load_preset
+
+        hw = self.hardware
+        if isinstance(hw, HardwareParams):
+            return hw
+        if isinstance(hw, str):
+            return load_preset(hw or DEFAULT_PRESET)
+        raise ParamError(f"System.hardware = {hw!r} must be a preset name, a YAML path or HardwareParams")
+
+    def configs(self) -> dict[str, Any]:
+        """Every candidate configuration id, as written and canonical -> parsed Config (errors name the id)."""
+        import workloads
+
+        out: dict[str, Any] = {}
+        for s in self.streams:
+            for cid in s.all_candidates():
+                if cid in out:
+                    continue
+                try:
+                    out[cid] = workloads.parse_config(cid)
+                except workloads.ConfigError as e:
+                    raise workloads.ConfigError(f"stream {s.name!r}: candidate {cid!r}: {e}") from None
+                out[out[cid].id] = out[cid]
+        return out
+
+
+@dataclass
+class SimulationResult:
+    trace_path: Path
+    frames: int
+    wall_s: float
+    sim_s: float
+    summary: Any  # pandas DataFrame from traces.summary
+
+    def __str__(self) -> str:
+        return f"{self.frames} frames in {self.wall_s:.2f} s wall ({self.sim_s:g} s simulated) -> {self.trace_path}"
+
+
+def candidate_of(cfg: Any, canonical_id: str) -> Candidate:
+    import workloads
+    from workloads.accuracy import accuracy_of
+
+    wl = workloads.lower(cfg)
+    acc = accuracy_of(cfg)
+    return Candidate(config=canonical_id, model=cfg.name, useful_macs=wl.total_macs, accuracy=acc.value,
+                     accuracy_metric=acc.metric, accuracy_source=acc.source, accuracy_label=acc.label,
+                     params=wl.params, knobs=json.dumps({k: (list(v) if isinstance(v, tuple) else v) for k, v in cfg.knobs}))
+
+
+def simulate(
+    system: System,
+    out: str | Path | None = None,
+    *,
+    seed: int | None = None,
+    duration_s: float | None = None,
+    scenario_source: str = "",
+    progress: Callable[[float, float], None] | None = None,
+    created: str | None = None,
+    use_profile_cache: bool = True,
+) -> SimulationResult:
+    """Run a system: profile the candidates, co-simulate, write the HDF5 trace."""
+    import traces
+    import workloads
+    from accelerator.energy import EnergyModel
+    from accelerator.model import get_accelerator
+
+    from . import __version__
+    from .bridge import Bridge
+    from .profiles import measure
+    from .recorder import Recorder
+
+    wall0 = time.perf_counter()
+    if seed is not None or duration_s is not None:
+        system = system.replace(**{k: v for k, v in (("seed", seed), ("duration_s", duration_s)) if v is not None})
+    hw = system.hardware_params()
+    configs = system.configs()
+    end_ps = to_ps(system.duration_s)
+
+    # Candidates by the id the scenario used (canonical ids in the trace).
+    cands: dict[str, Candidate] = {cid: candidate_of(cfg, cfg.id) for cid, cfg in configs.items()}
+    acc = get_accelerator(hw)
+    programs: dict[str, Any] = {}
+
+    def program_of(cid: str):
+        p = programs.get(cid)
+        if p is None:
+            p = programs[cid] = acc.load(workloads.lower(configs[cid]))
+        return p
+
+    # Levels the host will see (every combination in the resource timelines) -> profile.
+    timelines = resource_timelines(system.resources, end_ps, system.seed)
+    levels = {ResourceLevel()} | {ResourceLevel.of(lv) for _, lv in merged_levels(timelines)}
+    profile = measure(acc, hw, sorted({c.id for c in configs.values()}), levels, program_of, use_cache=use_profile_cache)
+
+    path = Path(out) if out else Path("runs") / f"{system.name}-seed{system.seed}.h5"
+    energy = EnergyModel(hw)
+    writer = traces.TraceWriter(
+        path, seed=system.seed, scenario=scenario_source, hardware=hw.to_dict(), tool_version=__version__,
+        created=created, layer_extra_columns=Recorder.layer_extra_columns(tuple(energy.components)),
+    )
+    bridge = Bridge(acc, hw, program_of)
+    rec = Recorder(writer, tuple(energy.components), bridge.offset_ps)
+    try:
+        for s in system.streams:
+            objective = objective_of([cands[c] for c in s.all_candidates()])
+            for c in s.all_candidates():
+                rec.config(cands[c], objective)  # the first stream to name a config sets its objective
+        host = Host(bridge.env, bridge, system.streams, system.resources, system.scheduler, cands, profile,
+                    end_ps, system.seed, on_frame=lambda f: rec.frame(f, lambda cid: workloads.lower(configs[cid])),
+                    on_resource=rec.resource)
+        env = bridge.env
+        step = max(1, end_ps // 100)
+        t = 0
+        while t < end_ps:
+            t = min(end_ps, t + step)
+            env.run(until=t)
+            if progress:
+                progress(t / PS_PER_S, system.duration_s)
+        # Frames still queued at the end were not run; the running one finishes.
+        host.drain()
+        if host.inflight is not None:
+            env.run(until=host.inflight)
+        writer.close()
+    except BaseException:
+        writer.close(complete=False)  # keep every row written so far, readable
+        raise
+    with traces.open(path) as tr:
+        summ = traces.summary(tr)
+    return SimulationResult(trace_path=path, frames=len(rec.frames), wall_s=time.perf_counter() - wall0,
+                            sim_s=system.duration_s, summary=summ)

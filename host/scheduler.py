@@ -1,0 +1,223 @@
+"""Streams and the scheduler of the shared accelerator.
+
+`Host` wires the SimPy processes: one `FrameSource` process per stream, one
+process per resource timeline, and one dispatcher that serves the queue of
+frames on the single accelerator (FIFO, EDF or fixed priority), asks the
+stream's governor for a configuration and handles late work (drop stale frames,
+abort at the deadline, or finish late).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import numpy as np
+import simpy
+
+from workloads.params import Component, Param, ParamError, REQUIRED
+
+from .frames import Frame, FrameSource
+from .governors import OBJECTIVES, Governor, GovernorView, make_governor
+from .port import AcceleratorPort, Outcome
+from .profile import Candidate, ProfileTable, ResourceLevel
+from .resources import RESOURCES, ResourceModel, merged_levels
+from .units import to_ps
+
+
+class Stream(Component):
+    """A stream of frames for one model family, with its own governor and priority."""
+
+    name = Param(str, REQUIRED, doc="stream name (goes into the trace)")
+    candidates = Param(list, REQUIRED, doc="configuration ids the governor may choose among")
+    source = Param(FrameSource, FrameSource(), doc="frame source (rate, jitter, deadline, changes)")
+    governor = Param(object, "greedy", doc="governor name (static, greedy, feedback, oracle, or registered) or instance")
+    priority = Param(int, 0, doc="fixed priority (higher runs first under the 'priority' policy)")
+
+    def validate(self) -> None:
+        if not self.name or "/" in self.name:
+            raise ParamError(f"Stream.name = {self.name!r} must be a non-empty name without '/'")
+        if not self.candidates or not all(isinstance(c, str) for c in self.candidates):
+            raise ParamError(f"Stream {self.name!r}: candidates must be a non-empty list of configuration ids")
+        self.governor = make_governor(self.governor)
+
+    def all_candidates(self) -> list[str]:
+        """Every configuration the stream may ask for during the run (incl. later changes)."""
+        out = list(self.candidates)
+        for ch in self.source.changes:
+            for c in ch.candidates or ():
+                if c not in out:
+                    out.append(c)
+        return out
+
+
+class Scheduler(Component):
+    """How the one accelerator is shared between frames and what happens to late work."""
+
+    policy = Param(str, "edf", doc="queue order", choices=("fifo", "edf", "priority"))
+    late = Param(str, "drop", doc="late work: drop frames already past their deadline when they could start; "
+                 "abort a running frame at its deadline; or finish late", choices=("drop", "abort", "finish"))
+    skip_superseded = Param(bool, False, doc="drop a queued frame when a newer frame of the same stream arrives")
+    budget_window_s = Param(float, 1.0, unit="s", doc="window of the energy budget", min=0.0, min_exclusive=True)
+
+
+def resource_timelines(resources: list[ResourceModel], end_ps: int, seed: int) -> dict[str, list[tuple[int, float]]]:
+    """Each resource model's full timeline for a run (its own seeded generator per model)."""
+    names = [r.resource for r in resources]
+    dup = {n for n in names if names.count(n) > 1}
+    if dup:
+        raise ParamError(f"resources: more than one model for {', '.join(sorted(dup))}; give one model per resource")
+    seeds = np.random.SeedSequence([seed, 1]).spawn(len(resources))
+    return {r.resource: r.timeline(end_ps, np.random.default_rng(sq)) for r, sq in zip(resources, seeds)}
+
+
+def objective_of(cands: list[Candidate]) -> str:
+    """'accuracy' when every candidate's accuracy is known, else the declared proxy 'useful_macs proxy'."""
+    return OBJECTIVES[0] if all(not math.isnan(c.accuracy) for c in cands) else OBJECTIVES[1]
+
+
+class Host:
+    """The running host: its processes and state for one simulation."""
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        port: AcceleratorPort,
+        streams: list[Stream],
+        resources: list[ResourceModel],
+        scheduler: Scheduler,
+        candidates: dict[str, Candidate],
+        profile: ProfileTable,
+        end_ps: int,
+        seed: int,
+        on_frame: Callable[[Frame], None],
+        on_resource: Callable[[int, str, float], None],
+    ) -> None:
+        self.env, self.port, self.streams, self.sched = env, port, streams, scheduler
+        self.candidates, self.profile, self.end_ps = candidates, profile, end_ps
+        self.on_frame, self.on_resource = on_frame, on_resource
+        self.levels = {n: s.nominal for n, s in RESOURCES.items()}
+        self.queue: list[Frame] = []
+        self._wake: simpy.Event | None = None
+        self._tag = 0
+        self._window = -1
+        self._spent = 0.0
+        self.inflight: simpy.Event | None = None  # completion event of the running frame
+        self.by_name = {s.name: s for s in streams}
+        # Resource futures are fixed up front (deterministic from the seed), then replayed.
+        self.timelines = resource_timelines(resources, end_ps, seed)
+        self._future = merged_levels(self.timelines)
+        for name, tl in self.timelines.items():
+            env.process(ResourceModel.run(env, name, tl, self.apply))
+        rngs = [np.random.default_rng(s) for s in np.random.SeedSequence([seed, 0]).spawn(len(streams))]
+        for i, s in enumerate(streams):
+            env.process(s.source.run(env, s.name, s.priority, tuple(s.candidates), self.arrive, rngs[i], end_ps))
+        env.process(self.dispatcher())
+
+    # ---- inputs ---------------------------------------------------------------
+    def apply(self, resource: str, value: float) -> None:
+        self.levels[resource] = value
+        if resource != "energy_budget_j":
+            self.port.apply(resource, value)
+        self.on_resource(self.env.now, resource, value)
+
+    def arrive(self, frame: Frame) -> None:
+        if self.sched.skip_superseded:
+            for old in [f for f in self.queue if f.stream == frame.stream]:
+                self.queue.remove(old)
+                self._finish_dropped(old)
+        self.queue.append(frame)
+        if self._wake is not None and not self._wake.triggered:
+            self._wake.succeed()
+
+    # ---- policy -----------------------------------------------------------------
+    def _pick(self) -> Frame:
+        p = self.sched.policy
+        if p == "fifo":
+            key = lambda f: (f.arrival_ps, f.stream, f.index)
+        elif p == "edf":
+            key = lambda f: (f.deadline_ps, f.arrival_ps, f.stream, f.index)
+        else:
+            key = lambda f: (-f.priority, f.arrival_ps, f.stream, f.index)
+        f = min(self.queue, key=key)
+        self.queue.remove(f)
+        return f
+
+    def level(self) -> ResourceLevel:
+        return ResourceLevel.of(self.levels)
+
+    def energy_left_j(self) -> float:
+        w = int(self.env.now // to_ps(self.sched.budget_window_s))
+        if w != self._window:
+            self._window, self._spent = w, 0.0
+        return self.levels["energy_budget_j"] - self._spent
+
+    def future(self, now_ps: int) -> list[tuple[int, ResourceLevel]]:
+        out = []
+        for t, lv in self._future:
+            if t <= now_ps:
+                out = [(now_ps, ResourceLevel.of(lv))]
+            else:
+                out.append((t, ResourceLevel.of(lv)))
+        return out
+
+    def view(self, frame: Frame, governor: Governor) -> GovernorView:
+        cands = [self.candidates[c] for c in frame.candidates]
+        return GovernorView(
+            now_ps=self.env.now, frame=frame, candidates=cands, objective=objective_of(cands),
+            level=self.level(), energy_left_j=self.energy_left_j(), profile=self.profile,
+            future=self.future if getattr(governor, "wants_future", False) else None,
+        )
+
+    # ---- the dispatcher process ------------------------------------------------
+    def dispatcher(self):
+        env = self.env
+        while True:
+            if not self.queue:
+                self._wake = env.event()
+                yield self._wake
+                continue
+            frame = self._pick()
+            if self.sched.late == "drop" and env.now >= frame.deadline_ps:
+                self._finish_dropped(frame)
+                continue
+            gov = self.by_name[frame.stream].governor
+            view = self.view(frame, gov)
+            config = gov.choose(frame, view)
+            if config is None:
+                self._finish_dropped(frame)
+                continue
+            if config not in self.candidates:
+                raise ParamError(f"governor {gov.name!r} chose {config!r}, which is not a candidate of stream {frame.stream!r}")
+            config = self.candidates[config].config  # the canonical id
+            predicted = gov.predicted_latency_s(config, view)
+            self._tag += 1
+            frame.tag, frame.config, frame.start_ps = self._tag, config, env.now
+            done = self.inflight = self.port.submit(config, frame.tag)
+            if self.sched.late == "abort":
+                env.process(self._abort_at_deadline(frame, done))
+            outcome: Outcome = yield done
+            self.inflight = None
+            frame.end_ps, frame.energy_j, frame.aborted = outcome.end_ps, outcome.energy_j, outcome.aborted
+            frame.accuracy = math.nan if outcome.aborted else self.candidates[config].accuracy
+            frame.outcome = outcome
+            self.energy_left_j()  # roll the window if needed
+            self._spent += outcome.energy_j
+            gov.observe(frame, predicted, (outcome.end_ps - outcome.start_ps) / 1e12)
+            self.on_frame(frame)
+
+    def _abort_at_deadline(self, frame: Frame, done: simpy.Event):
+        if frame.deadline_ps > self.env.now:
+            yield self.env.timeout(frame.deadline_ps - self.env.now)
+        if not done.triggered:
+            self.port.abort(frame.tag)
+
+    def _finish_dropped(self, frame: Frame) -> None:
+        frame.dropped = True
+        self.on_frame(frame)
+
+    def drain(self) -> None:
+        """At the end of the run: frames still queued are reported as dropped (not run)."""
+        for f in sorted(self.queue, key=lambda f: (f.arrival_ps, f.stream, f.index)):
+            self._finish_dropped(f)
+        self.queue.clear()
