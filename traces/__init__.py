@@ -1,0 +1,36 @@
+"""HDF5 traces of dynvit-cosim runs: schema, writer, reader, summaries.
+
+This package imports no other part of dynvit-cosim: it is the schema the rest
+of the project writes and reads.
+
+    from traces import TraceWriter
+    import traces
+
+    with TraceWriter("run.h5", seed=1, scenario=src, hardware=hw, tool_version="0.1.0",
+                     created="2025-01-01T00:00:00Z",
+                     layer_extra_columns=["energy_mac_j", "energy_dram_j"]) as w:
+        w.add_config("segformer-b2@512x512", model="segformer-b2", knobs={}, macs=..., params=...)
+        w.append_layers({"stream": "cam0", "frame": 0, "layer": idx, "name": names, ...})
+        w.append_frames([{"stream": "cam0", "frame": 0, ...}])
+
+    with traces.open("run.h5") as t:
+        t.frames, t.layers, t.resources, t.configs, t.meta
+        traces.summary(t)
+"""
+
+from .reader import Trace, TraceFormatError, open
+from .schema import SCHEMA_VERSION
+from .summary import config_counts, summary, summary_dict
+from .writer import TraceWriter, clear_write_flags
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "Trace",
+    "TraceFormatError",
+    "TraceWriter",
+    "clear_write_flags",
+    "config_counts",
+    "open",
+    "summary",
+    "summary_dict",
+]

@@ -1,0 +1,197 @@
+"""Reading traces into pandas.
+
+``traces.open(path)`` returns a :class:`Trace` whose tables are pandas
+DataFrames, loaded on first access (``/layers`` can be large), with strings
+decoded to ``str``. It reads finished traces, traces of killed runs (every row
+of every completed flush) and traces still being written (a snapshot).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import cached_property
+from typing import Any
+
+import h5py
+import numpy as np
+import pandas as pd
+
+from . import schema
+
+
+class TraceFormatError(ValueError):
+    """The file exists but is not a (readable) dynvit-cosim trace."""
+
+
+def _open_h5(path: str) -> tuple[h5py.File, bool]:
+    """Open read-only; fall back to a SWMR read for a file whose writer was killed
+    or is still running. Returns (file, opened_with_swmr)."""
+    try:
+        return h5py.File(path, "r"), False
+    except OSError as first:
+        try:
+            return h5py.File(path, "r", swmr=True), True
+        except OSError:
+            raise TraceFormatError(f"{path} is not a readable HDF5 trace: {first}") from None
+
+
+def _decode_str(arr: np.ndarray) -> pd.Series:
+    """Fixed-width UTF-8 bytes -> pandas str Series (decoding each distinct value once)."""
+    if len(arr) == 0:
+        return pd.Series([], dtype=str)
+    codes, uniques = pd.factorize(arr)
+    cats = [b.decode("utf-8") for b in uniques]
+    return pd.Series(pd.Categorical.from_codes(codes, pd.Index(cats, dtype=object))).astype(str)
+
+
+class Trace:
+    """An open trace file. Tables: :attr:`frames`, :attr:`layers`,
+    :attr:`resources`, :attr:`configs`; root attributes: :attr:`meta`."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = os.fspath(path)
+        if not os.path.exists(self.path):
+            raise FileNotFoundError(f"trace file not found: {self.path}")
+        if os.path.isdir(self.path):
+            raise TraceFormatError(f"{self.path} is a directory, not a trace file")
+        if not h5py.is_hdf5(self.path):
+            raise TraceFormatError(f"{self.path} is not an HDF5 file, so not a dynvit-cosim trace")
+        f, self.swmr = _open_h5(self.path)
+        try:
+            self._check(f)
+        except BaseException:
+            f.close()
+            raise
+        self._f: h5py.File | None = f
+
+    def _check(self, f: h5py.File) -> None:
+        if "schema_version" not in f.attrs:
+            raise TraceFormatError(f"{self.path} is not a dynvit-cosim trace (no 'schema_version' root attribute)")
+        v = int(f.attrs["schema_version"])
+        if v > schema.SCHEMA_VERSION:
+            raise TraceFormatError(
+                f"{self.path} has trace schema version {v}; this reader knows up to {schema.SCHEMA_VERSION}"
+            )
+        missing = [t for t in schema.TABLES if t not in f or not isinstance(f[t], h5py.Dataset)]
+        if missing:
+            raise TraceFormatError(f"{self.path} is not a dynvit-cosim trace (missing table(s) {', '.join(missing)})")
+        for t, cols in schema.TABLES.items():
+            have = f[t].dtype.names or ()
+            lack = [c.name for c in cols if c.name not in have]
+            if lack:
+                raise TraceFormatError(f"{self.path}: table /{t} lacks column(s) {', '.join(lack)}")
+
+    # ---- lifecycle -------------------------------------------------------
+    def close(self) -> None:
+        if self._f is not None:
+            self._f.close()
+            self._f = None
+
+    @property
+    def closed(self) -> bool:
+        return self._f is None
+
+    def __enter__(self) -> "Trace":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        if self.closed:
+            return f"Trace({self.path!r}, closed)"
+        return f"Trace({self.path!r}, " + ", ".join(f"{t}={len(self._file[t])}" for t in schema.TABLES) + ")"
+
+    @property
+    def _file(self) -> h5py.File:
+        if self._f is None:
+            raise ValueError(f"trace {self.path} is closed")
+        return self._f
+
+    # ---- metadata ----------------------------------------------------------
+    @cached_property
+    def meta(self) -> dict[str, Any]:
+        """Root attributes as plain Python values; ``hardware`` parsed from JSON,
+        ``seed`` None if the run had none, ``complete`` False for a killed run."""
+        out: dict[str, Any] = {}
+        for k, v in self._file.attrs.items():
+            if isinstance(v, bytes):
+                v = v.decode("utf-8")
+            elif isinstance(v, np.generic):
+                v = v.item()
+            out[k] = v
+        if isinstance(out.get("hardware"), str):
+            try:
+                out["hardware"] = json.loads(out["hardware"])
+            except ValueError as e:
+                raise TraceFormatError(f"{self.path}: root attribute 'hardware' is not JSON ({e})") from None
+        out.setdefault("seed", None)
+        out["complete"] = bool(out.get("complete", False))
+        return out
+
+    def columns(self, table: str) -> list[dict]:
+        """Column descriptions of a table (name, kind, unit, doc[, width]), extras included."""
+        self._table_ok(table)
+        return json.loads(self._file[table].attrs["columns"])
+
+    def units(self, table: str) -> dict[str, str]:
+        """Column name -> unit ('' if none) of a table."""
+        return {c["name"]: c["unit"] for c in self.columns(table)}
+
+    def extra_columns(self, table: str = "layers") -> list[str]:
+        """Names of the extra columns the writer declared for a table."""
+        self._table_ok(table)
+        return json.loads(self._file[table].attrs["extra_columns"])
+
+    def __len__(self) -> int:
+        return len(self._file["frames"])
+
+    # ---- tables ---------------------------------------------------------------
+    def _table_ok(self, table: str) -> None:
+        if table not in schema.TABLES:
+            raise ValueError(f"unknown trace table {table!r}; tables: {', '.join(schema.TABLES)}")
+
+    def table(self, table: str, columns: list[str] | None = None) -> pd.DataFrame:
+        """Read a table (optionally only some columns) as a DataFrame."""
+        self._table_ok(table)
+        ds = self._file[table]
+        if self.swmr:
+            ds.refresh()
+        names = list(ds.dtype.names)
+        if columns is not None:
+            unknown = [c for c in columns if c not in names]
+            if unknown:
+                raise ValueError(f"unknown column(s) {', '.join(map(repr, unknown))} of /{table}; columns: {', '.join(names)}")
+            names = list(columns)
+        arr = ds.fields(names)[()] if columns is not None else ds[()]
+        data = {}
+        for n in names:
+            col = arr[n]
+            data[n] = _decode_str(col) if col.dtype.kind == "S" else pd.Series(np.ascontiguousarray(col))
+        return pd.DataFrame(data, columns=names)
+
+    @cached_property
+    def frames(self) -> pd.DataFrame:
+        return self.table("frames")
+
+    @cached_property
+    def layers(self) -> pd.DataFrame:
+        return self.table("layers")
+
+    @cached_property
+    def resources(self) -> pd.DataFrame:
+        return self.table("resources")
+
+    @cached_property
+    def configs(self) -> pd.DataFrame:
+        return self.table("configs")
+
+
+def open(path: str | os.PathLike) -> Trace:  # noqa: A001 - traces.open is the intended name
+    """Open a trace file. Raises FileNotFoundError (missing file) or
+    TraceFormatError, a ValueError (not a trace), naming the path."""
+    return Trace(path)
+
+
+__all__ = ["Trace", "TraceFormatError", "open"]

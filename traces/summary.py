@@ -1,0 +1,171 @@
+"""Per-stream summaries of a trace's ``/frames`` table.
+
+Definitions (one row per stream, sorted by name, then the aggregate row ``"all"``):
+
+``frames``            frame rows of the stream.
+``run``               frames not ``dropped`` (they ran to completion, in time or late).
+``dropped``           frames with ``dropped`` set (never run, or aborted).
+``missed``            frames with ``missed`` set (ran, but ended after the deadline).
+``miss_rate``         deadline-miss rate = frames with ``missed`` or ``dropped`` set
+                      / ``frames``: the share of frames that delivered no result by
+                      their deadline (NaN for no frames).
+``accuracy_mean``     mean ``accuracy`` of the run frames whose accuracy is known
+                      (finite); NaN if none is. Dropped frames do not count.
+``accuracy_known``    number of run frames with a known accuracy.
+``energy_total_j``    sum of ``energy_j`` over all frames (aborted work included; NaN
+                      values skipped).
+``energy_per_frame_j`` mean ``energy_j`` of the run frames (NaN values skipped).
+``latency_mean_s``, ``latency_p50_s``, ``latency_p99_s``
+                      mean, median and 99th percentile of ``latency_s`` over the run
+                      frames with a finite latency (numpy's linear interpolation).
+``configs``           distinct configurations among the run frames.
+
+:func:`config_counts` counts run frames per (stream, config).
+:func:`summary_dict` gives the same numbers as plain JSON-able Python values
+(NaN becomes None) for golden regression tests.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import schema
+from .reader import Trace
+from .reader import open as _open_trace
+
+#: Label of the aggregate row.
+ALL = "all"
+
+SUMMARY_COLUMNS = (
+    "stream",
+    "frames",
+    "run",
+    "dropped",
+    "missed",
+    "miss_rate",
+    "accuracy_mean",
+    "accuracy_known",
+    "energy_total_j",
+    "energy_per_frame_j",
+    "latency_mean_s",
+    "latency_p50_s",
+    "latency_p99_s",
+    "configs",
+)
+_INT_COLUMNS = ("frames", "run", "dropped", "missed", "accuracy_known", "configs")
+
+
+def _frames_of(trace: Trace | pd.DataFrame | str | os.PathLike) -> pd.DataFrame:
+    if isinstance(trace, pd.DataFrame):
+        frames = trace
+    elif isinstance(trace, Trace):
+        frames = trace.frames
+    elif isinstance(trace, (str, os.PathLike)):
+        with _open_trace(trace) as t:
+            frames = t.frames
+    else:
+        raise ValueError(f"expected a Trace, a trace path or a frames DataFrame, got {type(trace).__name__}")
+    needed = [c.name for c in schema.FRAMES]
+    lack = [c for c in needed if c not in frames.columns]
+    if lack:
+        raise ValueError(f"frames table lacks column(s) {', '.join(lack)}")
+    if (frames["stream"] == ALL).any():
+        raise ValueError(f"a stream is named {ALL!r}, which is the label of the aggregate row")
+    return frames
+
+
+def _stats(df: pd.DataFrame) -> dict[str, Any]:
+    missed = df["missed"].to_numpy(bool)
+    dropped = df["dropped"].to_numpy(bool)
+    run = ~dropped
+    n = len(df)
+    acc = df["accuracy"].to_numpy(float)[run]
+    acc = acc[np.isfinite(acc)]
+    lat = df["latency_s"].to_numpy(float)[run]
+    lat = lat[np.isfinite(lat)]
+    energy = df["energy_j"].to_numpy(float)
+    e_run = energy[run]
+    e_run = e_run[~np.isnan(e_run)]
+    nan = math.nan
+    return {
+        "frames": n,
+        "run": int(run.sum()),
+        "dropped": int(dropped.sum()),
+        "missed": int(missed.sum()),
+        "miss_rate": float((missed | dropped).sum() / n) if n else nan,
+        "accuracy_mean": float(acc.mean()) if len(acc) else nan,
+        "accuracy_known": int(len(acc)),
+        "energy_total_j": float(np.nansum(energy)),
+        "energy_per_frame_j": float(e_run.mean()) if len(e_run) else nan,
+        "latency_mean_s": float(lat.mean()) if len(lat) else nan,
+        "latency_p50_s": float(np.percentile(lat, 50)) if len(lat) else nan,
+        "latency_p99_s": float(np.percentile(lat, 99)) if len(lat) else nan,
+        "configs": int(df.loc[run, "config"].nunique()),
+    }
+
+
+def summary(trace: Trace | pd.DataFrame | str | os.PathLike) -> pd.DataFrame:
+    """One row per stream (sorted) plus an ``"all"`` row; columns :data:`SUMMARY_COLUMNS`."""
+    frames = _frames_of(trace)
+    rows = []
+    for stream in sorted(frames["stream"].unique()):
+        rows.append({"stream": stream, **_stats(frames[frames["stream"] == stream])})
+    rows.append({"stream": ALL, **_stats(frames)})
+    out = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
+    return out.astype({c: "int64" for c in _INT_COLUMNS})
+
+
+def config_counts(trace: Trace | pd.DataFrame | str | os.PathLike, include_all: bool = True) -> pd.DataFrame:
+    """Tidy counts of run (not dropped) frames per stream and configuration:
+    columns ``stream, config, count``, sorted by stream then config; with
+    ``include_all`` the totals over all streams follow as stream ``"all"``."""
+    frames = _frames_of(trace)
+    ran = frames[~frames["dropped"].to_numpy(bool)]
+    parts = [ran.groupby(["stream", "config"], sort=True).size().rename("count").reset_index()]
+    if include_all:
+        tot = ran.groupby("config", sort=True).size().rename("count").reset_index()
+        tot.insert(0, "stream", ALL)
+        parts.append(tot)
+    out = pd.concat(parts, ignore_index=True) if len(ran) else pd.DataFrame({"stream": [], "config": [], "count": []})
+    out["stream"] = out["stream"].astype(str)
+    out["config"] = out["config"].astype(str)
+    out["count"] = out["count"].astype("int64")
+    return out[["stream", "config", "count"]]
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, (np.integer, int)) and not isinstance(v, bool):
+        return int(v)
+    if isinstance(v, (np.floating, float)):
+        return None if math.isnan(float(v)) else float(v)
+    return v
+
+
+def summary_dict(trace: Trace | pd.DataFrame | str | os.PathLike) -> dict[str, Any]:
+    """The summary as a JSON-able dict::
+
+        {"schema_version": 1,
+         "streams": {"cam0": {"frames": 10, ..., "config_counts": {"cfg": 7, ...}},
+                     ..., "all": {...}}}
+
+    Integers stay int, floats are float, NaN becomes None.
+    """
+    frames = _frames_of(trace)
+    s = summary(frames)
+    cc = config_counts(frames)
+    streams: dict[str, Any] = {}
+    for rec in s.to_dict("records"):
+        name = str(rec.pop("stream"))
+        d = {k: _plain(v) for k, v in rec.items()}
+        sub = cc[cc["stream"] == name]
+        d["config_counts"] = {str(c): int(n) for c, n in zip(sub["config"], sub["count"])}
+        streams[name] = d
+    return {"schema_version": schema.SCHEMA_VERSION, "streams": streams}
+
+
+__all__ = ["ALL", "SUMMARY_COLUMNS", "summary", "config_counts", "summary_dict"]

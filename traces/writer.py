@@ -1,0 +1,588 @@
+"""Append-as-you-go HDF5 trace writer.
+
+Crash safety
+------------
+Rows are validated and buffered in memory by the ``append_*`` calls and
+written to the file by :meth:`TraceWriter.flush`, which runs automatically
+every ``flush_every_s`` seconds (wall clock, checked on each append) or once
+``flush_every_rows`` rows are buffered, and on close. Between flushes the file
+is not touched at all. The file is written in HDF5 SWMR mode (single writer /
+multiple readers, file format of HDF5 1.10), whose ordered metadata writes
+keep the file consistent even when the process is killed in the middle of a
+flush: a process killed with SIGKILL leaves a file that holds every row of
+every completed flush. (Flushes hand the data to the operating system; they do
+not fsync, so a power loss is not covered.) Within one flush the tables are
+written configs, resources, layers, then frames, so a frame row on disk implies
+its layers are on disk too if they were appended before it.
+
+A file whose writer was killed (or is still running) carries HDF5's
+"open for writing" superblock flag: :func:`traces.open` reads it anyway (it
+falls back to a SWMR read), plain h5py needs ``h5py.File(path, "r", swmr=True)``,
+and :func:`clear_write_flags` (like HDF5's ``h5clear -s``) clears the flag so
+that any HDF5 tool opens it. Such a file has the root attribute
+``complete == False``.
+
+Determinism
+-----------
+Dataset contents depend only on the rows appended (never on flush timing).
+With ``created`` given by the caller and the same flush pattern (e.g.
+``flush_every_s=None``), the whole file is byte-identical from run to run
+(h5py does not record object times).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+import numbers
+import os
+import time
+import warnings
+from typing import Any, Iterable, Mapping, Sequence
+
+import h5py
+import numpy as np
+
+from . import schema
+from .schema import Column
+
+#: Target uncompressed bytes per chunk; chunk rows are a power of two near it.
+CHUNK_TARGET_BYTES = 512 * 1024
+#: gzip level (gzip rather than lzf: every HDF5 installation reads gzip). Level 1:
+#: ~15% less CPU than level 4 on trace data for the same size within 1%.
+GZIP_LEVEL = 1
+#: Raw-data chunk cache per dataset, large enough to keep partial chunks hot.
+CHUNK_CACHE_BYTES = 8 * 1024 * 1024
+#: HDF5 file-format bounds: SWMR needs the 1.10 format; capping it there keeps
+#: files readable by any HDF5 >= 1.10.
+LIBVER = ("v110", "v110")
+
+
+def chunk_rows(itemsize: int) -> int:
+    """Rows per chunk for a row size: a power of two in [16, 16384] near the target."""
+    rows = max(1, CHUNK_TARGET_BYTES // max(1, itemsize))
+    p = 1 << int(round(math.log2(rows)))
+    return int(min(16384, max(16, p)))
+
+
+def utc_now_iso() -> str:
+    """Current UTC time, ISO 8601 with a 'Z' (second resolution)."""
+    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, (tuple, set, frozenset)):
+        return list(o)
+    raise TypeError(f"{type(o).__name__} {o!r} is not JSON-serialisable")
+
+
+def to_json(obj: Any, what: str) -> str:
+    try:
+        return json.dumps(obj, default=_json_default)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"{what} must be JSON-serialisable: {e}") from None
+
+
+# ---------------------------------------------------------------------------
+# column coercion
+# ---------------------------------------------------------------------------
+
+
+def _is_scalar(v: Any) -> bool:
+    if isinstance(v, (str, bytes)):
+        return True
+    if isinstance(v, np.ndarray):
+        return v.ndim == 0
+    if isinstance(v, (list, tuple)) or hasattr(v, "__len__"):
+        return False
+    return True
+
+
+def _where(table: str, col: Column) -> str:
+    return f"column {col.name!r} of /{table}"
+
+
+def _coerce(table: str, col: Column, values: Any, n: int) -> np.ndarray:
+    """Values of one column (a scalar, broadcast, or a sequence of n) -> array of col.dtype."""
+    if _is_scalar(values):
+        if isinstance(values, np.ndarray):
+            values = values.item()
+        one = _coerce(table, col, [values], 1)
+        return np.broadcast_to(one, (n,)) if n != 1 else one
+    if col.kind == "str":
+        return _coerce_str(table, col, values)
+    arr = np.asarray(values)
+    if arr.ndim != 1:
+        raise ValueError(f"{_where(table, col)} must be 1-D, got shape {arr.shape}")
+    k = arr.dtype.kind
+    if col.kind == "float":
+        if k == "f" or k in "iu":
+            return arr.astype("<f8", copy=False)
+        if k == "O":
+            out = np.empty(len(arr), "<f8")
+            for i, v in enumerate(arr):
+                if v is None:
+                    out[i] = np.nan
+                elif isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_)):
+                    out[i] = float(v)
+                else:
+                    raise ValueError(f"{_where(table, col)} expects numbers (None for NaN), got {v!r} in row {i}")
+            return out
+        raise ValueError(f"{_where(table, col)} expects floats, got dtype {arr.dtype}")
+    if col.kind == "int":
+        if k == "i":
+            return arr.astype("<i8", copy=False)
+        if k == "u":
+            if len(arr) and arr.max() > np.iinfo(np.int64).max:
+                raise ValueError(f"{_where(table, col)}: value {arr.max()} does not fit int64")
+            return arr.astype("<i8")
+        if k == "O":
+            bad = [v for v in arr if not isinstance(v, numbers.Integral) or isinstance(v, (bool, np.bool_))]
+            if bad:
+                raise ValueError(f"{_where(table, col)} expects integers, got {bad[0]!r}")
+            try:
+                return arr.astype("<i8")
+            except OverflowError:
+                raise ValueError(f"{_where(table, col)}: a value does not fit int64") from None
+        raise ValueError(f"{_where(table, col)} expects integers, got dtype {arr.dtype}")
+    # bool
+    if k == "b":
+        return arr.astype("?", copy=False)
+    if k == "O" and all(isinstance(v, (bool, np.bool_)) for v in arr):
+        return arr.astype("?")
+    raise ValueError(f"{_where(table, col)} expects booleans, got dtype {arr.dtype}")
+
+
+def _coerce_str(table: str, col: Column, values: Any) -> np.ndarray:
+    if isinstance(values, np.ndarray):
+        if values.ndim != 1:
+            raise ValueError(f"{_where(table, col)} must be 1-D, got shape {values.shape}")
+        if values.dtype.kind not in "UO":
+            raise ValueError(f"{_where(table, col)} expects str, got dtype {values.dtype}")
+    if not (isinstance(values, np.ndarray) and values.dtype.kind == "U"):
+        values = list(values)
+        types = set(map(type, values))
+        if not types <= {str, np.str_}:
+            bad = next(v for v in values if not isinstance(v, str))
+            raise ValueError(f"{_where(table, col)} expects str, got {type(bad).__name__} {bad!r}")
+        values = np.array(values, dtype=str)
+    try:
+        enc = values.astype("S")  # C-speed path for ASCII text
+    except UnicodeEncodeError:
+        enc = np.array([v.encode("utf-8") for v in values.tolist()], dtype="S")
+    if enc.dtype.itemsize > col.width:
+        longest = max(enc.tolist(), key=len)
+        raise ValueError(
+            f"{_where(table, col)}: value {longest.decode()!r} is {len(longest)} bytes in UTF-8; "
+            f"the limit is {col.width}"
+        )
+    return enc.astype(f"S{col.width}")
+
+
+# ---------------------------------------------------------------------------
+# the writer
+# ---------------------------------------------------------------------------
+
+
+class TraceWriter:
+    """Writes one run's trace (see :mod:`traces.schema` for the layout).
+
+    Use as a context manager. Append rows with :meth:`append_frames`,
+    :meth:`append_layers`, :meth:`append_resources` and :meth:`add_config`;
+    each takes rows as a mapping column -> values (a sequence per column, or a
+    scalar that is repeated), a list of row mappings, or a pandas DataFrame.
+    Every column of the table (extras included) must be given; an unknown or
+    missing column, a value of the wrong type or a string over its width raises
+    ValueError naming the column, and nothing of that call is kept.
+
+    Parameters
+    ----------
+    path: the file to create (parent folders are made; an existing file is
+        replaced unless ``overwrite=False``).
+    seed, scenario, hardware, tool_version: root attributes (``hardware`` is
+        stored as JSON; ``seed`` None stores no seed attribute).
+    created: ISO 8601 UTC time for the ``created`` attribute; None means now.
+        Pass a fixed value for byte-reproducible files.
+    layer_extra_columns, frame_extra_columns: extra float64 columns, as names
+        or a mapping name -> unit (e.g. ``energy_mac_j``, ``energy_dram_j``,
+        raw counters).
+    flush_every_s: write buffered rows when this many wall-clock seconds have
+        passed since the last flush (checked on append); None: no time trigger.
+    flush_every_rows: write buffered rows when this many are buffered (all
+        tables together); None: no row trigger.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        *,
+        seed: int | None,
+        scenario: str,
+        hardware: Mapping[str, Any],
+        tool_version: str,
+        created: str | None = None,
+        layer_extra_columns: Iterable[str] | Mapping[str, str] = (),
+        frame_extra_columns: Iterable[str] | Mapping[str, str] = (),
+        flush_every_s: float | None = 1.0,
+        flush_every_rows: int | None = 50_000,
+        overwrite: bool = True,
+    ) -> None:
+        self.path = os.fspath(path)
+        self._f: h5py.File | None = None
+        if seed is not None and (not isinstance(seed, numbers.Integral) or isinstance(seed, bool)):
+            raise ValueError(f"seed must be an integer or None, got {seed!r}")
+        if not isinstance(scenario, str):
+            raise ValueError(f"scenario must be the script's source text (str), got {type(scenario).__name__}")
+        if not isinstance(tool_version, str):
+            raise ValueError(f"tool_version must be a str, got {tool_version!r}")
+        if not isinstance(hardware, Mapping):
+            raise ValueError(f"hardware must be a mapping of parameters, got {type(hardware).__name__}")
+        hardware_json = to_json(dict(hardware), "hardware")
+        if created is None:
+            created = utc_now_iso()
+        elif not isinstance(created, str):
+            raise ValueError(f"created must be an ISO 8601 string, got {created!r}")
+        if flush_every_s is not None and not flush_every_s >= 0:
+            raise ValueError(f"flush_every_s must be >= 0 or None, got {flush_every_s!r}")
+        if flush_every_rows is not None and (not isinstance(flush_every_rows, numbers.Integral) or flush_every_rows < 1):
+            raise ValueError(f"flush_every_rows must be a positive integer or None, got {flush_every_rows!r}")
+        self.flush_every_s = flush_every_s
+        self.flush_every_rows = flush_every_rows
+
+        extras = {
+            "frames": schema.extra_columns(frame_extra_columns, "frames"),
+            "layers": schema.extra_columns(layer_extra_columns, "layers"),
+        }
+        self.columns: dict[str, tuple[Column, ...]] = {
+            t: schema.table_columns(t, extras.get(t, ())) for t in schema.TABLES
+        }
+        self._dtypes = {t: schema.table_dtype(cols) for t, cols in self.columns.items()}
+        self._names = {t: frozenset(c.name for c in cols) for t, cols in self.columns.items()}
+
+        if os.path.exists(self.path) and not overwrite:
+            raise FileExistsError(f"trace file {self.path} exists (overwrite=False)")
+        parent = os.path.dirname(os.path.abspath(self.path))
+        os.makedirs(parent, exist_ok=True)
+        try:
+            f = h5py.File(self.path, "w", libver=LIBVER, rdcc_nbytes=CHUNK_CACHE_BYTES)
+        except OSError as e:
+            raise OSError(f"cannot create trace file {self.path}: {e}") from e
+        try:
+            a = f.attrs
+            a["schema_version"] = np.int64(schema.SCHEMA_VERSION)
+            a["created"] = created
+            a["tool_version"] = tool_version
+            if seed is not None:
+                a["seed"] = np.int64(seed)
+            a["scenario"] = scenario
+            a["hardware"] = hardware_json
+            a["complete"] = np.bool_(False)
+            self._ds: dict[str, h5py.Dataset] = {}
+            for t, cols in self.columns.items():
+                dt = self._dtypes[t]
+                ds = f.create_dataset(
+                    t,
+                    shape=(0,),
+                    maxshape=(None,),
+                    dtype=dt,
+                    chunks=(chunk_rows(dt.itemsize),),
+                    compression="gzip",
+                    compression_opts=GZIP_LEVEL,
+                    shuffle=True,
+                )
+                ds.attrs["columns"] = to_json([c.describe() for c in cols], "columns")
+                ds.attrs["extra_columns"] = to_json([c.name for c in extras.get(t, ())], "extra columns")
+                self._ds[t] = ds
+            f.swmr_mode = True  # from here on: no new objects or attributes
+            f.flush()
+        except BaseException:
+            f.close()
+            raise
+        self._f = f
+        self._buf: dict[str, list[np.ndarray]] = {t: [] for t in schema.TABLES}
+        self._nbuf = 0
+        self._written = {t: 0 for t in schema.TABLES}
+        self._buffered = {t: 0 for t in schema.TABLES}
+        self._configs: dict[str, tuple] = {}
+        self._last_flush = time.monotonic()
+
+    # ---- context manager -------------------------------------------------
+    def __enter__(self) -> "TraceWriter":
+        self._check_open()
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        # A run that raised keeps its rows but stays marked incomplete.
+        self.close(complete=exc_type is None)
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else f"open, rows={self.rows}"
+        return f"TraceWriter({self.path!r}, {state})"
+
+    @property
+    def closed(self) -> bool:
+        return self._f is None
+
+    @property
+    def rows(self) -> dict[str, int]:
+        """Rows appended so far per table (flushed or still buffered)."""
+        return {t: self._written[t] + self._buffered[t] for t in schema.TABLES}
+
+    @property
+    def flushed_rows(self) -> dict[str, int]:
+        """Rows already written to the file per table."""
+        return dict(self._written)
+
+    def _check_open(self) -> None:
+        if self._f is None:
+            raise ValueError(f"TraceWriter for {self.path} is closed")
+
+    # ---- appends -----------------------------------------------------------
+    def append_frames(self, rows: Any) -> int:
+        """Append frame rows; returns the number of rows appended."""
+        return self._append("frames", rows)
+
+    def append_layers(self, columns: Any) -> int:
+        """Append layer rows (typically all layers of one frame, as column arrays)."""
+        return self._append("layers", columns)
+
+    def append_resources(self, rows: Any) -> int:
+        """Append resource-change rows (time_s, resource, value, unit)."""
+        return self._append("resources", rows)
+
+    def add_config(
+        self,
+        config: str,
+        *,
+        model: str,
+        knobs: Mapping[str, Any] | str,
+        macs: int,
+        params: int,
+        accuracy: float | None = math.nan,
+        accuracy_metric: str = "",
+        accuracy_source: str = "",
+        accuracy_label: str = "",
+        objective: str = "accuracy",
+    ) -> bool:
+        """Record a configuration once. Returns True if added, False if the id was
+        already recorded (the first record is kept; a differing one warns)."""
+        self._check_open()
+        if isinstance(knobs, str):
+            try:
+                json.loads(knobs)
+            except ValueError as e:
+                raise ValueError(f"column 'knobs' of /configs: not valid JSON ({e})") from None
+            knobs_json = knobs
+        elif isinstance(knobs, Mapping):
+            knobs_json = to_json(dict(knobs), "column 'knobs' of /configs")
+        else:
+            raise ValueError(f"column 'knobs' of /configs expects a mapping or JSON text, got {knobs!r}")
+        if objective not in schema.OBJECTIVES:
+            raise ValueError(
+                f"column 'objective' of /configs: {objective!r} is not one of {', '.join(map(repr, schema.OBJECTIVES))}"
+            )
+        row = {
+            "config": config,
+            "model": model,
+            "knobs": knobs_json,
+            "macs": macs,
+            "params": params,
+            "accuracy": math.nan if accuracy is None else accuracy,
+            "accuracy_metric": accuracy_metric,
+            "accuracy_source": accuracy_source,
+            "accuracy_label": accuracy_label,
+            "objective": objective,
+        }
+        arr = self._rows_to_array("configs", row)  # validates every field
+        key = arr[0].tobytes()
+        if config in self._configs:
+            if self._configs[config] != key:
+                warnings.warn(
+                    f"trace {self.path}: configuration {config!r} added again with different fields; "
+                    "the first record is kept",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+            return False
+        self._configs[config] = key
+        self._push("configs", arr)
+        return True
+
+    def _append(self, table: str, rows: Any) -> int:
+        self._check_open()
+        arr = self._rows_to_array(table, rows)
+        if len(arr):
+            self._push(table, arr)
+        return len(arr)
+
+    def _push(self, table: str, arr: np.ndarray) -> None:
+        self._buf[table].append(arr)
+        self._buffered[table] += len(arr)
+        self._nbuf += len(arr)
+        if self.flush_every_rows is not None and self._nbuf >= self.flush_every_rows:
+            self.flush()
+        elif self.flush_every_s is not None and time.monotonic() - self._last_flush >= self.flush_every_s:
+            self.flush()
+
+    def _rows_to_array(self, table: str, rows: Any) -> np.ndarray:
+        cols = self.columns[table]
+        names = self._names[table]
+        if hasattr(rows, "columns") and hasattr(rows, "to_dict"):  # pandas DataFrame
+            rows = {c: rows[c].to_numpy() for c in rows.columns}
+        if isinstance(rows, Mapping):
+            data = rows
+            self._check_keys(table, data.keys(), names, None)
+            lengths = {k: len(v) for k, v in data.items() if not _is_scalar(v)}
+            if lengths:
+                ns = set(lengths.values())
+                if len(ns) > 1:
+                    detail = ", ".join(f"{k}={v}" for k, v in lengths.items())
+                    raise ValueError(f"columns of /{table} have different lengths: {detail}")
+                n = ns.pop()
+            else:
+                n = 1
+        elif isinstance(rows, Sequence) and not isinstance(rows, (str, bytes)):
+            n = len(rows)
+            for i, r in enumerate(rows):
+                if not isinstance(r, Mapping):
+                    raise ValueError(f"row {i} of /{table} must be a mapping column -> value, got {type(r).__name__}")
+                self._check_keys(table, r.keys(), names, i)
+            data = {c.name: [r[c.name] for r in rows] for c in cols}
+        else:
+            raise ValueError(
+                f"rows of /{table} must be a mapping of columns, a list of row mappings or a DataFrame, "
+                f"got {type(rows).__name__}"
+            )
+        out = np.empty(n, dtype=self._dtypes[table])
+        if n == 0:
+            return out
+        for c in cols:
+            out[c.name] = _coerce(table, c, data[c.name], n)
+        return out
+
+    @staticmethod
+    def _check_keys(table: str, keys: Iterable[str], names: frozenset, row: int | None) -> None:
+        keys = set(keys)
+        where = f"/{table}" if row is None else f"row {row} of /{table}"
+        unknown = sorted(str(k) for k in keys - names)
+        if unknown:
+            raise ValueError(f"unknown column(s) {', '.join(map(repr, unknown))} for {where}; columns: {', '.join(sorted(names))}")
+        missing = sorted(names - keys)
+        if missing:
+            raise ValueError(f"missing column(s) {', '.join(map(repr, missing))} for {where}")
+
+    # ---- flush / close -----------------------------------------------------
+    def flush(self) -> None:
+        """Write all buffered rows and flush the file (safe against SIGKILL afterwards)."""
+        self._check_open()
+        for t in ("configs", "resources", "layers", "frames"):
+            bufs = self._buf[t]
+            if not bufs:
+                continue
+            arr = bufs[0] if len(bufs) == 1 else np.concatenate(bufs)
+            ds = self._ds[t]
+            n0 = self._written[t]
+            ds.resize((n0 + len(arr),))
+            ds[n0:] = arr
+            self._written[t] = n0 + len(arr)
+            self._buf[t] = []
+            self._buffered[t] = 0
+        self._nbuf = 0
+        self._f.flush()
+        self._last_flush = time.monotonic()
+
+    def close(self, complete: bool = True) -> None:
+        """Flush, mark the file complete (unless ``complete=False``) and close it. Idempotent."""
+        if self._f is None:
+            return
+        try:
+            self.flush()
+            if complete:
+                self._f.attrs["complete"] = np.bool_(True)  # in-place rewrite, allowed under SWMR
+        finally:
+            f, self._f = self._f, None
+            f.close()
+
+
+# ---------------------------------------------------------------------------
+# clearing the "open for writing" flag of a killed writer's file
+# ---------------------------------------------------------------------------
+
+
+def _rot(x: int, k: int) -> int:
+    return ((x << k) | (x >> (32 - k))) & 0xFFFFFFFF
+
+
+def lookup3(data: bytes, initval: int = 0) -> int:
+    """Bob Jenkins' lookup3 ``hashlittle`` as HDF5 uses it for metadata checksums."""
+    M = 0xFFFFFFFF
+    length = len(data)
+    a = b = c = (0xDEADBEEF + length + initval) & M
+    k = 0
+    while length > 12:
+        a = (a + int.from_bytes(data[k : k + 4], "little")) & M
+        b = (b + int.from_bytes(data[k + 4 : k + 8], "little")) & M
+        c = (c + int.from_bytes(data[k + 8 : k + 12], "little")) & M
+        a = (a - c) & M; a ^= _rot(c, 4); c = (c + b) & M  # noqa: E702
+        b = (b - a) & M; b ^= _rot(a, 6); a = (a + c) & M  # noqa: E702
+        c = (c - b) & M; c ^= _rot(b, 8); b = (b + a) & M  # noqa: E702
+        a = (a - c) & M; a ^= _rot(c, 16); c = (c + b) & M  # noqa: E702
+        b = (b - a) & M; b ^= _rot(a, 19); a = (a + c) & M  # noqa: E702
+        c = (c - b) & M; c ^= _rot(b, 4); b = (b + a) & M  # noqa: E702
+        length -= 12
+        k += 12
+    if length == 0:
+        return c
+    tail = data[k:] + bytes(12 - length)
+    a = (a + int.from_bytes(tail[0:4], "little")) & M
+    b = (b + int.from_bytes(tail[4:8], "little")) & M
+    c = (c + int.from_bytes(tail[8:12], "little")) & M
+    c ^= b; c = (c - _rot(b, 14)) & M  # noqa: E702
+    a ^= c; a = (a - _rot(c, 11)) & M  # noqa: E702
+    b ^= a; b = (b - _rot(a, 25)) & M  # noqa: E702
+    c ^= b; c = (c - _rot(b, 16)) & M  # noqa: E702
+    a ^= c; a = (a - _rot(c, 4)) & M  # noqa: E702
+    b ^= a; b = (b - _rot(a, 14)) & M  # noqa: E702
+    c ^= b; c = (c - _rot(b, 24)) & M  # noqa: E702
+    return c
+
+
+_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+def clear_write_flags(path: str | os.PathLike) -> bool:
+    """Clear the superblock's "open for (SWMR) writing" flags that a killed writer
+    leaves, as ``h5clear -s`` does, so that any HDF5 tool opens the file.
+
+    Returns True if flags were cleared, False if none were set. Only for a file
+    whose writer is no longer running. Raises ValueError if the file is not an
+    HDF5 file with a version 2 or 3 superblock at offset 0 (the traces' format).
+    """
+    path = os.fspath(path)
+    with open(path, "r+b") as fh:
+        head = fh.read(12)
+        if len(head) < 12 or head[:8] != _SIGNATURE:
+            raise ValueError(f"{path} is not an HDF5 file with its superblock at offset 0")
+        version, size_offsets = head[8], head[9]
+        if version not in (2, 3):
+            raise ValueError(f"{path}: superblock version {version} has no write flags to clear")
+        n = 12 + 4 * size_offsets
+        fh.seek(0)
+        sb = bytearray(fh.read(n + 4))
+        if len(sb) != n + 4 or lookup3(bytes(sb[:n])) != int.from_bytes(sb[n:], "little"):
+            raise ValueError(f"{path}: superblock checksum mismatch; not touching the file")
+        if sb[11] == 0:
+            return False
+        sb[11] = 0
+        sb[n:] = lookup3(bytes(sb[:n])).to_bytes(4, "little")
+        fh.seek(0)
+        fh.write(sb)
+    return True
+
+
+__all__ = ["TraceWriter", "clear_write_flags", "lookup3", "chunk_rows", "utc_now_iso"]
