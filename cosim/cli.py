@@ -15,8 +15,9 @@ app = typer.Typer(
     no_args_is_help=True,
     help="dynvit-cosim: dynamic vision-transformer inference on a SystemC accelerator under a SimPy real-time host.",
 )
-console = Console()
-err_console = Console(stderr=True)
+# Piped output (logs, CI) gets a wide console instead of rich's 80-column fallback.
+console = Console(width=None if sys.stdout.isatty() else 160)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 
 def _fail(msg: str, code: int = 2) -> None:
@@ -150,9 +151,144 @@ def _print_workload(wl, max_rows: int) -> None:
     )
 
 
+hw_app = typer.Typer(help="Hardware presets: list them, show one with the source of every number.", no_args_is_help=True)
+app.add_typer(hw_app, name="hw")
+
+
+@hw_app.command("list")
+def hw_list() -> None:
+    """List the shipped hardware presets."""
+    from accelerator.area import area_mm2
+    from accelerator.presets import DEFAULT_PRESET, list_presets, load_preset
+
+    t = Table(title="hardware presets", title_justify="left")
+    for c in ("preset", "PEs x lanes x VS", "peak MAC/cycle", "clock", "GLB", "DRAM BW", "area"):
+        t.add_column(c, no_wrap=True)
+    for name in list_presets():
+        hw = load_preset(name)
+        t.add_row(name + (" (default)" if name == DEFAULT_PRESET else ""),
+                  f"{hw.num_pes} x {hw.lanes} x {hw.vector_size}", f"{hw.peak_macs_per_cycle:,}",
+                  f"{hw.clock_hz / 1e9:g} GHz", f"{hw.global_buffer_bytes // 1024} KiB",
+                  f"{hw.dram_bandwidth_bytes_per_s / 1e9:g} GB/s",
+                  f"{area_mm2(hw)['total']:.2f} mm2 @{hw.technology_nm} nm")
+    console.print(t)
+    console.print("`cosim hw show PRESET` prints every parameter with its source.")
+
+
+@hw_app.command("show")
+def hw_show(preset: str = typer.Argument(..., help="preset name or YAML path"),
+            as_json: bool = typer.Option(False, "--json", help="print one JSON object")) -> None:
+    """Show a preset: every parameter with unit, value and source; energy and area tables."""
+
+    def go():
+        from accelerator.area import area_mm2
+        from accelerator.energy import EnergyModel
+        from accelerator.presets import load_preset, provenance
+
+        hw = load_preset(preset)
+        prov = provenance(preset)
+        em = EnergyModel(hw)
+        if as_json:
+            sys.stdout.write(json.dumps({"params": hw.to_dict(), "provenance": prov, "energy": em.table(),
+                                         "area_mm2": area_mm2(hw)}, default=str) + "\n")
+            return
+        from accelerator.presets import preset_info
+
+        console.print(f"[bold]{preset}[/]: {' '.join(str(preset_info(preset).get('description', '')).split())}")
+        t = Table(title=f"preset {preset}", title_justify="left")
+        for c in ("parameter", "value", "unit", "source"):
+            t.add_column(c, overflow="fold")
+        for row in hw.describe():
+            v = row["value"]
+            t.add_row(row["name"], f"{v:,}" if isinstance(v, int) else f"{v:g}" if isinstance(v, float) else str(v),
+                      row["unit"], prov.get(row["name"], ""))
+        console.print(t)
+        e = Table(title=f"energy per action at {hw.technology_nm} nm", title_justify="left")
+        rows = em.table()
+        cols = list(rows[0].keys()) if rows else []
+        for c in cols:
+            e.add_column(c, overflow="fold")
+        for r in rows:
+            e.add_row(*[f"{r[c]:.4g}" if isinstance(r[c], float) else str(r[c]) for c in cols])
+        console.print(e)
+        a = Table(title="area", title_justify="left")
+        a.add_column("component")
+        a.add_column("mm2", justify="right")
+        for k, v in area_mm2(hw).items():
+            a.add_row(k, f"{v:.3f}")
+        console.print(a)
+
+    _guard(go)
+
+
+def print_summary(summ, title: str = "summary") -> None:
+    """A trace summary (traces.summary DataFrame) as a table."""
+    t = Table(title=title, title_justify="left")
+    cols = [("stream", "stream"), ("frames", "frames"), ("run", "run"), ("dropped", "dropped"),
+            ("missed", "missed"), ("miss_rate", "miss rate"), ("accuracy_mean", "accuracy"),
+            ("energy_per_frame_j", "mJ/frame"), ("latency_p50_s", "p50 ms"), ("latency_p99_s", "p99 ms"),
+            ("configs", "configs")]
+    for _, label in cols:
+        t.add_column(label, justify="left" if label == "stream" else "right")
+    for _, r in summ.iterrows():
+        def f(k):
+            v = r[k]
+            if k in ("energy_per_frame_j", "latency_p50_s", "latency_p99_s"):
+                return "-" if v != v else f"{1e3 * v:.2f}"
+            if k == "miss_rate":
+                return "-" if v != v else f"{100 * v:.1f}%"
+            if k == "accuracy_mean":
+                return "unknown" if v != v else f"{v:.2f}"
+            return str(v)
+        t.add_row(*[f(k) for k, _ in cols])
+    console.print(t)
+
+
+@app.command()
+def run(
+    scenario: Optional[str] = typer.Argument(None, help="scenario script (a path, or a built-in name); default: the built-in default"),
+    out: Optional[str] = typer.Option(None, "--out", "-o", help="trace file (default: runs/<scenario>-seed<N>.h5)"),
+    seed: Optional[int] = typer.Option(None, "--seed", help="override the scenario's seed"),
+    duration: Optional[float] = typer.Option(None, "--duration", help="override the scenario's duration [s]"),
+    no_cache: bool = typer.Option(False, "--no-cache", help="measure profile tables again instead of using the cache"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
+) -> None:
+    """Co-simulate a scenario and write its HDF5 trace; print a summary."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    def go():
+        from . import scenario as scen
+        from .system import simulate
+
+        if duration is not None and not duration > 0:
+            _fail(f"--duration {duration} must be > 0 s")
+        system, source = scen.load(scenario)
+        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[sim]}"),
+                      TimeElapsedColumn(), console=err_console, disable=quiet, transient=True) as prog:
+            task = prog.add_task(system.name, total=1.0, sim="")
+
+            def tick(t_s: float, total_s: float) -> None:
+                prog.update(task, completed=t_s / total_s, sim=f"{t_s:.1f}/{total_s:g} s simulated")
+
+            res = simulate(system, out, seed=seed, duration_s=duration, scenario_source=source,
+                           progress=tick, use_profile_cache=not no_cache)
+        print_summary(res.summary, title=f"{system.name}: {res}")
+
+    _guard(go)
+
+
+# Analysis commands (report, export, compare) register themselves on `app`.
+try:
+    from . import cli_analysis  # noqa: E402,F401
+except ImportError as _e:  # pragma: no cover - only while the module is absent
+    if "cli_analysis" not in str(_e):
+        raise
+
+
 def main() -> None:  # pragma: no cover
     app()
 
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
