@@ -217,7 +217,7 @@ class Family:
         res = self.check_resolution(parse_resolution(resolution) if resolution is not None else self.default_resolution)
         given = dict(self.name_presets(name))
         for k, v in knobs.items():
-            if k in given and str(given[k]) != str(v) and k in self.name_presets(name):
+            if k in given and str(given[k]).lower() != str(v).lower() and k in self.name_presets(name):
                 raise ConfigError(f"knob {k}={v} contradicts the model name {name!r} ({k}={given[k]})")
             given[k] = v
         known = {k.name for k in self.knobs}
@@ -268,12 +268,25 @@ class Family:
         return self.config(name=name, resolution=res or None, **knobs)
 
     # ---- lowering -----------------------------------------------------------
-    def build_torch(self, config: Config, device: str = "cpu"):
-        """An executable torch module with the knobs applied (eval mode)."""
+    def build_torch(self, config: Config, device: str = "cpu", weights: Mapping[str, Any] | None = None):
+        """An executable torch module with the knobs applied (eval mode).
+
+        ``weights``: a state_dict of the FULL model (all knobs at their defaults, same
+        variant), loaded before the knobs are applied, so the skipped configuration
+        runs the pretrained weights it keeps. Families whose ``_build`` takes a
+        ``weights`` argument support it; others raise ConfigError.
+        """
+        import inspect
+
         import torch
 
         with torch.device(device):
-            m = self._build(config)
+            if weights is None:
+                m = self._build(config)
+            elif "weights" in inspect.signature(self._build).parameters:
+                m = self._build(config, weights=weights)
+            else:
+                raise ConfigError(f"{self.family}: loading weights is not supported by this family")
         return m.eval()
 
     def _build(self, config: Config):  # pragma: no cover - abstract
