@@ -1,0 +1,434 @@
+"""The accelerator as seen from Python: one SystemC model per process, driven in time.
+
+    acc = Accelerator(load_preset("simba-like"))
+    h = acc.load(workload)                  # map + send the layer program to C++ (cached)
+    acc.submit(h, tag="frame-0")
+    done = acc.run_until(t_ps)              # advance SystemC; returns early at a completion
+    r = acc.result("frame-0")               # counters, energy, latency, roofline
+
+    r = acc.run(workload)                   # standalone: submit and run to completion
+
+Time is integer picoseconds (SystemC's resolution). ``run_until(t)`` calls
+``sc_start(t - now)``; the model calls ``sc_pause()`` the moment an inference completes,
+so the call returns at exactly that time with the completion. Runtime resources
+(``set_resources``) and ``abort()`` apply from the current instant; the model picks them
+up at the next tile boundary.
+
+A SystemC kernel elaborates once per process, so there is one `Accelerator` per process:
+constructing it again with the same `HardwareParams` returns the same object; with other
+parameters it raises (run one process per hardware point).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any, Hashable, Iterable, Sequence
+
+import numpy as np
+
+from workloads.ir import Layer, Workload
+
+from .counters import COUNTER_INDEX, COUNTER_NAMES, NUM_COUNTERS
+from .mapping import Mapping, encode_program, map_layers
+from .params import HardwareParams, ParamError, RuntimeResources
+
+__all__ = ["Accelerator", "InferenceResult", "Completion", "ProgramHandle", "ElaborationError"]
+
+_C = COUNTER_INDEX
+
+
+class ElaborationError(RuntimeError):
+    """A second accelerator with different elaboration parameters in the same process."""
+
+
+@dataclass(frozen=True)
+class ProgramHandle:
+    """A layer program loaded into the C++ model (one per configuration)."""
+
+    id: int
+    key: tuple
+    model: str
+    config: str
+    layers: tuple[Layer, ...]
+    mappings: tuple[Mapping, ...]
+
+    @property
+    def n_layers(self) -> int:
+        return len(self.layers)
+
+    @property
+    def macs(self) -> int:
+        return sum(l.macs for l in self.layers)
+
+
+@dataclass(frozen=True)
+class Completion:
+    """An inference that ended (all outputs stored, or aborted) at ``end_ps``."""
+
+    tag: Hashable
+    end_ps: int
+    start_ps: int
+    submit_ps: int
+    aborted: bool
+
+
+@dataclass
+class InferenceResult:
+    """Per-layer counters and derived timing/energy of one inference."""
+
+    tag: Hashable
+    model: str
+    config: str
+    layer_names: tuple[str, ...]
+    layer_ops: tuple[str, ...]
+    counters: np.ndarray  # [n_layers, NUM_COUNTERS] int64, order of accelerator.counters
+    submit_ps: int
+    start_ps: int
+    end_ps: int
+    aborted: bool
+    layers_done: int
+    energy: dict[str, np.ndarray]  # component -> joules per layer
+    # lower bound of each layer's duration: max(useful MACs / peak MAC rate, DRAM bytes / DRAM
+    # bandwidth, PPU element-ops / PPU rate), at the most resources granted during the run
+    roofline_layer_s: np.ndarray
+    peak_macs_per_s: float  # of the resources used for the roofline (the most granted during the run)
+    dram_bytes_per_s: float
+    peak_macs_per_cycle: int = 1  # of the hardware (all PEs)
+    hw_name: str = ""
+    counter_names: tuple[str, ...] = COUNTER_NAMES
+
+    def counter(self, name: str) -> np.ndarray:
+        return self.counters[:, _C[name]]
+
+    @property
+    def n_layers(self) -> int:
+        return len(self.layer_names)
+
+    @property
+    def latency_s(self) -> float:
+        """From the start of the first layer to the end of the last."""
+        return (self.end_ps - self.start_ps) * 1e-12
+
+    @property
+    def queue_s(self) -> float:
+        return (self.start_ps - self.submit_ps) * 1e-12
+
+    @property
+    def layer_latency_s(self) -> np.ndarray:
+        return (self.counter("end_ps") - self.counter("start_ps")) * 1e-12
+
+    @property
+    def layer_energy_j(self) -> np.ndarray:
+        return sum(self.energy.values())
+
+    @property
+    def energy_by_component(self) -> dict[str, float]:
+        return {k: float(v.sum()) for k, v in self.energy.items()}
+
+    @property
+    def energy_j(self) -> float:
+        return float(sum(v.sum() for v in self.energy.values()))
+
+    @property
+    def macs(self) -> int:
+        return int(self.counter("macs_useful").sum())
+
+    @property
+    def macs_issued(self) -> int:
+        return int(self.counter("macs_issued").sum())
+
+    @property
+    def dram_bytes(self) -> int:
+        return int(self.counter("dram_read_bytes").sum() + self.counter("dram_write_bytes").sum())
+
+    @property
+    def cycles(self) -> int:
+        return int(self.counter("cycles").sum())
+
+    @property
+    def utilization(self) -> float:
+        """Useful MACs / (the hardware's peak MACs per cycle x cycles spent)."""
+        cyc = self.cycles
+        return self.macs / (self.peak_macs_per_cycle * cyc) if cyc else 0.0
+
+    @property
+    def roofline_s(self) -> float:
+        return float(self.roofline_layer_s.sum())
+
+    @property
+    def roofline_ratio(self) -> float:
+        """latency / roofline bound (>= 1)."""
+        r = self.roofline_s
+        return self.latency_s / r if r > 0 else float("nan")
+
+    @property
+    def layer_roofline_ratio(self) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(self.roofline_layer_s > 0, self.layer_latency_s / self.roofline_layer_s, np.nan)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "tag": self.tag, "model": self.model, "config": self.config, "hw": self.hw_name,
+            "latency_s": self.latency_s, "energy_j": self.energy_j, "macs": self.macs,
+            "macs_issued": self.macs_issued, "dram_bytes": self.dram_bytes, "utilization": self.utilization,
+            "roofline_s": self.roofline_s, "roofline_ratio": self.roofline_ratio, "aborted": self.aborted,
+            "layers_done": self.layers_done, "energy_by_component": self.energy_by_component,
+        }
+
+    def layer_table(self) -> list[dict[str, Any]]:
+        """One dict per layer: name, op, every counter, latency, energy by component."""
+        rows = []
+        lat = self.layer_latency_s
+        roof = self.roofline_layer_s
+        for i, (n, op) in enumerate(zip(self.layer_names, self.layer_ops)):
+            r = {"layer": i, "name": n, "op": op}
+            r.update({c: int(v) for c, v in zip(self.counter_names, self.counters[i])})
+            r["latency_s"] = float(lat[i])
+            r["roofline_s"] = float(roof[i])
+            r.update({f"energy_{k}_j": float(v[i]) for k, v in self.energy.items()})
+            rows.append(r)
+        return rows
+
+
+_INSTANCE: "Accelerator | None" = None
+
+
+def _hw_config(ns, hw: HardwareParams):
+    c = ns.HwConfig()
+    c.num_pes = int(hw.num_pes)
+    c.lanes = int(hw.lanes)
+    c.vector_size = int(hw.vector_size)
+    c.noc_bytes_per_cycle = int(hw.noc_bytes_per_cycle)
+    c.ppu_elements_per_cycle = int(hw.ppu_elements_per_cycle)
+    c.dram_bandwidth_bytes_per_s = float(hw.dram_bandwidth_bytes_per_s)
+    c.dram_latency_ps = int(round(float(hw.dram_latency_s) * 1e12))
+    c.clock_hz = float(hw.clock_hz)
+    return c
+
+
+class Accelerator:
+    """The SystemC accelerator of this process (see the module docstring)."""
+
+    def __new__(cls, hw: HardwareParams | None = None, **kw):
+        global _INSTANCE
+        hw = hw if hw is not None else HardwareParams.default()
+        if _INSTANCE is not None:
+            if _INSTANCE.hw != hw:
+                diff = [k for k in hw.param_names() if getattr(hw, k) != getattr(_INSTANCE.hw, k)]
+                raise ElaborationError(
+                    "a SystemC kernel elaborates once per process and this process already has an "
+                    f"Accelerator of hardware {_INSTANCE.hw.name!r}; a second with different elaboration "
+                    f"parameters ({', '.join(diff)}) needs its own process. Runtime resources (clock, "
+                    "active PEs, DRAM share) can be changed with set_resources().")
+            return _INSTANCE
+        self = super().__new__(cls)
+        self._init(hw)
+        _INSTANCE = self
+        return self
+
+    def __init__(self, hw: HardwareParams | None = None) -> None:  # state is set up in __new__ once
+        pass
+
+    def _init(self, hw: HardwareParams) -> None:
+        from . import loader
+        from .energy import EnergyModel
+
+        if not isinstance(hw, HardwareParams):
+            raise ParamError(f"Accelerator needs a HardwareParams, got {type(hw).__name__}")
+        hw.validate()
+        self.hw = hw
+        self._ns = loader.load()
+        if self._ns.NUM_COUNTERS != NUM_COUNTERS:
+            raise RuntimeError("accelerator/src/counters.h and accelerator/counters.py disagree")
+        self._core = self._ns.make_accelerator(_hw_config(self._ns, hw))
+        self._core.init()
+        self.energy_model = EnergyModel(hw)
+        self._programs: dict[tuple, ProgramHandle] = {}
+        self._pid = itertools.count(1)
+        self._auto_tag = itertools.count(1)
+        self._jobs: dict[Hashable, dict] = {}  # tag -> submitted, not completed
+        self._by_job: dict[int, Hashable] = {}
+        self._done: dict[Hashable, dict] = {}  # tag -> completed, raw counters
+        self._resources = RuntimeResources.full(hw)
+
+    # -- programs ------------------------------------------------------------------------
+    def load(self, workload: Workload | Sequence[Layer], config: str | None = None,
+             mappings: Sequence[Mapping] | None = None) -> ProgramHandle:
+        """Map a workload and load its layer program into the model (cached by config id).
+
+        ``mappings`` overrides the mapper (one per layer; not cached, not checked against
+        the buffers): for experiments with tilings and loop orders.
+        """
+        if isinstance(workload, Workload):
+            layers = tuple(workload.layers)
+            model, cfg = workload.model, workload.config
+            key = ("wl", model, cfg, tuple(workload.resolution), len(layers), workload.total_macs)
+        else:
+            layers = tuple(workload)
+            model, cfg = "", config or ""
+            key = ("layers", cfg, hash(layers)) if config is None else ("layers", cfg, len(layers))
+        if mappings is not None:
+            if len(mappings) != len(layers):
+                raise ValueError(f"{len(mappings)} mappings for {len(layers)} layers")
+            key = ("explicit", next(self._pid))
+            mappings = tuple(mappings)
+        else:
+            h = self._programs.get(key)
+            if h is not None:
+                return h
+            mappings = tuple(map_layers(layers, self.hw))
+        prog = np.ascontiguousarray(encode_program(layers, mappings, self.hw))
+        pid = next(self._pid)
+        if key[0] == "explicit":
+            key = ("explicit", pid)
+        self._core.load_program(pid, len(layers), prog.ravel())
+        h = ProgramHandle(id=pid, key=key, model=model, config=cfg, layers=layers, mappings=mappings)
+        if key[0] != "explicit":
+            self._programs[key] = h
+        return h
+
+    # -- requests --------------------------------------------------------------------------
+    def submit(self, handle: ProgramHandle, tag: Hashable = None) -> Hashable:
+        """Queue one inference of a loaded program; returns its tag."""
+        if tag is None:
+            tag = f"inf-{next(self._auto_tag)}"
+        if tag in self._jobs:
+            raise ValueError(f"tag {tag!r} is already queued or running")
+        self._done.pop(tag, None)
+        jid = int(self._core.submit(handle.id))
+        r = self._resources
+        self._jobs[tag] = {"job": jid, "handle": handle, "submit_ps": self.now_ps(),
+                           "max_res": [r.clock_hz, r.active_pes, r.dram_share]}
+        self._by_job[jid] = tag
+        return tag
+
+    def set_resources(self, resources: RuntimeResources | None = None, *, clock_hz: float | None = None,
+                      active_pes: int | None = None, dram_share: float | None = None) -> RuntimeResources:
+        """Change runtime resources now; they act from the next tile boundary."""
+        cur = resources if resources is not None else self._resources
+        new = RuntimeResources(
+            clock_hz=cur.clock_hz if clock_hz is None else clock_hz,
+            active_pes=cur.active_pes if active_pes is None else active_pes,
+            dram_share=cur.dram_share if dram_share is None else dram_share,
+        ).check_against(self.hw)
+        if new.clock_hz != self._core.clock_hz():
+            self._core.set_clock_hz(float(new.clock_hz))
+        self._core.set_active_pes(int(new.active_pes))
+        self._core.set_dram_share(float(new.dram_share))
+        self._resources = new
+        for j in self._jobs.values():
+            m = j["max_res"]
+            j["max_res"] = [max(m[0], new.clock_hz), max(m[1], new.active_pes), max(m[2], new.dram_share)]
+        return new
+
+    @property
+    def resources(self) -> RuntimeResources:
+        return self._resources
+
+    def abort(self) -> bool:
+        """Stop the running inference at its next tile boundary (partial counters are kept)."""
+        return bool(self._core.request_abort())
+
+    # -- time ------------------------------------------------------------------------------
+    def now_ps(self) -> int:
+        return int(self._core.now())
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._core.busy())
+
+    def run_until(self, t_ps: int) -> list[Completion]:
+        """Advance SystemC to ``t_ps``, or less: return at the first instant an inference completes."""
+        t_ps = int(t_ps)
+        core = self._core
+        while True:
+            now = int(core.now())
+            if now >= t_ps:
+                return []
+            if core.advance(t_ps - now):
+                return self._collect()
+
+    def _collect(self) -> list[Completion]:
+        core = self._core
+        out = []
+        for i in range(int(core.n_completions())):
+            jid = int(core.completion_job(i))
+            tag = self._by_job.pop(jid)
+            info = self._jobs.pop(tag)
+            h: ProgramHandle = info["handle"]
+            counts = np.empty((h.n_layers, NUM_COUNTERS), dtype=np.int64)
+            core.copy_counters(jid, counts)
+            c = Completion(tag=tag, end_ps=int(core.completion_end_ps(i)), start_ps=int(core.job_start_ps(jid)),
+                           submit_ps=info["submit_ps"], aborted=bool(core.completion_aborted(i)))
+            info.update(counts=counts, completion=c, layers_done=int(core.job_layers_done(jid)))
+            core.release(jid)
+            self._done[tag] = info
+            out.append(c)
+        core.clear_completions()
+        return out
+
+    # -- results ---------------------------------------------------------------------------
+    def result(self, tag: Hashable, keep: bool = True) -> InferenceResult:
+        """The result of a completed inference (``keep=False`` forgets it afterwards)."""
+        if tag not in self._done:
+            state = "is still queued or running" if tag in self._jobs else "is unknown (or was forgotten)"
+            raise KeyError(f"inference {tag!r} {state}")
+        info = self._done[tag] if keep else self._done.pop(tag)
+        return self._make_result(tag, info)
+
+    def forget(self, tag: Hashable) -> None:
+        self._done.pop(tag, None)
+
+    def _make_result(self, tag, info) -> InferenceResult:
+        h: ProgramHandle = info["handle"]
+        counts: np.ndarray = info["counts"]
+        c: Completion = info["completion"]
+        dur = (counts[:, _C["end_ps"]] - counts[:, _C["start_ps"]]) * 1e-12
+        energy = self.energy_model.breakdown(counts, dur)
+        clock, pes, share = info["max_res"]
+        hw = self.hw
+        peak = float(pes) * hw.lanes * hw.vector_size * clock
+        bw = float(hw.dram_bandwidth_bytes_per_s) * share
+        ppu_rate = float(hw.ppu_elements_per_cycle) * clock
+        dram = counts[:, _C["dram_read_bytes"]] + counts[:, _C["dram_write_bytes"]]
+        roof = np.maximum.reduce([counts[:, _C["macs_useful"]] / peak, dram / bw, counts[:, _C["ppu_ops"]] / ppu_rate])
+        r = InferenceResult(
+            tag=tag, model=h.model, config=h.config, layer_names=tuple(l.name for l in h.layers),
+            layer_ops=tuple(l.op for l in h.layers), counters=counts, submit_ps=c.submit_ps, start_ps=c.start_ps,
+            end_ps=c.end_ps, aborted=c.aborted, layers_done=info["layers_done"], energy=energy,
+            roofline_layer_s=roof, peak_macs_per_s=peak, dram_bytes_per_s=bw,
+            peak_macs_per_cycle=int(hw.peak_macs_per_cycle), hw_name=hw.name,
+        )
+        return r
+
+    # -- convenience -------------------------------------------------------------------------
+    def run(self, workload: Workload | Sequence[Layer] | ProgramHandle,
+            resources: RuntimeResources | None = None, tag: Hashable = None) -> InferenceResult:
+        """Run one inference standalone (the accelerator must be idle) and return its result."""
+        if self.busy:
+            raise RuntimeError("Accelerator.run needs an idle accelerator (use submit/run_until)")
+        h = workload if isinstance(workload, ProgramHandle) else self.load(workload)
+        saved = self._resources
+        if resources is not None:
+            self.set_resources(resources)
+        try:
+            tag = self.submit(h, tag)
+            horizon = 10**15  # 1000 s of simulated time per step
+            while tag in self._jobs:
+                self.run_until(self.now_ps() + horizon)
+        finally:
+            if resources is not None:
+                self.set_resources(saved)
+        return self.result(tag, keep=False)
+
+    @property
+    def activations(self) -> int:
+        """Process activations (resumes after a wait) in the model's modules so far."""
+        return int(self._core.activations())
+
+    def kernel_ceiling(self, n: int = 1_000_000) -> float:
+        """Timed waits per second of a bare SystemC thread in this process (the accelerator must be idle)."""
+        if self.busy:
+            raise RuntimeError("kernel_ceiling needs an idle accelerator")
+        return n / float(self._core.measure_timed_waits(int(n)))

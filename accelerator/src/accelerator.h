@@ -1,0 +1,150 @@
+// Top module: the accelerator (DMA engines, DRAM, NoC, global buffer, PE array, PPU)
+// plus the bare timed-wait loop used as the kernel's speed ceiling, and the API that
+// accelerator/model.py drives between sc_start calls.
+#pragma once
+#include <algorithm>
+#include <cstring>
+#include <memory>
+#include <stdexcept>
+#include <systemc>
+
+#include "core.h"
+#include "dma.h"
+#include "dram.h"
+#include "global_buffer.h"
+#include "noc.h"
+#include "pe_array.h"
+#include "ppu.h"
+#include "timed_wait_loop.h"
+
+namespace dynvit {
+
+SC_MODULE(Accelerator) {
+    Core core;
+    Dram dram;
+    Noc noc;
+    GlobalBuffer glb;
+    PeArray pes;
+    Ppu ppu;
+    Dma dma;
+    TimedWaitLoop ceiling;
+
+    SC_HAS_PROCESS(Accelerator);
+    Accelerator(sc_core::sc_module_name name, const HwConfig& hw)
+        : sc_module(name),
+          core(),
+          dram("dram", core),
+          noc("noc", core),
+          glb("glb", core),
+          pes("pe_array", core),
+          ppu("ppu", core),
+          dma("dma", core, dram, noc, glb),
+          ceiling("timed_wait_loop") {
+        core.hw = hw;
+        core.rt.clock_hz = hw.clock_hz;
+        core.rt.active_pes = hw.num_pes;
+        core.rt.dram_share = 1.0;
+        SC_METHOD(abort_method);
+        sensitive << core.ev_abort;
+        dont_initialize();
+    }
+
+    // Finish elaboration and initialise the kernel before the first request.
+    void init() {
+        if (sc_core::sc_get_time_resolution() != sc_core::sc_time(1, sc_core::SC_PS))
+            throw std::runtime_error("dynvit: SystemC time resolution must be 1 ps");
+        sc_core::sc_start(sc_core::SC_ZERO_TIME);
+    }
+
+    // -- programs and inferences ---------------------------------------------------
+    void load_program(int64_t pid, int64_t n_layers, const int64_t* data) {
+        auto p = std::make_unique<Program>();
+        p->id = pid;
+        p->n_layers = n_layers;
+        p->f.assign(data, data + n_layers * NUM_FIELDS);
+        core.programs[pid] = std::move(p);
+    }
+    bool has_program(int64_t pid) const { return core.programs.count(pid) != 0; }
+
+    int64_t submit(int64_t pid) {
+        auto it = core.programs.find(pid);
+        if (it == core.programs.end()) throw std::runtime_error("dynvit: unknown program id");
+        auto j = std::make_unique<Job>();
+        j->id = core.next_job++;
+        j->prog = it->second.get();
+        j->ctr.assign(j->prog->n_layers * NUM_COUNTERS, 0);
+        j->submit_ps = now_ps();
+        Job* raw = j.get();
+        core.jobs[raw->id] = std::move(j);
+        core.queue.push_back(raw);
+        core.ev_job.notify(sc_core::SC_ZERO_TIME);
+        return raw->id;
+    }
+
+    // Stop the running inference at the next tile boundary; false if none runs.
+    bool request_abort() {
+        Job* j = core.active;
+        if (!j || j->finished) return false;
+        j->abort_req = true;
+        core.ev_abort.notify(sc_core::SC_ZERO_TIME);
+        return true;
+    }
+
+    void abort_method() {
+        Job* j = core.active;
+        if (j && !j->finished && j->abort_req && !core.compute_busy()) core.end_job(j, true);
+    }
+
+    // -- runtime resources (take effect at the next tile boundary) ---------------------
+    void set_clock_hz(double hz) {
+        if (core.active && core.layer_open) core.mark_cycles(core.active);
+        core.rt.clock_hz = hz;
+        core.ev_compute_wake.notify(sc_core::SC_ZERO_TIME);
+    }
+    void set_active_pes(int64_t n) {
+        core.rt.active_pes = n;
+        core.ev_compute_wake.notify(sc_core::SC_ZERO_TIME);
+    }
+    void set_dram_share(double s) { core.rt.dram_share = s; }
+    double clock_hz() const { return core.rt.clock_hz; }
+    int64_t active_pes() const { return core.rt.active_pes; }
+    double dram_share() const { return core.rt.dram_share; }
+
+    // -- time ------------------------------------------------------------------------
+    int64_t now() const { return now_ps(); }
+    // Advance by dt ps, or less if an inference completes (sc_pause). Returns the
+    // number of completions waiting to be read.
+    int64_t advance(int64_t dt) {
+        if (dt > 0) sc_core::sc_start(ps(dt));
+        return (int64_t)core.completions.size();
+    }
+    bool busy() const { return core.active != nullptr || !core.queue.empty(); }
+    int64_t queued() const { return (int64_t)core.queue.size(); }
+    int64_t activations() const { return core.activations; }
+
+    // -- completions and results -----------------------------------------------------
+    int64_t n_completions() const { return (int64_t)core.completions.size(); }
+    int64_t completion_job(int64_t i) const { return core.completions.at(i).job; }
+    int64_t completion_end_ps(int64_t i) const { return core.completions.at(i).end_ps; }
+    bool completion_aborted(int64_t i) const { return core.completions.at(i).aborted; }
+    void clear_completions() { core.completions.clear(); }
+
+    int64_t job_layers(int64_t job) const { return core.jobs.at(job)->prog->n_layers; }
+    int64_t job_start_ps(int64_t job) const { return core.jobs.at(job)->start_ps; }
+    int64_t job_layers_done(int64_t job) const { return core.jobs.at(job)->layers_done; }
+    // Copy the job's counters (n_layers x NUM_COUNTERS int64) into dst.
+    void copy_counters(int64_t job, int64_t* dst) const {
+        const Job& j = *core.jobs.at(job);
+        std::memcpy(dst, j.ctr.data(), j.ctr.size() * sizeof(int64_t));
+    }
+    void release(int64_t job) {
+        auto it = core.jobs.find(job);
+        if (it != core.jobs.end() && it->second->finished) core.jobs.erase(it);
+    }
+
+    double measure_timed_waits(int64_t n) { return ceiling.measure(n); }
+};
+
+inline Accelerator* make_accelerator(const HwConfig& hw) { return new Accelerator("accelerator", hw); }
+
+}  // namespace dynvit

@@ -1,0 +1,15 @@
+// dynvit-cosim accelerator model: every C++ source, in dependency order.
+// Loaded once per process by accelerator/loader.py (cppyy JIT).
+#pragma once
+#include "counters.h"
+#include "config.h"
+#include "program.h"
+#include "core.h"
+#include "dram.h"
+#include "noc.h"
+#include "global_buffer.h"
+#include "pe_array.h"
+#include "ppu.h"
+#include "dma.h"
+#include "timed_wait_loop.h"
+#include "accelerator.h"

@@ -1,0 +1,116 @@
+"""Speed of the SystemC accelerator model: wall time per SegFormer-B2 512x512 inference.
+
+    PYTHONPATH=. .venv/bin/python benchmarks/bench_accelerator.py [--runs 20] [--preset simba-like]
+
+Prints, in one process: wall time per inference after warm-up (target <= 10 ms on a 2-core
+machine), SystemC process activations (resumes after wait in the model's modules) per
+inference and per second, and the timed waits per second of a bare SystemC thread in the
+same process (the kernel's ceiling; target: the model reaches at least half of it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def segformer_b2():
+    try:
+        import workloads
+        return workloads.lower(workloads.make_config("segformer-b2")), "segformer-b2@512x512 (IR from workloads)"
+    except Exception as e:  # pragma: no cover - fallback while the lowering is unavailable
+        return synthetic(), f"synthetic stand-in (~400 layers, ~60 GMACs): workloads failed with {e!r}"
+
+
+def synthetic():
+    """~400 layers, ~60 GMACs, shaped like SegFormer-B2's encoder + decoder."""
+    from workloads.ir import Layer, Workload
+    L = []
+    for st, (tok, d, heads, n, r) in enumerate([(16384, 64, 1, 3, 8), (4096, 128, 2, 4, 4),
+                                                (1024, 320, 5, 6, 2), (256, 512, 8, 3, 1)]):
+        kv = tok // (r * r)
+        s = int(tok ** 0.5)
+        for b in range(n):
+            p = f"s{st}.b{b}."
+            L += [Layer(p + "ln1", "layernorm", elements=tok * d, in_elements=tok * d),
+                  Layer(p + "q", "linear", C=d, K=d, H=tok, W=1, P=tok, Q=1),
+                  Layer(p + "kv", "linear", C=d, K=2 * d, H=kv, W=1, P=kv, Q=1),
+                  Layer(p + "qk", "matmul", N=heads, C=64, K=kv, H=tok, W=1, P=tok, Q=1, weights_are_activations=True),
+                  Layer(p + "sm", "softmax", elements=heads * tok * kv, in_elements=heads * tok * kv),
+                  Layer(p + "av", "matmul", N=heads, C=kv, K=64, H=tok, W=1, P=tok, Q=1, weights_are_activations=True),
+                  Layer(p + "o", "linear", C=d, K=d, H=tok, W=1, P=tok, Q=1),
+                  Layer(p + "add1", "add", elements=tok * d, in_elements=2 * tok * d),
+                  Layer(p + "ln2", "layernorm", elements=tok * d, in_elements=tok * d),
+                  Layer(p + "fc1", "linear", C=d, K=4 * d, H=tok, W=1, P=tok, Q=1),
+                  Layer(p + "dw", "conv", C=1, K=4 * d, H=s, W=s, P=s, Q=s, R=3, S=3, padding=1, groups=4 * d),
+                  Layer(p + "gelu", "gelu", elements=4 * d * tok, in_elements=4 * d * tok),
+                  Layer(p + "fc2", "linear", C=4 * d, K=d, H=tok, W=1, P=tok, Q=1),
+                  Layer(p + "add2", "add", elements=tok * d, in_elements=2 * tok * d)]
+    L += [Layer("fuse", "conv", C=3072, K=768, H=128, W=128, P=128, Q=128),
+          Layer("cls", "conv", C=768, K=150, H=128, W=128, P=128, Q=128)]
+    return Workload("synthetic", "segformer-b2-like", (512, 512), L)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=20)
+    ap.add_argument("--preset", default=None)
+    ap.add_argument("--ceiling-waits", type=int, default=2_000_000)
+    args = ap.parse_args(argv)
+
+    from accelerator.model import Accelerator
+    from accelerator.presets import DEFAULT_PRESET, load_preset
+
+    hw = load_preset(args.preset or DEFAULT_PRESET)
+    t = time.perf_counter()
+    wl, what = segformer_b2()
+    t_lower = time.perf_counter() - t
+    t = time.perf_counter()
+    acc = Accelerator(hw)
+    t_init = time.perf_counter() - t
+    t = time.perf_counter()
+    h = acc.load(wl)
+    t_load = time.perf_counter() - t
+
+    t = time.perf_counter()
+    first = acc.run(h)  # warm-up (cling compiles the C++ on first use)
+    t_first = time.perf_counter() - t
+    walls, acts = [], []
+    for _ in range(args.runs):
+        a0 = acc.activations
+        t = time.perf_counter()
+        r = acc.run(h)
+        walls.append(time.perf_counter() - t)
+        acts.append(acc.activations - a0)
+    assert r.latency_s == first.latency_s and r.energy_j == first.energy_j  # deterministic
+    wall = statistics.median(walls)
+    act = acts[-1]
+    ceiling = acc.kernel_ceiling(args.ceiling_waits)
+    rate = act / wall
+    tiles = int(r.counter("tiles").sum())
+
+    print(f"workload          : {what}: {len(h.layers)} layers, {h.macs / 1e9:.2f} GMACs")
+    print(f"hardware          : {hw.name} ({hw.num_pes} PEs x {hw.lanes} lanes x {hw.vector_size}-wide, "
+          f"{hw.clock_hz / 1e9:g} GHz, {hw.dram_bandwidth_bytes_per_s / 1e9:g} GB/s)")
+    print(f"setup             : lower {t_lower:.2f} s, SystemC+JIT {t_init:.2f} s, map+load {t_load:.2f} s, "
+          f"first run {t_first * 1e3:.0f} ms")
+    print(f"wall / inference  : {wall * 1e3:.2f} ms median of {args.runs} (min {min(walls) * 1e3:.2f}, "
+          f"max {max(walls) * 1e3:.2f})   target <= 10 ms")
+    print(f"tiles / inference : {tiles}  ({wall / tiles * 1e9:.0f} ns wall per tile)")
+    print(f"activations / inf : {act}  ({act / tiles:.2f} per tile)")
+    print(f"activations / s   : {rate / 1e6:.2f} M/s")
+    print(f"kernel ceiling    : {ceiling / 1e6:.2f} M timed waits/s (bare SC_THREAD loop, same process)")
+    print(f"model / ceiling   : {rate / ceiling:.2f}   target >= 0.5")
+    print(f"simulated         : latency {r.latency_s * 1e3:.2f} ms, energy {r.energy_j * 1e3:.2f} mJ, "
+          f"utilization {r.utilization:.3f}, DRAM {r.dram_bytes / 1e6:.1f} MB, "
+          f"latency/roofline {r.roofline_ratio:.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
