@@ -20,6 +20,8 @@ from simpy.events import URGENT
 
 from host.port import Outcome
 
+HORIZON_PS = 10**15  # one SystemC step when the host has no pending event (1000 s)
+
 
 class CoSimEnvironment(simpy.Environment):
     """A SimPy environment whose every step first brings SystemC up to the next event."""
@@ -56,7 +58,13 @@ class Bridge:
         return self.running is not None
 
     def _check_sync(self) -> None:
+        """Bring an idle SystemC up to SimPy's now (while busy, `step` keeps them together)."""
         sc = int(self.acc.now_ps()) - self.offset_ps
+        if sc < self.env.now and not self.busy:
+            self.sc_calls += 1
+            if self.acc.run_until(self.offset_ps + self.env.now):  # pragma: no cover - idle: nothing completes
+                raise RuntimeError("an idle accelerator reported a completion")
+            sc = int(self.acc.now_ps()) - self.offset_ps
         if sc != self.env.now:  # pragma: no cover - an invariant, not an input error
             raise RuntimeError(f"SystemC ({sc} ps) and SimPy ({self.env.now} ps) are out of step")
 
@@ -69,14 +77,19 @@ class Bridge:
         if target is not None and target <= int(self.acc.now_ps()):
             return False
         self.sc_calls += 1
-        done = self.acc.run_until(target)
+        if target is not None:
+            done = self.acc.run_until(target)
+        else:  # nothing else will happen on the host side: run to the completion
+            done = []
+            while not done:
+                done = self.acc.run_until(int(self.acc.now_ps()) + HORIZON_PS)
         for c in done:
             self._complete(c)
         return bool(done)
 
     def _complete(self, c: Any) -> None:
         ev, config, start_ps = self._pending.pop(c.tag)
-        res = self.acc.result(c.tag)
+        res = self.acc.result(c.tag, keep=False)
         end_ps = int(c.end_ps) - self.offset_ps
         out = Outcome(tag=c.tag, config=config, start_ps=start_ps, end_ps=end_ps,
                       energy_j=float(res.energy_j), aborted=bool(getattr(c, "aborted", False)), detail=res)

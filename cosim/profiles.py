@@ -99,5 +99,5 @@ def _set_level(acc: Any, hw: Any, lv: ResourceLevel) -> None:
 
 def _run_at(acc: Any, hw: Any, program: Any, lv: ResourceLevel) -> tuple[float, float]:
     _set_level(acc, hw, lv)
-    res = acc.run_program(program)
+    res = acc.run(program)
     return float(res.latency_s), float(res.energy_j)

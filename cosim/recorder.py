@@ -71,7 +71,7 @@ class Recorder:
 
     def _layers(self, f: Frame, res, wl) -> None:
         counts = np.asarray(res.counters)
-        n = counts.shape[0]  # an aborted inference reports only the layers it reached
+        n = min(counts.shape[0], int(res.layers_done))  # an aborted inference: only the layers it reached
         if n == 0:
             return
         meta = self._meta(f.config, wl)
@@ -89,7 +89,7 @@ class Recorder:
             "energy_j": np.asarray(res.layer_energy_j)[:n],
         }
         for c in self.components:
-            cols[f"energy_{c}_j"] = np.asarray(res.energy_breakdown[c])[:n]
+            cols[f"energy_{c}_j"] = np.asarray(res.energy[c])[:n]
         for name in COUNTER_NAMES:
             if name not in ("start_ps", "end_ps"):
                 cols[f"c_{name}"] = counts[:, ci[name]].astype(np.float64)

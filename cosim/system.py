@@ -118,7 +118,7 @@ def simulate(
     import traces
     import workloads
     from accelerator.energy import EnergyModel
-    from accelerator.model import get_accelerator
+    from accelerator.model import Accelerator
 
     from . import __version__
     from .bridge import Bridge
@@ -134,13 +134,13 @@ def simulate(
 
     # Candidates by the id the scenario used (canonical ids in the trace).
     cands: dict[str, Candidate] = {cid: candidate_of(cfg, cfg.id) for cid, cfg in configs.items()}
-    acc = get_accelerator(hw)
+    acc = Accelerator(hw)
     programs: dict[str, Any] = {}
 
     def program_of(cid: str):
         p = programs.get(cid)
         if p is None:
-            p = programs[cid] = acc.load(workloads.lower(configs[cid]))
+            p = programs[cid] = acc.load(workloads.lower(configs[cid]), config=configs[cid].id)
         return p
 
     # Levels the host will see (every combination in the resource timelines) -> profile.

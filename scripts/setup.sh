@@ -56,9 +56,11 @@ if ! "$VENV/bin/python" -c 'import torch' 2>/dev/null; then
 fi
 
 stamp="$VENV/.dynvit-installed"
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || ! "$VENV/bin/python" -c 'import cosim, cppyy, simpy, h5py' 2>/dev/null; then
+# A path-based ("compat") editable install: packages added later import without a reinstall.
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] \
+   || ! (cd / && "$VENV/bin/python" -c 'import cosim.cli, host, traces, accelerator, workloads, cppyy, simpy, h5py') 2>/dev/null; then
   say "installing dynvit-cosim and its dependencies into $VENV (the first time compiles cppyy: a few minutes)"
-  "${PIP[@]}" -e '.[dev]'
+  "${PIP[@]}" -e '.[dev]' --config-settings editable_mode=compat
   touch "$stamp"
 fi
 say "ready: $VENV ($("$VENV/bin/python" -c 'import torch; print("torch", torch.__version__)'))"

@@ -147,7 +147,7 @@ CONFIGS: tuple[Column, ...] = (
     Column("accuracy", "float", "", "accuracy (NaN if unknown: never invented)"),
     Column("accuracy_metric", "str", "", "e.g. 'mIoU' or 'top1'", LABEL_WIDTH),
     Column("accuracy_source", "str", "", "provenance of the accuracy (paper table, measurement)", SOURCE_WIDTH),
-    Column("accuracy_label", "str", "", "dataset / split the accuracy refers to", LABEL_WIDTH),
+    Column("accuracy_label", "str", "", "how the accuracy is known: published, measured: ..., approximate: ...", SOURCE_WIDTH),
     Column("objective", "str", "", "what the governor ranks by: 'accuracy' or 'useful_macs proxy'", LABEL_WIDTH),
 )
 

@@ -1,0 +1,148 @@
+"""Trace-analysis commands of `cosim`: report, export, compare."""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import List, Optional
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from .cli import _fail, _guard, app, console, print_summary
+
+
+def _trace_guard(fn):
+    """_guard, plus the trace reader's bad-input errors (missing file, not a trace)
+    and unwritable outputs, each as one clear line with exit code 2."""
+    import traces
+
+    def go():
+        try:
+            return fn()
+        except FileNotFoundError as e:
+            _fail(str(e) if "trace" in str(e) else f"file not found: {e.filename or e}")
+        except traces.TraceFormatError as e:
+            _fail(str(e))
+        except (IsADirectoryError, NotADirectoryError, PermissionError) as e:
+            _fail(f"cannot write {e.filename or ''}: {e.strerror or e}".replace("write : ", "write: "))
+
+    return _guard(go)
+
+
+def _default_report_dir(trace: str) -> str:
+    stem, _ = os.path.splitext(trace)
+    return f"{stem}-report"
+
+
+@app.command()
+def report(
+    trace: str = typer.Argument(..., help="trace file (.h5) written by `cosim run`"),
+    out: Optional[str] = typer.Option(None, "--out", "-o", help="report folder (default: <trace>-report beside the trace)"),
+    markdown_only: bool = typer.Option(False, "--markdown", help="write the Markdown page only (no HTML)"),
+) -> None:
+    """Write a report of a trace: summary tables, figures (PNG) and a page embedding them."""
+
+    def go():
+        import traces
+        from traces.report import write_report_files
+
+        with traces.open(trace) as t:
+            s = traces.summary(t)
+        print_summary(s, title=f"{os.path.basename(trace)}")
+        files = write_report_files(trace, out or _default_report_dir(trace), formats=("md",) if markdown_only else ("html", "md"))
+        page = files.get("html") or files["md"]
+        console.print(f"[bold]report:[/] {page}", highlight=False)
+        for kind, p in files.items():
+            if p != page:
+                console.print(f"  wrote {p}", highlight=False)
+
+    _trace_guard(go)
+
+
+@app.command()
+def export(
+    trace: str = typer.Argument(..., help="trace file (.h5)"),
+    chrome_trace: Optional[str] = typer.Option(None, "--chrome-trace", help="write Chrome / Perfetto trace-event JSON here"),
+    no_layers: bool = typer.Option(False, "--no-layers", help="leave out the layer events (smaller file)"),
+) -> None:
+    """Export a trace for trace viewers (open the JSON in https://ui.perfetto.dev or chrome://tracing)."""
+    if not chrome_trace:
+        _fail("give an output: --chrome-trace OUT.json")
+
+    def go():
+        from traces.chrome import export_chrome_trace
+
+        p = export_chrome_trace(trace, chrome_trace, layers=not no_layers)
+        console.print(f"[bold]chrome trace:[/] {p} ({os.path.getsize(p) / 1e6:.2f} MB); open it in https://ui.perfetto.dev",
+                      highlight=False)
+
+    _trace_guard(go)
+
+
+_ROWS = (
+    ("frames", "frames", "int"),
+    ("run", "run", "int"),
+    ("dropped", "dropped", "int"),
+    ("missed", "missed", "int"),
+    ("miss_rate", "miss rate", "pct"),
+    ("accuracy_mean", "mean accuracy", "acc"),
+    ("accuracy_known", "frames with known accuracy", "int"),
+    ("energy_total_j", "energy total [J]", "J"),
+    ("energy_per_frame_j", "energy / run frame [mJ]", "mJ"),
+    ("latency_mean_s", "latency mean [ms]", "ms"),
+    ("latency_p50_s", "latency p50 [ms]", "ms"),
+    ("latency_p99_s", "latency p99 [ms]", "ms"),
+    ("configs", "configs", "int"),
+)
+
+
+def _cell(v: float, kind: str) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "unknown" if kind == "acc" else "-"
+    if kind == "int":
+        return f"{int(v)}"
+    if kind == "pct":
+        return f"{100 * v:.1f}%"
+    if kind == "acc":
+        return f"{v:.2f}"
+    if kind == "J":
+        return f"{v:.4g}"
+    return f"{1e3 * v:.3f}"
+
+
+@app.command()
+def compare(
+    traces_: List[str] = typer.Argument(..., metavar="TRACE.h5...", help="two or more trace files"),
+    streams: bool = typer.Option(True, "--streams/--all-only", help="show every stream, or only each trace's aggregate"),
+    csv: Optional[str] = typer.Option(None, "--csv", help="also write the table as CSV here"),
+    plot: Optional[str] = typer.Option(None, "--plot", help="also write a comparison figure (PNG) here"),
+) -> None:
+    """Print the summaries of several traces side by side."""
+
+    def go():
+        from traces.compare import compare as compare_df
+
+        df = compare_df(traces_)
+        cols = list(df.columns) if streams else [c for c in df.columns if c[1] == "all"]
+        t = Table(title="comparison", title_justify="left")
+        t.add_column("metric", no_wrap=True)
+        for tr, st in cols:
+            t.add_column(escape(f"{tr}\n{st}"), justify="right")
+        for key, label, kind in _ROWS:
+            t.add_row(escape(label), *[_cell(df.loc[key, c], kind) for c in cols])
+        console.print(t)
+        for label, p in df.attrs["paths"].items():
+            sc = df.attrs["scenarios"].get(label, "")
+            console.print(f"  {label}: {p}" + (f"  ({sc})" if sc else ""), highlight=False)
+        if csv:
+            df.to_csv(csv)
+            console.print(f"wrote {csv}", highlight=False)
+        if plot:
+            from traces.plots import compare_traces
+
+            compare_traces(traces_, labels=list(df.columns.get_level_values(0).unique())).savefig(plot, dpi=110)
+            console.print(f"wrote {plot}", highlight=False)
+
+    _trace_guard(go)
