@@ -15,8 +15,9 @@ so the call returns at exactly that time with the completion. Runtime resources
 up at the next tile boundary.
 
 A SystemC kernel elaborates once per process, so there is one `Accelerator` per process:
-constructing it again with the same `HardwareParams` returns the same object; with other
-parameters it raises (run one process per hardware point).
+constructing it again returns the same object; with other `HardwareParams` the idle model
+is re-targeted to them (no parameter shapes the module hierarchy), so one process can run
+several hardware points one after another.
 """
 
 from __future__ import annotations
@@ -215,17 +216,35 @@ class Accelerator:
         hw = hw if hw is not None else HardwareParams.default()
         if _INSTANCE is not None:
             if _INSTANCE.hw != hw:
-                diff = [k for k in hw.param_names() if getattr(hw, k) != getattr(_INSTANCE.hw, k)]
-                raise ElaborationError(
-                    "a SystemC kernel elaborates once per process and this process already has an "
-                    f"Accelerator of hardware {_INSTANCE.hw.name!r}; a second with different elaboration "
-                    f"parameters ({', '.join(diff)}) needs its own process. Runtime resources (clock, "
-                    "active PEs, DRAM share) can be changed with set_resources().")
+                _INSTANCE._retarget(hw)
             return _INSTANCE
         self = super().__new__(cls)
         self._init(hw)
         _INSTANCE = self
         return self
+
+    def _retarget(self, hw: HardwareParams) -> None:
+        """Point the process's one SystemC model at other hardware parameters (idle only).
+
+        The kernel elaborates once per process, but no hardware parameter shapes the module
+        hierarchy, so the elaborated model takes the new values; programs (mapped for the old
+        hardware) are dropped.
+        """
+        if not isinstance(hw, HardwareParams):
+            raise ParamError(f"Accelerator needs a HardwareParams, got {type(hw).__name__}")
+        hw.validate()
+        if self.busy or self._jobs:
+            raise ElaborationError(
+                f"this process's accelerator ({self.hw.name!r}) still has inferences queued or running; "
+                f"it can take other hardware parameters ({hw.name!r}) only when idle")
+        from .energy import EnergyModel
+
+        self._core.reconfigure(_hw_config(self._ns, hw))
+        self.hw = hw
+        self.energy_model = EnergyModel(hw)
+        self._programs.clear()
+        self._done.clear()
+        self._resources = RuntimeResources.full(hw)
 
     def __init__(self, hw: HardwareParams | None = None) -> None:  # state is set up in __new__ once
         pass

@@ -64,10 +64,22 @@ def base(acc):
     return acc.run(block())
 
 
-def test_one_accelerator_per_process(acc):
+def test_one_accelerator_per_process_retargets_when_idle(acc):
     assert Accelerator(HW) is acc
-    with pytest.raises(ElaborationError, match="once per process"):
-        Accelerator(HW.replace(num_pes=8))
+    full = acc.run(block()).latency_s
+    try:
+        small = Accelerator(HW.replace(name="8pe", num_pes=8))
+        assert small is acc and acc.hw.num_pes == 8
+        assert acc.run(block()).latency_s > full
+        h = acc.load(block())
+        acc.submit(h, tag="busy")
+        with pytest.raises(ElaborationError, match="only when idle"):
+            Accelerator(HW)
+        acc.run_until(acc.now_ps() + 10**15)
+        acc.forget("busy")
+    finally:
+        Accelerator(HW)
+    assert acc.hw == HW and acc.run(block()).latency_s == full
 
 
 def test_counters_order_agrees_with_cpp(acc):

@@ -49,6 +49,18 @@ SC_MODULE(Accelerator) {
         dont_initialize();
     }
 
+    // Re-target the idle model to other hardware parameters. None of them shapes the
+    // module hierarchy (the PE array, buffers and servers are modelled per tile), so a
+    // process can simulate several hardware points one after another.
+    void reconfigure(const HwConfig& hw) {
+        if (busy()) throw std::runtime_error("dynvit: reconfigure needs an idle accelerator");
+        core.hw = hw;
+        core.rt.clock_hz = hw.clock_hz;
+        core.rt.active_pes = hw.num_pes;
+        core.rt.dram_share = 1.0;
+        core.programs.clear();
+    }
+
     // Finish elaboration and initialise the kernel before the first request.
     void init() {
         if (sc_core::sc_get_time_resolution() != sc_core::sc_time(1, sc_core::SC_PS))
