@@ -5,12 +5,11 @@ array in bursts (a seeded Markov process), and the chip throttles its clock once
 (thermal event at 12 s, recovered at 20 s). The `greedy` governor switches among
 the SegFormer variants whose ADE20K accuracy is published at 512x512 (B0..B4).
 
-Hardware: the `vs16` preset with 64 PEs instead of 16 -- a choice of this
-scenario (not a published organisation) so that SegFormer-B2, the paper's model,
-fits a 30 fps frame at full resources and the governor has real choices to make.
+Hardware: the `rt-64pe` preset (`cosim hw show rt-64pe`): vs16 scaled out so that
+SegFormer-B2, the paper's model, fits a 30 fps frame at full resources and the
+governor has real choices to make when the tenant or the throttling takes them away.
 """
 
-from accelerator.presets import load_preset
 from cosim import System
 from host import FrameSource, Markov, Piecewise, Scheduler, Stream
 
@@ -18,7 +17,7 @@ SEGFORMER_PUBLISHED = [f"segformer-b{i}@512x512" for i in range(5)]
 
 system = System(
     name="default",
-    hardware=load_preset("vs16").replace(name="vs16-64pe", num_pes=64),
+    hardware="rt-64pe",
     streams=[
         Stream(name="seg", candidates=SEGFORMER_PUBLISHED, source=FrameSource(fps=30.0), governor="greedy"),
     ],
