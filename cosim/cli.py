@@ -277,6 +277,35 @@ def run(
     _guard(go)
 
 
+@app.command()
+def regress(
+    names: Optional[List[str]] = typer.Argument(None, help="scenarios (default: every built-in scenario)"),
+    update: bool = typer.Option(False, "--update", help="rewrite the goldens from this run (a deliberate act: review the diff)"),
+) -> None:
+    """Run the scenarios and compare their summaries with the committed goldens (tests/golden)."""
+
+    def go():
+        from . import regress as rg
+
+        todo = names or rg.scenario_names()
+        failed = 0
+        for n in todo:
+            problems = rg.check(n, update=update)
+            if update:
+                console.print(f"[green]updated[/] {rg.golden_path(n)}")
+            elif problems:
+                failed += 1
+                console.print(f"[red]FAIL[/] {n}")
+                for p in problems:
+                    console.print(f"    {p}", highlight=False)
+            else:
+                console.print(f"[green]ok[/]   {n}")
+        if failed:
+            _fail(f"{failed} of {len(todo)} scenarios differ from their goldens", code=1)
+
+    _guard(go)
+
+
 # Analysis commands (report, export, compare) register themselves on `app`.
 try:
     from . import cli_analysis  # noqa: E402,F401
