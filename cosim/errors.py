@@ -20,7 +20,7 @@ def user_error_types() -> tuple[type[BaseException], ...]:
         ("accelerator.presets", "PresetError"),
         ("accelerator.mapping", "MappingError"),
         ("cosim.scenario", "ScenarioError"),
-        ("traces.reader", "TraceError"),
+        ("traces.reader", "TraceFormatError"),
     ):
         try:
             m = __import__(mod, fromlist=[name])

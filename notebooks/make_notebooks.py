@@ -1,0 +1,263 @@
+"""Generate the trace-analysis notebooks (committed without outputs).
+
+    .venv/bin/python notebooks/make_notebooks.py
+
+Edit the cells here, not in the .ipynb files, then run this script again.
+Each notebook takes its trace path(s) in its first code cell, from the
+environment (DYNVIT_TRACE / DYNVIT_TRACES) or a default under runs/, and runs
+top to bottom without edits (the tests execute them).
+"""
+
+from __future__ import annotations
+
+import os
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+SETUP = '''
+# Make the repository importable when the notebook runs from notebooks/ (or the repo root),
+# and resolve relative trace paths against the repository root.
+ROOT = os.path.abspath("..") if os.path.basename(os.getcwd()) == "notebooks" else os.getcwd()
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+
+def resolve(p):
+    p = p.strip()
+    return p if os.path.isabs(p) or os.path.exists(p) else os.path.join(ROOT, p)
+'''.strip()
+
+IMPORTS = '''
+%matplotlib inline
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from IPython.display import display
+
+import traces
+from traces import plots
+
+pd.set_option("display.width", 160)
+pd.set_option("display.max_columns", 30)
+'''.strip()
+
+
+def nb(cells) -> nbformat.NotebookNode:
+    n = new_notebook(cells=cells)
+    for i, c in enumerate(n.cells):  # stable ids: regenerating gives no spurious diffs
+        c["id"] = f"c{i:02d}"
+    n.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    n.metadata["language_info"] = {"name": "python"}
+    return n
+
+
+def params_cell(src: str):
+    c = new_code_cell(src.strip())
+    c.metadata["tags"] = ["parameters"]
+    return c
+
+
+def run_at_a_glance():
+    return nb([
+        new_markdown_cell("""# 1. A run at a glance
+
+What the host saw and did, frame by frame: the resources it was given, the configuration the governor
+chose, latency against the deadline (misses and drops), energy per frame.
+
+**Input:** one trace written by `cosim run` (default `runs/default-seed1.h5`, which `cosim run` writes for the
+default scenario). Set `DYNVIT_TRACE=/path/to/trace.h5` before starting Jupyter, or edit the first code cell.
+The same figures without Jupyter: `cosim report TRACE.h5`."""),
+        params_cell(f'''
+import os
+import sys
+
+TRACE = os.environ.get("DYNVIT_TRACE", "runs/default-seed1.h5")  # parameter: the trace to analyse
+
+{SETUP}
+
+TRACE = resolve(TRACE)
+TRACE'''),
+        new_code_cell(IMPORTS),
+        new_markdown_cell("""## Open the trace
+
+`traces.open` gives four pandas tables (`frames`, `layers`, `resources`, `configs`) and the run's metadata.
+`units(table)` tells the unit of every column."""),
+        new_code_cell('''t = traces.open(TRACE)
+print(t)
+{k: v for k, v in t.meta.items() if k not in ("scenario", "hardware")}'''),
+        new_code_cell('''pd.DataFrame(t.columns("frames"))[["name", "kind", "unit", "doc"]]'''),
+        new_markdown_cell("""## Summary per stream
+
+Miss rate = (missed + dropped) / frames. Mean accuracy is over run frames whose accuracy is known; an
+accuracy nobody measured or published is NaN (*unknown*), never invented."""),
+        new_code_cell('''s = traces.summary(t)
+s'''),
+        new_code_cell('''acc = s.set_index("stream").loc["all", "accuracy_mean"]
+print("mean accuracy:", "unknown" if np.isnan(acc) else f"{acc:.2f} ({plots.accuracy_metric(t) or 'metric not recorded'})")'''),
+        new_markdown_cell("## The whole run on one time axis"),
+        new_code_cell('''display(plots.run_at_a_glance(t))'''),
+        new_markdown_cell("""## Querying the tables directly
+
+The frames that missed their deadline or were dropped, and how late they were:"""),
+        new_code_cell('''f = t.frames
+bad = f[f["missed"] | f["dropped"]].assign(late_ms=lambda d: (d["end_s"] - d["deadline_s"]) * 1e3)
+bad[["stream", "frame", "arrival_s", "deadline_s", "config", "latency_s", "late_ms", "missed", "dropped"]].head(20)'''),
+        new_markdown_cell("Frames per configuration and stream (run frames only), and the mean latency of each:"),
+        new_code_cell('''ran = f[~f["dropped"]]
+ran.pivot_table(index="config", columns="stream", values="latency_s", aggfunc=["count", "mean"])'''),
+        new_markdown_cell("The resource levels the host applied, one column per resource (forward-filled in time):"),
+        new_code_cell('''levels = t.resources.pivot_table(index="time_s", columns="resource", values="value", aggfunc="last").ffill()
+levels.head(15)'''),
+        new_markdown_cell("Latency distribution per stream with the relative deadline, in plain matplotlib:"),
+        new_code_cell('''fig, ax = plt.subplots(figsize=(9, 3.8), layout="constrained")
+for stream, g in ran.groupby("stream"):
+    lat = g["latency_s"].dropna() * 1e3
+    if len(lat):
+        ax.hist(lat, bins=40, alpha=0.6, label=f"{stream} (n={len(lat)})")
+    ax.axvline(((g["deadline_s"] - g["arrival_s"]) * 1e3).median(), ls="--", color="k", lw=1)
+ax.set_xlabel("latency [ms] (dashed: median relative deadline)")
+ax.set_ylabel("frames")
+ax.set_title("latency distribution of run frames", loc="left")
+ax.legend()
+plt.show()'''),
+        new_code_cell('''t.close()'''),
+    ])
+
+
+def where_time_and_energy_go():
+    return nb([
+        new_markdown_cell("""# 2. Where time and energy go
+
+Per-layer breakdown of time and energy by op class (dense_conv, pointwise, depthwise, attention, non_mac) and
+by level of the memory hierarchy (DRAM, global buffer + NoC, PE buffers), for chosen configurations.
+
+**Input:** `DYNVIT_TRACE` (default `runs/default-seed1.h5`); optionally `DYNVIT_CONFIGS`, a comma-separated
+list of configuration ids (default: the most used ones)."""),
+        params_cell(f'''
+import os
+import sys
+
+TRACE = os.environ.get("DYNVIT_TRACE", "runs/default-seed1.h5")  # parameter: the trace to analyse
+CONFIGS = [c for c in os.environ.get("DYNVIT_CONFIGS", "").split(",") if c]  # parameter: [] = most used
+
+{SETUP}
+
+TRACE = resolve(TRACE)
+TRACE, CONFIGS'''),
+        new_code_cell(IMPORTS),
+        new_code_cell('''t = traces.open(TRACE)
+configs = CONFIGS or plots.choose_configs(t)
+print(t)
+print("configurations:", configs)'''),
+        new_markdown_cell("""## The layer table
+
+One row per executed layer. Beside the fixed columns, `energy_<component>_j` holds the energy of each
+component and `c_<counter>` the raw counters of the SystemC model (bytes read and written at each buffer,
+cycles, ...). `plots.layers_with_frames` adds each layer's configuration and its duration."""),
+        new_code_cell('''L = plots.layers_with_frames(t)
+print("energy components:", [c for c in L.columns if c.startswith("energy_") and c != "energy_j"])
+print("counters:", [c for c in L.columns if c.startswith("c_")])
+L.head()'''),
+        new_markdown_cell("Share of time, energy, MACs and DRAM traffic of each op class over the whole run:"),
+        new_code_cell('''by_class = L.groupby("op_class")[["duration_s", "energy_j", "macs_useful", "dram_bytes"]].sum()
+(100 * by_class / by_class.sum()).round(1).add_suffix(" [%]")'''),
+        new_markdown_cell("""How much of the issued MAC work is useful, per op class: skipping channels saves only whole vectors,
+and depthwise convolutions map badly onto channel-reducing vector MACs."""),
+        new_code_cell('''mac = L[L["macs_issued"] > 0].groupby("op_class")[["macs_useful", "macs_issued"]].sum()
+mac["useful share [%]"] = (100 * mac["macs_useful"] / mac["macs_issued"]).round(1)
+mac'''),
+        new_markdown_cell("## Per frame, for the chosen configurations"),
+        new_code_cell('''b = plots.per_frame_breakdown(t, configs)
+print("completed frames averaged:", b["frames"].to_dict())
+b["time_ms"].round(3)'''),
+        new_code_cell('''b["level_mj"].round(3)'''),
+        new_code_cell('''b["traffic_mb"].round(2)'''),
+        new_code_cell('''display(plots.time_energy_breakdown(t, configs))'''),
+        new_markdown_cell("## Layer by layer, one frame of the first configuration"),
+        new_code_cell('''display(plots.frame_layers(t, config=configs[0] if configs else None))'''),
+        new_markdown_cell("The ten layers that cost the most energy per frame in that configuration:"),
+        new_code_cell('''if configs:
+    one = L[(L["config"] == configs[0]) & ~L["dropped"]]
+    n_frames = one[["stream", "frame"]].drop_duplicates().shape[0]
+    top = (one.groupby(["layer", "name", "op", "op_class"])[["duration_s", "energy_j", "dram_bytes"]].sum() / n_frames)
+    top = top.nlargest(10, "energy_j")
+    top.assign(time_us=top["duration_s"] * 1e6, energy_uj=top["energy_j"] * 1e6, dram_kb=top["dram_bytes"] / 1e3)[
+        ["time_us", "energy_uj", "dram_kb"]].round(2)'''),
+        new_code_cell('''t.close()'''),
+    ])
+
+
+def compare_runs():
+    return nb([
+        new_markdown_cell("""# 3. Compare runs
+
+Several traces side by side: miss rate, mean accuracy, energy per frame, p99 latency, configuration mix.
+
+**Input:** `DYNVIT_TRACES`, a comma-separated list of traces (default: `runs/default-seed1.h5` and
+`runs/default-seed2.h5`; make the second with `cosim run --seed 2`). The same table on the command line:
+`cosim compare A.h5 B.h5 ...`."""),
+        params_cell(f'''
+import os
+import sys
+
+TRACES = os.environ.get("DYNVIT_TRACES", "runs/default-seed1.h5,runs/default-seed2.h5").split(",")  # parameter
+
+{SETUP}
+
+TRACES = [resolve(p) for p in TRACES if p.strip()]
+TRACES'''),
+        new_code_cell(IMPORTS + "\nfrom traces.compare import compare"),
+        new_markdown_cell("""## Summaries side by side
+
+`compare` gives one column block per trace (labelled by file name) and one column per stream plus `all`."""),
+        new_code_cell('''df = compare(TRACES)
+df.round(4)'''),
+        new_code_cell('''# only each trace's aggregate
+df.xs("all", axis=1, level="stream").round(4)'''),
+        new_code_cell('''display(plots.compare_traces(TRACES))'''),
+        new_markdown_cell("## Directly with pandas: latency percentiles and configuration mix"),
+        new_code_cell('''frames = []
+for label, path in df.attrs["paths"].items():
+    with traces.open(path) as tr:
+        frames.append(tr.frames.assign(trace=label))
+F = pd.concat(frames, ignore_index=True)
+ran = F[~F["dropped"]]
+(ran.groupby("trace")["latency_s"].quantile([0.5, 0.9, 0.99]).unstack() * 1e3).round(3).add_suffix(" [ms]")'''),
+        new_code_cell('''mix = ran.groupby(["trace", "config"]).size().unstack(fill_value=0)
+(100 * mix.div(mix.sum(axis=1), axis=0)).round(1)'''),
+        new_markdown_cell("Latency CDF of run frames, one line per trace:"),
+        new_code_cell('''fig, ax = plt.subplots(figsize=(9, 4), layout="constrained")
+for label, g in ran.groupby("trace"):
+    lat = np.sort(g["latency_s"].dropna().to_numpy()) * 1e3
+    if len(lat):
+        ax.step(lat, np.arange(1, len(lat) + 1) / len(lat), where="post", label=label)
+ax.set_xlabel("latency [ms]")
+ax.set_ylabel("share of run frames")
+ax.set_title("latency CDF", loc="left")
+ax.legend()
+plt.show()'''),
+    ])
+
+
+NOTEBOOKS = {
+    "01_run_at_a_glance.ipynb": run_at_a_glance,
+    "02_where_time_and_energy_go.ipynb": where_time_and_energy_go,
+    "03_compare_runs.ipynb": compare_runs,
+}
+
+
+def main() -> None:
+    for name, make in NOTEBOOKS.items():
+        n = make()
+        nbformat.validate(n)
+        path = os.path.join(HERE, name)
+        with open(path, "w", encoding="utf-8") as fh:
+            nbformat.write(n, fh)
+        print("wrote", path)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,287 @@
+"""A static report of one trace: summary tables, figures as PNG, and a page
+(HTML and Markdown) embedding them, readable without Jupyter.
+
+    from traces.report import write_report
+    page = write_report("runs/default-seed1.h5", "runs/default-seed1-report")
+
+The folder then holds ``index.html`` (the page returned), ``report.md`` (the same
+content in Markdown), ``summary.csv`` (:func:`traces.summary`),
+``summary.json`` (:func:`traces.summary_dict`), ``config_counts.csv`` and the
+figures ``run_at_a_glance.png``, ``time_energy_breakdown.png`` and
+``frame_layers.png``.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import os
+from typing import Any, Sequence
+
+import pandas as pd
+
+from . import plots
+from .reader import open as _open_trace
+from .summary import ALL, config_counts, summary, summary_dict
+
+#: Figures of a report: file name -> (plot function, caption).
+FIGURES: dict[str, tuple[Any, str]] = {
+    "run_at_a_glance.png": (
+        plots.run_at_a_glance,
+        "Run at a glance: the resources the host applied, the configuration chosen for each frame, "
+        "latency against the deadline (misses and drops marked) and the accelerator energy of each frame.",
+    ),
+    "time_energy_breakdown.png": (
+        plots.time_energy_breakdown,
+        "Where time and energy go, per completed frame of the most used configurations: by op class, "
+        "by level of the memory hierarchy, and bytes moved at each memory level.",
+    ),
+    "frame_layers.png": (
+        plots.frame_layers,
+        "Layer by layer time and energy of one frame of the most used configuration.",
+    ),
+}
+
+_SUMMARY_VIEW = (
+    ("stream", "stream", None),
+    ("frames", "frames", "int"),
+    ("run", "run", "int"),
+    ("dropped", "dropped", "int"),
+    ("missed", "missed", "int"),
+    ("miss_rate", "miss rate [%]", ("pct", 1)),
+    ("accuracy_mean", "mean accuracy", "acc"),
+    ("accuracy_known", "frames with known accuracy", "int"),
+    ("energy_total_j", "energy total [J]", ("x", 1, 4)),
+    ("energy_per_frame_j", "energy / run frame [mJ]", ("x", 1e3, 4)),
+    ("latency_mean_s", "latency mean [ms]", ("x", 1e3, 4)),
+    ("latency_p50_s", "latency p50 [ms]", ("x", 1e3, 4)),
+    ("latency_p99_s", "latency p99 [ms]", ("x", 1e3, 4)),
+    ("configs", "configs", "int"),
+)
+
+
+def format_summary(s: pd.DataFrame) -> pd.DataFrame:
+    """A :func:`traces.summary` table as strings with units in the headers (NaN accuracy
+    reads "unknown", other NaN "-")."""
+    out = {}
+    for col, label, kind in _SUMMARY_VIEW:
+        vals = []
+        for v in s[col]:
+            if kind is None or kind == "int":
+                vals.append(str(v))
+            elif isinstance(v, float) and math.isnan(v):
+                vals.append("unknown" if kind == "acc" else "-")
+            elif kind == "acc":
+                vals.append(f"{v:.2f}")
+            elif kind[0] == "pct":
+                vals.append(f"{100 * v:.{kind[1]}f}")
+            else:
+                vals.append(f"{v * kind[1]:.{kind[2]}g}")
+        out[label] = vals
+    return pd.DataFrame(out)
+
+
+def _configs_view(t) -> pd.DataFrame:
+    c = t.configs
+    cc = config_counts(t)
+    counts = cc[cc["stream"] == ALL].set_index("config")["count"]
+    rows = []
+    for _, r in c.iterrows():
+        acc = r["accuracy"]
+        rows.append({
+            "configuration": r["config"],
+            "model": r["model"],
+            "GMACs": f"{r['macs'] / 1e9:.3f}",
+            "params [M]": f"{r['params'] / 1e6:.2f}",
+            "run frames": int(counts.get(r["config"], 0)),
+            "accuracy": "unknown" if not math.isfinite(acc) else f"{acc:.2f}",
+            "metric": r["accuracy_metric"],
+            "accuracy source": r["accuracy_source"] or ("-" if not math.isfinite(acc) else ""),
+            "governor objective": r["objective"],
+        })
+    df = pd.DataFrame(rows)
+    if len(df):
+        order = plots.config_order(t, df["configuration"])
+        df = df.set_index("configuration").loc[order].reset_index()
+    return df
+
+
+def _counts_view(t) -> pd.DataFrame:
+    cc = config_counts(t)
+    if not len(cc):
+        return pd.DataFrame()
+    p = cc.pivot_table(index="config", columns="stream", values="count", aggfunc="sum", fill_value=0)
+    p = p.reindex(plots.config_order(t, p.index))
+    p.columns = [str(c) for c in p.columns]
+    cols = [c for c in p.columns if c != ALL] + ([ALL] if ALL in p.columns else [])
+    return p[cols].reset_index().rename(columns={"config": "configuration"})
+
+
+def _hardware_rows(hw: Any, prefix: str = "") -> list[tuple[str, str]]:
+    rows: list[tuple[str, str]] = []
+    if isinstance(hw, dict):
+        for k, v in hw.items():
+            rows.extend(_hardware_rows(v, f"{prefix}{k}."))
+    else:
+        rows.append((prefix.rstrip("."), json.dumps(hw) if not isinstance(hw, str) else hw))
+    return rows
+
+
+def _md_table(df: pd.DataFrame) -> str:
+    if not len(df.columns):
+        return "_(none)_\n"
+    esc = lambda v: str(v).replace("|", "\\|").replace("\n", " ")  # noqa: E731
+    lines = ["| " + " | ".join(esc(c) for c in df.columns) + " |",
+             "| " + " | ".join("---" for _ in df.columns) + " |"]
+    for row in df.itertuples(index=False):
+        lines.append("| " + " | ".join(esc(v) for v in row) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _html_table(df: pd.DataFrame) -> str:
+    if not len(df.columns):
+        return "<p><em>(none)</em></p>"
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
+    body = []
+    for row in df.itertuples(index=False):
+        cells = []
+        for v in row:
+            s = str(v)
+            num = s.replace(".", "", 1).replace("-", "", 1).isdigit()
+            cells.append(f'<td class="{"num" if num else ""}">{html.escape(s)}</td>')
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:1300px;margin:2em auto;
+padding:0 1em;color:#222;line-height:1.45}
+h1{font-size:1.6em;margin-bottom:.2em} h2{font-size:1.25em;margin-top:1.8em;border-bottom:1px solid #ddd}
+table{border-collapse:collapse;margin:.6em 0;font-size:.92em} th,td{border:1px solid #ccc;padding:.25em .6em}
+th{background:#f3f3f3;text-align:left} td.num{text-align:right;font-variant-numeric:tabular-nums}
+tr:nth-child(even) td{background:#fafafa} img{max-width:100%;border:1px solid #eee}
+figure{margin:1em 0} figcaption{color:#555;font-size:.92em} .warn{color:#a40000;font-weight:bold}
+pre{background:#f6f6f6;padding:.8em;overflow:auto;font-size:.85em} .meta td:first-child{font-weight:bold}
+"""
+
+
+def write_report_files(trace_path: str | os.PathLike, out_dir: str | os.PathLike,
+                       formats: Sequence[str] = ("html", "md")) -> dict[str, str]:
+    """Write the report of a trace into ``out_dir``; returns kind -> path of every
+    file written (kinds: html, md, summary_csv, summary_json, config_counts_csv and
+    each figure's file name)."""
+    bad = [f for f in formats if f not in ("html", "md")]
+    if bad or not formats:
+        raise ValueError(f"report formats must be among 'html', 'md', got {list(formats)}")
+    out_dir = os.fspath(out_dir)
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise NotADirectoryError(f"report folder {out_dir} exists and is not a folder")
+    written: dict[str, str] = {}
+    with _open_trace(trace_path) as t:
+        os.makedirs(out_dir, exist_ok=True)
+        s = summary(t)
+        meta = t.meta
+        name = os.path.basename(t.path)
+
+        p = os.path.join(out_dir, "summary.csv")
+        s.to_csv(p, index=False)
+        written["summary_csv"] = p
+        p = os.path.join(out_dir, "summary.json")
+        with open(p, "w", encoding="utf-8") as fh:
+            json.dump(summary_dict(t), fh, indent=1)
+        written["summary_json"] = p
+        p = os.path.join(out_dir, "config_counts.csv")
+        config_counts(t).to_csv(p, index=False)
+        written["config_counts_csv"] = p
+
+        figs = []
+        for fname, (fn, caption) in FIGURES.items():
+            fig = fn(t)
+            p = os.path.join(out_dir, fname)
+            fig.savefig(p, dpi=110)
+            written[fname] = p
+            figs.append((fname, caption))
+
+        s_view = format_summary(s)
+        cfg_view = _configs_view(t)
+        cnt_view = _counts_view(t)
+        hw_rows = _hardware_rows(meta.get("hardware", {}))
+        metric = plots.accuracy_metric(t)
+        facts = [
+            ("trace", os.path.abspath(t.path)),
+            ("created", str(meta.get("created", ""))),
+            ("tool version", str(meta.get("tool_version", ""))),
+            ("schema version", str(meta.get("schema_version", ""))),
+            ("seed", "none" if meta.get("seed") is None else str(meta.get("seed"))),
+            ("frames / layer rows / resource changes", f"{len(t.frames)} / {len(t.layers)} / {len(t.resources)}"),
+            ("accuracy metric", metric or "(mixed or none)"),
+        ]
+        incomplete = not meta.get("complete", False)
+        scenario = str(meta.get("scenario", ""))
+
+        if "md" in formats:
+            md = [f"# Trace report: {name}\n"]
+            if incomplete:
+                md.append("**This run did not finish cleanly (complete = False): the trace holds the frames "
+                          "written up to its last flush.**\n")
+            md.append(_md_table(pd.DataFrame(facts, columns=["", ""])))
+            md.append("\n## Summary\n")
+            md.append("Miss rate = frames missed or dropped / frames. Mean accuracy over run frames whose "
+                      "accuracy is known (unknown = not measured or published, never invented).\n")
+            md.append(_md_table(s_view))
+            md.append("\n## Configurations\n")
+            md.append(_md_table(cfg_view))
+            md.append("\n## Run frames per configuration and stream\n")
+            md.append(_md_table(cnt_view))
+            md.append("\n## Figures\n")
+            for fname, caption in figs:
+                md.append(f"![{caption}]({fname})\n\n_{caption}_\n")
+            md.append("\n## Hardware\n")
+            md.append(_md_table(pd.DataFrame(hw_rows, columns=["parameter", "value"])))
+            md.append("\n## Scenario source\n")
+            md.append("```python\n" + scenario.rstrip() + "\n```\n")
+            p = os.path.join(out_dir, "report.md")
+            with open(p, "w", encoding="utf-8") as fh:
+                fh.write("\n".join(md))
+            written["md"] = p
+
+        if "html" in formats:
+            e = html.escape
+            h = [f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{e(name)}: trace report</title>"
+                 f"<style>{_CSS}</style></head><body>", f"<h1>Trace report: {e(name)}</h1>"]
+            if incomplete:
+                h.append('<p class="warn">This run did not finish cleanly (complete = False): the trace holds the '
+                         "frames written up to its last flush.</p>")
+            h.append('<table class="meta">' + "".join(f"<tr><td>{e(k)}</td><td>{e(v)}</td></tr>" for k, v in facts)
+                     + "</table>")
+            h.append("<h2>Summary</h2><p>Miss rate = frames missed or dropped / frames. Mean accuracy over run "
+                     "frames whose accuracy is known (<em>unknown</em> = not measured or published, never "
+                     "invented).</p>")
+            h.append(_html_table(s_view))
+            h.append("<h2>Configurations</h2>" + _html_table(cfg_view))
+            h.append("<h2>Run frames per configuration and stream</h2>" + _html_table(cnt_view))
+            h.append("<h2>Figures</h2>")
+            for fname, caption in figs:
+                h.append(f'<figure><img src="{e(fname)}" alt="{e(caption)}"><figcaption>{e(caption)}</figcaption>'
+                         "</figure>")
+            h.append("<h2>Hardware</h2><details><summary>all parameters</summary>"
+                     + _html_table(pd.DataFrame(hw_rows, columns=["parameter", "value"])) + "</details>")
+            h.append(f"<h2>Scenario source</h2><details><summary>script</summary><pre>{e(scenario)}</pre></details>")
+            h.append("</body></html>")
+            p = os.path.join(out_dir, "index.html")
+            with open(p, "w", encoding="utf-8") as fh:
+                fh.write("\n".join(h))
+            written["html"] = p
+    return written
+
+
+def write_report(trace_path: str | os.PathLike, out_dir: str | os.PathLike,
+                 formats: Sequence[str] = ("html", "md")) -> str:
+    """Write the report of a trace into ``out_dir`` (see the module doc); returns the
+    path of the page: ``index.html``, or ``report.md`` if HTML was not asked for."""
+    files = write_report_files(trace_path, out_dir, formats)
+    return files.get("html") or files["md"]
+
+
+__all__ = ["write_report", "write_report_files", "format_summary", "FIGURES"]
