@@ -151,6 +151,100 @@ def _print_workload(wl, max_rows: int) -> None:
     )
 
 
+def _hardware(spec: str | None):
+    from accelerator.presets import DEFAULT_PRESET, load_preset
+
+    return load_preset(spec or DEFAULT_PRESET)
+
+
+@app.command()
+def simulate(
+    model: str = typer.Argument(..., help="model name (see `cosim workload --list`)"),
+    config: Optional[str] = typer.Option(None, "--config", "-c", help="a configuration id"),
+    knob: Optional[List[str]] = typer.Option(None, "--knob", "-k", help="NAME=VALUE, repeatable"),
+    resolution: Optional[str] = typer.Option(None, "--resolution", "-r", help="input resolution HxW"),
+    hw: Optional[str] = typer.Option(None, "--hw", help="hardware preset name or YAML file (default: the default preset)"),
+    as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
+    max_rows: int = typer.Option(0, "--rows", help="print at most this many layer rows (0 = all)"),
+) -> None:
+    """Run one inference on the SystemC accelerator and print per-layer timing and energy."""
+    import time
+
+    def go():
+        import workloads
+        from accelerator.area import area_mm2
+        from accelerator.model import Accelerator
+
+        cfg = resolve_config(model, config, knob, resolution)
+        hwp = _hardware(hw)
+        wl = workloads.lower(cfg)
+        acc = Accelerator(hwp)
+        handle = acc.load(wl, config=cfg.id, **_reference_kw(cfg))
+        a0 = acc.activations
+        t0 = time.perf_counter()
+        r = acc.run(handle)
+        wall = time.perf_counter() - t0
+        events = acc.activations - a0
+        area = area_mm2(hwp)
+        layers = [
+            {"name": l.name, "op": l.op, "op_class": l.op_class, "macs": int(r.counter("macs_useful")[i]),
+             "macs_issued": int(r.counter("macs_issued")[i]), "start_s": float(r.counter("start_ps")[i] - r.start_ps) * 1e-12,
+             "latency_s": float(r.layer_latency_s[i]), "roofline_ratio": float(r.layer_roofline_ratio[i]),
+             "dram_bytes": int(r.counter("dram_read_bytes")[i] + r.counter("dram_write_bytes")[i]),
+             "energy_j": float(r.layer_energy_j[i])}
+            for i, l in enumerate(wl.layers)
+        ]
+        out = {
+            "model": cfg.name, "config": cfg.id, "hardware": hwp.name, "latency_s": r.latency_s, "energy_j": r.energy_j,
+            "energy_breakdown_j": r.energy_by_component, "macs": r.macs, "macs_issued": r.macs_issued,
+            "dram_bytes": r.dram_bytes, "utilization": r.utilization, "roofline_ratio": r.roofline_ratio,
+            "area_mm2": area["total"], "area_breakdown_mm2": area, "events": events, "wall_s": wall,
+            "layers": layers,
+        }
+        if as_json:
+            sys.stdout.write(json.dumps(out, default=float) + "\n")
+            return
+        t = Table(title=f"{cfg.id} on {hwp.name}", title_justify="left")
+        for c, j in (("#", "right"), ("layer", "left"), ("op", "left"), ("MACs", "right"), ("latency us", "right"),
+                     ("x roofline", "right"), ("DRAM KB", "right"), ("energy uJ", "right")):
+            t.add_column(c, justify=j)
+        for i, row in enumerate(layers if not max_rows else layers[:max_rows]):
+            t.add_row(str(i), row["name"], row["op"], _fmt_int(row["macs"]) if row["macs"] else "-",
+                      f"{row['latency_s'] * 1e6:.2f}", f"{row['roofline_ratio']:.2f}",
+                      f"{row['dram_bytes'] / 1e3:,.1f}", f"{row['energy_j'] * 1e6:,.1f}")
+        console.print(t)
+        if max_rows and len(layers) > max_rows:
+            console.print(f"... {len(layers) - max_rows} more layers")
+        e = Table(title="energy by component", title_justify="left")
+        e.add_column("component")
+        e.add_column("mJ", justify="right")
+        e.add_column("share", justify="right")
+        for k, v in out["energy_breakdown_j"].items():
+            e.add_row(k, f"{v * 1e3:.3f}", f"{100 * v / out['energy_j']:.1f}%")
+        console.print(e)
+        console.print(
+            f"latency [bold]{r.latency_s * 1e3:.3f} ms[/] ({r.roofline_ratio:.2f} x roofline), energy "
+            f"[bold]{r.energy_j * 1e3:.2f} mJ[/], MACs {_fmt_int(r.macs)} (issued {_fmt_int(r.macs_issued)}), "
+            f"utilization {100 * r.utilization:.1f}%, DRAM {r.dram_bytes / 1e6:.1f} MB, area {area['total']:.2f} mm2; "
+            f"{events:,} SystemC events in {wall * 1e3:.1f} ms wall"
+        )
+
+    _guard(go)
+
+
+def _reference_kw(cfg) -> dict:
+    """Dynamic configurations run the mapping of their full configuration (see Accelerator.load)."""
+    import inspect
+
+    import workloads
+    from accelerator.model import Accelerator
+
+    if "reference" not in inspect.signature(Accelerator.load).parameters:
+        return {}
+    full = workloads.full_config(cfg)
+    return {"reference": workloads.lower(full)} if full != cfg else {}
+
+
 hw_app = typer.Typer(help="Hardware presets: list them, show one with the source of every number.", no_args_is_help=True)
 app.add_typer(hw_app, name="hw")
 

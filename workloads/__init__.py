@@ -5,10 +5,10 @@ This package imports no other part of dynvit-cosim.
 
 from .ir import Layer, Workload, OP_CLASSES, MAC_OPS, PPU_OPS
 from .knobs import Config, ConfigError, Family, Knob
-from .registry import build_torch, families, family_of, lower, make_config, model_names, parse_config
+from .registry import build_torch, families, family_of, full_config, lower, make_config, model_names, parse_config
 
 __all__ = [
     "Layer", "Workload", "OP_CLASSES", "MAC_OPS", "PPU_OPS",
     "Config", "ConfigError", "Family", "Knob",
-    "build_torch", "families", "family_of", "lower", "make_config", "model_names", "parse_config",
+    "build_torch", "families", "family_of", "full_config", "lower", "make_config", "model_names", "parse_config",
 ]

@@ -40,6 +40,13 @@ def parse_config(config_id: str) -> Config:
     return family_of(name).parse_id(config_id)
 
 
+def full_config(config: Config) -> Config:
+    """The full configuration of the same model and resolution: every knob at its default
+    except those the model name spells (e.g. the variant of segformer-b2). A dynamic
+    configuration is a reduced version of it."""
+    return families()[config.family].config(name=config.name, resolution=config.resolution)
+
+
 @lru_cache(maxsize=512)
 def lower(config: Config) -> Workload:
     """The layer IR of a configuration (cached per process)."""
