@@ -23,7 +23,7 @@ class Recorder:
         self.w = writer
         self.components = energy_components
         self.offset_ps = offset_ps
-        self.frames: list[Frame] = []
+        self.frames = 0  # frames recorded (rows are not kept in memory: the run's memory stays flat)
         self._layer_meta: dict[str, dict[str, np.ndarray]] = {}
 
     @staticmethod
@@ -56,7 +56,8 @@ class Recorder:
         })
         if ran and f.outcome is not None and f.outcome.detail is not None:
             self._layers(f, f.outcome.detail, workload_of(f.config))
-        self.frames.append(f)
+        f.outcome = None  # the per-layer result is in the trace now
+        self.frames += 1
 
     def _meta(self, config: str, wl) -> dict[str, np.ndarray]:
         m = self._layer_meta.get(config)

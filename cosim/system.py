@@ -182,5 +182,5 @@ def simulate(
         raise
     with traces.open(path) as tr:
         summ = traces.summary(tr)
-    return SimulationResult(trace_path=path, frames=len(rec.frames), wall_s=time.perf_counter() - wall0,
+    return SimulationResult(trace_path=path, frames=rec.frames, wall_s=time.perf_counter() - wall0,
                             sim_s=system.duration_s, summary=summ)
