@@ -15,7 +15,7 @@ setup:
 	@bash scripts/setup.sh
 
 run: setup
-	$(VENV)/bin/cosim workload segformer-b2
+	$(VENV)/bin/cosim run
 
 test: setup
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile -q
