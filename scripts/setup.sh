@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-python3}
 VENV=${VENV:-.venv}
+case "$VENV" in /*) ;; *) VENV="$PWD/$VENV" ;; esac
 TORCH_SPEC=${TORCH_SPEC:-torch==2.13.0}
 
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
@@ -50,7 +51,11 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 PIP=("$VENV/bin/python" -m pip install -q)
 
-if ! "$VENV/bin/python" -c 'import torch' 2>/dev/null; then
+have() {  # are these modules installed? (found, not imported: keeps a no-op set-up fast)
+  (cd / && "$VENV/bin/python" -c 'import importlib.util, sys; sys.exit(0 if all(importlib.util.find_spec(m) for m in sys.argv[1:]) else 1)' "$@") 2>/dev/null
+}
+
+if ! have torch; then
   say "installing $TORCH_SPEC (CPU build) first"
   "${PIP[@]}" "$TORCH_SPEC"
 fi
@@ -58,9 +63,9 @@ fi
 stamp="$VENV/.dynvit-installed"
 # A path-based ("compat") editable install: packages added later import without a reinstall.
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] \
-   || ! (cd / && "$VENV/bin/python" -c 'import cosim.cli, host, traces, accelerator, workloads, cppyy, simpy, h5py') 2>/dev/null; then
+   || ! have cosim host traces accelerator workloads cppyy simpy h5py transformers pytest xdist; then
   say "installing dynvit-cosim and its dependencies into $VENV (the first time compiles cppyy: a few minutes)"
   "${PIP[@]}" -e '.[dev]' --config-settings editable_mode=compat
   touch "$stamp"
 fi
-say "ready: $VENV ($("$VENV/bin/python" -c 'import torch; print("torch", torch.__version__)'))"
+say "ready: $VENV ($("$VENV/bin/python" -c 'from importlib.metadata import version; print("torch", version("torch"))'))"
