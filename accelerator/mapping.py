@@ -38,9 +38,19 @@ chooses the tiles. The hardware organisation it maps onto (Simba-like):
   tile sizes come from a grid that does not depend on the layer (only clipped to it), so a
   tiling of a layer is also a tiling of the same layer with fewer channels at no higher
   estimated cost: the estimated energy-delay product never grows when channels are removed.
-  Simulated latency and energy each follow in practice (the tests sweep FFN width and heads
-  one channel at a time), but a smaller layer may switch to a tiling that trades a little
-  energy for more time saved (seen: -4.8 % latency, +2 % energy on a decoder fuse layer).
+  Re-optimising a smaller layer may still pick a tiling that trades a little energy for
+  more time saved (seen: -4.8 % latency, +2 % energy on a decoder fuse layer).
+* **Dynamic configurations reuse the full model's mapping** (``map_layers_like``), as a
+  dynamic-inference system does: the model is mapped once for its full configuration, and a
+  reduced configuration runs the same tilings, loop orders and PE partitions with shorter
+  loop trip counts (tile sizes clipped to the reduced dimensions; skipped channels, heads
+  and blocks only shorten or remove tile loops; nothing is re-mapped at run time). Every
+  tile of the reduced layer then moves and computes no more than the matching tile of the
+  full layer, and the tile sequence only loses tiles, so latency and energy never grow when
+  work is removed; removing fewer channels than one vector (or lane group) leaves the cycles
+  unchanged. A layer is matched by name; one without a match, or whose structure differs
+  (op, kernel, stride, padding, channels per group) or that is larger along some dimension,
+  is mapped on its own.
 
 The analytic DRAM traffic of a mapping (``Mapping.dram_read_bytes`` /
 ``dram_write_bytes``) is exactly what the C++ tile replay moves (a test checks it): for an
@@ -68,7 +78,7 @@ from workloads.ir import Layer
 
 __all__ = [
     "Mapping", "MappingError", "map_layer", "map_layers", "evaluate", "encode_program", "PROGRAM_FIELDS",
-    "ORDERS", "PPU_PASSES", "hw_key",
+    "ORDERS", "PPU_PASSES", "hw_key", "map_like", "map_layers_like",
 ]
 
 # Mirrors enum Field in accelerator/src/program.h (a test checks they agree).
@@ -413,9 +423,15 @@ def _map_mac(d: _MacDims, hwk: tuple, name: str, op: str, ew: tuple = _DEFAULT_E
             pick = (k, idx)
     (_, _, _, oi, res), idx = pick
     nt, kt, ct, pt, qt, pk = (int(a[idx]) for a in (NT, KT, CT, PT, QT, PK))
-    pp = num_pes // pk
-    order = ORDERS[oi]
-    # costs on the actual (unrounded) layer
+    return _mac_mapping(d, hwk, name, op, nt, kt, ct, pt, qt, pk, num_pes // pk, ORDERS[oi], bool(res))
+
+
+def _mac_mapping(d: _MacDims, hwk: tuple, name: str, op: str, nt: int, kt: int, ct: int, pt: int, qt: int,
+                 pk: int, pp: int, order: tuple[str, ...], res: bool) -> Mapping:
+    """A MAC tiling with its analytic costs and buffer occupancy on the actual layer ``d``."""
+    num_pes, lanes, vs, WB, IB, AB, accum_bits, GLB, db, _ppu, _noc = hwk
+    e_lane = AB * 8 // (lanes * accum_bits)
+    RS = d.R * d.S
     tiles, rd, wr, cyc = (int(x) for x in _mac_costs(d, hwk, nt, kt, ct, pt, qt, pk, pp, order, res))
     kpeg = _cdiv(_cdiv(kt, lanes), pk)
     ppe = _cdiv(pt, pp)
@@ -423,13 +439,14 @@ def _map_mac(d: _MacDims, hwk: tuple, name: str, op: str, ew: tuple = _DEFAULT_E
     cols = min((qt - 1) * d.stride + d.S, d.W)
     rows = int(_rows(ppe, d.stride, d.R, d.H))
     cin_t = _cdiv(int(_cin(d, kt, ct)), vs) * vs
+    in_total = d.N * _cdiv(d.C * d.groups, vs) * vs * d.H * d.W * db
     glb = (in_total if res else 2 * nt * cin_t * int(_rows(pt, d.stride, d.R, d.H)) * cols * db) \
         + 2 * nt * kt * pt * qt * db
     return Mapping(
         layer=name, op=op, kind="mac", N_t=nt, K_t=kt, C_t=ct, P_t=pt, Q_t=qt, pes_k=pk, pes_p=pp,
-        order=order, weights_resident=False, inputs_resident=bool(res), tiles=tiles, dram_read_bytes=rd,
+        order=tuple(order), weights_resident=False, inputs_resident=bool(res), tiles=tiles, dram_read_bytes=rd,
         dram_write_bytes=wr, compute_cycles=cyc,
-        wbuf_bytes_per_pe=2 * (nt if d.wact else 1) * kpeg * lanes * ct * RS * db,
+        wbuf_bytes_per_pe=2 * (nt if d.wact else 1) * kpeg * lanes * _cdiv(ct, vs) * vs * RS * db,
         ibuf_bytes_per_pe=2 * nt * cin_pe * rows * cols * db,
         accum_entries_per_lane=kpeg * ppe * qt * nt if ct < d.C else min(kpeg * ppe * qt * nt, e_lane),
         glb_bytes=int(glb),
@@ -478,9 +495,13 @@ def _map_ppu(op: str, E: int, IN: int, hwk: tuple, name: str, passes: int) -> Ma
                            f"output element and its {ratio:.3g} input elements")
     et = min(et, E)
     n = _cdiv(E, et)
-    et = _cdiv(E, n)
+    return _ppu_mapping(op, E, IN, hwk, name, passes, _cdiv(E, n))
+
+
+def _ppu_mapping(op: str, E: int, IN: int, hwk: tuple, name: str, passes: int, et: int) -> Mapping:
+    db, epc = hwk[8], hwk[9]
     cycles = int(_tile_sum(E, et, lambda t: _cdiv(t * passes, epc)))
-    return Mapping(layer=name, op=op, kind="ppu", E_t=et, passes=passes, tiles=n, dram_read_bytes=IN * db,
+    return Mapping(layer=name, op=op, kind="ppu", E_t=et, passes=passes, tiles=_cdiv(E, et), dram_read_bytes=IN * db,
                    dram_write_bytes=E * db, compute_cycles=int(cycles),
                    glb_bytes=2 * db * (et + _cdiv(et * IN, E)))
 
@@ -542,6 +563,84 @@ def _renamed(m: Mapping, name: str) -> Mapping:
 
 def map_layers(layers: Sequence[Layer], hw) -> list[Mapping]:
     return [map_layer(l, hw) for l in layers]
+
+
+# -- dynamic configurations: the full model's mapping with shorter trip counts -------------
+
+@lru_cache(maxsize=8192)
+def _clip_mac(d: _MacDims, hwk: tuple, op: str, ref: tuple) -> Mapping:
+    nt, kt, ct, pt, qt, pk, pp, order, res = ref
+    lanes, vs = hwk[1], hwk[2]
+    # channel tiles are clipped to the lane/vector-rounded dimension (whole lanes and vectors;
+    # the C++ walker clips to the layer), spatial and batch tiles to the dimension
+    return _mac_mapping(d, hwk, "", op, min(nt, d.N), min(kt, _cdiv(d.K, lanes) * lanes),
+                        min(ct, _cdiv(d.C, vs) * vs), min(pt, d.P), min(qt, d.Q), pk, pp, order, res)
+
+
+def _kg(d: _MacDims) -> int:
+    return max(1, d.K // d.groups)
+
+
+def map_like(layer: Layer, ref_layer: Layer, ref_mapping: Mapping, hw) -> Mapping | None:
+    """The mapping ``ref_mapping`` of ``ref_layer`` applied to ``layer``, a reduced version of it.
+
+    Same tile-loop order, PE partition and residency; tile sizes clipped to ``layer``'s
+    dimensions, so the loops only run fewer (or shorter) trips. Costs are recomputed for
+    ``layer``. None when ``layer`` is not a reduction of ``ref_layer``: another op or
+    structure (kernel, stride, padding, channels per group) or larger along a dimension.
+    """
+    if layer.op != ref_layer.op or layer.is_mac != ref_layer.is_mac:
+        return None
+    hwk = hw_key(hw)
+    if not layer.is_mac:
+        E, IN = int(layer.elements), int(layer.in_elements)
+        if ref_mapping.kind != "ppu" or E > ref_layer.elements or IN > ref_layer.in_elements:
+            return None
+        if E <= 0:
+            return _renamed(_map_ppu(layer.op, E, IN, hwk, "", ppu_passes(layer)), layer.name)
+        et = min(max(1, int(ref_mapping.E_t)), E)
+        if 2 * hwk[8] * (et + _cdiv(et * IN, E)) > hwk[7]:  # more input per output than the reference
+            return None
+        return _renamed(_ppu_mapping(layer.op, E, IN, hwk, "", ppu_passes(layer), et), layer.name)
+    if layer.macs == 0:
+        return map_layer(layer, hw)
+    if ref_mapping.kind != "mac" or not ref_mapping.order or ref_layer.macs == 0:
+        return None
+    d, r = _mac_dims(layer), _mac_dims(ref_layer)
+    if (d.R, d.S, d.stride, d.padding, d.wact) != (r.R, r.S, r.stride, r.padding, r.wact):
+        return None
+    if r.groups > 1:  # grouped: same output channels per group, or a single group of the reference
+        if (_kg(d) != _kg(r)) if d.groups > 1 else (d.K > _kg(r)):
+            return None
+    elif d.groups > 1:
+        return None
+    if any(getattr(d, f) > getattr(r, f) for f in ("N", "C", "K", "H", "W", "P", "Q")):
+        return None
+    m = ref_mapping
+    ref = (m.N_t, m.K_t, m.C_t, m.P_t, m.Q_t, m.pes_k, m.pes_p, tuple(m.order), bool(m.inputs_resident))
+    return _renamed(_clip_mac(d, hwk, layer.op, ref), layer.name)
+
+
+def map_layers_like(layers: Sequence[Layer], reference: Sequence[Layer], hw,
+                    ref_mappings: Sequence[Mapping] | None = None) -> list[Mapping]:
+    """Map a dynamic configuration with the mapping of its full configuration ``reference``.
+
+    Each layer whose name matches a reference layer runs that layer's mapping with tile
+    sizes clipped to its dimensions (`map_like`); the others are mapped on their own.
+    ``ref_mappings`` (one per reference layer) default to ``map_layers(reference, hw)``.
+    """
+    reference = list(getattr(reference, "layers", reference))
+    if ref_mappings is None:
+        ref_mappings = map_layers(reference, hw)
+    elif len(ref_mappings) != len(reference):
+        raise ValueError(f"{len(ref_mappings)} reference mappings for {len(reference)} reference layers")
+    by_name = {l.name: (l, m) for l, m in zip(reference, ref_mappings)}
+    out = []
+    for l in layers:
+        hit = by_name.get(l.name)
+        m = map_like(l, hit[0], hit[1], hw) if hit is not None else None
+        out.append(m if m is not None else map_layer(l, hw))
+    return out
 
 
 def encode_program(layers: Sequence[Layer], mappings: Sequence[Mapping], hw) -> np.ndarray:

@@ -2,6 +2,7 @@
 
     acc = Accelerator(load_preset("simba-like"))
     h = acc.load(workload)                  # map + send the layer program to C++ (cached)
+    h = acc.load(reduced, reference=full)   # a dynamic configuration: the full model's mapping
     acc.submit(h, tag="frame-0")
     done = acc.run_until(t_ps)              # advance SystemC; returns early at a completion
     r = acc.result("frame-0")               # counters, energy, latency, roofline
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Hashable, Iterable, Sequence
 
 import numpy as np
@@ -31,7 +33,7 @@ import numpy as np
 from workloads.ir import Layer, Workload
 
 from .counters import COUNTER_INDEX, COUNTER_NAMES, NUM_COUNTERS
-from .mapping import Mapping, encode_program, map_layers
+from .mapping import Mapping, encode_program, map_layers, map_layers_like
 from .params import HardwareParams, ParamError, RuntimeResources
 
 __all__ = ["Accelerator", "InferenceResult", "Completion", "ProgramHandle", "ElaborationError"]
@@ -61,6 +63,14 @@ class ProgramHandle:
     @property
     def macs(self) -> int:
         return sum(l.macs for l in self.layers)
+
+    @cached_property
+    def layer_names(self) -> tuple[str, ...]:
+        return tuple(l.name for l in self.layers)
+
+    @cached_property
+    def layer_ops(self) -> tuple[str, ...]:
+        return tuple(l.op for l in self.layers)
 
 
 @dataclass(frozen=True)
@@ -273,8 +283,17 @@ class Accelerator:
 
     # -- programs ------------------------------------------------------------------------
     def load(self, workload: Workload | Sequence[Layer], config: str | None = None,
-             mappings: Sequence[Mapping] | None = None) -> ProgramHandle:
+             mappings: Sequence[Mapping] | None = None,
+             reference: "Workload | Sequence[Layer] | ProgramHandle | None" = None) -> ProgramHandle:
         """Map a workload and load its layer program into the model (cached by config id).
+
+        ``reference``: the FULL configuration of a dynamic model (its Workload, its layers, or
+        its loaded ProgramHandle). The model is then mapped once, for the reference, and this
+        (reduced) configuration runs the same mapping with shorter loop trip counts: each layer
+        whose name matches a reference layer reuses that layer's tiling, loop order and PE
+        partition with tile sizes clipped to its dimensions; other layers are mapped on their
+        own (`accelerator.mapping.map_layers_like`). Removing work then never increases
+        latency or energy. Without a reference every layer is mapped (optimised) on its own.
 
         ``mappings`` overrides the mapper (one per layer; not cached, not checked against
         the buffers): for experiments with tilings and loop orders.
@@ -293,10 +312,15 @@ class Accelerator:
             key = ("explicit", next(self._pid))
             mappings = tuple(mappings)
         else:
+            ref_layers, ref_maps, ref_key = self._reference(reference)
+            key = key + (ref_key,)
             h = self._programs.get(key)
             if h is not None:
                 return h
-            mappings = tuple(map_layers(layers, self.hw))
+            if ref_layers is None:
+                mappings = tuple(map_layers(layers, self.hw))
+            else:
+                mappings = tuple(map_layers_like(layers, ref_layers, self.hw, ref_maps))
         prog = np.ascontiguousarray(encode_program(layers, mappings, self.hw))
         pid = next(self._pid)
         if key[0] == "explicit":
@@ -306,6 +330,21 @@ class Accelerator:
         if key[0] != "explicit":
             self._programs[key] = h
         return h
+
+    def _reference(self, reference) -> tuple:
+        """(reference layers, their mappings or None, cache key part) of a ``reference`` argument."""
+        if reference is None:
+            return None, None, None
+        if isinstance(reference, ProgramHandle):
+            if reference.key[0] == "explicit":
+                return reference.layers, reference.mappings, reference.key
+            return reference.layers, reference.mappings, ("ref",) + reference.key
+        if isinstance(reference, Workload):
+            layers = tuple(reference.layers)
+            return layers, None, ("ref", "wl", reference.model, reference.config, tuple(reference.resolution),
+                                  len(layers), reference.total_macs)
+        layers = tuple(reference)
+        return layers, None, ("ref", "layers", hash(layers))
 
     # -- requests --------------------------------------------------------------------------
     def submit(self, handle: ProgramHandle, tag: Hashable = None) -> Hashable:
@@ -413,8 +452,8 @@ class Accelerator:
         dram = counts[:, _C["dram_read_bytes"]] + counts[:, _C["dram_write_bytes"]]
         roof = np.maximum.reduce([counts[:, _C["macs_useful"]] / peak, dram / bw, counts[:, _C["ppu_ops"]] / ppu_rate])
         r = InferenceResult(
-            tag=tag, model=h.model, config=h.config, layer_names=tuple(l.name for l in h.layers),
-            layer_ops=tuple(l.op for l in h.layers), counters=counts, submit_ps=c.submit_ps, start_ps=c.start_ps,
+            tag=tag, model=h.model, config=h.config, layer_names=h.layer_names,
+            layer_ops=h.layer_ops, counters=counts, submit_ps=c.submit_ps, start_ps=c.start_ps,
             end_ps=c.end_ps, aborted=c.aborted, layers_done=info["layers_done"], energy=energy,
             roofline_layer_s=roof, peak_macs_per_s=peak, dram_bytes_per_s=bw,
             peak_macs_per_cycle=int(hw.peak_macs_per_cycle), hw_name=hw.name,
@@ -443,7 +482,8 @@ class Accelerator:
 
     @property
     def activations(self) -> int:
-        """Process activations (resumes after a wait) in the model's modules so far."""
+        """Process activations of the model's modules so far (method triggers, thread resumes):
+        about one per tile (the compute unit's tile end) plus two per layer."""
         return int(self._core.activations())
 
     def kernel_ceiling(self, n: int = 1_000_000) -> float:

@@ -188,30 +188,77 @@ def test_same_input_twice_gives_the_same_result(acc, base):
     assert again.energy_j == base.energy_j and again.latency_s == base.latency_s
 
 
-def _sweep(acc, make, values):
-    return [acc.run(make(v)) for v in values]
+def _sweep(acc, make, values, reference=None):
+    return [acc.run(acc.load(make(v), reference=reference)) for v in values]
+
+
+def _assert_never_more(runs):
+    """Each run removes work from the one before: neither latency nor energy may grow."""
+    for a, b in zip(runs, runs[1:]):
+        assert b.latency_s <= a.latency_s, (a.config, b.config, b.latency_s / a.latency_s - 1)
+        assert b.energy_j <= a.energy_j, (a.config, b.config, b.energy_j / a.energy_j - 1)
+        assert b.macs <= a.macs
+
+
+def _assert_sub_vector_keeps_cycles(a, b):
+    """MAC layers of ``b`` that lost fewer channels than one vector (input channels) or one
+    lane group (output channels) against the same-named layer of ``a`` keep their cycles;
+    returns how many such layers lost channels."""
+    la = {l.name: (i, l) for i, l in enumerate(a.layers)}
+    ra, rb = a.result, b.result
+    changed = 0
+    for j, lb in enumerate(b.layers):
+        if not lb.is_mac or lb.name not in la:
+            continue
+        i, l0 = la[lb.name]
+        same = (l0.N, l0.P, l0.Q, l0.R, l0.S, cdiv(l0.K, LANES), cdiv(l0.C, VS)) == \
+               (lb.N, lb.P, lb.Q, lb.R, lb.S, cdiv(lb.K, LANES), cdiv(lb.C, VS))
+        if not same:
+            continue
+        assert rb.counters[j, CI["compute_cycles"]] == ra.counters[i, CI["compute_cycles"]], lb.name
+        assert rb.counters[j, CI["macs_issued"]] == ra.counters[i, CI["macs_issued"]], lb.name
+        assert rb.counters[j, CI["tiles"]] == ra.counters[i, CI["tiles"]], lb.name
+        changed += lb.macs < l0.macs
+    return changed
 
 
 def test_removing_channels_never_increases_latency_or_energy(acc):
-    # FFN width one channel at a time (crossing vector, lane and tile boundaries), then heads
-    for runs in (_sweep(acc, lambda h: block(hid=h), range(256, 180, -1)),
-                 _sweep(acc, lambda n: block(heads=n), (5, 4, 3, 2, 1))):
-        for a, b in zip(runs, runs[1:]):
-            assert b.latency_s <= a.latency_s, (a.config, b.config)
-            assert b.energy_j <= a.energy_j, (a.config, b.config)
+    # FFN width one channel at a time (crossing vector, lane and tile boundaries), then heads,
+    # each with the full block's mapping (a dynamic model is mapped once, for its full size)
+    _assert_never_more(_sweep(acc, lambda h: block(hid=h), range(256, 180, -1), reference=block(hid=256)))
+    _assert_never_more(_sweep(acc, lambda n: block(heads=n), (5, 4, 3, 2, 1), reference=block(heads=5)))
 
 
-def test_removing_decoder_channels_never_increases_the_energy_delay_product(acc):
-    """The mapper's objective is monotone by construction (see accelerator.mapping)."""
-    def dec(c):
-        return Workload("synthetic", f"dec-{c}", (64, 64), [
-            Layer("proj", "linear", C=320, K=c, H=1024, W=1, P=1024, Q=1),
-            Layer("fuse", "conv", C=4 * c, K=c, H=64, W=64, P=64, Q=64),
-            Layer("cls", "conv", C=c, K=150, H=64, W=64, P=64, Q=64)])
-    runs = _sweep(acc, dec, range(768, 600, -7))
-    for a, b in zip(runs, runs[1:]):
-        assert b.latency_s * b.energy_j <= a.latency_s * a.energy_j, (a.config, b.config)
-        assert b.macs < a.macs
+def _dec(c, res=64):
+    return Workload("synthetic", f"dec-{c}", (res, res), [
+        Layer("proj", "linear", C=320, K=c, H=1024, W=1, P=1024, Q=1),
+        Layer("fuse", "conv", C=4 * c, K=c, H=res, W=res, P=res, Q=res),
+        Layer("cls", "conv", C=c, K=150, H=res, W=res, P=res, Q=res)])
+
+
+def test_removing_decoder_channels_never_increases_latency_or_energy(acc):
+    runs = _sweep(acc, _dec, list(range(768, 756, -1)) + list(range(756, 600, -7)), reference=_dec(768))
+    _assert_never_more(runs)
+    assert all(b.macs < a.macs for a, b in zip(runs, runs[1:]))
+
+
+def test_a_reduced_configuration_runs_the_full_mapping(acc):
+    full = acc.load(_dec(768))
+    assert acc.load(_dec(768), reference=_dec(768)).mappings == full.mappings  # the full one: unchanged
+    h = acc.load(_dec(733), reference=_dec(768))
+    assert acc.load(_dec(733), reference=_dec(768)) is h  # cached, by configuration and reference
+    assert acc.load(_dec(733)) is not h and acc.load(_dec(733), reference=full) is not h
+    for m, mf in zip(h.mappings, full.mappings):
+        assert (m.order, m.pes_k, m.pes_p, m.inputs_resident, m.P_t, m.Q_t) == \
+               (mf.order, mf.pes_k, mf.pes_p, mf.inputs_resident, mf.P_t, mf.Q_t)
+        assert m.K_t <= mf.K_t and m.C_t <= mf.C_t
+    # a loaded program (with its own, e.g. hand-made, mappings) can be the reference
+    odd = acc.load(_dec(768), mappings=[replace(m, P_t=max(1, m.P_t // 2)) for m in full.mappings])
+    h2 = acc.load(_dec(733), reference=odd)
+    assert [m.P_t for m in h2.mappings] == [m.P_t for m in odd.mappings]
+    r = acc.run(h2)
+    for i, m in enumerate(h2.mappings):
+        assert r.counters[i, CI["tiles"]] == m.tiles and r.counter("dram_read_bytes")[i] == m.dram_read_bytes
 
 
 def test_removing_less_than_a_vector_keeps_cycles(acc):
@@ -223,6 +270,84 @@ def test_removing_less_than_a_vector_keeps_cycles(acc):
         assert b.counters[i, CI["compute_cycles"]] == a.counters[i, CI["compute_cycles"]], n
         assert b.counters[i, CI["macs_issued"]] == a.counters[i, CI["macs_issued"]], n
         assert b.counters[i, CI["macs_useful"]] < a.counters[i, CI["macs_useful"]], n
+
+
+# -- the real dynamic models (knobs applied to the torch modules, lowered to the IR) ---------
+
+class _Run:
+    def __init__(self, handle, result):
+        self.layers, self.result = handle.layers, result
+        self.latency_s, self.energy_j, self.macs, self.config = (result.latency_s, result.energy_j, result.macs,
+                                                                 handle.config)
+
+
+def _dynamic_sweep(acc, model, res, knob_list):
+    """Run each configuration with the full configuration's mapping (``reference``)."""
+    workloads = pytest.importorskip("workloads")
+    full = workloads.lower(workloads.make_config(model, resolution=res))
+    runs = []
+    for knobs in knob_list:
+        h = acc.load(workloads.lower(workloads.make_config(model, resolution=res, **knobs)), reference=full)
+        runs.append(_Run(h, acc.run(h)))
+    return runs
+
+
+def _check_dynamic(runs):
+    _assert_never_more(runs)
+    # (layer names identify the same layer across configurations with the same layer list)
+    return [_assert_sub_vector_keeps_cycles(a, b) if [l.name for l in a.layers] == [l.name for l in b.layers]
+            or a.layers[0].name.startswith("segformer.") else 0 for a, b in zip(runs, runs[1:])]
+
+
+SEG = "segformer-b2"
+SEG_RES = (128, 128)
+
+
+def test_segformer_decoder_channels_one_at_a_time(acc):
+    # B2's decoder has 768 channels; VS=4: 768..765 are 192 vectors, 737 -> 736 crosses a vector
+    runs = _dynamic_sweep(acc, SEG, SEG_RES, [dict(dec=c) for c in
+                                              (768, 767, 766, 765, 764, 740, 737, 736, 733, 700, 512, 256, 64, 1)])
+    sub = _check_dynamic(runs)
+    assert sub[0] >= 2  # 768 -> 767: the stage projections (K) and the classifier (C) keep their cycles
+
+
+def test_segformer_ffn_channels_one_at_a_time(acc):
+    # stage 3 of B2: 2048 FFN channels
+    f = (256, 512, 1280)
+    runs = _dynamic_sweep(acc, SEG, SEG_RES, [dict(ffn=f + (c,)) for c in
+                                              (2048, 2047, 2046, 2045, 2044, 2043, 2001, 1500, 1024, 5, 4, 1)])
+    sub = _check_dynamic(runs)
+    assert sub[0] >= 3  # fc1 (K), the depthwise conv (K) and fc2 (C) of every block of the stage
+
+
+def test_segformer_heads_and_blocks(acc):
+    runs = _dynamic_sweep(acc, SEG, SEG_RES, [dict(heads=h) for h in
+                                              ("1.2.5.8", "1.2.5.7", "1.2.4.7", "1.2.4.4", "1.1.2.2", "1.1.1.1")])
+    _check_dynamic(runs)
+    runs = _dynamic_sweep(acc, SEG, SEG_RES, [dict(blocks=b) for b in
+                                              ("3.4.6.3", "3.4.5.3", "3.3.5.3", "2.2.3.2", "1.1.1.1")])
+    _check_dynamic(runs)
+    runs = _dynamic_sweep(acc, SEG, SEG_RES, [dict(), dict(dec=500, ffn="200.400.1000.1500", heads="1.2.3.4"),
+                                              dict(dec=300, ffn="100.300.900.1000", heads="1.1.3.4", blocks="2.3.4.2")])
+    _check_dynamic(runs)
+
+
+def test_ofa_resnet_expand_width_depth(acc):
+    E = "35.35.35.35-35.35.35.35-35.35.35.35.35.35-35.35.35.35"
+    runs = _dynamic_sweep(acc, "ofa-resnet50", (128, 128), [
+        dict(), dict(expand=E.replace("35", "25", 3)), dict(expand=E.replace("35", "25")),
+        dict(expand=E.replace("35", "20")), dict(expand=E.replace("35", "20"), width="80.100.100.100.100.100"),
+        dict(expand=E.replace("35", "20"), width="65.65.65.65.65.65"),
+        dict(expand="20.20.20-20.20.20-20.20.20.20.20-20.20.20", width="65.65.65.65.65.65", depth="2.1.1.1.1"),
+        dict(expand="20.20-20.20-20.20.20.20-20.20", width="65.65.65.65.65.65", depth="0.0.0.0.0")])
+    _check_dynamic(runs)
+
+
+def test_swin_heads_and_blocks(acc):
+    runs = _dynamic_sweep(acc, "swin-t", (224, 224), [
+        dict(), dict(heads="3.6.12.23"), dict(heads="3.6.11.23"), dict(heads="2.5.9.20"), dict(heads="1.1.1.1"),
+        dict(heads="1.1.1.1", blocks="2.2.5.2"), dict(heads="1.1.1.1", blocks="1.1.1.1")])
+    _check_dynamic(runs)
 
 
 @pytest.mark.parametrize("change", [dict(active_pes=8), dict(active_pes=5), dict(clock_hz=0.5e9),
@@ -311,8 +436,74 @@ def test_abort_stops_at_a_tile_boundary_with_partial_counters(acc, base):
     assert again.latency_s == base.latency_s
 
 
+def test_abort_while_the_last_store_of_a_layer_is_in_flight(acc):
+    """The compute unit is idle, the layer's last output is still being written: the abort ends
+    the inference at once; the host releases it; the stale store completion is ignored and the
+    next inference runs normally (the old thread model read freed memory here). The write
+    already issued still occupies the DRAM, so only the next inference may be slower."""
+    wl = Workload("synthetic", "stores", (1, 1), [
+        Layer("a", "add", elements=1 << 20, in_elements=2 << 20), Layer("b", "add", elements=1 << 18, in_elements=2 << 18)])
+    h = acc.load(wl)
+    base = acc.run(h)
+    end0 = int(base.counters[0, CI["end_ps"]] - base.start_ps)
+    for back in (1, 1000, 20_000, 200_000):
+        t0 = acc.now_ps()
+        a, b = acc.submit(h), acc.submit(h)
+        assert acc.run_until(t0 + end0 - back) == []
+        assert acc.abort()
+        done = acc.run_until(t0 + 10**13)
+        assert [c.tag for c in done] == [a] and done[0].aborted and done[0].end_ps == t0 + end0 - back
+        r = acc.result(a, keep=False)
+        assert r.layers_done == 0 and r.counters[1, CI["tiles"]] == 0
+        done = acc.run_until(t0 + 10**13)
+        assert [c.tag for c in done] == [b] and done[0].start_ps == t0 + end0 - back
+        rb = acc.result(b, keep=False)
+        assert rb.latency_s >= base.latency_s and not rb.aborted
+        for n in ("tiles", "dram_read_bytes", "dram_write_bytes", "ppu_ops"):
+            assert np.array_equal(rb.counter(n), base.counter(n)), n
+        assert acc.run(h).latency_s == base.latency_s
+
+
+def test_random_requests_aborts_and_resource_changes(acc):
+    """A seeded storm of submits, aborts and resource changes: inferences complete in order,
+    never overlap, and the accelerator is unchanged afterwards."""
+    import random
+    rng = random.Random(7)
+    progs = [acc.load(block()), acc.load(block(tok=256, d=32, hid=64)), acc.load(_dec(100, res=16)),
+             acc.load(Workload("synthetic", "empty", (1, 1), [Layer("z", "linear", C=0, K=0, P=0)]))]
+    base = acc.run(progs[0])
+    ends, n = [], 0
+    t_end = acc.now_ps() + 20 * 10**9
+    while acc.now_ps() < t_end:
+        x = rng.random()
+        if x < 0.3:
+            acc.submit(rng.choice(progs), tag=f"storm-{n}")
+            n += 1
+        elif x < 0.4:
+            acc.abort()
+        elif x < 0.55:
+            acc.set_resources(**rng.choice([dict(clock_hz=rng.choice([0.3e9, 1e9])), dict(active_pes=rng.randint(1, 16)),
+                                            dict(dram_share=rng.choice([0.1, 1.0]))]))
+        for c in acc.run_until(acc.now_ps() + rng.choice([1, 10**5, 10**7, 10**8, 10**9])):
+            r = acc.result(c.tag, keep=False)
+            assert c.start_ps <= c.end_ps == acc.now_ps()
+            assert (r.layers_done < r.n_layers) if c.aborted else (r.layers_done == r.n_layers)
+            ends.append((int(c.tag.split("-")[1]), c.start_ps, c.end_ps))
+    acc.set_resources(RuntimeResources.full(HW))
+    while acc.busy:
+        for c in acc.run_until(acc.now_ps() + 10**13):
+            acc.forget(c.tag)
+    assert len(ends) > 20
+    assert [e[0] for e in ends] == sorted(e[0] for e in ends)  # first come, first served
+    assert all(b[1] >= a[2] for a, b in zip(ends, ends[1:]))  # one inference at a time
+    acc.run_until(acc.now_ps() + 10**12)  # let in-flight transfers of aborted inferences drain
+    assert acc.run(progs[0]).latency_s == base.latency_s
+
+
 def test_kernel_ceiling_and_activation_count(acc, base):
     a0 = acc.activations
     acc.run(block())
-    assert acc.activations - a0 >= base.counter("tiles").sum()
+    tiles = base.counter("tiles").sum()
+    # one activation per tile (its end) plus the start and end of each layer and the inference
+    assert tiles <= acc.activations - a0 <= tiles + 2 * base.n_layers + 4
     assert acc.kernel_ceiling(20000) > 1e5

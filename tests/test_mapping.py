@@ -3,8 +3,10 @@ and the search is invariant to removing fewer channels than one vector."""
 
 import pytest
 
-from accelerator.mapping import (ORDERS, Mapping, MappingError, _map_mac, encode_program, map_layer,
-                                 map_layers)
+from dataclasses import replace
+
+from accelerator.mapping import (ORDERS, Mapping, MappingError, _map_mac, encode_program, evaluate, map_layer,
+                                 map_layers, map_layers_like, map_like)
 from accelerator.params import HardwareParams
 from accelerator.presets import load_preset
 from workloads.ir import Layer
@@ -91,3 +93,87 @@ def test_encode_program_shape():
     prog = encode_program(LAYERS, ms, HW)
     assert prog.shape == (len(LAYERS), len(__import__("accelerator.mapping", fromlist=["x"]).PROGRAM_FIELDS))
     assert prog.dtype.name == "int64"
+
+
+# -- dynamic configurations: the full model's mapping, clipped -----------------------------
+
+def _tiling(m):
+    return (m.N_t, m.K_t, m.C_t, m.P_t, m.Q_t, m.pes_k, m.pes_p, m.order, m.inputs_resident, m.E_t)
+
+
+@pytest.mark.parametrize("layer", LAYERS, ids=[l.name for l in LAYERS])
+def test_map_like_of_the_layer_itself_is_its_mapping(layer):
+    m = map_layer(layer, HW)
+    assert map_like(layer, layer, m, HW) == m
+
+
+def test_map_like_keeps_the_tiling_and_clips_it_to_the_reduced_layer():
+    vs, lanes = HW.vector_size, HW.lanes
+    full = Layer("fuse", "conv", C=3072, K=768, H=32, W=32, P=32, Q=32)
+    mf = map_layer(full, HW)
+    for c in (3071, 3069, 2960, 2048, 700, 5, 1):
+        k = c // 4 or 1
+        small = Layer("fuse", "conv", C=c, K=k, H=32, W=32, P=32, Q=32)
+        m = map_like(small, full, mf, HW)
+        assert (m.order, m.pes_k, m.pes_p, m.inputs_resident, m.P_t, m.Q_t, m.N_t) == \
+               (mf.order, mf.pes_k, mf.pes_p, mf.inputs_resident, mf.P_t, mf.Q_t, mf.N_t)
+        assert m.K_t == min(mf.K_t, -(-k // lanes) * lanes) and m.C_t == min(mf.C_t, -(-c // vs) * vs)
+        assert m == evaluate(small, m, HW)  # costs are the reduced layer's
+        # each loop runs fewer (or as many) trips of no larger tiles: no cost grows
+        assert m.tiles <= mf.tiles and m.compute_cycles <= mf.compute_cycles
+        assert m.dram_read_bytes <= mf.dram_read_bytes and m.dram_write_bytes <= mf.dram_write_bytes
+        assert m.wbuf_bytes_per_pe <= mf.wbuf_bytes_per_pe and m.ibuf_bytes_per_pe <= mf.ibuf_bytes_per_pe
+        assert m.glb_bytes <= mf.glb_bytes and m.accum_entries_per_lane <= HW.accum_entries_per_lane
+
+
+def test_map_like_removing_less_than_a_vector_keeps_the_cycles():
+    vs, lanes = HW.vector_size, HW.lanes
+    full = Layer("fc", "linear", C=1024, K=1024, H=1024, W=1, P=1024, Q=1)
+    mf = map_layer(full, HW)
+    for c, k in [(1024 - vs + 1, 1024), (1024, 1024 - lanes + 1), (1021, 1022)]:
+        m = map_like(Layer("fc", "linear", C=c, K=k, H=1024, W=1, P=1024, Q=1), full, mf, HW)
+        assert m.compute_cycles == mf.compute_cycles and m.tiles == mf.tiles
+        assert m.dram_bytes < mf.dram_bytes
+
+
+def test_map_like_refuses_what_is_not_a_reduction():
+    full = Layer("c", "conv", C=64, K=64, H=32, W=32, P=32, Q=32, R=3, S=3, padding=1)
+    mf = map_layer(full, HW)
+    assert map_like(replace(full, K=65), full, mf, HW) is None  # larger
+    assert map_like(replace(full, R=1, S=1, padding=0), full, mf, HW) is None  # other kernel
+    assert map_like(replace(full, stride=2, P=16, Q=16), full, mf, HW) is None
+    assert map_like(replace(full, groups=2, C=32), full, mf, HW) is None  # grouped vs dense
+    assert map_like(Layer("c", "add", elements=10, in_elements=20), full, mf, HW) is None
+    dw = Layer("dw", "conv", C=1, K=256, H=32, W=32, P=32, Q=32, R=3, S=3, padding=1, groups=256)
+    m = map_like(replace(dw, K=100, groups=100), dw, map_layer(dw, HW), HW)  # depthwise: channels per group kept
+    assert m is not None and m.K_t <= map_layer(dw, HW).K_t
+    one = map_like(replace(dw, K=1, groups=1), dw, map_layer(dw, HW), HW)  # down to one channel: one group
+    assert one is not None and one.pes_k == map_layer(dw, HW).pes_k
+    assert map_like(replace(dw, K=2, groups=1), dw, map_layer(dw, HW), HW) is None  # 2 channels, 1 group: dense
+
+
+def test_map_like_of_a_ppu_layer_keeps_the_slice_size():
+    full = Layer("gelu", "gelu", elements=1024 * 4096, in_elements=1024 * 4096)
+    mf = map_layer(full, HW)
+    m = map_like(replace(full, elements=1000 * 4096, in_elements=1000 * 4096), full, mf, HW)
+    assert m.E_t == mf.E_t and m.tiles <= mf.tiles and m.compute_cycles <= mf.compute_cycles
+    tiny = map_like(replace(full, elements=7, in_elements=7), full, mf, HW)
+    assert tiny.E_t == 7 and tiny.tiles == 1
+
+
+def test_map_layers_like_matches_by_name_and_maps_the_rest_on_their_own():
+    full = [Layer("a", "linear", C=512, K=2048, H=4096, W=1, P=4096, Q=1),
+            Layer("b", "linear", C=2048, K=512, H=4096, W=1, P=4096, Q=1)]
+    red = [Layer("b", "linear", C=1000, K=512, H=4096, W=1, P=4096, Q=1),
+           Layer("new", "linear", C=1000, K=512, H=4096, W=1, P=4096, Q=1)]
+    ms = map_layers_like(red, full, HW)
+    mb = map_layer(full[1], HW)
+    assert [m.layer for m in ms] == ["b", "new"]
+    assert _tiling(ms[0])[:-1] == (mb.N_t, mb.K_t, min(mb.C_t, 1000), mb.P_t, mb.Q_t, mb.pes_k, mb.pes_p,
+                                   mb.order, mb.inputs_resident)
+    assert ms[1] == map_layer(red[1], HW)
+    # the reference's own mappings may be given (e.g. hand-made ones)
+    odd = [replace(map_layer(l, HW), P_t=512) for l in full]
+    assert map_layers_like(red[:1], full, HW, odd)[0].P_t == 512
+    with pytest.raises(ValueError):
+        map_layers_like(red, full, HW, odd[:1])

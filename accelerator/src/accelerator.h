@@ -1,4 +1,4 @@
-// Top module: the accelerator (DMA engines, DRAM, NoC, global buffer, PE array, PPU)
+// Top module: the accelerator (DMA engine, DRAM, NoC, global buffer, PE array, PPU)
 // plus the bare timed-wait loop used as the kernel's speed ceiling, and the API that
 // accelerator/model.py drives between sc_start calls.
 #pragma once
@@ -24,9 +24,9 @@ SC_MODULE(Accelerator) {
     Dram dram;
     Noc noc;
     GlobalBuffer glb;
+    Dma dma;
     PeArray pes;
     Ppu ppu;
-    Dma dma;
     TimedWaitLoop ceiling;
 
     SC_HAS_PROCESS(Accelerator);
@@ -36,9 +36,9 @@ SC_MODULE(Accelerator) {
           dram("dram", core),
           noc("noc", core),
           glb("glb", core),
-          pes("pe_array", core),
-          ppu("ppu", core),
           dma("dma", core, dram, noc, glb),
+          pes("pe_array", core, dma),
+          ppu("ppu", core, dma),
           ceiling("timed_wait_loop") {
         core.hw = hw;
         core.rt.clock_hz = hw.clock_hz;
@@ -103,6 +103,7 @@ SC_MODULE(Accelerator) {
     }
 
     void abort_method() {
+        ++core.activations;
         Job* j = core.active;
         if (j && !j->finished && j->abort_req && !core.compute_busy()) core.end_job(j, true);
     }

@@ -1,7 +1,8 @@
 // State shared by the modules of one accelerator instance (no globals): the inference
-// queue, the double-buffered tile slots between the DMA engines and the compute units,
+// queue, the double-buffered tile slots between the DMA engine and the compute units,
 // the events that synchronise them, and the per-inference counters.
 #pragma once
+#include <algorithm>
 #include <deque>
 #include <memory>
 #include <systemc>
@@ -79,79 +80,39 @@ struct Core {
     std::deque<Job*> queue;
     Job* active = nullptr;
     bool layer_open = false;   // a layer is executing; the next starts when its outputs are stored
+    int64_t epoch = 0;         // incremented when an inference ends: work of an ended job is dropped
+    bool engine_running = false;  // the DMA engine's process is executing (it takes the next job itself)
     // the PE array or PPU computes a tile in [busy_from, busy_until)
     int64_t busy_from = 0, busy_until = 0;
     bool compute_busy() const { const int64_t t = now_ps(); return t >= busy_from && t < busy_until; }
     std::vector<Completion> completions;
-    int64_t activations = 0;   // process activations (resumes after wait) in the model's modules
+    int64_t activations = 0;   // process activations (method triggers, thread resumes) of the model
     int64_t next_job = 1;
 
     // Input double buffer: a slot is taken when the load DMA issues a tile's transfer
     // (ready at InTile::ready_ps) and freed when the compute unit finishes the tile.
     Slots<InTile, 2> in;
     // Output double buffer in the global buffer: a slot is taken when a tile's outputs
-    // are complete and freed when their DRAM write completes (OutTile::done_ps).
+    // are complete (the store DMA issues their write at once) and freed when the write
+    // completes (OutTile::done_ps).
     Slots<OutTile, 2> out;
 
-    sc_core::sc_event ev_job{"ev_job"};
-    sc_core::sc_event ev_in_ready_mac{"ev_in_ready_mac"};
-    sc_core::sc_event ev_in_ready_ppu{"ev_in_ready_ppu"};
-    sc_core::sc_event ev_in_free{"ev_in_free"};
-    sc_core::sc_event ev_out_ready{"ev_out_ready"};
-    sc_core::sc_event ev_out_issued{"ev_out_issued"};
-    sc_core::sc_event ev_layer_done{"ev_layer_done"};
+    sc_core::sc_event ev_job{"ev_job"};                  // a request was queued / an inference ended
+    sc_core::sc_event ev_in_ready[2] = {sc_core::sc_event("ev_in_ready_mac"),
+                                        sc_core::sc_event("ev_in_ready_ppu")};  // a layer's first tiles
     sc_core::sc_event ev_abort{"ev_abort"};
     sc_core::sc_event ev_compute_wake{"ev_compute_wake"};  // resources changed / inference ended
 
     // Free the output slots whose DRAM write has completed (stores complete in order).
     void retire_outputs() {
         const int64_t t = now_ps();
-        while (!out.empty() && out.front().done_ps >= 0 && out.front().done_ps <= t) out.pop();
+        while (!out.empty() && out.front().done_ps <= t) out.pop();
     }
 
-    // Compute side, before a tile whose outputs complete: wait until an output slot is
-    // free. False if the inference ended meanwhile (abort).
-    bool acquire_out_slot(Job* j) {
+    // When an output slot is free for a tile whose outputs complete, no earlier than t.
+    int64_t out_slot_free(int64_t t) {
         retire_outputs();
-        while (out.full()) {
-            const OutTile& f = out.front();
-            if (f.done_ps >= 0) sc_core::wait(ps(f.done_ps - now_ps()));
-            else sc_core::wait(ev_out_issued);
-            ++activations;
-            if (j->finished) return false;
-            retire_outputs();
-        }
-        return true;
-    }
-
-    // Compute side: run one tile. It starts when its operands have arrived (the load DMA
-    // issued the transfer earlier; InTile::ready_ps) and lasts cycles_fn() cycles at the
-    // clock, both read at its start. Waiting for the operands and computing is one timed
-    // wait; a resource change before the start (ev_compute_wake) recomputes the tile's
-    // timing, one after the start does not. Returns the tile's cycles, or -1 if the
-    // inference ended meanwhile.
-    template <class F>
-    int64_t run_tile(Job* j, int64_t ready, F cycles_fn) {
-        int64_t cyc = 0, end = 0;
-        bool started = false;
-        for (;;) {
-            const int64_t t = now_ps();
-            if (!started) {
-                const int64_t start = std::max(ready, t);
-                cyc = cycles_fn();
-                end = start + cycles_to_ps(cyc, rt.clock_hz);
-                busy_from = start;
-                busy_until = end;
-            }
-            if (end > t) {
-                sc_core::wait(ps(end - t), ev_compute_wake);
-                ++activations;
-            }
-            if (j->finished) { busy_until = busy_from; return -1; }
-            const int64_t now = now_ps();
-            if (now >= end) return cyc;
-            started = now > busy_from;  // woken early: before the start, recompute
-        }
+        return out.full() ? std::max(t, out.front().done_ps) : t;
     }
 
     // Account the time since the last mark as cycles at the current clock.
@@ -179,7 +140,6 @@ struct Core {
         r[CTR_CYCLES] = (int64_t)(j->cyc_acc + 0.5);
         if (complete) j->layers_done = j->cur_layer + 1;
         layer_open = false;
-        ev_layer_done.notify();
     }
 
     // The inference ends now (all outputs stored, or aborted at a tile boundary):
@@ -191,12 +151,15 @@ struct Core {
         j->finished = true;
         j->aborted = aborted;
         j->end_ps = now_ps();
-        if (!in.empty()) { in.clear(); ev_in_free.notify(); }
-        if (!out.empty()) { out.clear(); ev_out_issued.notify(); }
+        ++epoch;
+        in.clear();
+        out.clear();
         if (active == j) active = nullptr;
-        ev_compute_wake.notify();
+        ev_compute_wake.notify();  // a compute unit holding a tile of this job drops it
+        // the DMA engine takes the next request at once (in this delta cycle: a request that
+        // completes at the same instant is reported by the same sc_start)
+        if (!queue.empty() && !engine_running) ev_job.notify();
         completions.push_back(Completion{j->id, j->end_ps, aborted});
-        ev_layer_done.notify();
         sc_core::sc_pause();
     }
 };

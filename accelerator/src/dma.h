@@ -1,17 +1,25 @@
-// DMA engines: a load thread and a store thread.
+// DMA engine: one process driving two DMA channels, a load channel and a store channel.
 //
-// load_thread: takes the next inference from the queue and, layer by layer (a layer
-//   starts when the previous layer's outputs are all stored), walks its tiles in loop
-//   order. For each tile it waits for a free input slot (double buffering: the load of
-//   tile i+1 overlaps the compute of tile i), issues the transfer of the operand tiles
-//   whose index changed (DRAM -> global buffer -> NoC -> PE buffers; the DRAM and the NoC
-//   are bandwidth servers, so the transfer's completion time is known when it is issued)
-//   and puts the tile into the slot with that ready time; the compute unit waits for it.
-// store_thread: takes each finished output tile (after its last reduction tile) from
-//   the output double buffer in the global buffer and issues its write
-//   PEs -> NoC -> global buffer -> DRAM, which overlaps the compute of later tiles; the
-//   slot frees when the write completes. After the last output of a layer it waits for
-//   that write and ends the layer (and, after the last layer, the inference: sc_pause).
+// Load channel: layer by layer (a layer starts when the previous layer's outputs are all
+//   stored), walks the layer's tiles in loop order. Whenever an input slot is free it
+//   issues the transfer of the next tile's operand tiles whose index changed (DRAM ->
+//   global buffer -> NoC -> PE buffers; the DRAM and the NoC are bandwidth servers, so the
+//   transfer's completion time is known when it is issued) and puts the tile into the slot
+//   with that ready time (double buffering: the load of tile i+1 overlaps the compute of
+//   tile i); the compute unit starts the tile when its operands are in.
+// Store channel: each finished output tile (after its last reduction tile) takes a slot of
+//   the output double buffer in the global buffer and its write PEs -> NoC -> global
+//   buffer -> DRAM is issued at once; it overlaps the compute of later tiles and the slot
+//   frees when the write completes. The layer ends when its last output is in DRAM (and,
+//   after the last layer, the inference: sc_pause).
+//
+// Timing is the same as with one SystemC thread per channel woken by "slot free" and
+// "output ready" events, but without those wake-ups: the compute unit hands a finished
+// tile over with a zero-time call at its tile boundary (store() of its outputs, then fill()
+// of the freed input slot: the order in which the two threads issued them), and the engine's
+// process (an SC_METHOD) runs only to start inferences and layers and to end a layer when
+// its last store completes (a timed notification). Requests are served by the DRAM and
+// NoC servers in issue order, so the two channels contend for bandwidth as before.
 #pragma once
 #include <algorithm>
 #include <systemc>
@@ -29,101 +37,119 @@ SC_MODULE(Dma) {
     Noc& noc;
     GlobalBuffer& glb;
 
+    // load channel: the inference and layer being walked
+    Job* job = nullptr;
+    int64_t next_layer = 0;
+    TileWalker walker;
+    // store channel: the last output of the open layer, in flight until layer_end_ps
+    // (pointers to a job are followed only while Core::epoch says it is still running:
+    // an ended job may have been released by the host)
+    Job* layer_end_job = nullptr;
+    int64_t layer_end_ps = 0, layer_end_epoch = -1;
+    sc_core::sc_event ev_store_done{"ev_store_done"};
+
     SC_HAS_PROCESS(Dma);
     Dma(sc_core::sc_module_name name, Core& c, Dram& d, Noc& n, GlobalBuffer& g)
         : sc_module(name), core(c), dram(d), noc(n), glb(g) {
-        SC_THREAD(load_thread);
-        SC_THREAD(store_thread);
+        SC_METHOD(engine);
+        sensitive << core.ev_job << ev_store_done;
+        dont_initialize();
     }
 
-    void wait_act(const sc_core::sc_event& e) { wait(e); ++core.activations; }
-
-    void load_thread() {
-        for (;;) {
-            while (core.layer_open) wait_act(core.ev_layer_done);
-            while (core.queue.empty()) wait_act(core.ev_job);
-            Job* j = core.queue.front();
+    void engine() {
+        ++core.activations;
+        core.engine_running = true;
+        const int64_t t = now_ps();
+        Job* j = layer_end_job;
+        if (j && t >= layer_end_ps) {  // the last output of a layer is in DRAM
+            layer_end_job = nullptr;
+            if (layer_end_epoch == core.epoch && j == core.active && j == job && !j->finished) {
+                core.retire_outputs();
+                j->row(j->cur_layer)[CTR_STALL_DRAM_PS] += t - j->last_compute_end;
+                core.end_layer(j);
+                if (j->layers_done == j->prog->n_layers) core.end_job(j, false);
+                else start_layers(j);
+            }
+        }
+        while (!core.active && !core.queue.empty()) {  // idle: take the next inference
+            j = core.queue.front();
             core.queue.pop_front();
             core.active = j;
             j->started = true;
-            j->start_ps = now_ps();
-            run_job(j);
-            // The store thread ends the job when its last output is stored; a job whose
-            // last layers have no tiles, or an abort seen at a layer boundary, ends here.
-            if (!j->finished && !core.layer_open && (j->abort_req || j->layers_done == j->prog->n_layers))
-                core.end_job(j, j->abort_req);
+            j->start_ps = t;
+            job = j;
+            next_layer = 0;
+            start_layers(j);
         }
+        core.engine_running = false;
     }
 
-    void run_job(Job* j) {
+    // Begin the next layer that has tiles: fill the input slots and wake its compute unit.
+    // Layers without tiles begin and end at once; after the last layer (or at an abort seen
+    // at a layer boundary) the inference ends.
+    void start_layers(Job* j) {
         const Program& prog = *j->prog;
-        for (int64_t l = 0; l < prog.n_layers; ++l) {
-            while (core.layer_open && !j->finished) wait_act(core.ev_layer_done);
+        for (;;) {
             if (j->finished) return;
+            if (next_layer >= prog.n_layers) { core.end_job(j, j->abort_req); return; }
             if (j->abort_req) { core.end_job(j, true); return; }
-            TileWalker walker(prog.layer(l), core.hw);
+            const int64_t l = next_layer++;
+            walker.init(prog.layer(l), core.hw);
             core.begin_layer(j, l);
             if (walker.num_tiles() == 0) {  // nothing to do
                 core.end_layer(j);
                 continue;
             }
-            int64_t* row = j->row(l);
-            while (walker.has_next()) {
-                while (core.in.full() && !j->finished) wait_act(core.ev_in_free);
-                if (j->finished || j->abort_req) return;  // abort: compute ends the job at its tile boundary
-                // build the next tile in place in the free slot
-                InTile& tile = core.in.item[(core.in.head + core.in.count) % 2];
-                walker.next(tile.w);
-                tile.job = j;
-                tile.layer = l;
-                const TileWork& w = tile.w;
-                // issue the transfer: DRAM (bandwidth server) and NoC in parallel
-                int64_t done = dram.reserve(w.dram_read);
-                if (w.noc_in) done = std::max(done, noc.reserve(w.noc_in));
-                row[CTR_DRAM_READ] += w.dram_read;
-                glb.write(row, w.glb_write);
-                glb.read(row, w.glb_read);
-                row[CTR_NOC] += w.noc_in;
-                row[CTR_WBUF_WRITE] += w.wbuf_write;
-                row[CTR_IBUF_WRITE] += w.ibuf_write;
-                tile.ready_ps = done;
-                ++core.in.count;
-                if (w.kind == KIND_MAC) core.ev_in_ready_mac.notify();
-                else core.ev_in_ready_ppu.notify();
-            }
+            fill();
+            core.ev_in_ready[walker.kind()].notify();
+            return;
         }
     }
 
-    int first_unissued() const {
-        for (int i = 0; i < core.out.count; ++i)
-            if (core.out.item[(core.out.head + i) % 2].done_ps < 0) return (core.out.head + i) % 2;
-        return -1;
+    // Load channel: issue the next tiles of the layer into the free input slots (called at
+    // a layer's start and by the compute unit when it frees a slot).
+    void fill() {
+        Job* j = job;
+        if (!j || j != core.active || j->finished || j->abort_req) return;  // abort: compute ends the job at its tile boundary
+        int64_t* row = j->row(j->cur_layer);
+        while (!core.in.full() && walker.has_next()) {
+            // build the next tile in place in the free slot
+            InTile& tile = core.in.item[(core.in.head + core.in.count) % 2];
+            walker.next(tile.w);
+            tile.job = j;
+            tile.layer = j->cur_layer;
+            const TileWork& w = tile.w;
+            // issue the transfer: DRAM (bandwidth server) and NoC in parallel
+            int64_t done = dram.reserve(w.dram_read);
+            if (w.noc_in) done = std::max(done, noc.reserve(w.noc_in));
+            row[CTR_DRAM_READ] += w.dram_read;
+            glb.write(row, w.glb_write);
+            glb.read(row, w.glb_read);
+            row[CTR_NOC] += w.noc_in;
+            row[CTR_WBUF_WRITE] += w.wbuf_write;
+            row[CTR_IBUF_WRITE] += w.ibuf_write;
+            tile.ready_ps = done;
+            ++core.in.count;
+        }
     }
 
-    void store_thread() {
-        for (;;) {
-            int slot;
-            while ((slot = first_unissued()) < 0) wait_act(core.ev_out_ready);
-            OutTile& o = core.out.item[slot];
-            Job* j = o.job;
-            int64_t* row = j->row(o.layer);
-            int64_t done = dram.reserve(o.bytes);
-            if (o.via_noc) done = std::max(done, noc.reserve(o.bytes));
-            o.done_ps = done;
-            core.ev_out_issued.notify();
-            row[CTR_DRAM_WRITE] += o.bytes;
-            if (o.via_noc) row[CTR_NOC] += o.bytes;  // PEs -> NoC -> global buffer
-            glb.write(row, o.bytes);                   // (the PPU writes the GLB directly)
-            glb.read(row, o.bytes);                    // global buffer -> DRAM
-            if (o.last) {  // the layer ends when its last output is in DRAM
-                const int64_t t = now_ps();
-                if (done > t) { wait(ps(done - t)); ++core.activations; }
-                if (j->finished) continue;  // aborted meanwhile
-                core.retire_outputs();
-                row[CTR_STALL_DRAM_PS] += now_ps() - j->last_compute_end;
-                core.end_layer(j);
-                if (j->layers_done == j->prog->n_layers) core.end_job(j, false);
-            }
+    // Store channel: a tile's outputs are complete (the compute unit made sure an output
+    // slot is free); issue their write now.
+    void store(Job* j, int64_t layer, int64_t bytes, bool via_noc, bool last) {
+        int64_t* row = j->row(layer);
+        int64_t done = dram.reserve(bytes);
+        if (via_noc) done = std::max(done, noc.reserve(bytes));
+        core.out.push(OutTile{j, layer, bytes, via_noc, last, done});
+        row[CTR_DRAM_WRITE] += bytes;
+        if (via_noc) row[CTR_NOC] += bytes;  // PEs -> NoC -> global buffer
+        glb.write(row, bytes);                 // (the PPU writes the GLB directly)
+        glb.read(row, bytes);                  // global buffer -> DRAM
+        if (last) {  // the layer ends when its last output is in DRAM
+            layer_end_job = j;
+            layer_end_ps = done;
+            layer_end_epoch = core.epoch;
+            ev_store_done.cancel();
+            ev_store_done.notify(ps(std::max<int64_t>(0, done - now_ps())));
         }
     }
 };

@@ -1,8 +1,8 @@
 // PE array: num_pes PEs, each with `lanes` vector-MAC units of width vector_size and its
 // own weight / input / accumulation buffers (capacities enforced by the mapper).
 //
-// compute_thread: takes the head tile of the input double buffer, waits until its
-// operands have arrived (the load DMA issued the transfer earlier), and computes it.
+// The unit (compute_unit.h) takes the head tile of the input double buffer, waits until
+// its operands have arrived (the load DMA issued the transfer earlier), and computes it.
 // The mapping splits a tile into chunks, one per PE: output channels in whole lane
 // groups x output rows. A chunk costs
 //     ceil(K_pe/lanes) x rows x Q_t x N_t x ceil(C_t/VS) x R x S cycles
@@ -21,51 +21,25 @@
 #include <algorithm>
 #include <systemc>
 
-#include "core.h"
+#include "compute_unit.h"
 
 namespace dynvit {
 
-SC_MODULE(PeArray) {
-    Core& core;
+struct PeArray : ComputeUnit {
+    PeArray(sc_core::sc_module_name name, Core& c, Dma& d) : ComputeUnit(name, c, d, KIND_MAC) {}
 
-    SC_HAS_PROCESS(PeArray);
-    PeArray(sc_core::sc_module_name name, Core& c) : sc_module(name), core(c) { SC_THREAD(compute_thread); }
-
-    void compute_thread() {
-        for (;;) {
-            const int64_t idle_since = now_ps();
-            while (core.in.empty() || core.in.front().w.kind != KIND_MAC) {
-                wait(core.ev_in_ready_mac);
-                ++core.activations;
-            }
-            const InTile& t = core.in.front();  // stays in its slot until popped
-            Job* j = t.job;
-            int64_t* row = j->row(t.layer);
-            if (t.w.last_c && !core.acquire_out_slot(j)) continue;
-            const int64_t cycles = core.run_tile(j, t.ready_ps, [&] {
-                const int64_t active = std::max<int64_t>(1, std::min(core.rt.active_pes, core.hw.num_pes));
-                return cdiv(t.w.nchunks, active) * (t.w.chunk_cycles + t.w.drain_cycles);
-            });
-            if (cycles < 0) continue;
-            // waiting for operands or an output slot = waiting for the DMA
-            row[CTR_STALL_DRAM_PS] += core.busy_from - std::max(idle_since, row[CTR_START_PS]);
-            j->last_compute_end = now_ps();
-            row[CTR_COMPUTE_CYCLES] += cycles;
-            row[CTR_TILES] += 1;
-            row[CTR_MACS_USEFUL] += t.w.macs_useful;
-            row[CTR_MACS_ISSUED] += t.w.macs_issued;
-            row[CTR_WBUF_READ] += t.w.wbuf_read;
-            row[CTR_IBUF_READ] += t.w.ibuf_read;
-            row[CTR_ACCBUF_READ] += t.w.acc_bytes;
-            row[CTR_ACCBUF_WRITE] += t.w.acc_bytes;
-            core.in.pop();
-            core.ev_in_free.notify();
-            if (j->abort_req) { core.end_job(j, true); continue; }
-            if (t.w.last_c) {
-                core.out.push(OutTile{j, t.layer, t.w.out_bytes, true, t.w.last, -1});
-                core.ev_out_ready.notify();
-            }
-        }
+    int64_t tile_cycles(const TileWork& w) const override {
+        const int64_t active = std::max<int64_t>(1, std::min(core.rt.active_pes, core.hw.num_pes));
+        return cdiv(w.nchunks, active) * (w.chunk_cycles + w.drain_cycles);
+    }
+    bool completes_outputs(const TileWork& w) const override { return w.last_c; }
+    void account(int64_t* row, const TileWork& w) const override {
+        row[CTR_MACS_USEFUL] += w.macs_useful;
+        row[CTR_MACS_ISSUED] += w.macs_issued;
+        row[CTR_WBUF_READ] += w.wbuf_read;
+        row[CTR_IBUF_READ] += w.ibuf_read;
+        row[CTR_ACCBUF_READ] += w.acc_bytes;
+        row[CTR_ACCBUF_WRITE] += w.acc_bytes;
     }
 };
 

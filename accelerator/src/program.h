@@ -78,7 +78,14 @@ struct TileWork {
 // depend on at index 0), later from the global buffer.
 class TileWalker {
   public:
-    TileWalker(const int64_t* L, const HwConfig& hw) : L_(L), hw_(hw) {
+    TileWalker() = default;
+    TileWalker(const int64_t* L, const HwConfig& hw) { init(L, hw); }
+
+    // Start walking the layer L (a record of a Program); no allocation.
+    void init(const int64_t* L, const HwConfig& hw) {
+        *this = TileWalker();
+        L_ = L;
+        hw_ = &hw;
         kind_ = (int)L[F_KIND];
         if (kind_ == KIND_PPU) {
             E_ = L[F_ELEMS];
@@ -149,7 +156,7 @@ class TileWalker {
         t.glb_write = t.dram_read;
         t.glb_read = t.dram_read;
         t.ppu_ops = et * std::max<int64_t>(1, L_[F_PASSES]);
-        t.ppu_cycles = cdiv(t.ppu_ops, hw_.ppu_elements_per_cycle);
+        t.ppu_cycles = cdiv(t.ppu_ops, hw_->ppu_elements_per_cycle);
         t.out_bytes = et * db;
         t.out_via_noc = false;
         t.last_c = true;
@@ -171,7 +178,7 @@ class TileWalker {
             s[d] = e[d] ? last_[d] : tsz_[d];
         }
         const int64_t db = L_[F_DB], RS = L_[F_R] * L_[F_S];
-        const int64_t lanes = hw_.lanes, vs = hw_.vector_size;
+        const int64_t lanes = hw_->lanes, vs = hw_->vector_size;
         const int64_t nt = s[DIM_N], kt = s[DIM_K], pt = s[DIM_P], qt = s[DIM_Q], ct = s[DIM_C];
         const int64_t groups_t = groups_[e[DIM_K]], kpe = kpe_[e[DIM_K]], nk = nk_[e[DIM_K]];
         const int64_t ppe = ppe_[e[DIM_P]], np = np_[e[DIM_P]], vec = vec_[e[DIM_C]];
@@ -226,8 +233,8 @@ class TileWalker {
         t.out_via_noc = true;
     }
 
-    const int64_t* L_;
-    const HwConfig& hw_;
+    const int64_t* L_ = nullptr;
+    const HwConfig* hw_ = nullptr;
     int kind_ = KIND_MAC;
     int64_t ntiles_ = 0, done_ = 0;
     // PPU

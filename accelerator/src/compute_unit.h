@@ -1,0 +1,117 @@
+// A compute unit (the PE array or the PPU) as one SC_METHOD with one activation per tile.
+//
+// The unit takes the head tile of the input double buffer. The tile starts when its
+// operands have arrived (the DMA issued the transfer earlier; InTile::ready_ps) and, if
+// the tile completes outputs, when an output slot is free (the oldest output's DRAM write
+// completes: known, since stores are issued at once); it lasts cycles(tile) cycles at the
+// clock; both the cycles and the clock are read when the tile is timed. The method then
+// sleeps until the tile's end (a timed notification of its own event); a resource change
+// before the tile starts (ev_compute_wake) re-times it, one after the start does not:
+// runtime resources act at the next tile boundary. At the end the unit accounts the tile, frees its input slot
+// (the DMA's load channel issues the next tile into it), hands its outputs to the store
+// channel and times the next tile, all in the same activation. Between layers the unit is
+// idle, sensitive to its "first tiles of a layer are in" event only.
+#pragma once
+#include <algorithm>
+#include <systemc>
+
+#include "core.h"
+#include "dma.h"
+
+namespace dynvit {
+
+struct ComputeUnit : sc_core::sc_module {
+    Core& core;
+    Dma& dma;
+    const int kind;  // KIND_MAC or KIND_PPU: the tiles this unit takes
+
+    // the tile being timed or computed (the head of the input double buffer)
+    bool holding = false;
+    int64_t epoch = 0;  // Core::epoch when taken: the inference has ended if it changed
+    int64_t start_ps = 0, end_ps = 0, cycles = 0;
+    int64_t idle_since = 0;  // end of the unit's previous tile
+    sc_core::sc_event ev_tile_end;
+
+    SC_HAS_PROCESS(ComputeUnit);
+    ComputeUnit(sc_core::sc_module_name name, Core& c, Dma& d, int k)
+        : sc_module(name), core(c), dma(d), kind(k), ev_tile_end("ev_tile_end") {
+        // static sensitivity only (cheaper than a dynamic timeout per tile)
+        SC_METHOD(step);
+        sensitive << core.ev_in_ready[k] << ev_tile_end << core.ev_compute_wake;
+        dont_initialize();
+    }
+    virtual ~ComputeUnit() = default;
+
+    // cycles of a tile with the current runtime resources
+    virtual int64_t tile_cycles(const TileWork& w) const = 0;
+    // does the tile complete outputs (it needs an output slot, and they are stored after it)?
+    virtual bool completes_outputs(const TileWork& w) const = 0;
+    // counters of a computed tile (besides compute cycles and tiles)
+    virtual void account(int64_t* row, const TileWork& w) const = 0;
+
+    void step() {
+        ++core.activations;
+        const int64_t t = now_ps();
+        if (holding) {
+            if (epoch != core.epoch) {  // the inference ended (abort): drop the tile
+                holding = false;
+                ev_tile_end.cancel();
+                core.busy_until = core.busy_from;
+                idle_since = t;
+            } else if (t < end_ps) {  // woken by a resource change
+                if (t <= start_ps) {  // not started yet: re-time it
+                    time_tile(t);
+                    ev_tile_end.cancel();
+                    ev_tile_end.notify(ps(end_ps - t));
+                }
+                return;
+            } else {
+                holding = false;
+                finish(t);
+            }
+        }
+        if (core.in.empty() || core.in.front().w.kind != kind) return;  // idle until a layer's tiles are in
+        holding = true;
+        epoch = core.epoch;
+        time_tile(t);
+        ev_tile_end.cancel();  // (woken at a tile's end by another event: its own end is still pending)
+        ev_tile_end.notify(ps(end_ps - t));
+    }
+
+  private:
+    void time_tile(int64_t t) {
+        const InTile& tile = core.in.front();
+        int64_t s = std::max(tile.ready_ps, t);
+        if (completes_outputs(tile.w)) s = std::max(s, core.out_slot_free(t));
+        cycles = tile_cycles(tile.w);
+        start_ps = s;
+        end_ps = s + cycles_to_ps(cycles, core.rt.clock_hz);
+        core.busy_from = start_ps;
+        core.busy_until = end_ps;
+    }
+
+    void finish(int64_t t) {
+        const InTile& tile = core.in.front();  // stays in its slot until popped
+        Job* j = tile.job;
+        const int64_t layer = tile.layer;
+        int64_t* row = j->row(layer);
+        // waiting for operands or an output slot = waiting for the DMA
+        row[CTR_STALL_DRAM_PS] += start_ps - std::max(idle_since, row[CTR_START_PS]);
+        j->last_compute_end = t;
+        idle_since = t;
+        row[CTR_COMPUTE_CYCLES] += cycles;
+        row[CTR_TILES] += 1;
+        account(row, tile.w);
+        const bool out = completes_outputs(tile.w);
+        const int64_t out_bytes = tile.w.out_bytes;
+        const bool via_noc = tile.w.out_via_noc, last = tile.w.last;
+        core.in.pop();  // the slot is free; fill() reuses it
+        if (j->abort_req) { core.end_job(j, true); return; }
+        // the store channel issues first, then the load channel (the order of the DRAM and NoC
+        // requests at one instant; the two-thread model's kernel ran them in this order)
+        if (out) dma.store(j, layer, out_bytes, via_noc, last);
+        dma.fill();
+    }
+};
+
+}  // namespace dynvit
