@@ -175,11 +175,13 @@ def simulate(
         from accelerator.area import area_mm2
         from accelerator.model import Accelerator
 
+        from .system import load_program
+
         cfg = resolve_config(model, config, knob, resolution)
         hwp = _hardware(hw)
         wl = workloads.lower(cfg)
         acc = Accelerator(hwp)
-        handle = acc.load(wl, config=cfg.id, **_reference_kw(cfg))
+        handle = load_program(acc, cfg)
         a0 = acc.activations
         t0 = time.perf_counter()
         r = acc.run(handle)
@@ -230,19 +232,6 @@ def simulate(
         )
 
     _guard(go)
-
-
-def _reference_kw(cfg) -> dict:
-    """Dynamic configurations run the mapping of their full configuration (see Accelerator.load)."""
-    import inspect
-
-    import workloads
-    from accelerator.model import Accelerator
-
-    if "reference" not in inspect.signature(Accelerator.load).parameters:
-        return {}
-    full = workloads.full_config(cfg)
-    return {"reference": workloads.lower(full)} if full != cfg else {}
 
 
 hw_app = typer.Typer(help="Hardware presets: list them, show one with the source of every number.", no_args_is_help=True)

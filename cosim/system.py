@@ -92,6 +92,16 @@ class SimulationResult:
         return f"{self.frames} frames in {self.wall_s:.2f} s wall ({self.sim_s:g} s simulated) -> {self.trace_path}"
 
 
+def load_program(acc: Any, cfg: Any) -> Any:
+    """Load a configuration on the accelerator. A dynamic configuration runs the mapping of
+    its full configuration with shorter loops (no re-mapping at run time; Accelerator.load)."""
+    import workloads
+
+    full = workloads.full_config(cfg)
+    ref = {"reference": workloads.lower(full)} if full != cfg else {}
+    return acc.load(workloads.lower(cfg), config=cfg.id, **ref)
+
+
 def candidate_of(cfg: Any, canonical_id: str) -> Candidate:
     import workloads
     from workloads.accuracy import accuracy_of
@@ -140,7 +150,7 @@ def simulate(
     def program_of(cid: str):
         p = programs.get(cid)
         if p is None:
-            p = programs[cid] = acc.load(workloads.lower(configs[cid]), config=configs[cid].id)
+            p = programs[cid] = load_program(acc, configs[cid])
         return p
 
     # Levels the host will see (every combination in the resource timelines) -> profile.
