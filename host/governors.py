@@ -47,6 +47,7 @@ class GovernorView:
     level: ResourceLevel
     energy_left_j: float
     profile: ProfileTable
+    window_left_s: float = math.inf  # time left in the energy-budget window
     future: Callable[[int], list[tuple[int, ResourceLevel]]] | None = None  # oracle only
 
     @property
@@ -58,6 +59,16 @@ class GovernorView:
 
     def energy_j(self, c: Candidate) -> float:
         return self.profile.predict(c.config, self.level)[1]
+
+    @property
+    def energy_share_j(self) -> float:
+        """The budget left, paced over the frames still expected in this window (one per frame
+        period, the frame's relative deadline): spending it all on the first frames of a window
+        would leave the rest with nothing."""
+        period_s = (self.frame.deadline_ps - self.frame.arrival_ps) / PS_PER_S
+        if not math.isfinite(self.energy_left_j) or not math.isfinite(self.window_left_s) or period_s <= 0:
+            return self.energy_left_j
+        return self.energy_left_j / max(1.0, self.window_left_s / period_s)
 
     def objective_value(self, c: Candidate) -> float:
         return c.accuracy if self.objective == "accuracy" else float(c.useful_macs)
@@ -122,6 +133,8 @@ class GreedyGovernor(Governor):
     """Highest objective whose predicted latency fits the slack and energy fits the budget."""
 
     margin = Param(float, 1.0, doc="use this fraction of the slack", min=0.0, max=1.0, min_exclusive=True)
+    pace_energy = Param(bool, True, doc="spread the energy budget over the frames expected in the window "
+                        "(False: spend it first come, first served)")
     on_infeasible = Param(str, "cheapest", doc="when nothing fits: run the fastest candidate, or drop",
                           choices=("cheapest", "drop"))
 
@@ -130,8 +143,9 @@ class GreedyGovernor(Governor):
 
     def choose(self, frame, view):
         k = self.scale()
+        share = view.energy_share_j if self.pace_energy else view.energy_left_j
         fits = [c for c in view.candidates
-                if view.latency_s(c, k) <= self.margin * view.slack_s and view.energy_j(c) <= view.energy_left_j]
+                if view.latency_s(c, k) <= self.margin * view.slack_s and view.energy_j(c) <= share]
         if fits:
             return _best(fits, view).config
         if self.on_infeasible == "drop":

@@ -152,6 +152,10 @@ class Host:
             self._window, self._spent = w, 0.0
         return self.levels["energy_budget_j"] - self._spent
 
+    def window_left_s(self) -> float:
+        w = to_ps(self.sched.budget_window_s)
+        return (w - self.env.now % w) / 1e12
+
     def future(self, now_ps: int) -> list[tuple[int, ResourceLevel]]:
         out = []
         for t, lv in self._future:
@@ -166,6 +170,7 @@ class Host:
         return GovernorView(
             now_ps=self.env.now, frame=frame, candidates=cands, objective=objective_of(cands),
             level=self.level(), energy_left_j=self.energy_left_j(), profile=self.profile,
+            window_left_s=self.window_left_s(),
             future=self.future if getattr(governor, "wants_future", False) else None,
         )
 

@@ -148,3 +148,12 @@ def test_profile_prediction_is_conservative_between_levels():
     assert t.predict("big", ResourceLevel(0.75, 1.0, 1.0)) == t.predict("big", ResourceLevel(0.5, 1.0, 1.0))
     lat, _ = t.predict("big", ResourceLevel(0.25, 1.0, 1.0))
     assert lat == pytest.approx(0.080 * 2)
+
+
+def test_greedy_paces_the_energy_budget_over_the_window():
+    frame, view = _view(0.05, energy_left=0.100)
+    view.window_left_s = 0.5  # ten more 50 ms frames expected: 10 mJ each
+    g = make_governor("greedy")
+    assert view.energy_share_j == pytest.approx(0.010)
+    assert g.choose(frame, view) == "small"  # 10 mJ fits the paced share, 20 and 40 do not
+    assert make_governor("greedy", pace_energy=False).choose(frame, view) == "big"
