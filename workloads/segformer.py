@@ -44,6 +44,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from .hf import logits_only
 from .knobs import Config, ConfigError, Family, Knob
 
 NUM_LABELS = 150  # ADE20K
@@ -182,22 +183,10 @@ class SegFormerFamily(Family):
 # the executable model
 
 
-_LOGITS_CLASS = None
-
-
 def _logits_model_class():
-    """``SegformerForSemanticSegmentation`` whose forward returns only the logits tensor
-    (same parameter names, so a full state_dict of the HF model loads as is)."""
-    global _LOGITS_CLASS
-    if _LOGITS_CLASS is None:
-        from transformers import SegformerForSemanticSegmentation
+    from transformers import SegformerForSemanticSegmentation
 
-        class SegformerLogits(SegformerForSemanticSegmentation):
-            def forward(self, pixel_values):  # type: ignore[override]
-                return super().forward(pixel_values).logits
-
-        _LOGITS_CLASS = SegformerLogits
-    return _LOGITS_CLASS
+    return logits_only(SegformerForSemanticSegmentation)
 
 
 def _attr(obj, *names):

@@ -36,6 +36,7 @@ from typing import Any, Mapping
 import torch
 import torch.nn as nn
 
+from .hf import logits_only
 from .knobs import Config, Family, Knob
 
 EMBED_DIM = 96
@@ -115,22 +116,10 @@ def apply_knobs(model: nn.Module, blocks, heads) -> nn.Module:
     return model
 
 
-_LOGITS_CLASS = None
-
-
 def _logits_model_class():
-    """``SwinForImageClassification`` whose forward returns only the logits tensor
-    ``(N, 1000)`` (same parameter names, so the HF model's state_dict loads as is)."""
-    global _LOGITS_CLASS
-    if _LOGITS_CLASS is None:
-        from transformers import SwinForImageClassification
+    from transformers import SwinForImageClassification
 
-        class SwinLogits(SwinForImageClassification):
-            def forward(self, pixel_values):  # type: ignore[override]
-                return super().forward(pixel_values).logits
-
-        _LOGITS_CLASS = SwinLogits
-    return _LOGITS_CLASS
+    return logits_only(SwinForImageClassification)
 
 
 class SwinFamily(Family):
