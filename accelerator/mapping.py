@@ -86,7 +86,7 @@ PROGRAM_FIELDS: tuple[str, ...] = (
     "kind", "passes", "N", "C", "K", "H", "W", "P", "Q", "R", "S", "stride", "padding", "groups",
     "weights_are_activations", "data_bytes", "accum_bytes", "N_t", "K_t", "C_t", "P_t", "Q_t",
     "pes_k", "pes_p", "order0", "order1", "order2", "order3", "order4", "weights_resident",
-    "inputs_resident", "elements", "in_elements", "E_t", "macs",
+    "inputs_resident", "elements", "in_elements", "E_t", "macs", "accum_entries",
 )
 FIELD = {n: i for i, n in enumerate(PROGRAM_FIELDS)}
 NUM_FIELDS = len(PROGRAM_FIELDS)
@@ -652,6 +652,7 @@ def encode_program(layers: Sequence[Layer], mappings: Sequence[Mapping], hw) -> 
         row = prog[i]
         row[FIELD["data_bytes"]] = db
         row[FIELD["accum_bytes"]] = accb
+        row[FIELD["accum_entries"]] = hw.accum_entries_per_lane
         if l.is_mac:
             d = _mac_dims(l)
             row[FIELD["kind"]] = KIND_MAC

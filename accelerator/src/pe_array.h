@@ -38,8 +38,8 @@ struct PeArray : ComputeUnit {
         row[CTR_MACS_ISSUED] += w.macs_issued;
         row[CTR_WBUF_READ] += w.wbuf_read;
         row[CTR_IBUF_READ] += w.ibuf_read;
-        row[CTR_ACCBUF_READ] += w.acc_bytes;
-        row[CTR_ACCBUF_WRITE] += w.acc_bytes;
+        row[CTR_ACCBUF_READ] += w.acc_read;
+        row[CTR_ACCBUF_WRITE] += w.acc_write;
     }
 };
 

@@ -14,6 +14,7 @@ enum Field : int {
     F_KIND = 0, F_PASSES, F_N, F_C, F_K, F_H, F_W, F_P, F_Q, F_R, F_S, F_STRIDE, F_PAD, F_GROUPS,
     F_WACT, F_DB, F_ACCB, F_NT, F_KT, F_CT, F_PT, F_QT, F_PK, F_PP,
     F_ORD0, F_ORD1, F_ORD2, F_ORD3, F_ORD4, F_WRES, F_IRES, F_ELEMS, F_IN_ELEMS, F_ET, F_MACS,
+    F_AENT,
     NUM_FIELDS
 };
 
@@ -22,7 +23,7 @@ inline const char* field_name(int i) {
         "kind", "passes", "N", "C", "K", "H", "W", "P", "Q", "R", "S", "stride", "padding", "groups",
         "weights_are_activations", "data_bytes", "accum_bytes", "N_t", "K_t", "C_t", "P_t", "Q_t",
         "pes_k", "pes_p", "order0", "order1", "order2", "order3", "order4", "weights_resident",
-        "inputs_resident", "elements", "in_elements", "E_t", "macs",
+        "inputs_resident", "elements", "in_elements", "E_t", "macs", "accum_entries",
     };
     return (i >= 0 && i < NUM_FIELDS) ? names[i] : "";
 }
@@ -66,7 +67,7 @@ struct TileWork {
     int64_t nchunks = 0;       // chunks the tile is split into (one per PE when all are active)
     int64_t ppu_cycles = 0;
     int64_t macs_useful = 0, macs_issued = 0;
-    int64_t wbuf_read = 0, ibuf_read = 0, acc_bytes = 0, ppu_ops = 0;
+    int64_t wbuf_read = 0, ibuf_read = 0, acc_read = 0, acc_write = 0, ppu_ops = 0;
     // store (bytes)
     int64_t out_bytes = 0;
     bool out_via_noc = true;   // MAC outputs cross the NoC; the PPU sits at the global buffer
@@ -138,7 +139,7 @@ class TileWalker {
         if (done_ >= ntiles_) return false;
         t.dram_read = t.noc_in = t.glb_write = t.glb_read = t.wbuf_write = t.ibuf_write = 0;
         t.chunk_cycles = t.drain_cycles = t.nchunks = t.ppu_cycles = 0;
-        t.macs_useful = t.macs_issued = t.wbuf_read = t.ibuf_read = t.acc_bytes = t.ppu_ops = 0;
+        t.macs_useful = t.macs_issued = t.wbuf_read = t.ibuf_read = t.acc_read = t.acc_write = t.ppu_ops = 0;
         t.kind = kind_;
         if (kind_ == KIND_PPU) ppu_tile(t); else mac_tile(t);
         ++done_;
@@ -191,9 +192,19 @@ class TileWalker {
         t.macs_useful = nt * kt * pt * qt * ct * RS;
         const int64_t pe_cycles = groups_t * nt * pt * qt * vec * RS;  // lane-group cycles
         t.macs_issued = pe_cycles * lanes * vs;
-        t.wbuf_read = t.macs_issued * db;
+        // Simba's PE dataflow (weight stationary in the lane): each lane holds a weight
+        // vector in a register while the PE streams the output positions of its share, one
+        // input vector per cycle shared by the lanes, and accumulates every cycle into its
+        // accumulation bank (read + write of one partial sum per lane-cycle). A weight
+        // vector is fetched again only when the positions exceed the bank's entries.
+        const int64_t pos = ppe * qt * nt;  // output positions per PE
+        const int64_t block = std::max<int64_t>(1, std::min<int64_t>(pos, L_[F_AENT]));
+        const int64_t fetches = groups_t * np * vec * RS * cdiv(pos, block);
+        t.wbuf_read = fetches * lanes * vs * db;
         t.ibuf_read = pe_cycles * vs * db;  // one input vector per PE cycle, shared by the lanes
-        t.acc_bytes = nt * kt * pt * qt * L_[F_ACCB];
+        const int64_t psum = pe_cycles * lanes * L_[F_ACCB];
+        t.acc_write = psum;
+        t.acc_read = psum + (t.last_c ? nt * kt * pt * qt * L_[F_ACCB] : 0);  // + drain
 
         // operand loads: only tiles whose index changed
         bool wchg = false, ichg = false, wfirst = true, ifirst = true;
