@@ -41,8 +41,7 @@ class CoSimEnvironment(simpy.Environment):
 class Bridge:
     """Implements the host's `AcceleratorPort` on the SystemC accelerator."""
 
-    def __init__(self, accelerator: Any, hw: Any, program_of: Callable[[str], Any],
-                 energy_of: Callable[[Any], float] | None = None) -> None:
+    def __init__(self, accelerator: Any, hw: Any, program_of: Callable[[str], Any]) -> None:
         self.acc = accelerator
         self.hw = hw
         self.program_of = program_of  # config id -> loaded program handle

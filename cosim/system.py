@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import json
-import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -143,7 +142,8 @@ def simulate(
     end_ps = to_ps(system.duration_s)
 
     # Candidates by the id the scenario used (canonical ids in the trace).
-    cands: dict[str, Candidate] = {cid: candidate_of(cfg, cfg.id) for cid, cfg in configs.items()}
+    by_id = {cfg.id: candidate_of(cfg, cfg.id) for cfg in configs.values()}  # once per configuration
+    cands: dict[str, Candidate] = {cid: by_id[cfg.id] for cid, cfg in configs.items()}
     acc = Accelerator(hw)
     programs: dict[str, Any] = {}
 
