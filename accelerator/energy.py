@@ -23,14 +23,20 @@ from .area import area_scale_factor, energy_scale_factor, load_data, onchip_area
 from .counters import COUNTER_INDEX, NUM_COUNTERS
 from .params import HardwareParams
 
-__all__ = ["EnergyModel", "COMPONENTS"]
+__all__ = ["EnergyModel", "COMPONENTS", "DERIVED"]
 
-COMPONENTS: tuple[str, ...] = ("mac", "weight_buffer", "input_buffer", "accum_buffer", "global_buffer",
-                               "noc", "dram", "ppu", "leakage")
+COMPONENTS: tuple[str, ...] = ("mac", "mac_padded", "weight_buffer", "input_buffer", "accum_buffer",
+                               "global_buffer", "noc", "dram", "ppu", "leakage")
 
-# component -> ((counter, action key), ...): the one place counters meet energies
+# counters derived from the model's counters (name -> (minuend, subtrahend))
+DERIVED: dict[str, tuple[str, str]] = {"macs_padded": ("macs_issued", "macs_useful")}
+
+# component -> ((counter, action key), ...): the one place counters meet energies. "mac" is the
+# useful work; "mac_padded" the MACs issued on vector/lane padding (zero with zero gating), so the
+# granularity cost of skipping stays visible.
 _USES: dict[str, tuple[tuple[str, str], ...]] = {
-    "mac": (("macs_issued", "mac"),),
+    "mac": (("macs_useful", "mac"),),
+    "mac_padded": (("macs_padded", "mac_padded"),),
     "weight_buffer": (("wbuf_read_bytes", "weight_buffer.read"), ("wbuf_write_bytes", "weight_buffer.write")),
     "input_buffer": (("ibuf_read_bytes", "input_buffer.read"), ("ibuf_write_bytes", "input_buffer.write")),
     "accum_buffer": (("accbuf_read_bytes", "accum_buffer.read"), ("accbuf_write_bytes", "accum_buffer.write")),
@@ -39,16 +45,6 @@ _USES: dict[str, tuple[tuple[str, str], ...]] = {
     "dram": (("dram_read_bytes", "dram.read"), ("dram_write_bytes", "dram.write")),
     "ppu": (("ppu_ops", "ppu.op"),),
 }
-
-
-def _loglog(x: float, anchors: list[list[float]]) -> tuple[float, bool]:
-    """Piecewise log-log interpolation (end slopes extrapolate); returns (y, extrapolated)."""
-    xs = [math.log(a[0]) for a in anchors]
-    ys = [math.log(a[1]) for a in anchors]
-    lx = math.log(x)
-    i = next((j for j in range(len(xs) - 2) if lx <= xs[j + 1]), len(xs) - 2)  # segment (end ones extend)
-    slope = (ys[i + 1] - ys[i]) / (xs[i + 1] - xs[i])
-    return math.exp(ys[i] + slope * (lx - xs[i])), not (xs[0] <= lx <= xs[-1])
 
 
 class EnergyModel:
@@ -75,24 +71,38 @@ class EnergyModel:
         m = d["mac"]
         add("mac", m["pj_per_mac"], "pJ/MAC", m["kind"], m["source"])
 
-        s = d["pe_sram"]
-        for comp, bank, what in (("weight_buffer", hw.weight_buffer_bytes // hw.lanes, "one lane's bank"),
-                                 ("input_buffer", hw.input_buffer_bytes, "the PE's buffer")):
-            pj64, extrap = _loglog(bank, s["anchors_bytes_pj_per_64bit"])
-            src = f"{s['source']} Bank = {what}: {bank} B -> {pj64:.3g} pJ per 64-bit access."
-            flag = "extrapolated outside 8 KB..1 MB" if extrap else ""
-            for op in ("read", "write"):
-                add(f"{comp}.{op}", pj64 / 8, "pJ/B", s["kind"], src, flag)
+        add("mac_padded", 0.0 if hw.zero_gating else m["pj_per_mac"], "pJ/MAC", "choice",
+            "zero_gating = " + str(hw.zero_gating) + (": padded MACs are gated (no dynamic MAC energy)"
+                                                      if hw.zero_gating else ": padded MACs cost a full MAC"))
 
-        for comp, key, depth in (("accum_buffer", "accum_buffer", hw.accum_entries_per_lane),
-                                 ("global_buffer", "global_buffer",
-                                  hw.global_buffer_bytes * 8 // d["global_buffer"]["access_bits"])):
-            e = d[key]
-            f = (max(depth, 1) / e["depth"]) ** e["depth_exponent"]
-            kind = e["kind"] if depth == e["depth"] else "derived"
-            src = e["source"] + ("" if depth == e["depth"] else f" Here depth {depth}: x {f:.3g}.")
+        s = d["sram"]
+        vec = hw.vector_size * hw.data_bytes
+        for comp, cap, bits, per_read, what in (
+                ("weight_buffer", hw.weight_buffer_bytes // hw.lanes, hw.weight_buffer_word_bits, vec,
+                 "one lane's bank"),
+                ("input_buffer", hw.input_buffer_bytes, hw.input_buffer_word_bits, vec, "the PE's buffer"),
+                ("global_buffer", hw.global_buffer_bytes, hw.global_buffer_word_bits, None, "the global buffer")):
+            lo_c, hi_c = s["checked_capacity_bytes"]
+            lo_w, hi_w = s["checked_width_bits"]
+            flag = "" if lo_c <= cap <= hi_c and lo_w <= bits <= hi_w else \
+                f"extrapolated outside {lo_c}..{hi_c} B, {lo_w}..{hi_w} bit"
             for op in ("read", "write"):
-                add(f"{comp}.{op}", e[f"{op}_pj_per_access"] * f / (e["access_bits"] / 8), "pJ/B", kind, src)
+                f = s[op]
+                e = f["a_pj"] * cap ** f["capacity_exponent"] * bits ** f["width_exponent"]
+                # bytes per access: a whole word; a PE read fetches one vector (a word wider than
+                # the vector delivers the vector alone, a narrower one takes several accesses)
+                per = bits / 8 if (op == "write" or per_read is None) else min(bits / 8, per_read)
+                src = (f"{s['source']} Here {what}: {cap} B, {bits}-bit words -> {e:.4g} pJ per {op} access, "
+                       f"{per:g} B per access.")
+                add(f"{comp}.{op}", e / per, "pJ/B", s["kind"], src, flag)
+
+        e = d["accum_buffer"]
+        depth = hw.accum_entries_per_lane
+        f = (max(depth, 1) / e["depth"]) ** e["depth_exponent"]
+        kind = e["kind"] if depth == e["depth"] else "derived"
+        src = e["source"] + ("" if depth == e["depth"] else f" Here depth {depth}: x {f:.3g}.")
+        for op in ("read", "write"):
+            add(f"accum_buffer.{op}", e[f"{op}_pj_per_access"] * f / (e["access_bits"] / 8), "pJ/B", kind, src)
 
         n = d["noc"]
         # mean distance from the modelled on-chip area; at another node the wire energy per bit-mm
@@ -151,11 +161,13 @@ class EnergyModel:
         if c.ndim != 2 or c.shape[1] != NUM_COUNTERS:
             raise ValueError(f"counts must have shape [n_layers, {NUM_COUNTERS}], got {np.shape(counts)}")
         t = np.broadcast_to(np.asarray(duration_s, dtype=np.float64), (c.shape[0],))
+        col = lambda name: (c[:, COUNTER_INDEX[DERIVED[name][0]]] - c[:, COUNTER_INDEX[DERIVED[name][1]]]  # noqa: E731
+                            if name in DERIVED else c[:, COUNTER_INDEX[name]])
         out: dict[str, np.ndarray] = {}
         for comp, uses in _USES.items():
             e = np.zeros(c.shape[0])
             for counter, action in uses:
-                e = e + c[:, COUNTER_INDEX[counter]] * (self.pj[action] * 1e-12)
+                e = e + col(counter) * (self.pj[action] * 1e-12)
             out[comp] = e
         out["leakage"] = t * self.leakage_w
         return out

@@ -68,7 +68,7 @@ others 1).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 from typing import Any, Sequence
 
@@ -76,9 +76,12 @@ import numpy as np
 
 from workloads.ir import Layer
 
+from .cost import LayerCost, MacDims, cdiv as _cdiv, mac_cost, mac_costs, ppu_cost
+
 __all__ = [
     "Mapping", "MappingError", "map_layer", "map_layers", "evaluate", "encode_program", "PROGRAM_FIELDS",
-    "ORDERS", "PPU_PASSES", "hw_key", "map_like", "map_layers_like",
+    "ORDERS", "PPU_PASSES", "OBJECTIVES", "map_like", "map_layers_like", "mapping_candidates", "layer_cost",
+    "energy_model",
 ]
 
 # Mirrors enum Field in accelerator/src/program.h (a test checks they agree).
@@ -105,18 +108,6 @@ KIND_MAC, KIND_PPU = 0, 1
 
 class MappingError(ValueError):
     """No tiling of a layer fits the hardware's buffers; the message names the parameter."""
-
-
-def _cdiv(a, b):
-    return -(-a // b)
-
-
-def hw_key(hw) -> tuple:
-    """The hardware parameters a mapping depends on (the cache key)."""
-    return (int(hw.num_pes), int(hw.lanes), int(hw.vector_size), int(hw.weight_buffer_bytes),
-            int(hw.input_buffer_bytes), int(hw.accum_buffer_bytes), int(hw.accum_bits),
-            int(hw.global_buffer_bytes), int(hw.data_bytes), int(hw.ppu_elements_per_cycle),
-            int(hw.noc_bytes_per_cycle))
 
 
 @dataclass(frozen=True)
@@ -148,6 +139,9 @@ class Mapping:
     ibuf_bytes_per_pe: int = 0
     accum_entries_per_lane: int = 0
     glb_bytes: int = 0
+    # the cost model's estimate (accelerator.cost): seconds and joules with all resources
+    time_s: float = 0.0
+    energy_j: float = 0.0
 
     @property
     def dram_bytes(self) -> int:
@@ -163,144 +157,41 @@ class Mapping:
         if self.kind == "ppu":
             return (f"{self.layer} [{self.op}] PPU E_t={self.E_t} x{self.passes} passes, {self.tiles} tiles, "
                     f"DRAM r/w {self.dram_read_bytes}/{self.dram_write_bytes} B, {self.compute_cycles} cycles, "
-                    f"GLB {self.glb_bytes} B")
+                    f"GLB {self.glb_bytes} B; est. {self.time_s * 1e6:.4g} us, {self.energy_j * 1e6:.4g} uJ")
         res = " inputs resident in GLB" if self.inputs_resident else ""
         return (f"{self.layer} [{self.op}] tile N{self.N_t} K{self.K_t} C{self.C_t} P{self.P_t} Q{self.Q_t}, "
                 f"PEs {self.pes_k}(K) x {self.pes_p}(P), order {'>'.join(self.order)}{res}; {self.tiles} tiles, "
                 f"DRAM r/w {self.dram_read_bytes}/{self.dram_write_bytes} B, {self.compute_cycles} cycles; "
                 f"per PE W {self.wbuf_bytes_per_pe} B, I {self.ibuf_bytes_per_pe} B, "
-                f"acc {self.accum_entries_per_lane}/lane; GLB {self.glb_bytes} B")
-
-
-# -- helpers -------------------------------------------------------------------------------
-
-def _tile_sum(D, T, f):
-    """Sum of f(size) over the tiles of a dimension D cut into tiles of T (arrays ok)."""
-    D = np.asarray(D)
-    T = np.asarray(T)
-    full = D // T
-    r = D % T
-    return full * f(T) + np.where(r > 0, f(np.maximum(r, 1)), 0)
-
-
-def _per_unique(T, f) -> np.ndarray:
-    """f over the distinct values of T, broadcast back to T's shape."""
-    T = np.asarray(T, dtype=np.int64)
-    u, inv = np.unique(T, return_inverse=True)
-    return np.array([f(int(t)) for t in u], dtype=np.int64)[inv].reshape(T.shape)
-
-
-def _window_sum(P: int, T, stride: int, R: int, pad: int, H: int) -> np.ndarray:
-    """Sum over output tiles (size T along P) of the clipped input rows each reads."""
-    if stride == 1 and R == 1 and pad == 0 and H >= P:
-        return np.full(np.shape(T), P, dtype=np.int64)
-
-    def one(t: int) -> int:
-        o0 = np.arange(0, P, t, dtype=np.int64)
-        ot = np.minimum(t, P - o0)
-        lo = np.maximum(o0 * stride - pad, 0)
-        hi = np.minimum((o0 + ot - 1) * stride - pad + R, H)
-        return int(np.maximum(hi - lo, 0).sum())
-    return _per_unique(T, one)
-
-
-def _groups_sum(K: int, T, Kg: int) -> np.ndarray:
-    """Sum over output-channel tiles of the number of groups each covers."""
-    def one(t: int) -> int:
-        k0 = np.arange(0, K, t, dtype=np.int64)
-        kt = np.minimum(t, K - k0)
-        return int(((k0 + kt - 1) // Kg - k0 // Kg + 1).sum())
-    return _per_unique(T, one)
-
-
-def _multiplier(order: Sequence[str], deps: set[str], trips: dict[str, np.ndarray]) -> np.ndarray:
-    """How many times the tiles of an operand depending on `deps` are (re)loaded: the product
-    of the trips of loops not in deps at or outside the innermost dep loop with > 1 trip."""
-    shape = np.broadcast(*trips.values()).shape
-    mult = np.ones(shape, dtype=np.int64)
-    seen = np.zeros(shape, dtype=bool)  # a dep loop with >1 trip at this level or inside
-    for d in reversed(order):
-        t = np.broadcast_to(trips[d], shape)
-        if d in deps:
-            seen = seen | (t > 1)
-        else:
-            mult = np.where(seen, mult * t, mult)
-    return mult
-
-
-def _deps(wact: bool, grouped: bool) -> tuple[set[str], set[str]]:
-    wd = {"k", "c"} | ({"n"} if wact else set())
-    idp = {"n", "p", "q", "c"} | ({"k"} if grouped else set())
-    return wd, idp
-
-
-def _rows(pt, stride, R, H):
-    return np.minimum((pt - 1) * stride + R, np.maximum(H, 1))
+                f"acc {self.accum_entries_per_lane}/lane; GLB {self.glb_bytes} B; "
+                f"est. {self.time_s * 1e6:.4g} us, {self.energy_j * 1e6:.4g} uJ")
 
 
 # -- MAC layers ----------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class _MacDims:
-    N: int
-    C: int
-    K: int
-    H: int
-    W: int
-    P: int
-    Q: int
-    R: int
-    S: int
-    stride: int
-    padding: int
-    groups: int
-    wact: bool
+_MacDims = MacDims
 
 
-def _mac_dims(layer: Layer) -> _MacDims:
+def _mac_dims(layer: Layer) -> MacDims:
     H = layer.H if layer.H > 0 else (layer.P - 1) * layer.stride + layer.R - 2 * layer.padding
     W = layer.W if layer.W > 0 else (layer.Q - 1) * layer.stride + layer.S - 2 * layer.padding
-    return _MacDims(N=max(1, layer.N), C=layer.C, K=layer.K, H=max(1, H), W=max(1, W), P=layer.P, Q=max(1, layer.Q),
-                    R=max(1, layer.R), S=max(1, layer.S), stride=max(1, layer.stride), padding=layer.padding,
-                    groups=max(1, layer.groups), wact=bool(layer.weights_are_activations))
+    return MacDims(N=max(1, layer.N), C=layer.C, K=layer.K, H=max(1, H), W=max(1, W), P=layer.P, Q=max(1, layer.Q),
+                   R=max(1, layer.R), S=max(1, layer.S), stride=max(1, layer.stride), padding=layer.padding,
+                   groups=max(1, layer.groups), wact=bool(layer.weights_are_activations))
 
 
-def _cin(d: _MacDims, kt, ct):
+def _cin(d: MacDims, kt, ct):
     """Input channels an output-channel tile of kt reads (upper bound for grouped convs);
     ct may be vector-rounded: at most the layer's C channels per group are read."""
     ct = np.minimum(ct, d.C)
     if d.groups > 1:
-        Kg = max(1, d.K // d.groups)
+        Kg = d.kg
         return (_cdiv(kt, Kg) + np.where((Kg > 1) & (kt % Kg != 0), 1, 0)) * ct
     return ct + 0 * kt
 
 
-def _mac_costs(d: _MacDims, hwk: tuple, NT, KT, CT, PT, QT, PK, PP, order, ires):
-    """Analytic tiles, DRAM bytes, cycles of tilings (numpy arrays broadcast together)."""
-    num_pes, lanes, vs, *_rest = hwk
-    db = hwk[8]
-    RS = d.R * d.S
-    tn, tk, tc, tp, tq = (_cdiv(d.N, NT), _cdiv(d.K, KT), _cdiv(d.C, CT), _cdiv(d.P, PT), _cdiv(d.Q, QT))
-    tiles = tn * tk * tc * tp * tq
-    # cycles (all PEs active: one chunk per PE, one round)
-    sum_kpe = _tile_sum(d.K, KT, lambda t: _cdiv(_cdiv(t, lanes), PK))
-    sum_ppe = _tile_sum(d.P, PT, lambda t: _cdiv(t, PP))
-    sum_vec = _tile_sum(d.C, CT, lambda t: _cdiv(t, vs))
-    cycles = sum_kpe * sum_ppe * d.Q * d.N * (sum_vec * RS + 1)
-    # DRAM
-    w_sum = (d.N if d.wact else 1) * d.K * d.C * RS * db
-    if d.groups > 1:
-        cin_sum = _groups_sum(d.K, KT, max(1, d.K // d.groups)) * d.C
-    else:
-        cin_sum = d.C
-    i_sum = d.N * cin_sum * _window_sum(d.P, PT, d.stride, d.R, d.padding, d.H) \
-        * _window_sum(d.Q, QT, d.stride, d.S, d.padding, d.W) * db
-    wd, idp = _deps(d.wact, d.groups > 1)
-    trips = {"n": tn, "k": tk, "p": tp, "q": tq, "c": tc}
-    w_bytes = w_sum * _multiplier(order, wd, trips)
-    i_bytes = np.where(ires, i_sum, i_sum * _multiplier(order, idp, trips))
-    o_bytes = d.N * d.K * d.P * d.Q * db
-    return tiles, w_bytes + i_bytes, o_bytes, cycles
+def _rows(pt, stride, R, H):
+    return np.minimum((pt - 1) * stride + R, np.maximum(H, 1))
 
 
 _GRID = sorted({1, 2, 3, 4, 5, 6, 7, 8, 10, 12} | {m * 2 ** k for m in (4, 5, 6) for k in range(1, 14)})
@@ -310,8 +201,7 @@ def _grid(D: int, unit: int) -> list[int]:
     """Tile sizes along a channel-like dimension: unit x a fixed grid, clipped to D.
 
     The grid does not depend on D (only the clipping does), so every tiling of a layer is
-    also a tiling of the same layer with fewer channels, at no higher cost: the search is
-    monotone in the channel counts."""
+    also a tiling of the same layer with fewer channels."""
     g = _cdiv(D, unit)
     return sorted({min(D, m * unit) for m in _GRID if m < g} | {D}, reverse=True)
 
@@ -326,113 +216,106 @@ def _splits(D: int, limit: int = 20) -> list[int]:
     return out
 
 
-# pJ/B: DRAM, weight-buffer write, input-buffer write, NoC, GLB read, GLB write; pJ/MAC with its
-# buffer reads; clock (Hz); DRAM bandwidth (B/s)
-_DEFAULT_EW = (64.0, 2.5, 3.5, 0.5, 1.6, 2.1, 6.0, 1e9, 25.6e9)
+def _divisors(n: int) -> list[int]:
+    return [p for p in range(1, n + 1) if n % p == 0]
 
 
-def _movement_pj(d: _MacDims, hwk: tuple, ew: tuple, NT, KT, CT, PT, QT, PK, PP, order, ires):
-    """Estimated data-movement energy (pJ) of tilings: DRAM, NoC, GLB and PE-buffer writes."""
-    lanes = hwk[1]
-    db = hwk[8]
-    e_dram, e_wbw, e_ibw, e_noc, e_glr, e_glw = ew[:6]
-    tn, tk, tc, tp, tq = (_cdiv(d.N, NT), _cdiv(d.K, KT), _cdiv(d.C, CT), _cdiv(d.P, PT), _cdiv(d.Q, QT))
-    wd, idp = _deps(d.wact, d.groups > 1)
-    trips = {"n": tn, "k": tk, "p": tp, "q": tq, "c": tc}
-    w_sum = (d.N if d.wact else 1) * d.K * d.C * d.R * d.S * db
-    cin_sum = _groups_sum(d.K, KT, max(1, d.K // d.groups)) * d.C if d.groups > 1 else d.C
-    i_sum = d.N * cin_sum * _window_sum(d.P, PT, d.stride, d.R, d.padding, d.H) \
-        * _window_sum(d.Q, QT, d.stride, d.S, d.padding, d.W) * db
-    w_loads = w_sum * _multiplier(order, wd, trips)
-    i_loads = i_sum * _multiplier(order, idp, trips)
-    i_dram = np.where(ires, i_sum, i_loads)
-    groups_t = _cdiv(KT, lanes)
-    kpe = _cdiv(groups_t, PK)
-    nk = 1 if d.groups > 1 else _cdiv(groups_t, kpe)
-    npp = _cdiv(PT, _cdiv(PT, PP))
-    o = d.N * d.K * d.P * d.Q * db
-    return ((w_loads + i_dram + o) * e_dram + w_loads * (npp * e_wbw + e_noc)
-            + i_loads * (nk * e_ibw + e_noc + e_glr) + i_dram * e_glw + o * (e_noc + e_glw + e_glr))
+def _legal(d: MacDims, hw, NT, KT, CT, PT, QT, PK) -> tuple[np.ndarray, np.ndarray]:
+    """Which tilings fit the PE buffers, accumulation banks and the GLB; and which of them may
+    also hold the whole input resident in the GLB. Occupancy counts whole vectors and lanes."""
+    lanes, vs, db = hw.lanes, hw.vector_size, hw.data_bytes
+    Cr = _cdiv(d.C, vs) * vs
+    RS = d.R * d.S
+    kpeg = _cdiv(_cdiv(KT, lanes), PK)
+    ppe = _cdiv(PT, hw.num_pes // PK)
+    ok = 2 * (NT if d.wact else 1) * kpeg * lanes * _cdiv(CT, vs) * vs * RS * db <= hw.weight_buffer_bytes
+    cin_pe = _cdiv(_cin(d, np.minimum(kpeg * lanes, KT), CT), vs) * vs
+    cols = np.minimum((QT - 1) * d.stride + d.S, d.W)
+    ok &= 2 * NT * cin_pe * _rows(ppe, d.stride, d.R, d.H) * cols * db <= hw.input_buffer_bytes
+    ok &= (CT >= Cr) | (kpeg * ppe * QT * NT <= hw.accum_entries_per_lane)  # partial sums kept across tiles
+    cin_t = _cdiv(_cin(d, KT, CT), vs) * vs
+    out_t = 2 * NT * KT * PT * QT * db
+    ok &= 2 * NT * cin_t * _rows(PT, d.stride, d.R, d.H) * cols * db + out_t <= hw.global_buffer_bytes
+    in_total = d.N * _cdiv(d.C * d.groups, vs) * vs * d.H * d.W * db
+    return ok, ok & (in_total + out_t <= hw.global_buffer_bytes)
+
+
+def _grid_candidates(d: MacDims, hw) -> tuple[np.ndarray, ...]:
+    """The mapper's candidate tilings: channel tiles from a fixed grid of whole lanes/vectors,
+    balanced spatial tiles, every PE split (output channels x output rows)."""
+    lanes, vs = hw.lanes, hw.vector_size
+    Kr, Cr = _cdiv(d.K, lanes) * lanes, _cdiv(d.C, vs) * vs
+    axes = [_grid(d.N, 1), _grid(Kr, lanes), _grid(Cr, vs), _splits(d.P, 20), _splits(d.Q, 10),
+            _divisors(hw.num_pes)]
+    return tuple(a.ravel() for a in np.meshgrid(*[np.array(x, dtype=np.int64) for x in axes], indexing="ij"))
+
+
+def _all_candidates(d: MacDims, hw) -> tuple[np.ndarray, ...]:
+    """Every tiling: any batch/row/column tile size, any whole number of lane groups and of
+    vectors, every PE split (for exhaustive search on small layers)."""
+    lanes, vs = hw.lanes, hw.vector_size
+    axes = [range(1, d.N + 1), range(lanes, _cdiv(d.K, lanes) * lanes + 1, lanes),
+            range(vs, _cdiv(d.C, vs) * vs + 1, vs), range(1, d.P + 1), range(1, d.Q + 1), _divisors(hw.num_pes)]
+    return tuple(a.ravel() for a in np.meshgrid(*[np.array(list(x), dtype=np.int64) for x in axes], indexing="ij"))
+
+
+OBJECTIVES = ("edp", "energy", "latency")
+
+
+def _objective_keys(cost: LayerCost, objective: str) -> tuple[np.ndarray, ...]:
+    """Sort keys, most significant first."""
+    e, t = cost.total_energy_j, cost.time_s
+    if objective == "energy":
+        return (e, t)
+    if objective == "latency":
+        return (t, e)
+    return (e * t, t)
+
+
+def _rank(d: MacDims, hw, cands: tuple[np.ndarray, ...], top: int = 1) -> list[tuple]:
+    """The best ``top`` legal tilings of ``cands`` under the hardware's mapping objective, each
+    (nt, kt, ct, pt, qt, pk, order index, inputs resident); distinct in tile sizes or PE split
+    (the same tiling in another loop order often costs the same)."""
+    NT, KT, CT, PT, QT, PK = cands
+    ok, res_ok = _legal(d, hw, NT, KT, CT, PT, QT, PK)
+    if not ok.any():
+        raise MappingError(_explain(d, hw))
+    em = energy_model(hw)
+    rows = []
+    for res in (False, True):
+        sel = res_ok if res else ok
+        if not sel.any():
+            continue
+        c = tuple(a[sel] for a in cands)
+        costs = mac_costs(d, hw, em, *c[:5], c[5], hw.num_pes // c[5], [(o, res) for o in ORDERS])
+        for oi, cost in enumerate(costs):
+            keys = [np.broadcast_to(k, c[0].shape) for k in
+                    _objective_keys(cost, hw.mapping_objective) + (cost.counts["tiles"],)]
+            idx = np.lexsort(keys[::-1])[:top * len(ORDERS) * 2]
+            for i in idx:
+                rows.append((tuple(float(k[i]) for k in keys), tuple(int(a[i]) for a in c) + (oi, res)))
+    rows.sort(key=lambda r: r[0])
+    out, seen = [], set()
+    for _, t in rows:
+        if t[:6] not in seen:
+            seen.add(t[:6])
+            out.append(t)
+    return out[:top]
 
 
 @lru_cache(maxsize=4096)
-def _map_mac(d: _MacDims, hwk: tuple, name: str, op: str, ew: tuple = _DEFAULT_EW) -> Mapping:
-    num_pes, lanes, vs, WB, IB, AB, accum_bits, GLB, db, _ppu, _noc = hwk
-    e_lane = AB * 8 // (lanes * accum_bits)
-    RS = d.R * d.S
-    # search on the vector/lane-rounded layer
-    Kr = _cdiv(d.K, lanes) * lanes
-    Cr = _cdiv(d.C, vs) * vs
-    r = _MacDims(**{**asdict(d), "K": Kr, "C": Cr})
-
-    # stage 1: (N_t, K_t, PEs on K, C_t) that fit the PE weight buffers
-    nts = np.array(_grid(d.N, 1), dtype=np.int64)
-    kts = np.array(_grid(Kr, lanes), dtype=np.int64)
-    pks = np.array([p for p in range(1, num_pes + 1) if num_pes % p == 0], dtype=np.int64)
-    cts = np.array(_grid(Cr, vs), dtype=np.int64)
-    NT, KT, PK, CT = (a.ravel() for a in np.meshgrid(nts, kts, pks, cts, indexing="ij"))
-    kpeg = _cdiv(_cdiv(KT, lanes), PK)
-    ok_w = 2 * (NT if d.wact else 1) * kpeg * lanes * CT * RS * db <= WB
-    if not ok_w.any():
-        raise MappingError(_explain(d, r, hwk, name))
-    NT, KT, PK, CT = (a[ok_w] for a in (NT, KT, PK, CT))
-    # stage 2: x (Q_t, P_t) that fit the input buffers, accumulation banks and the GLB
-    qts = np.array(_splits(d.Q, 10), dtype=np.int64)
-    pts = np.array(_splits(d.P, 20), dtype=np.int64)
-    n1 = NT.size
-    NT, KT, PK, CT = (np.repeat(a, qts.size * pts.size) for a in (NT, KT, PK, CT))
-    QT = np.tile(np.repeat(qts, pts.size), n1)
-    PT = np.tile(pts, n1 * qts.size)
-    PP = num_pes // PK
-    kpeg = _cdiv(_cdiv(KT, lanes), PK)
-    ppe = _cdiv(PT, PP)
-    cin_pe = _cdiv(_cin(d, np.minimum(kpeg * lanes, KT), CT), vs) * vs
-    cols = np.minimum((QT - 1) * d.stride + d.S, d.W)
-    ok = 2 * NT * cin_pe * _rows(ppe, d.stride, d.R, d.H) * cols * db <= IB
-    ok &= (CT >= Cr) | (kpeg * ppe * QT * NT <= e_lane)  # partial sums kept across reduction tiles
-    cin_t = _cdiv(_cin(d, KT, CT), vs) * vs
-    ok &= 2 * (NT * cin_t * _rows(PT, d.stride, d.R, d.H) * cols + NT * KT * PT * QT) * db <= GLB
-    if not ok.any():
-        raise MappingError(_explain(d, r, hwk, name))
-    NT, KT, PK, CT, QT, PP, PT = (a[ok] for a in (NT, KT, PK, CT, QT, PP, PT))
-    # input residency: the whole input in the GLB next to the double-buffered outputs
-    in_total = d.N * _cdiv(d.C * d.groups, vs) * vs * d.H * d.W * db
-    can_res = in_total + 2 * NT * KT * PT * QT * db <= GLB
-
-    big = np.iinfo(np.int64).max // 4  # invalid candidates
-    cands = []
-    for oi, order in enumerate(ORDERS):
-        for res in (False, True):
-            if res and not can_res.any():
-                continue
-            tiles, rd, wr, cyc = _mac_costs(r, hwk, NT, KT, CT, PT, QT, PK, PP, order, res)
-            mv = _movement_pj(r, hwk, ew, NT, KT, CT, PT, QT, PK, PP, order, res)
-            valid = can_res if res else np.ones(can_res.shape, dtype=bool)
-            cands.append((np.where(valid, cyc, big), np.where(valid, mv, np.inf), tiles, rd + wr, oi, res))
-    # energy-delay product of each tiling: (fixed compute energy + data movement) x
-    # max(PE-array time, DRAM time); both factors only shrink when a layer loses channels
-    issued = r.N * Kr * r.P * r.Q * Cr * RS
-    e_fixed = issued * ew[6]
-    pick = None
-    for cyc, mv, tiles, rd, oi, res in cands:
-        t = np.maximum(cyc / ew[7], rd / ew[8])
-        edp = (e_fixed + mv) * t
-        idx = np.lexsort((tiles, cyc, edp))[0]
-        k = (float(edp[idx]), int(cyc[idx]), int(tiles[idx]), oi, res)
-        if pick is None or k[:3] < pick[0][:3]:
-            pick = (k, idx)
-    (_, _, _, oi, res), idx = pick
-    nt, kt, ct, pt, qt, pk = (int(a[idx]) for a in (NT, KT, CT, PT, QT, PK))
-    return _mac_mapping(d, hwk, name, op, nt, kt, ct, pt, qt, pk, num_pes // pk, ORDERS[oi], bool(res))
+def _map_mac(d: MacDims, hw, op: str) -> Mapping:
+    nt, kt, ct, pt, qt, pk, oi, res = _rank(d, hw, _grid_candidates(d, hw))[0]
+    return _mac_mapping(d, hw, "", op, nt, kt, ct, pt, qt, pk, hw.num_pes // pk, ORDERS[oi], bool(res))
 
 
-def _mac_mapping(d: _MacDims, hwk: tuple, name: str, op: str, nt: int, kt: int, ct: int, pt: int, qt: int,
+def _mac_mapping(d: MacDims, hw, name: str, op: str, nt: int, kt: int, ct: int, pt: int, qt: int,
                  pk: int, pp: int, order: tuple[str, ...], res: bool) -> Mapping:
-    """A MAC tiling with its analytic costs and buffer occupancy on the actual layer ``d``."""
-    num_pes, lanes, vs, WB, IB, AB, accum_bits, GLB, db, _ppu, _noc = hwk
-    e_lane = AB * 8 // (lanes * accum_bits)
+    """A MAC tiling with its costs (cost model) and buffer occupancy on the actual layer ``d``."""
+    lanes, vs, db = hw.lanes, hw.vector_size, hw.data_bytes
     RS = d.R * d.S
-    tiles, rd, wr, cyc = (int(x) for x in _mac_costs(d, hwk, nt, kt, ct, pt, qt, pk, pp, order, res))
+    cost = mac_cost(d, hw, energy_model(hw), nt, kt, ct, pt, qt, pk, pp, order, res)
+    cnt = {k: int(np.asarray(v)) for k, v in cost.counts.items()}
     kpeg = _cdiv(_cdiv(kt, lanes), pk)
     ppe = _cdiv(pt, pp)
     cin_pe = _cdiv(int(_cin(d, min(kpeg * lanes, kt), ct)), vs) * vs
@@ -444,32 +327,37 @@ def _mac_mapping(d: _MacDims, hwk: tuple, name: str, op: str, nt: int, kt: int, 
         + 2 * nt * kt * pt * qt * db
     return Mapping(
         layer=name, op=op, kind="mac", N_t=nt, K_t=kt, C_t=ct, P_t=pt, Q_t=qt, pes_k=pk, pes_p=pp,
-        order=tuple(order), weights_resident=False, inputs_resident=bool(res), tiles=tiles, dram_read_bytes=rd,
-        dram_write_bytes=wr, compute_cycles=cyc,
+        order=tuple(order), weights_resident=False, inputs_resident=bool(res), tiles=cnt["tiles"],
+        dram_read_bytes=cnt["dram_read_bytes"], dram_write_bytes=cnt["dram_write_bytes"],
+        compute_cycles=cnt["compute_cycles"],
         wbuf_bytes_per_pe=2 * (nt if d.wact else 1) * kpeg * lanes * _cdiv(ct, vs) * vs * RS * db,
         ibuf_bytes_per_pe=2 * nt * cin_pe * rows * cols * db,
-        accum_entries_per_lane=kpeg * ppe * qt * nt if ct < d.C else min(kpeg * ppe * qt * nt, e_lane),
-        glb_bytes=int(glb),
+        accum_entries_per_lane=kpeg * ppe * qt * nt if ct < d.C else min(kpeg * ppe * qt * nt,
+                                                                        hw.accum_entries_per_lane),
+        glb_bytes=int(glb), time_s=float(cost.time_s), energy_j=float(cost.total_energy_j),
     )
 
 
-def _explain(d: _MacDims, r: _MacDims, hwk: tuple, name: str) -> str:
-    num_pes, lanes, vs, WB, IB, AB, accum_bits, GLB, db, _p, _n = hwk
+def _explain(d: MacDims, hw) -> str:
+    lanes, vs, db = hw.lanes, hw.vector_size, hw.data_bytes
     RS = d.R * d.S
-    cin = _cdiv(int(_cin(d, min(lanes, r.K), vs)), vs) * vs
+    cin = _cdiv(int(_cin(d, min(lanes, _cdiv(d.K, lanes) * lanes), vs)), vs) * vs
     w = 2 * lanes * vs * RS * db
     i = 2 * cin * min(d.R, d.H) * min(d.S, d.W) * db
     g = 2 * (cin * min(d.R, d.H) * min(d.S, d.W) + lanes) * db
     what = []
-    if w > WB:
-        what.append(f"weight_buffer_bytes [B] = {WB} < {w} (2 x lanes x vector_size x R x S x data_bytes)")
-    if i > IB:
-        what.append(f"input_buffer_bytes [B] = {IB} < {i} (2 x one vector of input channels x R x S)")
-    if g > GLB:
-        what.append(f"global_buffer_bytes [B] = {GLB} < {g} (2 x (smallest input tile + output tile))")
+    if w > hw.weight_buffer_bytes:
+        what.append(f"weight_buffer_bytes [B] = {hw.weight_buffer_bytes} < {w} (2 x lanes x vector_size x R x S x "
+                    f"data_bytes)")
+    if i > hw.input_buffer_bytes:
+        what.append(f"input_buffer_bytes [B] = {hw.input_buffer_bytes} < {i} (2 x one vector of input channels x R x S)")
+    if g > hw.global_buffer_bytes:
+        what.append(f"global_buffer_bytes [B] = {hw.global_buffer_bytes} < {g} (2 x (smallest input tile + output "
+                    f"tile))")
     if not what:
-        what.append(f"accum_buffer_bytes [B] = {AB} (no tiling fits the per-lane accumulation banks)")
-    return (f"layer {name!r}: no tiling fits the hardware even for the smallest tile "
+        what.append(f"accum_buffer_bytes [B] = {hw.accum_buffer_bytes} (no tiling fits the per-lane accumulation "
+                    f"banks)")
+    return (f"no tiling fits the hardware even for the smallest tile "
             f"(1 x {lanes} output channels x {vs} input channels x 1 x 1 pixels): " + "; ".join(what))
 
 
@@ -482,82 +370,104 @@ def ppu_passes(layer: Layer) -> int:
 
 
 @lru_cache(maxsize=4096)
-def _map_ppu(op: str, E: int, IN: int, hwk: tuple, name: str, passes: int) -> Mapping:
-    GLB, db, epc = hwk[7], hwk[8], hwk[9]
+def _map_ppu(op: str, E: int, IN: int, hw, passes: int) -> Mapping:
+    GLB, db = hw.global_buffer_bytes, hw.data_bytes
     if E <= 0:
-        return Mapping(layer=name, op=op, kind="ppu", E_t=1, passes=passes)
+        return Mapping(layer="", op=op, kind="ppu", E_t=1, passes=passes)
     ratio = IN / E
     et = int((GLB // (2 * db)) / (1.0 + ratio))
     while et >= 1 and 2 * db * (et + _cdiv(et * IN, E)) > GLB:
         et -= 1
     if et < 1:
-        raise MappingError(f"layer {name!r} ({op}): global_buffer_bytes [B] = {GLB} cannot double-buffer one "
+        raise MappingError(f"({op}): global_buffer_bytes [B] = {GLB} cannot double-buffer one "
                            f"output element and its {ratio:.3g} input elements")
     et = min(et, E)
     n = _cdiv(E, et)
-    return _ppu_mapping(op, E, IN, hwk, name, passes, _cdiv(E, n))
+    return _ppu_mapping(op, E, IN, hw, passes, _cdiv(E, n))
 
 
-def _ppu_mapping(op: str, E: int, IN: int, hwk: tuple, name: str, passes: int, et: int) -> Mapping:
-    db, epc = hwk[8], hwk[9]
-    cycles = int(_tile_sum(E, et, lambda t: _cdiv(t * passes, epc)))
-    return Mapping(layer=name, op=op, kind="ppu", E_t=et, passes=passes, tiles=_cdiv(E, et), dram_read_bytes=IN * db,
-                   dram_write_bytes=E * db, compute_cycles=int(cycles),
-                   glb_bytes=2 * db * (et + _cdiv(et * IN, E)))
+def _ppu_mapping(op: str, E: int, IN: int, hw, passes: int, et: int) -> Mapping:
+    db = hw.data_bytes
+    cost = ppu_cost(E, IN, passes, hw, energy_model(hw), et)
+    cnt = {k: int(np.asarray(v)) for k, v in cost.counts.items()}
+    return Mapping(layer="", op=op, kind="ppu", E_t=et, passes=passes, tiles=cnt["tiles"],
+                   dram_read_bytes=cnt["dram_read_bytes"], dram_write_bytes=cnt["dram_write_bytes"],
+                   compute_cycles=cnt["compute_cycles"], glb_bytes=2 * db * (et + _cdiv(et * IN, E)),
+                   time_s=float(cost.time_s), energy_j=float(cost.total_energy_j))
 
 
 # -- API -----------------------------------------------------------------------------------
 
+def _named(layer: Layer, fn):
+    try:
+        return _renamed(fn(), layer.name)
+    except MappingError as e:
+        if str(e).startswith("layer "):
+            raise
+        raise MappingError(f"layer {layer.name!r} {e}") from None
+
+
 def map_layer(layer: Layer, hw) -> Mapping:
-    """The mapping of one layer on ``hw`` (cached by layer dimensions and hardware)."""
-    hwk = hw_key(hw)
+    """The mapping of one layer on ``hw`` (cached by layer dimensions and hardware): the legal
+    tiling of least cost under ``hw.mapping_objective`` (see `accelerator.cost`)."""
     if layer.is_mac:
         d = _mac_dims(layer)
         if layer.macs == 0:
             return Mapping(layer=layer.name, op=layer.op, kind="mac", N_t=1, K_t=1, C_t=1, P_t=1, Q_t=1,
-                           pes_k=1, pes_p=hwk[0], order=ORDERS[0])
-        m = _map_mac(d, hwk, "", layer.op, _energy_weights(hw))
-    else:
-        m = _map_ppu(layer.op, int(layer.elements), int(layer.in_elements), hwk, "", ppu_passes(layer))
-    return _renamed(m, layer.name)
+                           pes_k=1, pes_p=hw.num_pes, order=ORDERS[0])
+        return _named(layer, lambda: _map_mac(d, hw, layer.op))
+    return _named(layer, lambda: _map_ppu(layer.op, int(layer.elements), int(layer.in_elements), hw,
+                                          ppu_passes(layer)))
+
+
+def mapping_candidates(layer: Layer, hw, top: int = 2, exhaustive: bool = False) -> list[Mapping]:
+    """The ``top`` best tilings of a MAC layer under ``hw.mapping_objective``, best first: from
+    the mapper's candidate grid, or (``exhaustive``) from every legal tiling, loop order, PE
+    split and residency (slow: for small layers)."""
+    if not layer.is_mac or layer.macs == 0:
+        return [map_layer(layer, hw)]
+    d = _mac_dims(layer)
+    cands = _all_candidates(d, hw) if exhaustive else _grid_candidates(d, hw)
+    try:
+        best = _rank(d, hw, cands, top)
+    except MappingError as e:
+        raise MappingError(f"layer {layer.name!r} {e}") from None
+    return [_renamed(_mac_mapping(d, hw, "", layer.op, nt, kt, ct, pt, qt, pk, hw.num_pes // pk, ORDERS[oi],
+                                  bool(res)), layer.name) for nt, kt, ct, pt, qt, pk, oi, res in best]
 
 
 def evaluate(layer: Layer, m: Mapping, hw) -> Mapping:
-    """Recompute the analytic costs (tiles, DRAM bytes, cycles) of any tiling/order/residency
-    of a MAC layer, e.g. one edited with ``dataclasses.replace`` (buffers are not checked)."""
-    from dataclasses import replace
+    """Recompute the costs (counts, time, energy) of any tiling/order/residency of a MAC
+    layer, e.g. one edited with ``dataclasses.replace`` (buffers are not checked)."""
     if not layer.is_mac or layer.macs == 0:
         return m
     d = _mac_dims(layer)
-    tiles, rd, wr, cyc = (int(x) for x in _mac_costs(d, hw_key(hw), m.N_t, m.K_t, m.C_t, m.P_t, m.Q_t, m.pes_k,
-                                                       m.pes_p, m.order, m.inputs_resident))
-    return replace(m, tiles=tiles, dram_read_bytes=rd, dram_write_bytes=wr, compute_cycles=cyc)
+    e = _mac_mapping(d, hw, m.layer, m.op, m.N_t, m.K_t, m.C_t, m.P_t, m.Q_t, m.pes_k, m.pes_p, tuple(m.order),
+                     m.inputs_resident)
+    return replace(m, tiles=e.tiles, dram_read_bytes=e.dram_read_bytes, dram_write_bytes=e.dram_write_bytes,
+                   compute_cycles=e.compute_cycles, time_s=e.time_s, energy_j=e.energy_j)
 
 
-def _energy_weights(hw) -> tuple:
-    """pJ per byte of DRAM access, PE weight/input-buffer write, NoC, GLB read/write."""
-    try:
-        return _energy_weights_cached(hw)
-    except TypeError:  # not hashable: compute directly
-        return _energy_weights_cached.__wrapped__(hw)
+def layer_cost(layer: Layer, m: Mapping, hw) -> LayerCost:
+    """The cost model's counts, time and energy by component of ``layer`` run with ``m``."""
+    em = energy_model(hw)
+    if layer.is_mac:
+        d = _mac_dims(layer)
+        if layer.macs == 0:
+            return LayerCost(counts={}, time_s=np.zeros(()), energy_j={c: np.zeros(()) for c in em.components})
+        return mac_cost(d, hw, em, m.N_t, m.K_t, m.C_t, m.P_t, m.Q_t, m.pes_k, m.pes_p, tuple(m.order),
+                        m.inputs_resident)
+    return ppu_cost(int(layer.elements), int(layer.in_elements), int(m.passes), hw, em, max(1, m.E_t))
 
 
 @lru_cache(maxsize=64)
-def _energy_weights_cached(hw) -> tuple:
+def energy_model(hw):
+    """The `EnergyModel` of ``hw`` (cached): the mapper and the simulator's results share it."""
     from .energy import EnergyModel
-    from .params import HardwareParams
-    if not isinstance(hw, HardwareParams):
-        return _DEFAULT_EW
-    pj = EnergyModel(hw).pj
-    db = hw.data_bytes
-    e_mac = pj["mac"] + db * (pj["weight_buffer.read"] + pj["input_buffer.read"] / hw.lanes)
-    return (0.5 * (pj["dram.read"] + pj["dram.write"]), pj["weight_buffer.write"], pj["input_buffer.write"],
-            pj["noc.transfer"], pj["global_buffer.read"], pj["global_buffer.write"], e_mac,
-            float(hw.clock_hz), float(hw.dram_bandwidth_bytes_per_s))
+    return EnergyModel(hw)
 
 
 def _renamed(m: Mapping, name: str) -> Mapping:
-    from dataclasses import replace
     return replace(m, layer=name)
 
 
@@ -568,17 +478,13 @@ def map_layers(layers: Sequence[Layer], hw) -> list[Mapping]:
 # -- dynamic configurations: the full model's mapping with shorter trip counts -------------
 
 @lru_cache(maxsize=8192)
-def _clip_mac(d: _MacDims, hwk: tuple, op: str, ref: tuple) -> Mapping:
+def _clip_mac(d: MacDims, hw, op: str, ref: tuple) -> Mapping:
     nt, kt, ct, pt, qt, pk, pp, order, res = ref
-    lanes, vs = hwk[1], hwk[2]
+    lanes, vs = hw.lanes, hw.vector_size
     # channel tiles are clipped to the lane/vector-rounded dimension (whole lanes and vectors;
     # the C++ walker clips to the layer), spatial and batch tiles to the dimension
-    return _mac_mapping(d, hwk, "", op, min(nt, d.N), min(kt, _cdiv(d.K, lanes) * lanes),
+    return _mac_mapping(d, hw, "", op, min(nt, d.N), min(kt, _cdiv(d.K, lanes) * lanes),
                         min(ct, _cdiv(d.C, vs) * vs), min(pt, d.P), min(qt, d.Q), pk, pp, order, res)
-
-
-def _kg(d: _MacDims) -> int:
-    return max(1, d.K // d.groups)
 
 
 def map_like(layer: Layer, ref_layer: Layer, ref_mapping: Mapping, hw) -> Mapping | None:
@@ -591,17 +497,16 @@ def map_like(layer: Layer, ref_layer: Layer, ref_mapping: Mapping, hw) -> Mappin
     """
     if layer.op != ref_layer.op or layer.is_mac != ref_layer.is_mac:
         return None
-    hwk = hw_key(hw)
     if not layer.is_mac:
         E, IN = int(layer.elements), int(layer.in_elements)
         if ref_mapping.kind != "ppu" or E > ref_layer.elements or IN > ref_layer.in_elements:
             return None
         if E <= 0:
-            return _renamed(_map_ppu(layer.op, E, IN, hwk, "", ppu_passes(layer)), layer.name)
+            return _renamed(_map_ppu(layer.op, E, IN, hw, ppu_passes(layer)), layer.name)
         et = min(max(1, int(ref_mapping.E_t)), E)
-        if 2 * hwk[8] * (et + _cdiv(et * IN, E)) > hwk[7]:  # more input per output than the reference
+        if 2 * hw.data_bytes * (et + _cdiv(et * IN, E)) > hw.global_buffer_bytes:  # more input per output
             return None
-        return _renamed(_ppu_mapping(layer.op, E, IN, hwk, "", ppu_passes(layer), et), layer.name)
+        return _renamed(_ppu_mapping(layer.op, E, IN, hw, ppu_passes(layer), et), layer.name)
     if layer.macs == 0:
         return map_layer(layer, hw)
     if ref_mapping.kind != "mac" or not ref_mapping.order or ref_layer.macs == 0:
@@ -610,7 +515,7 @@ def map_like(layer: Layer, ref_layer: Layer, ref_mapping: Mapping, hw) -> Mappin
     if (d.R, d.S, d.stride, d.padding, d.wact) != (r.R, r.S, r.stride, r.padding, r.wact):
         return None
     if r.groups > 1:  # grouped: same output channels per group, or a single group of the reference
-        if (_kg(d) != _kg(r)) if d.groups > 1 else (d.K > _kg(r)):
+        if (d.kg != r.kg) if d.groups > 1 else (d.K > r.kg):
             return None
     elif d.groups > 1:
         return None
@@ -618,7 +523,7 @@ def map_like(layer: Layer, ref_layer: Layer, ref_mapping: Mapping, hw) -> Mappin
         return None
     m = ref_mapping
     ref = (m.N_t, m.K_t, m.C_t, m.P_t, m.Q_t, m.pes_k, m.pes_p, tuple(m.order), bool(m.inputs_resident))
-    return _renamed(_clip_mac(d, hwk, layer.op, ref), layer.name)
+    return _renamed(_clip_mac(d, hw, layer.op, ref), layer.name)
 
 
 def map_layers_like(layers: Sequence[Layer], reference: Sequence[Layer], hw,

@@ -215,6 +215,7 @@ def _hw_config(ns, hw: HardwareParams):
     c.dram_bandwidth_bytes_per_s = float(hw.dram_bandwidth_bytes_per_s)
     c.dram_latency_ps = int(round(float(hw.dram_latency_s) * 1e12))
     c.clock_hz = float(hw.clock_hz)
+    c.accum_drain_cycles = int(hw.accum_drain_cycles)
     return c
 
 

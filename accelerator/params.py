@@ -39,6 +39,19 @@ class HardwareParams(Component):
     ppu_elements_per_cycle = Param(int, 16, unit="element/cycle", min=1,
                                    doc="post-processing-unit throughput")
     data_bytes = Param(int, 1, unit="B", min=1, max=8, doc="bytes per activation/weight element")
+    weight_buffer_word_bits = Param(int, 64, unit="bit", min=8, max=4096,
+                                    doc="access width of one lane's weight-buffer bank (SRAM energy per access "
+                                        "depends on it)")
+    input_buffer_word_bits = Param(int, 64, unit="bit", min=8, max=4096,
+                                   doc="access width of a PE's input buffer")
+    global_buffer_word_bits = Param(int, 256, unit="bit", min=8, max=8192, doc="access width of the global buffer")
+    accum_buffer_ports = Param(int, 1, min=1, max=2,
+                               doc="ports of an accumulation bank: 1 = draining the partial sums costs one cycle "
+                                   "per output after the reduction; 2 = the drain overlaps the next accumulation")
+    zero_gating = Param(bool, True, doc="MACs on vector/lane padding are gated (no dynamic MAC energy); the "
+                                        "buffers still read whole words")
+    mapping_objective = Param(str, "edp", choices=("edp", "energy", "latency"),
+                              doc="what the mapper minimises per layer (estimated by accelerator.cost)")
 
     @property
     def peak_macs_per_cycle(self) -> int:
@@ -47,6 +60,11 @@ class HardwareParams(Component):
     @property
     def peak_macs_per_s(self) -> float:
         return self.peak_macs_per_cycle * self.clock_hz
+
+    @property
+    def accum_drain_cycles(self) -> int:
+        """Extra cycles per output position to read a lane's partial sums out after the reduction."""
+        return 1 if self.accum_buffer_ports == 1 else 0
 
     @property
     def accum_entries_per_lane(self) -> int:

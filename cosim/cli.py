@@ -389,7 +389,9 @@ def regress(
     _guard(go)
 
 
-# Analysis commands (report, export, compare) register themselves on `app`.
+# Analysis commands (report, export, compare) and `map` register themselves on `app`.
+from . import cli_map  # noqa: E402,F401
+
 try:
     from . import cli_analysis  # noqa: E402,F401
 except ImportError as _e:  # pragma: no cover - only while the module is absent

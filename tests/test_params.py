@@ -103,8 +103,12 @@ def test_vector_size_presets_equal_peak_and_otherwise_equal():
     hws = {n: load_preset(n) for n in ("vs8", "vs16", "vs32")}
     assert {h.peak_macs_per_cycle for h in hws.values()} == {1024}
     assert [h.vector_size for h in hws.values()] == [8, 16, 32]
-    strip = lambda h: {k: v for k, v in h.to_dict().items() if k not in ("name", "lanes", "vector_size")}
+    # besides lanes x vector size, only the PE buffers' access width (one vector per access)
+    differ = ("name", "lanes", "vector_size", "weight_buffer_word_bits", "input_buffer_word_bits")
+    strip = lambda h: {k: v for k, v in h.to_dict().items() if k not in differ}
     assert strip(hws["vs8"]) == strip(hws["vs16"]) == strip(hws["vs32"])
+    for h in hws.values():
+        assert h.weight_buffer_word_bits == h.input_buffer_word_bits == 8 * h.vector_size * h.data_bytes
 
 
 def test_preset_errors_and_paths(tmp_path):

@@ -15,6 +15,7 @@ struct HwConfig {
     double dram_bandwidth_bytes_per_s = 25.6e9;
     int64_t dram_latency_ps = 43125;
     double clock_hz = 1e9;  // nominal clock (the initial runtime clock)
+    int64_t accum_drain_cycles = 1;  // per output after the reduction (1: single-ported accumulation bank)
 };
 
 // Resources the host may change between sc_start calls. They are read at the start of

@@ -7,16 +7,17 @@
 // groups x output rows. A chunk costs
 //     ceil(K_pe/lanes) x rows x Q_t x N_t x ceil(C_t/VS) x R x S cycles
 // (whole vectors along the reduction, whole lanes along the output channels) plus, after
-// the last reduction tile, reading the partial sums out of the accumulation banks (one
-// per lane per cycle). When a tile's reduction is complete within the tile, a PE sweeps
+// the last reduction tile, reading the partial sums out of the accumulation banks
+// (HwConfig::accum_drain_cycles per output: 1 with a single-ported bank, 0 with two ports).
+// When a tile's reduction is complete within the tile, a PE sweeps
 // its share in accumulation-bank-sized blocks; the cycle count is the same sum. With
 // fewer active PEs than chunks the chunks run in rounds. Active PEs and the clock are
 // read at the start of each tile (runtime resources act at tile boundaries). After the
 // last reduction tile the outputs take an output slot in the global buffer for the
-// store DMA. Buffer accesses (output-stationary inside the PE): per PE cycle one input
-// vector (broadcast to the lanes) and one weight vector per lane; a lane keeps its partial
-// sum over the tile's reduction and reads/writes the accumulation buffer once per output
-// per reduction tile.
+// store DMA. Buffer accesses follow Simba's weight-stationary lane dataflow (see
+// TileWalker::mac_tile): per PE cycle one input vector shared by the lanes, a weight vector
+// held in each lane while it streams its output positions, and one partial-sum read and
+// write per lane-cycle in the accumulation bank.
 #pragma once
 #include <algorithm>
 #include <systemc>

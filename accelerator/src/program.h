@@ -188,7 +188,7 @@ class TileWalker {
         t.nchunks = nk * np;
         t.chunk_cycles = kpe * ppe * qt * nt * vec * RS;
         t.last_c = e[DIM_C];
-        t.drain_cycles = t.last_c ? kpe * ppe * qt * nt : 0;
+        t.drain_cycles = t.last_c ? kpe * ppe * qt * nt * hw_->accum_drain_cycles : 0;
         t.macs_useful = nt * kt * pt * qt * ct * RS;
         const int64_t pe_cycles = groups_t * nt * pt * qt * vec * RS;  // lane-group cycles
         t.macs_issued = pe_cycles * lanes * vs;

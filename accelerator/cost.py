@@ -1,0 +1,331 @@
+"""The cost model of a mapped layer: action counts, time and energy -- one definition.
+
+The C++ tile walker (``accelerator/src/program.h``) generates, tile by tile, the actions
+the SystemC model counts (`accelerator.counters`). This module gives the *same counts* in
+closed form for any number of candidate tilings at once (numpy arrays), so the mapper
+ranks tilings by exactly what the simulator will charge: a test maps and simulates every
+layer of several models on every preset and checks the counts are identical. Energy is
+`accelerator.energy.EnergyModel.breakdown` of those counts (per-action energy x count +
+leakage x time): the one energy definition, used by the simulator's results as well.
+
+How a sum over tiles is taken in closed form. Along each loop dimension of extent ``D``
+cut into tiles of ``T`` there are ``trips - 1`` full tiles and one edge tile of
+``D - (trips - 1) T``. Per-tile quantities are products of per-dimension factors (or, for
+the weight-vector refetches, a function of the ``n, p, q`` sizes together, summed over the
+8 full/edge combinations). An operand tile is loaded when its index changes: with ``j*``
+the innermost tile loop it depends on that has more than one trip, every iteration of the
+loops at or outside ``j*`` loads once and the loops inside ``j*`` are at their first tile,
+so a sum over loads is a product over dimensions of either the sum over its tiles (at or
+outside ``j*``) or the first tile's factor (inside).
+
+Time is an estimate, not a replay: the simulator overlaps the DMA's loads (double
+buffering), the compute and the stores, so a layer takes about the largest of its three
+resource demands (PE-array or PPU cycles at the clock, DRAM bytes at the bandwidth, NoC
+bytes at its width, and -- with two tile slots -- half of each tile's load, DRAM latency and
+compute in sequence), plus the pipeline's fill (the first tile's load) and drain (the last
+tile's store). Assumes all PEs, the nominal clock and the whole DRAM bandwidth. The test
+states how close it is to the simulated time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from .counters import COUNTER_INDEX, NUM_COUNTERS
+
+__all__ = ["MacDims", "LayerCost", "mac_cost", "mac_costs", "mac_counts", "ppu_counts", "ppu_cost", "cdiv", "window_sum", "groups_sum"]
+
+
+def cdiv(a, b):
+    return -(-a // b)
+
+
+@dataclass(frozen=True)
+class MacDims:
+    """A MAC layer's loop nest (batch/heads N, in/out channels C/K, input H x W, output P x Q,
+    kernel R x S)."""
+
+    N: int
+    C: int
+    K: int
+    H: int
+    W: int
+    P: int
+    Q: int
+    R: int
+    S: int
+    stride: int
+    padding: int
+    groups: int
+    wact: bool  # the second operand is an activation (attention matmuls)
+
+    @property
+    def kg(self) -> int:
+        """Output channels per group."""
+        return max(1, self.K // self.groups)
+
+
+@dataclass
+class LayerCost:
+    """Counts (name -> array, the counters of `accelerator.counters`), estimated seconds and
+    joules by component of one or many tilings of a layer."""
+
+    counts: dict[str, np.ndarray]
+    time_s: np.ndarray
+    energy_j: dict[str, np.ndarray]
+
+    @property
+    def total_energy_j(self) -> np.ndarray:
+        return sum(self.energy_j.values())
+
+    def counter_matrix(self) -> np.ndarray:
+        return _matrix(self.counts, np.shape(self.time_s))
+
+
+def _matrix(counts: dict[str, np.ndarray], shape) -> np.ndarray:
+    n = int(np.prod(shape)) if len(shape) else 1
+    m = np.zeros((n, NUM_COUNTERS), dtype=np.int64)
+    for k, v in counts.items():
+        m[:, COUNTER_INDEX[k]] = np.broadcast_to(np.asarray(v, dtype=np.int64), shape).ravel()
+    return m
+
+
+# -- sums over the tiles of one dimension ---------------------------------------------------
+
+class _Dim:
+    """Tile sizes T (array) along a dimension of extent D: trips, full and edge sizes."""
+
+    def __init__(self, D: int, T):
+        self.D = int(D)
+        self.T = np.clip(np.asarray(T, dtype=np.int64), 1, max(1, self.D))
+        self.trips = cdiv(self.D, self.T)
+        self.last = self.D - (self.trips - 1) * self.T
+        self.first = np.minimum(self.T, self.D)
+
+    def sum(self, f) -> np.ndarray:
+        """Sum of f(size) over the tiles."""
+        return (self.trips - 1) * f(self.T) + f(self.last)
+
+    def cases(self):
+        """(size, how many tiles) for the full and the edge tile."""
+        return ((self.T, self.trips - 1), (self.last, np.ones_like(self.T)))
+
+
+def _per_unique(T, f) -> np.ndarray:
+    T = np.asarray(T, dtype=np.int64)
+    u, inv = np.unique(T, return_inverse=True)
+    return np.array([f(int(t)) for t in u], dtype=np.int64)[inv].reshape(T.shape)
+
+
+def _window(o0, ot, stride: int, R: int, pad: int, size: int):
+    lo = np.maximum(o0 * stride - pad, 0)
+    hi = np.minimum((o0 + ot - 1) * stride - pad + R, size)
+    return np.maximum(hi - lo, 0)
+
+
+def window_sum(P: int, T, stride: int, R: int, pad: int, H: int) -> np.ndarray:
+    """Sum over output tiles (size T along P) of the input rows each reads (clipped)."""
+    if stride == 1 and R == 1 and pad == 0 and H >= P:
+        return np.full(np.shape(T), P, dtype=np.int64)
+
+    def one(t: int) -> int:
+        o0 = np.arange(0, P, t, dtype=np.int64)
+        return int(_window(o0, np.minimum(t, P - o0), stride, R, pad, H).sum())
+    return _per_unique(T, one)
+
+
+def groups_sum(K: int, T, Kg: int) -> np.ndarray:
+    """Sum over output-channel tiles (size T) of the number of groups each covers."""
+    def one(t: int) -> int:
+        k0 = np.arange(0, K, t, dtype=np.int64)
+        kt = np.minimum(t, K - k0)
+        return int(((k0 + kt - 1) // Kg - k0 // Kg + 1).sum())
+    return _per_unique(T, one)
+
+
+def _outer(order: Sequence[str], deps: set[str], trips: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Per loop: is it at or outside j*, the innermost loop in ``deps`` with more than one trip?"""
+    shape = np.broadcast(*trips.values()).shape
+    seen = np.zeros(shape, dtype=bool)
+    out = {}
+    for d in reversed(order):
+        if d in deps:
+            seen = seen | (np.broadcast_to(trips[d], shape) > 1)
+        out[d] = seen
+    return out
+
+
+# -- MAC layers ------------------------------------------------------------------------------
+
+def _mac_parts(d: MacDims, hw, NT, KT, CT, PT, QT, PK, PP):
+    """What does not depend on the loop order: the compute counters, and the per-dimension
+    factors whose products give the operand loads."""
+    lanes, vs, db = int(hw.lanes), int(hw.vector_size), int(hw.data_bytes)
+    accb = cdiv(int(hw.accum_bits), 8)
+    aent = int(hw.accum_entries_per_lane)
+    drain = int(hw.accum_drain_cycles)
+    RS = d.R * d.S
+    n, k, c, p, q = _Dim(d.N, NT), _Dim(d.K, KT), _Dim(d.C, CT), _Dim(d.P, PT), _Dim(d.Q, QT)
+    PK = np.asarray(PK, dtype=np.int64)
+    PP = np.asarray(PP, dtype=np.int64)
+    groups = lambda t: cdiv(t, lanes)  # noqa: E731  lane groups of an output-channel tile
+    kpe = lambda t: cdiv(groups(t), PK)  # noqa: E731  lane groups per PE
+    nk = lambda t: cdiv(groups(t), kpe(t))  # noqa: E731  PEs along K
+    ppe = lambda t: cdiv(t, PP)  # noqa: E731  output rows per PE
+    npp = lambda t: cdiv(t, ppe(t))  # noqa: E731  PEs along P
+    vec = lambda t: cdiv(t, vs)  # noqa: E731  vectors along the reduction
+    NPQ = d.N * d.P * d.Q
+    out_elems = d.K * NPQ
+
+    s_groups, s_vec = k.sum(groups), c.sum(vec)
+    pe_cycles = s_groups * NPQ * s_vec * RS
+    chunk = k.sum(kpe) * p.sum(ppe) * d.Q * d.N
+    # weight-vector refetches: a lane keeps its weight vector for at most aent positions
+    refetch = 0
+    for (ns, nc) in n.cases():
+        for (ps, pc) in p.cases():
+            for (qs, qc) in q.cases():
+                pos = ppe(ps) * qs * ns
+                refetch = refetch + nc * pc * qc * npp(ps) * cdiv(pos, np.minimum(pos, aent))
+    compute = {
+        "tiles": n.trips * k.trips * c.trips * p.trips * q.trips,
+        "compute_cycles": chunk * (s_vec * RS + drain),
+        "macs_useful": d.N * d.K * d.P * d.Q * d.C * RS + 0 * pe_cycles,
+        "macs_issued": pe_cycles * lanes * vs,
+        "wbuf_read_bytes": s_groups * s_vec * RS * refetch * lanes * vs * db,
+        "ibuf_read_bytes": pe_cycles * vs * db,
+        "accbuf_write_bytes": pe_cycles * lanes * accb,
+        "accbuf_read_bytes": pe_cycles * lanes * accb + out_elems * accb,
+    }
+    # per dimension: (sum over its tiles, first tile) of each factor of a load
+    grouped = d.groups > 1
+    kg = d.kg
+    rows = lambda t: _window(0, t, d.stride, d.R, d.padding, d.H)  # noqa: E731 (first tile)
+    cols = lambda t: _window(0, t, d.stride, d.S, d.padding, d.W)  # noqa: E731
+    spanned = lambda t: (t - 1) // kg + 1  # noqa: E731  groups a first output-channel tile covers
+    dims = {"n": n, "k": k, "c": c, "p": p, "q": q}
+    ones = np.ones_like(n.T)
+    both = lambda dim, f: (dim.sum(f), f(dim.first))  # noqa: E731
+    fac = {
+        "one": {x: (dims[x].trips, ones) for x in dims},  # (a load per tile, one load)
+        "size": {x: (np.full_like(dims[x].T, dims[x].D), dims[x].first) for x in dims},
+        "np": {"p": both(p, npp)},
+        "nk": {"k": both(k, nk)},
+        "rows": {"p": (window_sum(d.P, p.T, d.stride, d.R, d.padding, d.H), rows(p.first))},
+        "cols": {"q": (window_sum(d.Q, q.T, d.stride, d.S, d.padding, d.W), cols(q.first))},
+        "span": {"k": (groups_sum(d.K, k.T, kg), spanned(k.first))} if grouped else {},
+    }
+    first_load = (k.first * c.first * (n.first if d.wact else RS)
+                  + n.first * (spanned(k.first) if grouped else 1) * c.first * rows(p.first) * cols(q.first)) * db
+    last_store = n.last * k.last * p.last * q.last * db
+    return compute, fac, {x: v.trips for x, v in dims.items()}, first_load, last_store
+
+
+def _mac_loads(d: MacDims, hw, fac, trips, order: Sequence[str], ires) -> dict[str, np.ndarray]:
+    """The load and store counters of one loop order (see the module docstring)."""
+    db, RS = int(hw.data_bytes), d.R * d.S
+    grouped = d.groups > 1
+    wdeps = {"k", "c"} | ({"n"} if d.wact else set())
+    ideps = {"n", "p", "q", "c"} | ({"k"} if grouped else set())
+
+    def loads(deps, kinds):
+        outer = _outer(order, deps, trips)
+        tot = 1
+        for x, kind in kinds.items():
+            s, f = fac[kind][x]
+            tot = tot * np.where(outer[x], s, f)
+        return tot
+
+    wk = {"n": "size" if d.wact else "one", "k": "size", "c": "size", "p": "one", "q": "one"}
+    w_unit = (1 if d.wact else RS) * db
+    w_bytes = loads(wdeps, wk) * w_unit
+    w_pe = loads(wdeps, {**wk, "p": "np"}) * w_unit  # each row partition holds its channel slice
+    ik = {"n": "size", "c": "size", "p": "rows", "q": "cols", "k": "span" if grouped else "one"}
+    i_bytes = loads(ideps, ik) * db
+    i_pe = i_bytes if grouped else loads(ideps, {**ik, "k": "nk"}) * db  # broadcast to the PEs along K
+    # a resident input comes from DRAM once: every input tile once
+    i_once = 1
+    for x in ("n", "c", "p", "q") + (("k",) if grouped else ()):
+        i_once = i_once * fac[ik[x]][x][0]
+    i_dram = np.where(np.asarray(ires, dtype=bool), i_once * db, i_bytes)
+    o_bytes = d.K * d.N * d.P * d.Q * db
+    return {
+        "wbuf_write_bytes": w_pe,
+        "ibuf_write_bytes": i_pe,
+        "dram_read_bytes": w_bytes + i_dram,
+        "dram_write_bytes": o_bytes + 0 * w_bytes,
+        "noc_bytes": w_bytes + i_bytes + o_bytes,
+        "glb_write_bytes": i_dram + o_bytes,
+        "glb_read_bytes": i_bytes + o_bytes,
+    }
+
+
+def mac_counts(d: MacDims, hw, NT, KT, CT, PT, QT, PK, PP, order: Sequence[str], ires):
+    """The counters the C++ walker and PE array produce for these tilings (all PEs active),
+    the first tile's load and the last tile's store (bytes). Mirrors ``TileWalker::mac_tile``
+    and ``Dma::store`` in ``accelerator/src/``."""
+    compute, fac, trips, first_load, last_store = _mac_parts(d, hw, NT, KT, CT, PT, QT, PK, PP)
+    return {**compute, **_mac_loads(d, hw, fac, trips, order, ires)}, first_load, last_store
+
+
+def mac_costs(d: MacDims, hw, energy_model, NT, KT, CT, PT, QT, PK, PP,
+              variants: Sequence[tuple[Sequence[str], bool]]) -> list[LayerCost]:
+    """Costs of MAC tilings under each (loop order, input resident) variant."""
+    compute, fac, trips, first_load, last_store = _mac_parts(d, hw, NT, KT, CT, PT, QT, PK, PP)
+    out = []
+    for order, ires in variants:
+        counts = {**compute, **_mac_loads(d, hw, fac, trips, order, ires)}
+        out.append(_with_energy(counts, _time(hw, counts["compute_cycles"], counts, first_load, last_store),
+                                energy_model))
+    return out
+
+
+def mac_cost(d: MacDims, hw, energy_model, NT, KT, CT, PT, QT, PK, PP, order, ires) -> LayerCost:
+    """Counts, estimated time and energy of MAC tilings (arrays broadcast together)."""
+    return mac_costs(d, hw, energy_model, NT, KT, CT, PT, QT, PK, PP, [(order, ires)])[0]
+
+
+# -- PPU layers ------------------------------------------------------------------------------
+
+def ppu_counts(E: int, IN: int, passes: int, hw, ET) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """The counters of a PPU layer of E output elements (IN input elements) in slices of ET."""
+    db, epc = int(hw.data_bytes), int(hw.ppu_elements_per_cycle)
+    e = _Dim(E, ET)
+    cycles = e.sum(lambda t: cdiv(t * passes, epc))
+    counts = {
+        "tiles": e.trips, "ppu_ops": E * passes + 0 * e.T, "compute_cycles": cycles,
+        "dram_read_bytes": IN * db + 0 * e.T, "dram_write_bytes": E * db + 0 * e.T,
+        "glb_write_bytes": (IN + E) * db + 0 * e.T, "glb_read_bytes": (IN + E) * db + 0 * e.T,
+    }
+    first_load = (IN * e.first // max(E, 1)) * db
+    return counts, first_load, e.last * db
+
+
+def ppu_cost(E: int, IN: int, passes: int, hw, energy_model, ET) -> LayerCost:
+    counts, first_load, last_store = ppu_counts(E, IN, passes, hw, ET)
+    t = _time(hw, counts["compute_cycles"], counts, first_load, last_store)
+    return _with_energy(counts, t, energy_model)
+
+
+# -- time and energy -------------------------------------------------------------------------
+
+def _time(hw, cycles, counts, first_load, last_store) -> np.ndarray:
+    clock, bw, lat = float(hw.clock_hz), float(hw.dram_bandwidth_bytes_per_s), float(hw.dram_latency_s)
+    t_comp = cycles / clock
+    t_dram = (counts["dram_read_bytes"] + counts["dram_write_bytes"]) / bw
+    t_noc = cdiv(counts.get("noc_bytes", 0), int(hw.noc_bytes_per_cycle)) / clock
+    fill = first_load / bw + lat
+    drain = last_store / bw + lat
+    # double buffering hides a tile's load (with the DRAM latency) only behind one other tile
+    t_pipe = (t_dram + counts["tiles"] * lat + t_comp) / 2
+    return fill + np.maximum(np.maximum(np.maximum(t_comp, t_dram), t_noc), t_pipe) + drain
+
+
+def _with_energy(counts, t, energy_model) -> LayerCost:
+    t = np.asarray(t, dtype=np.float64)
+    shape = t.shape
+    e = energy_model.breakdown(_matrix(counts, shape), t.ravel())
+    return LayerCost(counts=counts, time_s=t, energy_j={k: v.reshape(shape) for k, v in e.items()})

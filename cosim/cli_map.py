@@ -1,0 +1,81 @@
+"""`cosim map`: the mapping the mapper picks for a layer or a whole model, its predicted cost
+(the cost model of `accelerator.cost`, the formulas the simulator charges) and the runner-up."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import List, Optional
+
+import typer
+from rich.table import Table
+
+from .cli import _fail, _guard, _hardware, app, console, resolve_config
+
+
+def _row(m, macs: int) -> dict:
+    d = m.to_dict()
+    d["edp_js"] = m.energy_j * m.time_s
+    d["pj_per_mac"] = m.energy_j / macs * 1e12 if macs else float("nan")
+    return d
+
+
+@app.command("map")
+def map_cmd(
+    model: str = typer.Argument(..., help="model name (see `cosim workload --list`)"),
+    layer: Optional[str] = typer.Option(None, "--layer", "-l", help="one layer (name, or index in the IR); "
+                                        "default: every MAC layer"),
+    config: Optional[str] = typer.Option(None, "--config", "-c", help="a configuration id"),
+    knob: Optional[List[str]] = typer.Option(None, "--knob", "-k", help="NAME=VALUE, repeatable"),
+    resolution: Optional[str] = typer.Option(None, "--resolution", "-r", help="input resolution HxW"),
+    hw: Optional[str] = typer.Option(None, "--hw", help="hardware preset name or YAML file"),
+    objective: Optional[str] = typer.Option(None, "--objective", help="edp | energy | latency (default: the "
+                                            "hardware's mapping_objective)"),
+    exhaustive: bool = typer.Option(False, "--exhaustive", help="search every legal tiling (small layers only)"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON"),
+) -> None:
+    """Print the chosen mapping of each layer, its predicted time and energy, and the runner-up."""
+
+    def go():
+        import workloads
+        from accelerator.mapping import mapping_candidates
+
+        cfg = resolve_config(model, config, knob, resolution)
+        hwp = _hardware(hw)
+        if objective:
+            hwp = hwp.replace(mapping_objective=objective)
+        wl = workloads.lower(cfg)
+        layers = [l for l in wl.layers if l.is_mac and l.macs > 0]
+        if layer is not None:
+            if layer.isdigit() and int(layer) < len(wl.layers):
+                layers = [wl.layers[int(layer)]]
+            else:
+                layers = [l for l in wl.layers if l.name == layer]
+            if not layers:
+                _fail(f"--layer {layer!r} is not a layer of {cfg.id} (see `cosim workload {model}`)")
+        out = []
+        for l in layers:
+            best = mapping_candidates(l, hwp, top=2, exhaustive=exhaustive)
+            out.append({"layer": l.name, "op": l.op, "macs": l.macs, "chosen": _row(best[0], l.macs),
+                        "runner_up": _row(best[1], l.macs) if len(best) > 1 else None})
+        if as_json:
+            sys.stdout.write(json.dumps({"config": cfg.id, "hardware": hwp.name,
+                                         "objective": hwp.mapping_objective, "layers": out}, default=float) + "\n")
+            return
+        t = Table(title=f"{cfg.id} on {hwp.name}: mappings (objective {hwp.mapping_objective})", title_justify="left")
+        for c in ("layer", "op", "", "tile N/K/C/P/Q", "PEs KxP", "order", "est. us", "est. uJ", "pJ/MAC",
+                  "DRAM KB"):
+            t.add_column(c, justify="left" if c in ("layer", "op", "", "order", "tile N/K/C/P/Q") else "right")
+        for r in out:
+            for tag, m in (("chosen", r["chosen"]), ("runner-up", r["runner_up"])):
+                if m is None:
+                    continue
+                first = tag == "chosen"
+                t.add_row(r["layer"] if first else "", r["op"] if first else "", tag,
+                          f"{m['N_t']}/{m['K_t']}/{m['C_t']}/{m['P_t']}/{m['Q_t']}"
+                          + (" in-res" if m["inputs_resident"] else ""),
+                          f"{m['pes_k']}x{m['pes_p']}", m["order"], f"{m['time_s'] * 1e6:,.2f}",
+                          f"{m['energy_j'] * 1e6:,.2f}", f"{m['pj_per_mac']:.3f}", f"{m['dram_bytes'] / 1e3:,.1f}")
+        console.print(t)
+
+    _guard(go)
