@@ -283,7 +283,7 @@ def hw_show(preset: str = typer.Argument(..., help="preset name or YAML path"),
             t.add_column(c, overflow="fold")
         for row in hw.describe():
             v = row["value"]
-            t.add_row(row["name"], f"{v:,}" if isinstance(v, int) else f"{v:g}" if isinstance(v, float) else str(v),
+            t.add_row(row["name"], str(v) if isinstance(v, bool) else f"{v:,}" if isinstance(v, int) else f"{v:g}" if isinstance(v, float) else str(v),
                       row["unit"], prov.get(row["name"], ""))
         console.print(t)
         e = Table(title=f"energy per action at {hw.technology_nm} nm", title_justify="left")
