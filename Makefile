@@ -3,11 +3,12 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_WORKERS ?= 2
 
-.PHONY: setup run test bench regress-update clean help
+.PHONY: setup run test test-slow bench regress-update clean help
 
 help:
 	@echo "make run    - set up (if needed) and run the default scenario"
-	@echo "make test   - set up (if needed) and run the whole test suite"
+	@echo "make test   - set up (if needed) and run the test suite"
+	@echo "make test-slow - the slow tests (all models on all presets; CI runs them too)"
 	@echo "make bench  - run the benchmarks under benchmarks/"
 	@echo "make setup  - install system packages, .venv, torch (CPU) and the project"
 
@@ -19,6 +20,9 @@ run: setup
 
 test: setup
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile -q
+
+test-slow: setup
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist load -q -m slow
 
 bench: setup
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

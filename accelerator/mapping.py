@@ -24,22 +24,15 @@ chooses the tiles. The hardware organisation it maps onto (Simba-like):
   sweeps its share in accumulation-sized blocks, draining each after its full reduction.
   Buffer occupancy counts whole vectors (channels rounded up to ``vector_size``) and whole
   lanes (output channels rounded up to ``lanes``).
-* **Choice.** Among the tilings that fit (every tile-loop order, with and without an input
-  resident in the GLB), the one with the least estimated energy-delay product, then the
-  fewest cycles, then the fewest tiles. Energy = the fixed compute energy (issued MACs with
-  their buffer reads) + data movement: DRAM traffic (which dominates, so this is in effect
-  "least DRAM traffic") plus NoC, GLB and PE-buffer writes (replication of a tile into
-  several PEs), at the per-byte energies of `accelerator.energy`; delay = max(PE-array
-  cycles / clock, DRAM bytes / bandwidth). Minimising DRAM traffic alone picks tilings with
-  idle PEs, and minimising time alone trades a lot of energy for a little time; the product
-  avoids both.
-* **Monotone in the channels.** The search runs on the vector/lane-rounded layer, so removing
-  fewer channels than one vector (or one lane group) does not change the tiling. Channel
-  tile sizes come from a grid that does not depend on the layer (only clipped to it), so a
-  tiling of a layer is also a tiling of the same layer with fewer channels at no higher
-  estimated cost: the estimated energy-delay product never grows when channels are removed.
-  Re-optimising a smaller layer may still pick a tiling that trades a little energy for
-  more time saved (seen: -4.8 % latency, +2 % energy on a decoder fuse layer).
+* **Choice.** Candidates: channel tiles of whole lane groups / vectors from a fixed grid,
+  balanced spatial tiles, every PE split, the three loop orders, with and without an input
+  resident in the GLB. Each is costed by `accelerator.cost` -- exactly the action counts the
+  C++ model will produce, their energy by the one `EnergyModel`, and a time estimate -- on
+  the *actual* layer (not the vector-rounded one: a one-channel depthwise group moves one
+  channel). The hardware's ``mapping_objective`` picks: energy-delay product (default;
+  minimising DRAM traffic alone picks tilings with idle PEs, minimising time alone trades a
+  lot of energy for a little time), energy, or latency; ties go to the fewer tiles.
+  `mapping_candidates` gives the runner-up too, or searches every legal tiling exhaustively.
 * **Dynamic configurations reuse the full model's mapping** (``map_layers_like``), as a
   dynamic-inference system does: the model is mapped once for its full configuration, and a
   reduced configuration runs the same tilings, loop orders and PE partitions with shorter
@@ -52,12 +45,9 @@ chooses the tiles. The hardware organisation it maps onto (Simba-like):
   (op, kernel, stride, padding, channels per group) or that is larger along some dimension,
   is mapped on its own.
 
-The analytic DRAM traffic of a mapping (``Mapping.dram_read_bytes`` /
-``dram_write_bytes``) is exactly what the C++ tile replay moves (a test checks it): for an
-operand whose tile index depends on the loop set ``D``, with ``j*`` the innermost tile loop
-in ``D`` that has more than one trip, every iteration of the loops at or outside ``j*``
-loads a new tile, so its traffic is ``(product of trips of the loops outside or at j* that
-are not in D) x (sum of its tile sizes over D)``.
+The costs a `Mapping` records (tiles, DRAM bytes, cycles, ``time_s``, ``energy_j``) are the
+cost model's; a test checks the counts equal the simulation's for every layer of several
+models on every preset.
 
 Non-MAC ops run on the PPU with a number of element-operations (*passes*) per output
 element. These are structural assumptions of this model, not measured numbers:
@@ -112,7 +102,7 @@ class MappingError(ValueError):
 
 @dataclass(frozen=True)
 class Mapping:
-    """How one layer is tiled, partitioned and ordered, and what that costs (analytic)."""
+    """How one layer is tiled, partitioned and ordered, and what that costs (`accelerator.cost`)."""
 
     layer: str
     op: str
@@ -129,7 +119,7 @@ class Mapping:
     inputs_resident: bool = False
     E_t: int = 0
     passes: int = 0
-    # analytic costs (actual layer dims)
+    # costs on the actual layer (accelerator.cost)
     tiles: int = 0
     dram_read_bytes: int = 0
     dram_write_bytes: int = 0
@@ -168,9 +158,6 @@ class Mapping:
 
 
 # -- MAC layers ----------------------------------------------------------------------------
-
-_MacDims = MacDims
-
 
 def _mac_dims(layer: Layer) -> MacDims:
     H = layer.H if layer.H > 0 else (layer.P - 1) * layer.stride + layer.R - 2 * layer.padding
