@@ -108,6 +108,8 @@ class InferenceResult:
     peak_macs_per_cycle: int = 1  # of the hardware (all PEs)
     hw_name: str = ""
     counter_names: tuple[str, ...] = COUNTER_NAMES
+    # kernel activations per layer (depends on the sync mode, unlike every counter)
+    layer_activations: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     def counter(self, name: str) -> np.ndarray:
         return self.counters[:, _C[name]]
@@ -418,9 +420,11 @@ class Accelerator:
             h: ProgramHandle = info["handle"]
             counts = np.empty((h.n_layers, NUM_COUNTERS), dtype=np.int64)
             core.copy_counters(jid, counts)
+            acts = np.empty(h.n_layers, dtype=np.int64)
+            core.copy_activations(jid, acts)
             c = Completion(tag=tag, end_ps=int(core.completion_end_ps(i)), start_ps=int(core.job_start_ps(jid)),
                            submit_ps=info["submit_ps"], aborted=bool(core.completion_aborted(i)))
-            info.update(counts=counts, completion=c, layers_done=int(core.job_layers_done(jid)))
+            info.update(counts=counts, completion=c, layers_done=int(core.job_layers_done(jid)), activations=acts)
             core.release(jid)
             self._done[tag] = info
             out.append(c)
@@ -458,6 +462,7 @@ class Accelerator:
             end_ps=c.end_ps, aborted=c.aborted, layers_done=info["layers_done"], energy=energy,
             roofline_layer_s=roof, peak_macs_per_s=peak, dram_bytes_per_s=bw,
             peak_macs_per_cycle=int(hw.peak_macs_per_cycle), hw_name=hw.name,
+            layer_activations=info["activations"],
         )
         return r
 
@@ -484,8 +489,24 @@ class Accelerator:
     @property
     def activations(self) -> int:
         """Process activations of the model's modules so far (method triggers, thread resumes):
-        about one per tile (the compute unit's tile end) plus two per layer."""
+        with temporal decoupling about two per layer (a layer's first tiles, its end) plus one
+        per host event inside an inference; with ``sync="tile"`` about one per tile more."""
         return int(self._core.activations())
+
+    SYNC_MODES = ("decoupled", "tile")
+
+    @property
+    def sync(self) -> str:
+        """"decoupled" (default): the model runs tiles ahead in local time up to the next point
+        the host can change it; "tile": one kernel activation per tile, the reference mode.
+        Both give identical results."""
+        return "tile" if bool(self._core.sync_tile()) else "decoupled"
+
+    @sync.setter
+    def sync(self, mode: str) -> None:
+        if mode not in self.SYNC_MODES:
+            raise ParamError(f"Accelerator.sync = {mode!r} is not allowed (allowed: {', '.join(self.SYNC_MODES)})")
+        self._core.set_sync_tile(mode == "tile")
 
     def kernel_ceiling(self, n: int = 1_000_000) -> float:
         """Timed waits per second of a bare SystemC thread in this process (the accelerator must be idle)."""

@@ -151,6 +151,10 @@ def _print_workload(wl, max_rows: int) -> None:
     )
 
 
+_SYNC_HELP = ("decoupled: the accelerator runs tiles ahead in local time up to the next host event (fast); "
+              "tile: one kernel activation per tile (the reference mode); results are identical")
+
+
 def _hardware(spec: str | None):
     from accelerator.presets import DEFAULT_PRESET, load_preset
 
@@ -166,6 +170,7 @@ def simulate(
     hw: Optional[str] = typer.Option(None, "--hw", help="hardware preset name or YAML file (default: the default preset)"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
     max_rows: int = typer.Option(0, "--rows", help="print at most this many layer rows (0 = all)"),
+    sync: str = typer.Option("decoupled", "--sync", help=_SYNC_HELP),
 ) -> None:
     """Run one inference on the SystemC accelerator and print per-layer timing and energy."""
     import time
@@ -181,6 +186,7 @@ def simulate(
         hwp = _hardware(hw)
         wl = workloads.lower(cfg)
         acc = Accelerator(hwp)
+        acc.sync = sync
         handle = load_program(acc, cfg)
         a0 = acc.activations
         t0 = time.perf_counter()
@@ -193,14 +199,16 @@ def simulate(
              "macs_issued": int(r.counter("macs_issued")[i]), "start_s": float(r.counter("start_ps")[i] - r.start_ps) * 1e-12,
              "latency_s": float(r.layer_latency_s[i]), "roofline_ratio": float(r.layer_roofline_ratio[i]),
              "dram_bytes": int(r.counter("dram_read_bytes")[i] + r.counter("dram_write_bytes")[i]),
-             "energy_j": float(r.layer_energy_j[i])}
+             "energy_j": float(r.layer_energy_j[i]), "tiles": int(r.counter("tiles")[i]),
+             "activations": int(r.layer_activations[i])}
             for i, l in enumerate(wl.layers)
         ]
         out = {
             "model": cfg.name, "config": cfg.id, "hardware": hwp.name, "latency_s": r.latency_s, "energy_j": r.energy_j,
             "energy_breakdown_j": r.energy_by_component, "macs": r.macs, "macs_issued": r.macs_issued,
             "dram_bytes": r.dram_bytes, "utilization": r.utilization, "roofline_ratio": r.roofline_ratio,
-            "area_mm2": area["total"], "area_breakdown_mm2": area, "events": events, "wall_s": wall,
+            "area_mm2": area["total"], "area_breakdown_mm2": area, "events": events, "activations": events,
+            "tiles": int(r.counter("tiles").sum()), "sync": acc.sync, "wall_s": wall,
             "layers": layers,
         }
         if as_json:
@@ -228,7 +236,8 @@ def simulate(
             f"latency [bold]{r.latency_s * 1e3:.3f} ms[/] ({r.roofline_ratio:.2f} x roofline), energy "
             f"[bold]{r.energy_j * 1e3:.2f} mJ[/], MACs {_fmt_int(r.macs)} (issued {_fmt_int(r.macs_issued)}), "
             f"utilization {100 * r.utilization:.1f}%, DRAM {r.dram_bytes / 1e6:.1f} MB, area {area['total']:.2f} mm2; "
-            f"{events:,} SystemC events in {wall * 1e3:.1f} ms wall"
+            f"{int(r.counter('tiles').sum()):,} tiles in {events:,} kernel activations ({acc.sync}), "
+            f"{wall * 1e3:.1f} ms wall"
         )
 
     _guard(go)
@@ -335,6 +344,7 @@ def run(
     duration: Optional[float] = typer.Option(None, "--duration", help="override the scenario's duration [s]"),
     no_cache: bool = typer.Option(False, "--no-cache", help="measure profile tables again instead of using the cache"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
+    sync: str = typer.Option("decoupled", "--sync", help=_SYNC_HELP),
 ) -> None:
     """Co-simulate a scenario and write its HDF5 trace; print a summary."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -354,7 +364,7 @@ def run(
                 prog.update(task, completed=t_s / total_s, sim=f"{t_s:.1f}/{total_s:g} s simulated")
 
             res = simulate(system, out, seed=seed, duration_s=duration, scenario_source=source,
-                           progress=tick, use_profile_cache=not no_cache)
+                           progress=tick, use_profile_cache=not no_cache, sync=sync)
         print_summary(res.summary, title=f"{system.name}: {res}")
 
     _guard(go)

@@ -122,8 +122,13 @@ def simulate(
     progress: Callable[[float, float], None] | None = None,
     created: str | None = None,
     use_profile_cache: bool = True,
+    sync: str = "decoupled",
 ) -> SimulationResult:
-    """Run a system: profile the candidates, co-simulate, write the HDF5 trace."""
+    """Run a system: profile the candidates, co-simulate, write the HDF5 trace.
+
+    ``sync``: "decoupled" (default; the accelerator runs ahead in local time up to the next
+    host event) or "tile" (one kernel activation per tile, the reference mode); the trace is
+    the same byte for byte."""
     import traces
     import workloads
     from accelerator.energy import EnergyModel
@@ -145,6 +150,7 @@ def simulate(
     by_id = {cfg.id: candidate_of(cfg, cfg.id) for cfg in configs.values()}  # once per configuration
     cands: dict[str, Candidate] = {cid: by_id[cfg.id] for cid, cfg in configs.items()}
     acc = Accelerator(hw)
+    acc.sync = sync
     programs: dict[str, Any] = {}
 
     def program_of(cid: str):

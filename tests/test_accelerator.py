@@ -12,7 +12,7 @@ from accelerator.counters import COUNTER_INDEX as CI
 from accelerator.counters import COUNTER_NAMES, NUM_COUNTERS
 from accelerator.mapping import ORDERS, evaluate, map_layer
 from accelerator.model import Accelerator, ElaborationError
-from accelerator.params import RuntimeResources
+from accelerator.params import ParamError, RuntimeResources
 from accelerator.presets import load_preset
 from workloads.ir import Layer, Workload
 
@@ -501,9 +501,22 @@ def test_random_requests_aborts_and_resource_changes(acc):
 
 
 def test_kernel_ceiling_and_activation_count(acc, base):
-    a0 = acc.activations
-    acc.run(block())
     tiles = base.counter("tiles").sum()
-    # one activation per tile (its end) plus the start and end of each layer and the inference
-    assert tiles <= acc.activations - a0 <= tiles + 2 * base.n_layers + 4
+    assert tiles > 10 * base.n_layers
+    try:
+        acc.sync = "tile"  # the reference mode: one activation per tile (its end) plus the start
+        a0 = acc.activations  # and end of each layer and the inference
+        r = acc.run(block())
+        assert tiles <= acc.activations - a0 <= tiles + 2 * base.n_layers + 4
+        # per layer: those while the layer is in flight (not the inference's start and end)
+        assert acc.activations - a0 - 4 <= r.layer_activations.sum() <= acc.activations - a0
+    finally:
+        acc.sync = "decoupled"
+    a0 = acc.activations  # temporally decoupled: a layer's first tiles and its end
+    r2 = acc.run(block())
+    assert acc.activations - a0 <= 2 * base.n_layers + 4
+    rel = lambda x: np.concatenate([x.counters[:, :2] - x.start_ps, x.counters[:, 2:]], axis=1)  # noqa: E731
+    assert np.array_equal(rel(r), rel(r2)) and r.latency_s == r2.latency_s
+    with pytest.raises(ParamError, match="sync"):
+        acc.sync = "never"
     assert acc.kernel_ceiling(20000) > 1e5

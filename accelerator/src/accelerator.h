@@ -85,6 +85,7 @@ SC_MODULE(Accelerator) {
         j->id = core.next_job++;
         j->prog = it->second.get();
         j->ctr.assign(j->prog->n_layers * NUM_COUNTERS, 0);
+        j->acts.assign(j->prog->n_layers, 0);
         j->submit_ps = now_ps();
         Job* raw = j.get();
         core.jobs[raw->id] = std::move(j);
@@ -103,7 +104,7 @@ SC_MODULE(Accelerator) {
     }
 
     void abort_method() {
-        ++core.activations;
+        core.count_activation();
         Job* j = core.active;
         if (j && !j->finished && j->abort_req && !core.compute_busy()) core.end_job(j, true);
     }
@@ -128,10 +129,16 @@ SC_MODULE(Accelerator) {
     // Advance by dt ps, or less if an inference completes (sc_pause). Returns the
     // number of completions waiting to be read.
     int64_t advance(int64_t dt) {
-        if (dt > 0) sc_core::sc_start(ps(dt));
+        if (dt > 0) {
+            core.horizon_ps = now_ps() + dt;  // the host changes nothing before then
+            sc_core::sc_start(ps(dt));
+        }
         return (int64_t)core.completions.size();
     }
     bool busy() const { return core.active != nullptr || !core.queue.empty(); }
+    // true: one kernel activation per tile (the reference mode); false: temporal decoupling
+    void set_sync_tile(bool on) { core.sync_tile = on; }
+    bool sync_tile() const { return core.sync_tile; }
     int64_t queued() const { return (int64_t)core.queue.size(); }
     int64_t activations() const { return core.activations; }
 
@@ -149,6 +156,11 @@ SC_MODULE(Accelerator) {
     void copy_counters(int64_t job, int64_t* dst) const {
         const Job& j = *core.jobs.at(job);
         std::memcpy(dst, j.ctr.data(), j.ctr.size() * sizeof(int64_t));
+    }
+    // Copy the job's kernel activations per layer (n_layers int64) into dst.
+    void copy_activations(int64_t job, int64_t* dst) const {
+        const Job& j = *core.jobs.at(job);
+        std::memcpy(dst, j.acts.data(), j.acts.size() * sizeof(int64_t));
     }
     void release(int64_t job) {
         auto it = core.jobs.find(job);

@@ -50,8 +50,9 @@ struct ComputeUnit : sc_core::sc_module {
     virtual void account(int64_t* row, const TileWork& w) const = 0;
 
     void step() {
-        ++core.activations;
-        const int64_t t = now_ps();
+        core.count_activation();
+        const int64_t now = now_ps();
+        int64_t t = now;
         if (holding) {
             if (epoch != core.epoch) {  // the inference ended (abort): drop the tile
                 holding = false;
@@ -70,12 +71,23 @@ struct ComputeUnit : sc_core::sc_module {
                 finish(t);
             }
         }
-        if (core.in.empty() || core.in.front().w.kind != kind) return;  // idle until a layer's tiles are in
-        holding = true;
-        epoch = core.epoch;
-        time_tile(t);
+        // Take the next tile. Temporally decoupled: a tile that ends by the horizon (nothing
+        // outside can change the model before then) is finished at once in local time, and
+        // the next taken; only the first tile ending later waits for the kernel. Every
+        // decision is made at the same (local) time and with the same resources as with one
+        // activation per tile, so the results are identical.
+        for (;;) {
+            if (core.in.empty() || core.in.front().w.kind != kind) return;  // idle until a layer's tiles are in
+            holding = true;
+            epoch = core.epoch;
+            time_tile(t);
+            if (core.sync_tile || end_ps > core.horizon_ps || core.in.front().job->abort_req) break;
+            holding = false;
+            t = end_ps;
+            finish(t);
+        }
         ev_tile_end.cancel();  // (woken at a tile's end by another event: its own end is still pending)
-        ev_tile_end.notify(ps(end_ps - t));
+        ev_tile_end.notify(ps(end_ps - now));
     }
 
   private:
@@ -109,8 +121,8 @@ struct ComputeUnit : sc_core::sc_module {
         if (j->abort_req) { core.end_job(j, true); return; }
         // the store channel issues first, then the load channel (the order of the DRAM and NoC
         // requests at one instant; the two-thread model's kernel ran them in this order)
-        if (out) dma.store(j, layer, out_bytes, via_noc, last);
-        dma.fill();
+        if (out) dma.store(j, layer, out_bytes, via_noc, last, t);
+        dma.fill(t);
     }
 };
 

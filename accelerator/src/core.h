@@ -26,6 +26,7 @@ struct Job {
     int64_t id = 0;
     const Program* prog = nullptr;
     std::vector<int64_t> ctr;  // n_layers x NUM_COUNTERS
+    std::vector<int64_t> acts; // kernel activations per layer (not a counter: it depends on the sync mode)
     bool started = false, finished = false, abort_req = false, aborted = false;
     int64_t submit_ps = 0, start_ps = -1, end_ps = -1;
     int64_t layers_done = 0;
@@ -87,6 +88,11 @@ struct Core {
     bool compute_busy() const { const int64_t t = now_ps(); return t >= busy_from && t < busy_until; }
     std::vector<Completion> completions;
     int64_t activations = 0;   // process activations (method triggers, thread resumes) of the model
+    // count one activation, also against the layer in flight
+    void count_activation() {
+        ++activations;
+        if (active && active->cur_layer >= 0) ++active->acts[active->cur_layer];
+    }
     int64_t next_job = 1;
 
     // Input double buffer: a slot is taken when the load DMA issues a tile's transfer
@@ -103,15 +109,22 @@ struct Core {
     sc_core::sc_event ev_abort{"ev_abort"};
     sc_core::sc_event ev_compute_wake{"ev_compute_wake"};  // resources changed / inference ended
 
-    // Free the output slots whose DRAM write has completed (stores complete in order).
-    void retire_outputs() {
-        const int64_t t = now_ps();
+    // Temporal decoupling (TLM-2.0 loosely-timed style): nothing outside the model can change
+    // it before `horizon_ps` (the end of the current sc_start; an inference's completion pulls
+    // it in to that instant, since the host reacts then), so the compute unit runs the tiles
+    // that end by then in local time inside one activation. sync_tile: one activation per
+    // tile (the reference mode; results are identical).
+    int64_t horizon_ps = 0;
+    bool sync_tile = false;
+
+    // Free the output slots whose DRAM write has completed by t (stores complete in order).
+    void retire_outputs(int64_t t) {
         while (!out.empty() && out.front().done_ps <= t) out.pop();
     }
 
     // When an output slot is free for a tile whose outputs complete, no earlier than t.
     int64_t out_slot_free(int64_t t) {
-        retire_outputs();
+        retire_outputs(t);
         return out.full() ? std::max(t, out.front().done_ps) : t;
     }
 
@@ -160,6 +173,7 @@ struct Core {
         // completes at the same instant is reported by the same sc_start)
         if (!queue.empty() && !engine_running) ev_job.notify();
         completions.push_back(Completion{j->id, j->end_ps, aborted});
+        horizon_ps = j->end_ps;  // the host reacts to the completion at this instant
         sc_core::sc_pause();
     }
 };

@@ -57,14 +57,14 @@ SC_MODULE(Dma) {
     }
 
     void engine() {
-        ++core.activations;
+        core.count_activation();
         core.engine_running = true;
         const int64_t t = now_ps();
         Job* j = layer_end_job;
         if (j && t >= layer_end_ps) {  // the last output of a layer is in DRAM
             layer_end_job = nullptr;
             if (layer_end_epoch == core.epoch && j == core.active && j == job && !j->finished) {
-                core.retire_outputs();
+                core.retire_outputs(t);
                 j->row(j->cur_layer)[CTR_STALL_DRAM_PS] += t - j->last_compute_end;
                 core.end_layer(j);
                 if (j->layers_done == j->prog->n_layers) core.end_job(j, false);
@@ -100,15 +100,15 @@ SC_MODULE(Dma) {
                 core.end_layer(j);
                 continue;
             }
-            fill();
+            fill(now_ps());
             core.ev_in_ready[walker.kind()].notify();
             return;
         }
     }
 
     // Load channel: issue the next tiles of the layer into the free input slots (called at
-    // a layer's start and by the compute unit when it frees a slot).
-    void fill() {
+    // a layer's start and by the compute unit when it frees a slot), at (local) time t.
+    void fill(int64_t t) {
         Job* j = job;
         if (!j || j != core.active || j->finished || j->abort_req) return;  // abort: compute ends the job at its tile boundary
         int64_t* row = j->row(j->cur_layer);
@@ -120,8 +120,8 @@ SC_MODULE(Dma) {
             tile.layer = j->cur_layer;
             const TileWork& w = tile.w;
             // issue the transfer: DRAM (bandwidth server) and NoC in parallel
-            int64_t done = dram.reserve(w.dram_read);
-            if (w.noc_in) done = std::max(done, noc.reserve(w.noc_in));
+            int64_t done = dram.reserve(w.dram_read, t);
+            if (w.noc_in) done = std::max(done, noc.reserve(w.noc_in, t));
             row[CTR_DRAM_READ] += w.dram_read;
             glb.write(row, w.glb_write);
             glb.read(row, w.glb_read);
@@ -134,11 +134,11 @@ SC_MODULE(Dma) {
     }
 
     // Store channel: a tile's outputs are complete (the compute unit made sure an output
-    // slot is free); issue their write now.
-    void store(Job* j, int64_t layer, int64_t bytes, bool via_noc, bool last) {
+    // slot is free); issue their write at (local) time t.
+    void store(Job* j, int64_t layer, int64_t bytes, bool via_noc, bool last, int64_t t) {
         int64_t* row = j->row(layer);
-        int64_t done = dram.reserve(bytes);
-        if (via_noc) done = std::max(done, noc.reserve(bytes));
+        int64_t done = dram.reserve(bytes, t);
+        if (via_noc) done = std::max(done, noc.reserve(bytes, t));
         core.out.push(OutTile{j, layer, bytes, via_noc, last, done});
         row[CTR_DRAM_WRITE] += bytes;
         if (via_noc) row[CTR_NOC] += bytes;  // PEs -> NoC -> global buffer

@@ -18,9 +18,9 @@ SC_MODULE(Dram) {
 
     Dram(sc_core::sc_module_name name, Core& c) : sc_module(name), core(c) {}
 
-    // Reserve a transfer starting no earlier than now; returns its completion time (ps).
-    int64_t reserve(int64_t bytes) {
-        const int64_t t = now_ps();
+    // Reserve a transfer issued at time t (the model's local time, >= the kernel's); returns
+    // its completion time (ps).
+    int64_t reserve(int64_t bytes, int64_t t) {
         if (bytes <= 0) return t;
         const double rate = core.hw.dram_bandwidth_bytes_per_s * core.rt.dram_share;  // B/s
         const int64_t occ = (int64_t)std::ceil((double)bytes * 1e12 / rate);

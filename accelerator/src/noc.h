@@ -16,8 +16,7 @@ SC_MODULE(Noc) {
 
     Noc(sc_core::sc_module_name name, Core& c) : sc_module(name), core(c) {}
 
-    int64_t reserve(int64_t bytes) {
-        const int64_t t = now_ps();
+    int64_t reserve(int64_t bytes, int64_t t) {  // issued at (local) time t
         if (bytes <= 0) return t;
         const int64_t cyc = cdiv(bytes, core.hw.noc_bytes_per_cycle);
         const int64_t start = std::max(t, free_at);
