@@ -146,6 +146,9 @@ def find_systemc() -> SystemCInstall:
 
 
 def cache_dir() -> Path:
+    """``$DYNVIT_CACHE_DIR``, default ``$XDG_CACHE_HOME/dynvit-cosim`` (``~/.cache/dynvit-cosim``)."""
+    if os.environ.get("DYNVIT_CACHE_DIR"):
+        return Path(os.environ["DYNVIT_CACHE_DIR"])
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "dynvit-cosim"
 

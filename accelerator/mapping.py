@@ -58,8 +58,12 @@ others 1).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+import hashlib
+import json
+import os
+from dataclasses import asdict, astuple, dataclass, replace
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
@@ -292,8 +296,77 @@ def _rank(d: MacDims, hw, cands: tuple[np.ndarray, ...], top: int = 1) -> list[t
 
 @lru_cache(maxsize=4096)
 def _map_mac(d: MacDims, hw, op: str) -> Mapping:
-    nt, kt, ct, pt, qt, pk, oi, res = _rank(d, hw, _grid_candidates(d, hw))[0]
+    store = _disk_cache(hw)
+    key = json.dumps([list(astuple(d)), op])
+    choice = store.get(key)
+    if choice is None:
+        choice = _rank(d, hw, _grid_candidates(d, hw))[0]
+        store.put(key, choice)
+    nt, kt, ct, pt, qt, pk, oi, res = choice
     return _mac_mapping(d, hw, "", op, nt, kt, ct, pt, qt, pk, hw.num_pes // pk, ORDERS[oi], bool(res))
+
+
+# -- the mapper's choices on disk ------------------------------------------------------------
+
+class _ChoiceCache:
+    """The mapper's choices for one hardware, kept across processes: one JSON line per layer shape
+    in ``<cache dir>/mappings/<key>.jsonl`` (appended, so concurrent processes only add lines),
+    keyed by a hash of the hardware parameters and of every source that decides a choice. An
+    entry that does not parse or is not a legal tiling is ignored (and mapped again)."""
+
+    def __init__(self, hw, path) -> None:
+        self.hw, self.path, self.entries = hw, path, {}
+        try:
+            lines = path.read_text().splitlines() if path is not None else []
+        except OSError:
+            lines = []
+        for line in lines:
+            try:
+                k, v = json.loads(line)
+                v = tuple(int(x) for x in v)
+                if len(v) == 8 and 0 <= v[6] < len(ORDERS) and self._legal(k, v):
+                    self.entries[k] = v
+            except (ValueError, TypeError, KeyError, IndexError):
+                continue
+
+    def _legal(self, key: str, v: tuple) -> bool:
+        dims, _op = json.loads(key)
+        d = MacDims(*dims)
+        ok, res_ok = _legal(d, self.hw, *(np.int64(x) for x in v[:6]))
+        return bool(res_ok if v[7] else ok) and self.hw.num_pes % v[5] == 0
+
+    def get(self, key: str):
+        return self.entries.get(key)
+
+    def put(self, key: str, v: tuple) -> None:
+        v = tuple(int(x) for x in v)
+        self.entries[key] = v
+        if self.path is None:
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with open(self.path, "a") as f:  # one short line per write: appends do not interleave
+                f.write(json.dumps([key, list(v)]) + "\n")
+        except OSError:
+            self.path = None  # a read-only cache folder: keep the choices in memory only
+
+
+@lru_cache(maxsize=1)
+def _sources_hash() -> str:
+    root = Path(__file__).parent
+    h = hashlib.sha256()
+    for p in sorted(list(root.glob("*.py")) + list((root / "data").glob("*.yaml"))):
+        h.update(p.name.encode() + b"\0" + p.read_bytes())
+    return h.hexdigest()
+
+
+@lru_cache(maxsize=64)
+def _disk_cache(hw) -> _ChoiceCache:
+    if os.environ.get("DYNVIT_MAPPING_CACHE", "1") == "0":
+        return _ChoiceCache(hw, None)
+    from .loader import cache_dir
+    key = hashlib.sha256((_sources_hash() + json.dumps(hw.to_dict(), sort_keys=True)).encode()).hexdigest()[:24]
+    return _ChoiceCache(hw, cache_dir() / "mappings" / f"{key}.jsonl")
 
 
 def _mac_mapping(d: MacDims, hw, name: str, op: str, nt: int, kt: int, ct: int, pt: int, qt: int,

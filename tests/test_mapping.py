@@ -177,3 +177,33 @@ def test_map_layers_like_matches_by_name_and_maps_the_rest_on_their_own():
     assert map_layers_like(red[:1], full, HW, odd)[0].P_t == 512
     with pytest.raises(ValueError):
         map_layers_like(red, full, HW, odd[:1])
+
+
+def test_mapper_choices_persist_on_disk_and_bad_entries_are_ignored(tmp_path, monkeypatch):
+    import json
+
+    from accelerator import mapping as M
+    monkeypatch.setenv("DYNVIT_CACHE_DIR", str(tmp_path))
+    layer = Layer("fc", "linear", C=96, K=80, H=300, W=1, P=300, Q=1)
+    hw = HW.replace(name="cache-test")
+    M._disk_cache.cache_clear(), M._map_mac.cache_clear()
+    m = map_layer(layer, hw)
+    files = list((tmp_path / "mappings").glob("*.jsonl"))
+    assert len(files) == 1
+    key, choice = json.loads(files[0].read_text().splitlines()[0])
+    assert choice[:6] == [m.N_t, m.K_t, m.C_t, m.P_t, m.Q_t, m.pes_k]
+    # a new process reads the choice instead of searching; garbage and illegal tilings are skipped
+    with open(files[0], "a") as f:
+        f.write("not json\n")
+        f.write(json.dumps([key.replace("96", "97"), [1, 10**6, 4, 1, 1, 1, 0, 0]]) + "\n")  # does not fit
+    M._disk_cache.cache_clear(), M._map_mac.cache_clear()
+    store = M._disk_cache(hw)
+    assert len(store.entries) == 1 and store.get(key) == tuple(choice)
+    calls = []
+    monkeypatch.setattr(M, "_rank", lambda *a, **k: calls.append(1) or [tuple(choice)])
+    assert map_layer(layer, hw) == m and not calls
+    # the disk cache can be switched off
+    monkeypatch.setenv("DYNVIT_MAPPING_CACHE", "0")
+    M._disk_cache.cache_clear(), M._map_mac.cache_clear()
+    assert map_layer(layer, hw) == m and calls == [1]
+    M._disk_cache.cache_clear(), M._map_mac.cache_clear()
