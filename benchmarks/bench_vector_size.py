@@ -107,8 +107,8 @@ def main() -> None:
             sv = {k: 100 * (1 - v[-1][1] / full[1]) for k, v in res[p]["b2"].items()}
             print("   " + f"{p:<12}" + "  ".join(f"{k} {v:5.1f}" for k, v in sv.items()))
         print()
-    print("dec step ms: mean latency drop per one-channel decoder step that changes latency x how many of the "
-          "64 steps do (wider vectors: fewer, larger steps)")
+    print("dec step ms: mean latency drop per decoder step over the last 64 channels (1-channel steps; 8 with "
+          "--quick) x how many steps change the latency (DRAM traffic shrinks with every channel, so all do)")
 
 
 if __name__ == "__main__":
