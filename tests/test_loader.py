@@ -38,12 +38,15 @@ def test_systemc_home_is_used(tmp_path, monkeypatch):
 
 
 def test_shim_is_cached_per_user(tmp_path, monkeypatch):
+    monkeypatch.delenv("DYNVIT_CACHE_DIR", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     inst = loader.find_systemc()
     p1 = loader.build_shim(inst)
     assert p1.parent == tmp_path / "dynvit-cosim" and p1.exists()
     mtime = p1.stat().st_mtime_ns
     assert loader.build_shim(inst) == p1 and p1.stat().st_mtime_ns == mtime
+    monkeypatch.setenv("DYNVIT_CACHE_DIR", str(tmp_path / "elsewhere"))  # the project's own setting wins
+    assert loader.cache_dir() == tmp_path / "elsewhere"
 
 
 def test_load_defines_sc_cplusplus_and_the_model():
