@@ -36,7 +36,7 @@ import numpy as np
 
 from .counters import COUNTER_INDEX, NUM_COUNTERS
 
-__all__ = ["MacDims", "LayerCost", "mac_cost", "mac_costs", "mac_counts", "ppu_counts", "ppu_cost", "cdiv", "window_sum", "groups_sum"]
+__all__ = ["MacDims", "LayerCost", "mac_cost", "mac_costs", "mac_totals", "mac_counts", "ppu_counts", "ppu_cost", "cdiv", "window_sum", "groups_sum"]
 
 
 def cdiv(a, b):
@@ -280,6 +280,23 @@ def mac_costs(d: MacDims, hw, energy_model, NT, KT, CT, PT, QT, PK, PP,
         counts = {**compute, **_mac_loads(d, hw, fac, trips, order, ires)}
         out.append(_with_energy(counts, _time(hw, counts["compute_cycles"], counts, first_load, last_store),
                                 energy_model))
+    return out
+
+
+def mac_totals(d: MacDims, hw, energy_model, NT, KT, CT, PT, QT, PK, PP,
+               variants: Sequence[tuple[Sequence[str], bool]]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """(total joules, seconds, tiles) of MAC tilings under each variant: the same counts and
+    energy table as `mac_costs`, summed without the per-component breakdown (for ranking)."""
+    compute, fac, trips, first_load, last_store = _mac_parts(d, hw, NT, KT, CT, PT, QT, PK, PP)
+    w = energy_model.counter_weights_pj()
+    e_compute = sum(np.asarray(v, dtype=np.float64) * w.get(k, 0.0) for k, v in compute.items())
+    out = []
+    for order, ires in variants:
+        loads = _mac_loads(d, hw, fac, trips, order, ires)
+        counts = {**compute, **loads}
+        t = _time(hw, counts["compute_cycles"], counts, first_load, last_store)
+        e = e_compute + sum(np.asarray(v, dtype=np.float64) * w.get(k, 0.0) for k, v in loads.items())
+        out.append((e * 1e-12 + t * energy_model.leakage_w, t, compute["tiles"]))
     return out
 
 

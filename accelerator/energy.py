@@ -172,6 +172,22 @@ class EnergyModel:
         out["leakage"] = t * self.leakage_w
         return out
 
+    def counter_weights_pj(self) -> dict[str, float]:
+        """pJ per unit of each model counter, all components summed (derived counters expanded):
+        sum(weight x count) + leakage x time is `total` -- the same table, for callers that
+        only need the sum (the mapper ranking many tilings)."""
+        w: dict[str, float] = {}
+        for uses in _USES.values():
+            for counter, action in uses:
+                pj = self.pj[action]
+                if counter in DERIVED:
+                    plus, minus = DERIVED[counter]
+                    w[plus] = w.get(plus, 0.0) + pj
+                    w[minus] = w.get(minus, 0.0) - pj
+                else:
+                    w[counter] = w.get(counter, 0.0) + pj
+        return w
+
     def total(self, counts: np.ndarray, duration_s: np.ndarray) -> np.ndarray:
         """Joules per layer, all components."""
         return sum(self.breakdown(counts, duration_s).values())

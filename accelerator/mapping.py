@@ -70,7 +70,7 @@ import numpy as np
 
 from workloads.ir import Layer
 
-from .cost import LayerCost, MacDims, cdiv as _cdiv, mac_cost, mac_costs, ppu_cost
+from .cost import LayerCost, MacDims, cdiv as _cdiv, mac_cost, mac_totals, ppu_cost
 
 __all__ = [
     "Mapping", "MappingError", "map_layer", "map_layers", "evaluate", "encode_program", "PROGRAM_FIELDS",
@@ -233,12 +233,22 @@ def _legal(d: MacDims, hw, NT, KT, CT, PT, QT, PK) -> tuple[np.ndarray, np.ndarr
 
 def _grid_candidates(d: MacDims, hw) -> tuple[np.ndarray, ...]:
     """The mapper's candidate tilings: channel tiles from a fixed grid of whole lanes/vectors,
-    balanced spatial tiles, every PE split (output channels x output rows)."""
+    balanced spatial tiles, every PE split (output channels x output rows). Combinations whose
+    weights cannot fit the PE weight buffers are dropped before the spatial axes are added."""
     lanes, vs = hw.lanes, hw.vector_size
     Kr, Cr = _cdiv(d.K, lanes) * lanes, _cdiv(d.C, vs) * vs
-    axes = [_grid(d.N, 1), _grid(Kr, lanes), _grid(Cr, vs), _splits(d.P, 20), _splits(d.Q, 10),
-            _divisors(hw.num_pes)]
-    return tuple(a.ravel() for a in np.meshgrid(*[np.array(x, dtype=np.int64) for x in axes], indexing="ij"))
+    arr = lambda x: np.array(x, dtype=np.int64)  # noqa: E731
+    NT, KT, CT, PK = (a.ravel() for a in np.meshgrid(arr(_grid(d.N, 1)), arr(_grid(Kr, lanes)), arr(_grid(Cr, vs)),
+                                                      arr(_divisors(hw.num_pes)), indexing="ij"))
+    kpeg = _cdiv(_cdiv(KT, lanes), PK)
+    fit = 2 * (NT if d.wact else 1) * kpeg * lanes * _cdiv(CT, vs) * vs * d.R * d.S * hw.data_bytes \
+        <= hw.weight_buffer_bytes
+    if fit.any():
+        NT, KT, CT, PK = (a[fit] for a in (NT, KT, CT, PK))
+    sp = [a.ravel() for a in np.meshgrid(arr(_splits(d.P, 20)), arr(_splits(d.Q, 10)), indexing="ij")]
+    n, m = NT.size, sp[0].size
+    rep = lambda a: np.repeat(a, m)  # noqa: E731
+    return rep(NT), rep(KT), rep(CT), np.tile(sp[0], n), np.tile(sp[1], n), rep(PK)
 
 
 def _all_candidates(d: MacDims, hw) -> tuple[np.ndarray, ...]:
@@ -253,9 +263,8 @@ def _all_candidates(d: MacDims, hw) -> tuple[np.ndarray, ...]:
 OBJECTIVES = ("edp", "energy", "latency")
 
 
-def _objective_keys(cost: LayerCost, objective: str) -> tuple[np.ndarray, ...]:
-    """Sort keys, most significant first."""
-    e, t = cost.total_energy_j, cost.time_s
+def _objective_keys(e, t, objective: str) -> tuple[np.ndarray, ...]:
+    """Sort keys (energy in J, time in s), most significant first."""
     if objective == "energy":
         return (e, t)
     if objective == "latency":
@@ -278,11 +287,14 @@ def _rank(d: MacDims, hw, cands: tuple[np.ndarray, ...], top: int = 1) -> list[t
         if not sel.any():
             continue
         c = tuple(a[sel] for a in cands)
-        costs = mac_costs(d, hw, em, *c[:5], c[5], hw.num_pes // c[5], [(o, res) for o in ORDERS])
-        for oi, cost in enumerate(costs):
-            keys = [np.broadcast_to(k, c[0].shape) for k in
-                    _objective_keys(cost, hw.mapping_objective) + (cost.counts["tiles"],)]
-            idx = np.lexsort(keys[::-1])[:top * len(ORDERS) * 2]
+        totals = mac_totals(d, hw, em, *c[:5], c[5], hw.num_pes // c[5], [(o, res) for o in ORDERS])
+        for oi, (e, t, tiles) in enumerate(totals):
+            keys = [np.broadcast_to(k, c[0].shape) for k in _objective_keys(e, t, hw.mapping_objective) + (tiles,)]
+            # the best few by the first key (with all its ties), then ordered by every key
+            want = min(top * len(ORDERS) * 2, keys[0].size)
+            thr = np.partition(keys[0], want - 1)[want - 1]
+            pool = np.flatnonzero(keys[0] <= thr)
+            idx = pool[np.lexsort([k[pool] for k in keys[::-1]])][:want]
             for i in idx:
                 rows.append((tuple(float(k[i]) for k in keys), tuple(int(a[i]) for a in c) + (oi, res)))
     rows.sort(key=lambda r: r[0])

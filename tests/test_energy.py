@@ -131,3 +131,14 @@ def test_area_model():
     a16 = area_mm2(hw.replace(technology_nm=16))
     assert a16["total"] == pytest.approx(a["total"] * 0.19)
     assert all(len(r["source"]) > 10 for r in area_table())
+
+
+def test_counter_weights_sum_to_the_breakdown():
+    em = EnergyModel(load_preset("vs16").replace(zero_gating=False))
+    rng = np.random.default_rng(0)
+    counts = rng.integers(0, 10**6, size=(3, NUM_COUNTERS)).astype(float)
+    counts[:, COUNTER_INDEX["macs_issued"]] = counts[:, COUNTER_INDEX["macs_useful"]] + 1000
+    dur = np.array([1e-6, 2e-6, 3e-6])
+    w = em.counter_weights_pj()
+    by_weights = sum(counts[:, COUNTER_INDEX[k]] * v for k, v in w.items()) * 1e-12 + dur * em.leakage_w
+    assert np.allclose(by_weights, em.total(counts, dur), rtol=1e-12)
