@@ -1,0 +1,204 @@
+"""`cosim accuracy` end to end on a tiny demo model trained in seconds; resume after SIGKILL;
+bad inputs; measured profiles in a System and in the trace."""
+
+import json
+import math
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from cosim.cli import app
+from workloads import make_config
+from workloads.accuracy import AccuracyDataError, accuracy_of, load_profile
+from workloads.measure import sweep
+from workloads.segformer import SegFormerFamily
+
+ROOT = Path(__file__).resolve().parent.parent
+RES = "64x64"
+SWEEPS = ["--sweep", "heads", "--sweep", "blocks", "--sweep", "ffn", "--sweep", "dec"]
+
+
+def _env():
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """scripts/train_demo.py --tiny: data in ADE20K layout + a Hugging Face checkpoint (seconds)."""
+    out = tmp_path_factory.mktemp("tiny")
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "train_demo.py"), "--out", str(out), "--tiny",
+                    "--val", "24", "--threads", "1"], check=True, env=_env(), capture_output=True, text=True)
+    assert time.perf_counter() - t0 < 120
+    return out
+
+
+def _accuracy(args, **kw):
+    return CliRunner().invoke(app, ["accuracy", *args], **kw)
+
+
+def _base_args(tiny, out, model="segformer-demo"):
+    return [model, "-r", RES, "--checkpoint", str(tiny / "checkpoint"), "--data", str(tiny / "data"),
+            "-o", str(out), "--threads", "1", "-q"]
+
+
+def test_sweeps_are_one_knob_below_the_full_model():
+    fam = SegFormerFamily()
+    base = fam.config(name="segformer-demo", resolution=RES)
+    ids = {k: [c.id for c in sweep(fam, base, k)] for k in ("heads", "blocks", "ffn", "dec")}
+    assert ids["heads"][:3] == [f"segformer-demo@{RES}/heads={h}" for h in ("1.2.4.6", "1.1.3.4", "1.1.2.2")]
+    assert f"segformer-demo@{RES}/blocks=2.2.2.1" in ids["blocks"] and len(ids["blocks"]) == 5
+    assert ids["dec"] == [f"segformer-demo@{RES}/dec={d}" for d in (96, 64, 32, 16)]
+    assert all(base.id not in v for v in ids.values())
+    with pytest.raises(ValueError, match="not a knob"):
+        sweep(fam, base, "width")
+
+
+def test_accuracy_end_to_end_writes_a_profile_with_provenance(tiny, tmp_path):
+    out = tmp_path / "prof.yaml"
+    r = _accuracy(_base_args(tiny, out) + SWEEPS)
+    assert r.exit_code == 0, r.output
+    prof = load_profile(out)
+    assert len(prof.entries) == 23  # full + 6 heads + 5 blocks + 7 ffn + 4 dec
+    for cid, a in prof.entries.items():
+        assert math.isfinite(a.value) and 0 <= a.value <= 100, cid
+        assert a.label == "measured on the project's synthetic demo task, not ADE20K"
+        assert "synthetic" in a.metric and a.profile == prof.name
+        p = a.provenance
+        assert p["images"] == 24 and p["dataset"] == "ade20k" and p["split"] == "validation"
+        assert len(p["checkpoint_sha256"]) == 64 and p["date"] and p["tool_version"]
+        assert len(p["per_class_IoU"]) == 7
+    # the same configuration always measures the same (seeded, deterministic)
+    a = prof.entries[f"segformer-demo@{RES}/heads=1.1.2.2"]
+    out2 = tmp_path / "again.yaml"
+    r = _accuracy(_base_args(tiny, out2) + ["--config", f"segformer-demo@{RES}/heads=1.1.2.2"])
+    assert r.exit_code == 0, r.output
+    assert load_profile(out2).entries[f"segformer-demo@{RES}/heads=1.1.2.2"].value == a.value
+    # the measured profile plugs into the accuracy lookup, before the built-in tables
+    assert math.isnan(accuracy_of(f"segformer-demo@{RES}").value)
+    assert accuracy_of(f"segformer-demo@{RES}", profiles=[prof]).value == prof.entries[f"segformer-demo@{RES}"].value
+
+
+def test_resume_after_sigkill_does_not_recompute_finished_configs(tiny, tmp_path):
+    out = tmp_path / "prof.yaml"
+    cmd = [sys.executable, "-m", "cosim", "accuracy", *_base_args(tiny, out), *SWEEPS, "--batch", "1"]
+    proc = subprocess.Popen(cmd, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            if out.exists() and len(yaml.safe_load(out.read_text())["entries"]) >= 2:
+                break
+            time.sleep(0.02)
+        killed = proc.poll() is None
+        os.kill(proc.pid, signal.SIGKILL) if killed else None
+    finally:
+        proc.wait()
+    first = yaml.safe_load(out.read_text())["entries"]  # the file is whole: written atomically
+    assert len(first) >= 2
+    if killed:
+        assert len(first) < 23, "the run finished before the kill; the test needs a slower run"
+    r = _accuracy(_base_args(tiny, out) + SWEEPS)
+    assert r.exit_code == 0, r.output
+    assert r.output.count("(already measured)") == len(first)
+    assert r.output.count("(measured)") == 23 - len(first)
+    done = yaml.safe_load(out.read_text())["entries"]
+    assert len(done) == 23
+    for cid, e in first.items():  # untouched: same value, same measurement date
+        assert done[cid] == e
+
+
+def _one_line_error(r, *needles):
+    assert r.exit_code == 2, r.output
+    msg = " ".join(r.output.split())
+    assert msg.count("error:") == 1, r.output
+    msg = msg[msg.index("error:"):]  # (an information line may come first)
+    for n in needles:
+        assert n in msg, (n, msg)
+
+
+def test_bad_inputs_give_one_clear_line(tiny, tmp_path):
+    out = tmp_path / "p.yaml"
+    args = _base_args(tiny, out)
+    # missing folder
+    r = _accuracy(args[:5] + ["--data", str(tmp_path / "nope")] + args[7:])
+    _one_line_error(r, str(tmp_path / "nope"), "no such folder", "expected")
+    # wrong layout
+    (tmp_path / "flat").mkdir()
+    r = _accuracy(args[:5] + ["--data", str(tmp_path / "flat")] + args[7:])
+    _one_line_error(r, "no ADEChallengeData2016 folder", "expected ADEChallengeData2016/{images,annotations}/validation")
+    # empty data set
+    empty = tmp_path / "empty" / "ADEChallengeData2016"
+    (empty / "images" / "validation").mkdir(parents=True)
+    (empty / "annotations" / "validation").mkdir(parents=True)
+    r = _accuracy(args[:5] + ["--data", str(empty.parent)] + args[7:])
+    _one_line_error(r, str(empty.parent), "no images found", "empty")
+    # checkpoint of another model (architecture), and of another kind
+    r = _accuracy(["segformer-b0"] + args[1:])
+    _one_line_error(r, str(tiny / "checkpoint"), "checkpoint of another model", "expected segformer-b0")
+    other = tmp_path / "swin"
+    other.mkdir()
+    (other / "config.json").write_text(json.dumps({"model_type": "swin"}))
+    r = _accuracy(args[:3] + ["--checkpoint", str(other)] + args[5:])
+    _one_line_error(r, str(other), "'swin' checkpoint", "expected a Hugging Face model folder")
+    r = _accuracy(args[:3] + ["--checkpoint", str(tmp_path / "none")] + args[5:])
+    _one_line_error(r, str(tmp_path / "none"), "no such file or folder")
+    # label values out of range
+    from PIL import Image
+
+    bad = tmp_path / "bad"
+    shutil.copytree(tiny / "data", bad)
+    ann = sorted((bad / "ADEChallengeData2016" / "annotations" / "validation").glob("*.png"))[0]
+    lab = np.asarray(Image.open(ann)).copy()
+    lab[0, 0] = 42
+    Image.fromarray(lab).save(ann)
+    r = _accuracy(args[:5] + ["--data", str(bad)] + args[7:])
+    _one_line_error(r, str(ann), "label values 42 are out of range", "expected 0 (ignored) or 1..7")
+    # an output that is not a profile is not overwritten
+    junk = tmp_path / "junk.yaml"
+    junk.write_text("hello: [1, 2\n")
+    r = _accuracy(args[:7] + ["-o", str(junk)] + args[9:])
+    _one_line_error(r, str(junk), "not valid YAML")
+
+
+def test_profile_errors_name_the_file(tmp_path):
+    with pytest.raises(AccuracyDataError, match="no such file, and not a shipped profile"):
+        load_profile(tmp_path / "missing.yaml")
+    p = tmp_path / "p.yaml"
+    p.write_text("schema: 1\nentries:\n  x@1x1: {value: 1, metric: m, source: s}\n")
+    with pytest.raises(AccuracyDataError, match=str(p)):
+        load_profile(p)
+
+
+def test_report_accuracy(tiny, tmp_path):
+    out = tmp_path / "prof.yaml"
+    assert _accuracy(_base_args(tiny, out) + ["--sweep", "dec"]).exit_code == 0
+    r = CliRunner().invoke(app, ["report-accuracy", str(out), "-o", str(tmp_path / "rep")])
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "rep" / "resilience.png").stat().st_size > 1000
+    md = (tmp_path / "rep" / "resilience.md").read_text()
+    assert f"segformer-demo@{RES}/dec=16" in md and "| dec |" in md
+
+
+def test_shipped_demo_profile_is_complete_and_labelled():
+    prof = load_profile("segformer-demo")
+    assert len(prof.entries) >= 20
+    knobs = set()
+    for cid, a in prof.entries.items():
+        cfg = make_config("segformer-demo", resolution="128x128")
+        assert cid.startswith(cfg.id)
+        assert math.isfinite(a.value)
+        assert a.label == "measured on the project's synthetic demo task, not ADE20K"
+        assert a.provenance["checkpoint_sha256"] and a.provenance["images"] >= 100
+        knobs |= {part.split("=")[0] for part in cid.split("/")[1:]}
+    assert knobs == {"heads", "blocks", "ffn", "dec"}
