@@ -148,6 +148,9 @@ CONFIGS: tuple[Column, ...] = (
     Column("accuracy_metric", "str", "", "e.g. 'mIoU' or 'top1'", LABEL_WIDTH),
     Column("accuracy_source", "str", "", "provenance of the accuracy (paper table, measurement)", SOURCE_WIDTH),
     Column("accuracy_label", "str", "", "how the accuracy is known: published, measured: ..., approximate: ...", SOURCE_WIDTH),
+    Column("accuracy_profile", "str", "", "the accuracy profile the value came from: 'built-in: FILE' or a measured "
+           "profile's path and SHA-256 prefix ('' if unknown); each frame's accuracy is its config's (absent in "
+           "traces written before this column existed)", SOURCE_WIDTH),
     Column("objective", "str", "", "what the governor ranks by: 'accuracy' or 'useful_macs proxy'", LABEL_WIDTH),
 )
 
