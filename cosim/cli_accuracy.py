@@ -78,7 +78,7 @@ def accuracy(
         configs = []
         for cid in config or []:
             c = workloads.parse_config(cid)
-            if c.family != fam.family or c.name != base.name:
+            if c.family != fam.family or any(c[k] != base[k] for k in fam.name_keys()):
                 _fail(f"--config {cid!r} is not a configuration of {base.name}")
             configs.append(c)
         if sweep:

@@ -26,6 +26,9 @@ import numpy as np
 
 DATASETS = ("ade20k", "cityscapes", "imagenet")
 DEFAULT_SPLIT = {"ade20k": "validation", "cityscapes": "val", "imagenet": "val"}
+LAYOUT = {"ade20k": "ADEChallengeData2016/images/{split}/*.jpg with annotations/{split}/*.png",
+          "cityscapes": "leftImg8bit/{split}/<city>/*_leftImg8bit.png with gtFine/{split}/<city>/*_gtFine_labelTrainIds.png",
+          "imagenet": "{split}/<wnid>/*.JPEG"}
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 
 
@@ -101,7 +104,7 @@ def _imagenet(root: Path, split: str) -> DatasetSpec:
     layout = f"{split}/<wnid>/*.JPEG (ImageNet layout, 1000 class folders)"
     _need_dir(base, layout)
     classes = sorted(d.name for d in base.iterdir() if d.is_dir())
-    if classes and len(classes) != 1000:
+    if len(classes) != 1000:
         raise DatasetError(f"{base}: {len(classes)} class folders; expected {layout}")
     samples = []
     for i, c in enumerate(classes):
@@ -124,7 +127,8 @@ def open_dataset(name: str, root: str | Path, split: str | None = None, limit: i
     split = split or DEFAULT_SPLIT[name]
     spec = {"ade20k": _ade20k, "cityscapes": _cityscapes, "imagenet": _imagenet}[name](root, split)
     if not spec.samples:
-        raise DatasetError(f"{root}: no images found for {name} split {split!r}; the data set is empty")
+        raise DatasetError(f"{root}: no images found for {name} split {split!r} (the data set is empty); "
+                           f"expected {LAYOUT[name].format(split=split)}")
     if limit is not None:
         if limit < 1:
             raise DatasetError(f"--limit {limit} must be at least 1")

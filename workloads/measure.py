@@ -99,7 +99,9 @@ def _expected_hf(family: Family, config: Config) -> dict[str, Any]:
     if family.family == "segformer":
         cfg = family.hf_config(config["variant"])  # type: ignore[attr-defined]
     else:
-        cfg = family.hf_config()  # type: ignore[attr-defined]
+        from .swin import swin_config
+
+        cfg = swin_config(config.resolution)
     return {k: (list(v) if isinstance(v, (tuple, list)) else v) for k, v in cfg.to_dict().items()}
 
 
