@@ -9,12 +9,12 @@ part of its work.
 The task (every image drawn from a seeded generator, so the data set is reproducible):
 
 * 7 classes, written in ADE20K's convention (``reduce_zero_label``: value 0 = ignored,
-  1..7 = classes 0..6): 1 background, 2..7 the six objects "disc/stripes",
-  "disc/checker", "box/stripes", "box/checker", "triangle/stripes", "triangle/checker".
-  An object's class is its shape AND its texture, so neither alone decides it.
-* Textures have a random orientation, period and pair of colours per object; the
-  background is smooth coloured noise with "clutter": ellipses and blobs textured with
-  dots (also background), so shape or "is textured" alone is not enough either.
+  1..7 = classes 0..6): 1 background, 2..7 objects of six textures "stripes", "checker",
+  "dots", "rings", "grid", "waves" (a texture-segmentation task). An object's class is its
+  texture, whatever its shape (disc, box, triangle or cross) and colours.
+* Every texture has a random orientation, period (5..12 px) and pair of colours per
+  object; the background is smooth coloured noise with "clutter": untextured shapes of
+  the same kinds (also background), so "is an object-like shape" is not enough.
 * 2..6 objects per image, drawn in random order, so they occlude one another; each is
   randomly sized, rotated and sometimes partly outside the image.
 * A one-pixel band along every class boundary is labelled 0 (ignored), the way
@@ -31,18 +31,17 @@ from pathlib import Path
 
 import numpy as np
 
-CLASS_NAMES = ("background", "disc/stripes", "disc/checker", "box/stripes", "box/checker",
-               "triangle/stripes", "triangle/checker")
+TEXTURES = ("stripes", "checker", "dots", "rings", "grid", "waves")
+CLASS_NAMES = ("background",) + TEXTURES
 NUM_CLASSES = len(CLASS_NAMES)
-SHAPES = ("disc", "box", "triangle")
-TEXTURES = ("stripes", "checker")
+SHAPES = ("disc", "box", "triangle", "cross")
 MARKER = "dynvit_synthetic.json"  # written beside ADEChallengeData2016/ by `write_dataset`
 TASK_NAME = "dynvit synthetic demo task"
 
 
-def _class_of(shape: str, texture: str) -> int:
+def _class_of(texture: str) -> int:
     """Index (0-based, after reduce_zero_label) of an object class."""
-    return CLASS_NAMES.index(f"{shape}/{texture}")
+    return CLASS_NAMES.index(texture)
 
 
 def _rotated(yy, xx, cy, cx, angle):
@@ -55,8 +54,11 @@ def _shape_mask(shape, yy, xx, cy, cx, r, angle, aspect):
     u, v = _rotated(yy, xx, cy, cx, angle)
     if shape == "disc":  # an ellipse
         return (u / r) ** 2 + (v / (r * aspect)) ** 2 <= 1.0
-    if shape == "box":
+    if shape == "box":  # (clutter only)
         return (np.abs(u) <= r) & (np.abs(v) <= r * aspect)
+    if shape == "cross":  # a plus sign, arms 0.4 r wide
+        au, av = np.abs(u), np.abs(v) / aspect
+        return ((au <= r) & (av <= 0.4 * r)) | ((au <= 0.4 * r) & (av <= r))
     if shape == "triangle":  # isosceles, apex along -v
         h = r * 1.6
         t = (v + h / 2) / h  # 0 at the apex, 1 at the base
@@ -64,11 +66,17 @@ def _shape_mask(shape, yy, xx, cy, cx, r, angle, aspect):
     raise AssertionError(shape)
 
 
-def _texture(kind, yy, xx, rng):
-    """A two-level pattern in [0, 1]."""
+def _texture(kind, yy, xx, rng, cy=0.0, cx=0.0):
+    """A two-level pattern in [0, 1] (``cy, cx``: the centre of "rings")."""
     angle = rng.uniform(0, np.pi)
     period = rng.uniform(5.0, 12.0)
     u, v = _rotated(yy, xx, 0.0, 0.0, angle)
+    if kind == "rings":
+        return (np.sin(2 * np.pi * np.hypot(yy - cy, xx - cx) / period) > 0).astype(np.float32)
+    if kind == "grid":  # thin lines along both axes
+        return ((np.abs(np.sin(np.pi * u / period)) < 0.3) | (np.abs(np.sin(np.pi * v / period)) < 0.3)).astype(np.float32)
+    if kind == "waves":  # stripes bent by a sine
+        return (np.sin(2 * np.pi * (u + 0.25 * period * np.sin(2 * np.pi * v / (2.5 * period))) / period) > 0).astype(np.float32)
     if kind == "stripes":
         return (np.sin(2 * np.pi * u / period) > 0).astype(np.float32)
     if kind == "checker":
@@ -96,27 +104,27 @@ def make_sample(seed: int, index: int, size: int = 128) -> tuple[np.ndarray, np.
     img = _smooth_noise(rng, size, int(rng.integers(2, 6))) * 0.6 + 0.2
     label = np.zeros((size, size), dtype=np.int64)  # 0-based class 0 = background
 
-    # clutter: background objects with a dots texture (ellipses or boxes), labelled background
+    # clutter: untextured shapes (flat colour, a smooth shading), labelled background
     for _ in range(int(rng.integers(1, 5))):
-        m = _shape_mask(rng.choice(["disc", "box"]), yy, xx, rng.uniform(0, size), rng.uniform(0, size),
+        cy, cx = rng.uniform(0, size), rng.uniform(0, size)
+        m = _shape_mask(SHAPES[rng.integers(len(SHAPES))], yy, xx, cy, cx,
                         rng.uniform(0.06, 0.2) * size, rng.uniform(0, np.pi), rng.uniform(0.5, 1.0))
-        tex = _texture("dots", yy, xx, rng)
-        c0, c1 = rng.random(3), rng.random(3)
-        img[m] = (c0 * (1 - tex[m, None]) + c1 * tex[m, None])
+        shade = 1.0 + 0.3 * (yy[m] - cy) / size
+        img[m] = np.clip(rng.random(3)[None, :] * shade[:, None], 0, 1)
 
     for _ in range(int(rng.integers(2, 7))):
         shape, texture = SHAPES[rng.integers(len(SHAPES))], TEXTURES[rng.integers(len(TEXTURES))]
         r = rng.uniform(0.10, 0.28) * size
-        m = _shape_mask(shape, yy, xx, rng.uniform(0.05, 0.95) * size, rng.uniform(0.05, 0.95) * size,
-                        r, rng.uniform(0, 2 * np.pi), rng.uniform(0.6, 1.0))
+        cy, cx = rng.uniform(0.05, 0.95) * size, rng.uniform(0.05, 0.95) * size
+        m = _shape_mask(shape, yy, xx, cy, cx, r, rng.uniform(0, 2 * np.pi), rng.uniform(0.6, 1.0))
         if not m.any():
             continue
-        tex = _texture(texture, yy, xx, rng)
+        tex = _texture(texture, yy, xx, rng, cy, cx)
         c0, c1 = rng.random(3), rng.random(3)
         while np.abs(c0 - c1).sum() < 0.6:  # keep the pattern visible
             c1 = rng.random(3)
         img[m] = c0 * (1 - tex[m, None]) + c1 * tex[m, None]
-        label[m] = _class_of(shape, texture)
+        label[m] = _class_of(texture)
 
     # photometric jitter and noise
     img = (img - 0.5) * rng.uniform(0.7, 1.2) + 0.5 + rng.uniform(-0.1, 0.1)
