@@ -202,3 +202,107 @@ def test_shipped_demo_profile_is_complete_and_labelled():
         assert a.provenance["checkpoint_sha256"] and a.provenance["images"] >= 100
         knobs |= {part.split("=")[0] for part in cid.split("/")[1:]}
     assert knobs == {"heads", "blocks", "ffn", "dec"}
+
+
+def test_classification_path_resnet50_on_an_imagenet_layout(tmp_path):
+    import torch
+    from PIL import Image
+
+    from workloads import family_of
+
+    fam = family_of("resnet50")
+    torch.manual_seed(0)
+    sd = fam.build_torch(fam.config()).state_dict()
+    ck = tmp_path / "resnet50.pth"
+    torch.save(sd, ck)
+    val = tmp_path / "imagenet" / "val"
+    for i in range(1000):
+        (val / f"n{i:08d}").mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for i in (3, 999):
+        Image.fromarray(rng.integers(0, 255, (300, 260, 3), dtype=np.uint8)).save(val / f"n{i:08d}" / "x.JPEG")
+    out = tmp_path / "p.yaml"
+    r = _accuracy(["resnet50", "--checkpoint", str(ck), "--data", str(tmp_path / "imagenet"), "-o", str(out),
+                   "--threads", "1", "-q"])
+    assert r.exit_code == 0, r.output
+    e = load_profile(out).entries["resnet50@224x224"]
+    assert 0 <= e.value <= 100 and e.metric == "ImageNet top-1" and e.provenance["images"] == 2
+    assert e.label == "measured: cosim accuracy on imagenet val"
+    # a state_dict of another model
+    torch.save({"state_dict": {"foo.weight": torch.zeros(3)}}, tmp_path / "other.pth")
+    r = _accuracy(["resnet50", "--checkpoint", str(tmp_path / "other.pth"), "--data", str(tmp_path / "imagenet"),
+                   "-o", str(out), "--threads", "1", "-q"])
+    _one_line_error(r, str(tmp_path / "other.pth"), "checkpoint of another model", "expected resnet50")
+    # class folders missing
+    r = _accuracy(["resnet50", "--checkpoint", str(ck), "--data", str(val / "n00000003"), "--dataset", "imagenet",
+                   "-o", str(out), "-q"])
+    _one_line_error(r, "expected", "1000 class folders")
+
+
+def _run_demo(tmp_path, governor=None, duration=0.3):
+    import traces
+    from cosim import scenario as scen
+    from cosim import simulate
+    from host import Stream
+
+    system, src = scen.load("demo_measured")
+    if governor is not None:
+        s = system.streams[0]
+        system = system.replace(streams=[Stream(name=s.name, candidates=s.candidates, source=s.source,
+                                                governor=governor)])
+    res = simulate(system.replace(duration_s=duration), tmp_path / "t.h5", scenario_source=src)
+    return traces.open(res.trace_path)
+
+
+def test_demo_scenario_runs_with_measured_accuracy(tmp_path):
+    with _run_demo(tmp_path) as tr:
+        f = tr.frames
+        ran = f[~f["dropped"]]
+        assert len(ran) > 100 and not ran["accuracy"].isna().any()
+        c = tr.configs
+        assert (c["objective"] == "accuracy").all()
+        assert c["accuracy_profile"].str.startswith("workloads/data/measured/segformer-demo.yaml (sha256 ").all()
+        assert (c["accuracy_label"] == "measured on the project's synthetic demo task, not ADE20K").all()
+        assert ran["config"].nunique() >= 2  # the governor really switches
+
+
+def test_traces_without_the_accuracy_profile_column_still_read(tmp_path):
+    """Traces written before /configs had accuracy_profile stay readable."""
+    import h5py
+
+    import traces
+
+    p = tmp_path / "old.h5"
+    with traces.TraceWriter(p, seed=1, scenario="", hardware={}, tool_version="0") as w:
+        w.add_config("c", model="m", knobs={}, macs=1, params=1, accuracy=0.5)
+    with h5py.File(p, "r+") as f:
+        old = f["configs"][()]
+        names = [n for n in old.dtype.names if n != "accuracy_profile"]
+        cols = json.loads(f["configs"].attrs["columns"])
+        del f["configs"]
+        ds = f.create_dataset("configs", data=old[names], maxshape=(None,))
+        ds.attrs["columns"] = json.dumps([c for c in cols if c["name"] != "accuracy_profile"])
+        ds.attrs["extra_columns"] = "[]"
+    with traces.open(p) as tr:
+        assert tr.configs.loc[0, "accuracy"] == 0.5 and "accuracy_profile" not in tr.configs
+        traces.summary(tr)
+
+
+@pytest.mark.slow
+def test_greedy_beats_static_with_measured_accuracy(tmp_path):
+    """Greedy vs static pinned to each candidate (same seed and resource timeline)."""
+    from cosim import scenario as scen
+    from host.governors import StaticGovernor
+
+    import traces
+
+    system, _ = scen.load("demo_measured")
+    rows = {}
+    for gov in ["greedy"] + [StaticGovernor(config=c) for c in system.streams[0].candidates]:
+        with _run_demo(tmp_path, gov, duration=1.0) as tr:
+            s = traces.summary_dict(tr)["streams"]["all"]
+        rows[gov if isinstance(gov, str) else gov.config] = (s["miss_rate"], s["accuracy_mean"])
+    g_miss, g_acc = rows.pop("greedy")
+    no_more_misses = [acc for miss, acc in rows.values() if miss <= g_miss]
+    no_less_accurate = [miss for miss, acc in rows.values() if acc >= g_acc]
+    assert (no_more_misses and max(no_more_misses) < g_acc) or (no_less_accurate and min(no_less_accurate) > g_miss), rows
