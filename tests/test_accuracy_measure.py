@@ -306,3 +306,31 @@ def test_greedy_beats_static_with_measured_accuracy(tmp_path):
     no_more_misses = [acc for miss, acc in rows.values() if miss <= g_miss]
     no_less_accurate = [miss for miss, acc in rows.values() if acc >= g_acc]
     assert (no_more_misses and max(no_more_misses) < g_acc) or (no_less_accurate and min(no_less_accurate) > g_miss), rows
+
+
+SHIPPED_CKPT = ROOT / "workloads" / "data" / "measured" / "segformer-demo-checkpoint"
+
+
+def test_shipped_profile_reproduces_from_the_shipped_checkpoint(tmp_path):
+    """Regenerate the validation split (seeded) and measure the full model and one sweep
+    point again with the shipped checkpoint: the shipped numbers come back."""
+    from workloads.measure import _sha256
+    from workloads.synthetic import write_dataset
+
+    prof = load_profile("segformer-demo")
+    full = prof.entries["segformer-demo@128x128"]
+    p = full.provenance
+    assert p["checkpoint_sha256"] == _sha256([SHIPPED_CKPT / "config.json", SHIPPED_CKPT / "model.safetensors"])
+    log = json.loads((SHIPPED_CKPT / "train_log.json").read_text())["settings"]
+    write_dataset(tmp_path / "data", train=log["train"], val=log["val"], size=log["size"], seed=log["seed"],
+                  splits=("validation",))
+    out = tmp_path / "again.yaml"
+    cids = ["segformer-demo@128x128", "segformer-demo@128x128/dec=96"]
+    r = _accuracy(["segformer-demo", "-r", "128x128", "--checkpoint", str(SHIPPED_CKPT), "--data",
+                   str(tmp_path / "data"), "-o", str(out), "--threads", "1", "-q"]
+                  + [x for c in cids for x in ("--config", c)])
+    assert r.exit_code == 0, r.output
+    again = load_profile(out)
+    for c in cids:
+        # exact on the machine that measured it; JPEG codecs of other Pillow builds may differ slightly
+        assert again.entries[c].value == pytest.approx(prof.entries[c].value, abs=0.1), c

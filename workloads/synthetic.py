@@ -12,7 +12,7 @@ The task (every image drawn from a seeded generator, so the data set is reproduc
   1..7 = classes 0..6): 1 background, 2..7 objects of six textures "stripes", "checker",
   "dots", "rings", "grid", "waves" (a texture-segmentation task). An object's class is its
   texture, whatever its shape (disc, box, triangle or cross) and colours.
-* Every texture has a random orientation, period (5..12 px) and pair of colours per
+* Every texture has a random orientation, period (10..20 px) and pair of colours per
   object; the background is smooth coloured noise with "clutter": untextured shapes of
   the same kinds (also background), so "is an object-like shape" is not enough.
 * 2..6 objects per image, drawn in random order, so they occlude one another; each is
@@ -69,7 +69,7 @@ def _shape_mask(shape, yy, xx, cy, cx, r, angle, aspect):
 def _texture(kind, yy, xx, rng, cy=0.0, cx=0.0):
     """A two-level pattern in [0, 1] (``cy, cx``: the centre of "rings")."""
     angle = rng.uniform(0, np.pi)
-    period = rng.uniform(5.0, 12.0)
+    period = rng.uniform(10.0, 20.0)  # >= 2.5 tokens of the stride-4 stem (finer textures alias)
     u, v = _rotated(yy, xx, 0.0, 0.0, angle)
     if kind == "rings":
         return (np.sin(2 * np.pi * np.hypot(yy - cy, xx - cx) / period) > 0).astype(np.float32)
@@ -140,16 +140,20 @@ def make_sample(seed: int, index: int, size: int = 128) -> tuple[np.ndarray, np.
     return img8, ann
 
 
-def write_dataset(root: str | Path, *, train: int, val: int, size: int = 128, seed: int = 0) -> Path:
+def write_dataset(root: str | Path, *, train: int, val: int, size: int = 128, seed: int = 0,
+                  splits: tuple[str, ...] = ("training", "validation")) -> Path:
     """Write the task in ADE20K layout under ``root/ADEChallengeData2016`` (+ a marker file).
 
     Training images use indices 0..train-1 and validation images train..train+val-1 of the
-    same seeded generator, so the two splits never share an image."""
+    same seeded generator, so the two splits never share an image. ``splits``: write only
+    these (e.g. the validation split of a shipped checkpoint's data, to measure it again)."""
     from PIL import Image
 
     root = Path(root)
     base = root / "ADEChallengeData2016"
     for split, start, n in (("training", 0, train), ("validation", train, val)):
+        if split not in splits:
+            continue
         (base / "images" / split).mkdir(parents=True, exist_ok=True)
         (base / "annotations" / split).mkdir(parents=True, exist_ok=True)
         prefix = "ADE_train_" if split == "training" else "ADE_val_"
