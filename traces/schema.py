@@ -154,6 +154,10 @@ CONFIGS: tuple[Column, ...] = (
     Column("objective", "str", "", "what the governor ranks by: 'accuracy' or 'useful_macs proxy'", LABEL_WIDTH),
 )
 
+#: Columns added to schema version 1 after its first files were written: a file may lack them
+#: (its readers then simply do not see them), every newer file has them.
+LATER_COLUMNS: dict[str, tuple[str, ...]] = {"configs": ("accuracy_profile",)}
+
 #: Table name -> fixed columns. The dataset of table ``t`` is ``/t``.
 TABLES: dict[str, tuple[Column, ...]] = {
     "frames": FRAMES,
@@ -236,6 +240,7 @@ __all__ = [
     "TABLES",
     "EXTENSIBLE_TABLES",
     "OBJECTIVES",
+    "LATER_COLUMNS",
     "ROOT_ATTRS",
     "extra_columns",
     "table_columns",
