@@ -345,6 +345,7 @@ def run(
     no_cache: bool = typer.Option(False, "--no-cache", help="measure profile tables again instead of using the cache"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
     sync: str = typer.Option("decoupled", "--sync", help=_SYNC_HELP),
+    accuracy: Optional[List[str]] = typer.Option(None, "--accuracy", help="measured accuracy profile YAML (repeatable; before the scenario's own)"),
 ) -> None:
     """Co-simulate a scenario and write its HDF5 trace; print a summary."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -356,6 +357,8 @@ def run(
         if duration is not None and not duration > 0:
             _fail(f"--duration {duration} must be > 0 s")
         system, source = scen.load(scenario)
+        if accuracy:
+            system = system.replace(accuracy=list(accuracy) + list(system.accuracy))
         with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[sim]}"),
                       TimeElapsedColumn(), console=err_console, disable=quiet, transient=True) as prog:
             task = prog.add_task(system.name, total=1.0, sim="")
@@ -407,6 +410,7 @@ try:
 except ImportError as _e:  # pragma: no cover - only while the module is absent
     if "cli_analysis" not in str(_e):
         raise
+from . import cli_accuracy  # noqa: E402,F401  (accuracy, report-accuracy)
 
 
 def main() -> None:  # pragma: no cover

@@ -34,7 +34,8 @@ class Recorder:
     def config(self, c: Candidate, objective: str) -> None:
         self.w.add_config(c.config, model=c.model, knobs=c.knobs, macs=c.useful_macs, params=c.params,
                           accuracy=c.accuracy, accuracy_metric=c.accuracy_metric,
-                          accuracy_source=c.accuracy_source, accuracy_label=c.accuracy_label, objective=objective)
+                          accuracy_source=c.accuracy_source, accuracy_label=c.accuracy_label, objective=objective,
+                          accuracy_profile=c.accuracy_profile)
 
     def resource(self, t_ps: int, resource: str, value: float) -> None:
         self.w.append_resources({"time_s": [t_ps / PS_PER_S], "resource": [resource], "value": [float(value)],

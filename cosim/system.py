@@ -39,6 +39,8 @@ class System(Component):
     scheduler = Param(Scheduler, Scheduler(), doc="queue policy, late-work policy, energy-budget window")
     duration_s = Param(float, 30.0, unit="s", doc="simulated time frames arrive in", min=0.0, min_exclusive=True)
     seed = Param(int, 0, doc="seed of every random process", min=0)
+    accuracy = Param(list, [], doc="measured accuracy profiles (YAML paths from `cosim accuracy`, or shipped names "
+                     "such as 'segformer-demo'); searched in order before the built-in published tables")
 
     def validate(self) -> None:
         if not self.streams or not all(isinstance(s, Stream) for s in self.streams):
@@ -49,6 +51,16 @@ class System(Component):
         for r in self.resources:
             if not isinstance(r, ResourceModel):
                 raise ParamError(f"System.resources: {r!r} is not a resource model (Piecewise, Periodic, Markov, CsvReplay)")
+        for p in self.accuracy:
+            if not isinstance(p, (str, Path)):
+                raise ParamError(f"System.accuracy: {p!r} must be a profile path or a shipped profile name")
+        self.accuracy_profiles()  # a missing or malformed profile fails here, naming the file
+
+    def accuracy_profiles(self) -> list:
+        """The measured profiles (`workloads.accuracy.Profile`), in search order."""
+        from workloads.accuracy import load_profile
+
+        return [load_profile(p) for p in self.accuracy]
 
     # ---- resolved parts (each validated with a clear error) -------------------
     def hardware_params(self):
@@ -101,15 +113,18 @@ def load_program(acc: Any, cfg: Any) -> Any:
     return acc.load(workloads.lower(cfg), config=cfg.id, **ref)
 
 
-def candidate_of(cfg: Any, canonical_id: str) -> Candidate:
+def candidate_of(cfg: Any, canonical_id: str, profiles: Any = ()) -> Candidate:
+    """What the host knows of a configuration; its accuracy from the first of ``profiles``
+    (measured) that holds it, else the built-in tables, else NaN."""
     import workloads
     from workloads.accuracy import accuracy_of
 
     wl = workloads.lower(cfg)
-    acc = accuracy_of(cfg)
+    acc = accuracy_of(cfg, profiles=profiles)
     return Candidate(config=canonical_id, model=cfg.name, useful_macs=wl.total_macs, accuracy=acc.value,
                      accuracy_metric=acc.metric, accuracy_source=acc.source, accuracy_label=acc.label,
-                     params=wl.params, knobs=json.dumps({k: (list(v) if isinstance(v, tuple) else v) for k, v in cfg.knobs}))
+                     params=wl.params, knobs=json.dumps({k: (list(v) if isinstance(v, tuple) else v) for k, v in cfg.knobs}),
+                     accuracy_profile=acc.profile)
 
 
 def simulate(
@@ -147,7 +162,8 @@ def simulate(
     end_ps = to_ps(system.duration_s)
 
     # Candidates by the id the scenario used (canonical ids in the trace).
-    by_id = {cfg.id: candidate_of(cfg, cfg.id) for cfg in configs.values()}  # once per configuration
+    profiles = system.accuracy_profiles()
+    by_id = {cfg.id: candidate_of(cfg, cfg.id, profiles) for cfg in configs.values()}  # once per configuration
     cands: dict[str, Candidate] = {cid: by_id[cfg.id] for cid, cfg in configs.items()}
     acc = Accelerator(hw)
     acc.sync = sync

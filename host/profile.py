@@ -39,6 +39,7 @@ class Candidate:
     accuracy_label: str = ""
     params: int = 0
     knobs: str = "{}"
+    accuracy_profile: str = ""  # the profile the accuracy came from ('' when unknown)
 
 
 @dataclass

@@ -78,7 +78,7 @@ class Trace:
             raise TraceFormatError(f"{self.path} is not a dynvit-cosim trace (missing table(s) {', '.join(missing)})")
         for t, cols in schema.TABLES.items():
             have = f[t].dtype.names or ()
-            lack = [c.name for c in cols if c.name not in have]
+            lack = [c.name for c in cols if c.name not in have and c.name not in schema.LATER_COLUMNS.get(t, ())]
             if lack:
                 raise TraceFormatError(f"{self.path}: table /{t} lacks column(s) {', '.join(lack)}")
 

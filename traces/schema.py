@@ -148,8 +148,15 @@ CONFIGS: tuple[Column, ...] = (
     Column("accuracy_metric", "str", "", "e.g. 'mIoU' or 'top1'", LABEL_WIDTH),
     Column("accuracy_source", "str", "", "provenance of the accuracy (paper table, measurement)", SOURCE_WIDTH),
     Column("accuracy_label", "str", "", "how the accuracy is known: published, measured: ..., approximate: ...", SOURCE_WIDTH),
+    Column("accuracy_profile", "str", "", "the accuracy profile the value came from: 'built-in: FILE' or a measured "
+           "profile's path and SHA-256 prefix ('' if unknown); each frame's accuracy is its config's (absent in "
+           "traces written before this column existed)", SOURCE_WIDTH),
     Column("objective", "str", "", "what the governor ranks by: 'accuracy' or 'useful_macs proxy'", LABEL_WIDTH),
 )
+
+#: Columns added to schema version 1 after its first files were written: a file may lack them
+#: (its readers then simply do not see them), every newer file has them.
+LATER_COLUMNS: dict[str, tuple[str, ...]] = {"configs": ("accuracy_profile",)}
 
 #: Table name -> fixed columns. The dataset of table ``t`` is ``/t``.
 TABLES: dict[str, tuple[Column, ...]] = {
@@ -233,6 +240,7 @@ __all__ = [
     "TABLES",
     "EXTENSIBLE_TABLES",
     "OBJECTIVES",
+    "LATER_COLUMNS",
     "ROOT_ATTRS",
     "extra_columns",
     "table_columns",

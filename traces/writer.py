@@ -368,6 +368,7 @@ class TraceWriter:
         accuracy_source: str = "",
         accuracy_label: str = "",
         objective: str = "accuracy",
+        accuracy_profile: str = "",
     ) -> bool:
         """Record a configuration once. Returns True if added, False if the id was
         already recorded (the first record is kept; a differing one warns)."""
@@ -397,6 +398,7 @@ class TraceWriter:
             "accuracy_source": accuracy_source,
             "accuracy_label": accuracy_label,
             "objective": objective,
+            "accuracy_profile": accuracy_profile,
         }
         arr = self._rows_to_array("configs", row)  # validates every field
         key = arr[0].tobytes()

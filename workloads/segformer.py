@@ -20,6 +20,13 @@ Published hyper-parameters (``VARIANTS``), checked against:
   ``workloads/data/accuracy_segformer.yaml``).
 * ADE20K has 150 classes.
 
+One more variant is the project's own, not published: ``demo`` (``segformer-demo``), a
+SegFormer smaller than B0 (same architecture, hidden sizes 16/32/80/128, 2 blocks per
+stage, heads 1/2/5/8 as in every MiT, decoder 128, 7 classes) that
+``scripts/train_demo.py`` trains on the project's synthetic task
+(``workloads/synthetic.py``), so the accuracy path runs offline. Its accuracy profile is
+measured, never published (``workloads/data/measured/``).
+
 Knobs (one definition each; applied to the real torch module, which the IR lowering
 then traces):
 
@@ -56,7 +63,10 @@ _COMMON = dict(
     strides=(4, 2, 2, 2),
 )
 # Published MiT-B0..B5 / SegFormer hyper-parameters (sources in the module docstring).
+# "demo" (first: the smallest) is the project's own (module docstring), with its own classes.
 VARIANTS: dict[str, dict[str, Any]] = {
+    "demo": dict(depths=(2, 2, 2, 2), hidden_sizes=(16, 32, 80, 128), decoder_hidden_size=128, num_labels=7,
+                 **_COMMON),
     "b0": dict(depths=(2, 2, 2, 2), hidden_sizes=(32, 64, 160, 256), decoder_hidden_size=256, **_COMMON),
     "b1": dict(depths=(2, 2, 2, 2), hidden_sizes=(64, 128, 320, 512), decoder_hidden_size=256, **_COMMON),
     "b2": dict(depths=(3, 4, 6, 3), hidden_sizes=(64, 128, 320, 512), decoder_hidden_size=768, **_COMMON),
@@ -116,7 +126,7 @@ KNOBS = (
 
 class SegFormerFamily(Family):
     family = "segformer"
-    doc = "SegFormer (MiT-B0..B5) semantic segmentation, ADE20K head (150 classes)"
+    doc = "SegFormer (MiT-B0..B5, ADE20K head, 150 classes; demo: the project's own small model, 7 classes)"
     knobs = KNOBS
     default_resolution = (512, 512)
     min_resolution = 64
@@ -142,13 +152,17 @@ class SegFormerFamily(Family):
         return {"variant"}
 
     # ---- torch ----------------------------------------------------------------
-    def hf_config(self, variant: str):
-        """The ``transformers.SegformerConfig`` of the full variant (eager attention)."""
+    def hf_config(self, variant: str, num_labels: int | None = None):
+        """The ``transformers.SegformerConfig`` of the full variant (eager attention).
+
+        ``num_labels``: the classifier's classes (default: the variant's, 150 = ADE20K for
+        B0..B5), e.g. 19 for a Cityscapes checkpoint."""
         from transformers import SegformerConfig
 
-        spec = VARIANTS[variant]
+        spec = dict(VARIANTS[variant])
+        labels = spec.pop("num_labels", NUM_LABELS)
         cfg = SegformerConfig(
-            num_labels=NUM_LABELS,
+            num_labels=num_labels or labels,
             **{k: list(v) if isinstance(v, tuple) else v for k, v in spec.items()},
         )
         # eager attention: the explicit matmul/softmax ops are what the IR must see, and
@@ -159,7 +173,9 @@ class SegFormerFamily(Family):
     def _build(self, config: Config, weights: Mapping[str, Any] | None = None):
         import torch
 
-        cls, hf_cfg = _logits_model_class(), self.hf_config(config["variant"])
+        # a checkpoint's classifier decides the number of classes (ADE20K 150, Cityscapes 19, ...)
+        w = None if weights is None else weights.get("decode_head.classifier.weight")
+        cls, hf_cfg = _logits_model_class(), self.hf_config(config["variant"], None if w is None else int(w.shape[0]))
         try:
             model = cls(hf_cfg)
         except RuntimeError as e:
