@@ -402,6 +402,7 @@ def regress(
 
 # Analysis commands (report, export, compare) and `map` register themselves on `app`.
 from . import cli_map  # noqa: E402,F401
+from . import cli_sweep  # noqa: E402,F401  (sweep, pareto, reproduce)
 
 try:
     from . import cli_analysis  # noqa: E402,F401
@@ -411,7 +412,11 @@ except ImportError as _e:  # pragma: no cover - only while the module is absent
 
 
 def main() -> None:  # pragma: no cover
-    app()
+    # Under `python -m cosim.cli` this file runs as __main__; the command modules registered on
+    # the importable `cosim.cli.app`, so run that one.
+    from cosim.cli import app as _app
+
+    _app()
 
 
 if __name__ == "__main__":  # pragma: no cover
