@@ -103,7 +103,7 @@ def pareto_cmd(
         console.print(t)
         for _, r in res.front[res.front["knee"]].iterrows():
             console.print("knee" + (f" [{r[group]}]" if group else "") + ": " + ", ".join(
-                f"{c}={_fmt(r[c])}" for c in cols if c != "knee"), highlight=False)
+                f"{c}={_fmt(r[c])}" for c in cols if c != "knee"), highlight=False, markup=False)
         console.print(f"figure: {png}", highlight=False)
 
     _guard(go)

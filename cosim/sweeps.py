@@ -227,6 +227,17 @@ def _check_coord(where: str, mode: str, key: str, value: Any) -> Any:
     raise _fail(where, f"unknown coordinate {key!r} for mode {mode!r}; allowed: {_allowed_coords(mode)}")
 
 
+def _num(x: Any) -> Any:
+    """YAML reads 5e8 (no dot) as text: numbers written that way count as numbers."""
+    if isinstance(x, str):
+        try:
+            f = float(x)
+        except ValueError:
+            return x
+        return int(f) if f.is_integer() and "." not in x and "e" not in x.lower() else f
+    return x
+
+
 def _axis_values(where: str, mode: str, name: str, spec: Any, rng: random.Random) -> list[dict[str, Any]]:
     """An axis spec -> list of coordinate dicts."""
     if isinstance(spec, Mapping) and not any(k in spec for k in ("range", "uniform", "loguniform", "choice")):
@@ -239,6 +250,8 @@ def _axis_values(where: str, mode: str, name: str, spec: Any, rng: random.Random
             raise _fail(where, "give exactly one of range, uniform, loguniform, choice (and n for random draws)"
                         + (f"; unknown keys: {', '.join(sorted(map(str, extra)))}" if extra else ""))
         kind, arg = kinds[0], spec[kinds[0]]
+        if kind != "choice" and isinstance(arg, list):
+            arg = [_num(x) for x in arg]
         n = spec.get("n")
         if kind != "range" and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
             raise _fail(f"{where}.n", f"{kind} needs n = the number of draws (an integer >= 1), got {n!r}")
