@@ -537,7 +537,9 @@ def _schema(spec: Spec, points: list[Point]):
     for c in spec.columns:
         fields.append(pa.field(c, _coord_type([p.as_dict().get(c) for p in points])))
     text = ["hardware"] + (["config", "accuracy_label", "accuracy_metric"] if spec.mode == "simulate" else [])
-    fields += [pa.field(c, pa.string()) for c in text]
+    # a `config` coordinate becomes the canonical id the point ran (the same configuration)
+    fields = [pa.field(f.name, pa.string()) if f.name in text else f for f in fields]
+    fields += [pa.field(c, pa.string()) for c in text if c not in spec.columns]
     ints = ("dram_bytes", "macs", "macs_issued", "peak_macs_per_cycle", "frames", "run", "dropped", "missed")
     fields += [pa.field(c, pa.int64() if c in ints else pa.float64()) for c in _metric_columns(spec.mode)]
     fields += [pa.field("error", pa.string()), pa.field("wall_s", pa.float64()), pa.field("worker", pa.string())]
@@ -638,12 +640,13 @@ def _client(workers: int | None, scheduler: str | None):
 
 
 def sweep(spec: str | os.PathLike | Mapping[str, Any] | Spec, out: str | os.PathLike, *, workers: int | None = None,
-          scheduler: str | None = None, retry_failed: bool = False,
+          scheduler: str | None = None, client: Any = None, retry_failed: bool = False,
           progress: Callable[[SweepReport], None] | None = None, report: SweepReport | None = None):
     """Run every point of ``spec`` not yet in ``out`` on Dask; return all results (pandas).
 
     ``workers``: local worker processes (default: one per core); ``scheduler``: the address of
-    an existing Dask scheduler (``tcp://HOST:PORT``) instead. ``retry_failed`` runs points
+    an existing Dask scheduler (``tcp://HOST:PORT``) instead; ``client``: a `distributed.Client`
+    to use (several sweeps on one cluster; left open). ``retry_failed`` runs points
     again whose earlier attempt failed. ``progress(report)`` is called after every point.
     """
     from distributed import as_completed
@@ -666,7 +669,8 @@ def sweep(spec: str | os.PathLike | Mapping[str, Any] | Spec, out: str | os.Path
         # points with the same hardware next to each other: a worker's mapping cache is per hardware
         todo.sort(key=lambda p: json.dumps([(k, v) for k, v in p.coords if k == "preset" or k in _hw_fields()],
                                            default=str))
-        client, cluster = _client(workers, scheduler)
+        own = client is None
+        client, cluster = _client(workers, scheduler) if own else (client, None)
         try:
             rep.workers = len(client.scheduler_info()["workers"])
             client.run(warm_up)  # JIT and imports once per worker, in parallel
@@ -688,7 +692,8 @@ def sweep(spec: str | os.PathLike | Mapping[str, Any] | Spec, out: str | os.Path
                 if progress:
                     progress(rep)
         finally:
-            client.close()
+            if own:
+                client.close()
             if cluster is not None:
                 cluster.close()
     rep.wall_s = time.perf_counter() - t0

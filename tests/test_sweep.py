@@ -71,11 +71,24 @@ def test_points_ids_grid_ranges_samples_and_coupled_axes(tmp_path):
     assert a.id == b.id
 
 
-def test_sweep_failing_points_resume_and_existing_cluster(tmp_path):
+@pytest.fixture(scope="module")
+def tiny_sweep(tmp_path_factory):
+    """8 points (4 fail: accumulation buffer too small) on a local cluster of 2 workers."""
+    out = tmp_path_factory.mktemp("sweep") / "res"
+    rep = cosim.sweeps.SweepReport()
+    df = cosim.sweep(TINY, out, workers=2, report=rep)
+    assert rep.workers == 2 and rep.done == 8 and rep.failed == 4
+    return df, out
+
+
+def test_sweep_failing_points_resume_and_existing_cluster(tiny_sweep, tmp_path):
+    import shutil
+
     from distributed import LocalCluster
 
+    df, first = tiny_sweep
     out = tmp_path / "res"
-    df = cosim.sweep(TINY, out, workers=2)
+    shutil.copytree(first, out)
     assert len(df) == 8 and len(list(out.glob("part-*.parquet"))) == 8
     bad = df[df["error"] != ""]
     assert len(bad) == 4 and bad["accum_buffer_bytes"].eq(4).all()                 # recorded, not fatal
@@ -138,3 +151,24 @@ def test_cli_sweep_bad_spec_and_pareto(tmp_path):
                        capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
     assert p.returncode == 0, p.stderr
     assert "2 of 3 points" in p.stdout and (res / "pareto_latency_s_energy_j.png").is_file()
+
+
+def test_design_space_notebook_runs(tiny_sweep, monkeypatch):
+    import nbformat
+    from nbclient import NotebookClient
+
+    from pathlib import Path
+
+    path = Path(ROOT) / "notebooks" / "04_design_space.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), "commit notebooks without outputs"
+    assert "DYNVIT_SWEEP" in next(c for c in nb.cells if c.cell_type == "code").source
+    monkeypatch.setenv("DYNVIT_SWEEP", str(tiny_sweep[1]))
+    monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    NotebookClient(nb, timeout=120, kernel_name="python3",
+                   resources={"metadata": {"path": str(Path(ROOT) / "notebooks")}}).execute()
+    images = sum(1 for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "display_data"
+                 and "image/png" in o.get("data", {}))
+    assert images >= 2
+    text = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
+    assert "8 points, 4 failed" in text
