@@ -294,7 +294,9 @@ def part_scaling(df, figs: Path) -> list[str]:
     fig.tight_layout()
     fig.savefig(figs / "scaling.png", dpi=110)
     plt.close(fig)
-    md += ["", "![scaling](figures/scaling.png)", ""]
+    md += ["", "Caveat: the area model counts on-chip components only (MACs, PE buffers, global buffer; NoC and PPU "
+           "area are unknown) and DRAM bandwidth has no area or static-power cost in the model, so a faster DRAM "
+           "interface looks free here.", "", "![scaling](figures/scaling.png)", ""]
     return md
 
 
