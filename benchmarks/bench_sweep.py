@@ -101,7 +101,8 @@ def main() -> None:
     sp = spec(args.points)
     n = len(load_spec(sp).points())
     print(f"spec: {n} simulate points (segformer-b0@64x64, presets x num_pes x decoder width); "
-          f"{os.cpu_count()} cores on this machine\n")
+          f"{os.cpu_count()} cores on this machine, load average {os.getloadavg()[0]:.1f} (other processes "
+          f"compete for the cores: scaling is only meaningful on an otherwise idle machine)\n")
     tmp = Path(tempfile.mkdtemp(prefix="bench-sweep-"))
     try:
         r1, d1 = run("local cluster, 1 worker", sp, tmp / "w1", workers=1)
@@ -111,7 +112,7 @@ def main() -> None:
             r3, d3 = run(f"dask scheduler + 2 dask workers ({addr})", sp, tmp / "c2", scheduler=addr)
         finally:
             stop(procs)
-        print()
+        print(f"\nload average at the end: {os.getloadavg()[0]:.1f}")
         print(f"speed-up 2 local workers / 1: {r2.points_per_min / r1.points_per_min:.2f}x "
               f"(scaling efficiency {100 * r2.points_per_min / (2 * r1.points_per_min):.0f}%)")
         print(f"speed-up localhost cluster (2 workers) / 1 local worker: {r3.points_per_min / r1.points_per_min:.2f}x "

@@ -53,8 +53,8 @@ def sweep_cmd(
             if rep.failed > 5:
                 console.print(f"  ... {rep.failed - 5} more (the error column of the results)")
         if df is not None and len(df):
-            console.print(f"{len(df)} rows: pandas.read_parquet({out!r}) or `cosim pareto {out} --x latency_s "
-                          f"--y energy_j`", highlight=False)
+            xy = "--x latency_s --y energy_j" if s.mode == "simulate" else "--x latency_p99_s --y energy_per_frame_j"
+            console.print(f"{len(df)} rows: pandas.read_parquet({out!r}) or `cosim pareto {out} {xy}`", highlight=False)
 
     _guard(go)
 

@@ -87,3 +87,9 @@ def test_cli_set_on_hw_show_and_simulate():
     p = _cli("simulate", "segformer-b0", "-r", "64x64", "--set", "num_pes=0")
     assert p.returncode == 2 and "HardwareParams.num_pes = 0 is out of range" in p.stderr
     assert "Traceback" not in p.stderr
+
+
+def test_cli_run_set_is_validated_before_simulating(tmp_path):
+    p = _cli("run", "default", "--set", "lanes=0", "-o", str(tmp_path / "x.h5"), "--quiet")
+    assert p.returncode == 2 and "HardwareParams.lanes = 0 is out of range (allowed: [1, inf))" in p.stderr
+    assert not (tmp_path / "x.h5").exists()

@@ -172,3 +172,44 @@ def test_design_space_notebook_runs(tiny_sweep, monkeypatch):
     assert images >= 2
     text = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
     assert "8 points, 4 failed" in text
+
+
+def test_run_point_in_process(tmp_path):
+    """A `run` point: a scenario with the point's hardware, seed and governor (no Dask here)."""
+    from cosim.sweeps import make_point, run_point
+
+    scen = tmp_path / "scen.py"
+    scen.write_text(
+        "from cosim import System\nfrom host import FrameSource, Stream\n"
+        "system = System(name='t', hardware='rt-64pe', duration_s=0.2, seed=1, streams=[Stream(name='s', "
+        "candidates=['segformer-b0@64x64'], source=FrameSource(fps=50.0), governor='greedy')])\n")
+    spec = load_spec({"mode": "run", "fixed": {"scenario": str(scen)},
+                      "axes": {"num_pes": [64, 8], "governor": ["static"]}})
+    pts = spec.points()
+    assert len(pts) == 2 and pts[0].id == make_point("run", pts[0].as_dict()).id
+    rows = [run_point("run", p.as_dict()) for p in pts]
+    assert all(r["error"] == "" for r in rows), rows
+    assert all(r["frames"] == 10 for r in rows)
+    big, small = sorted(rows, key=lambda r: -r["area_mm2"])
+    assert small["latency_p50_s"] > big["latency_p50_s"]            # 8 of 64 PEs: slower
+    bad = run_point("run", {"scenario": str(scen), "accum_buffer_bytes": 4})
+    assert "accum_buffer_bytes [B] = 4 is too small" in bad["error"] and "\n" not in bad["error"]
+
+
+def test_study_specs_load_and_op_classes_split_pointwise():
+    from pathlib import Path
+
+    from cosim.reproduce import PARTS, STUDY_DIR, macs_by_class
+
+    for p in PARTS:
+        assert load_spec(Path(STUDY_DIR) / f"{p}.yaml").points()
+    import workloads
+
+    for cid in ("segformer-b0@64x64", "resnet50@224x224"):
+        m = macs_by_class(cid)
+        wl = workloads.lower(workloads.parse_config(cid))
+        b = wl.breakdown()
+        assert sum(m.values()) == wl.total_macs
+        assert m["conv1x1"] + m["linear"] == b["pointwise"]               # the IR's pointwise, split
+        assert m["depthwise"] == b["depthwise"] and m["attention"] == b["attention"]
+    assert macs_by_class("segformer-b0@64x64")["linear"] > 0 and macs_by_class("resnet50@224x224")["conv1x1"] > 0
