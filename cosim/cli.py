@@ -271,7 +271,7 @@ def hw_show(preset: str = typer.Argument(..., help="preset name or YAML path"),
     def go():
         from accelerator.area import area_mm2
         from accelerator.energy import EnergyModel
-        from accelerator.presets import load_preset, provenance
+        from accelerator.presets import provenance
 
         hw = _hardware(preset, sets)
         prov = {**provenance(preset), **{k: f"override: --set {k}={v['value']} (preset value {v['was']})"
