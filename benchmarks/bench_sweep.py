@@ -53,7 +53,8 @@ def run(label: str, sp: dict, out: Path, **kw):
     df = cosim.sweep(sp, out, report=rep, **kw)
     print(f"{label:<34} {rep.done:>4} points ({rep.failed} failed)  start-up {rep.startup_s:5.1f} s  "
           f"sweep {rep.wall_s - rep.startup_s:6.1f} s  -> {rep.points_per_min:6.1f} points/min "
-          f"(wall {time.perf_counter() - t0:.0f} s)", flush=True)
+          f"(wall {time.perf_counter() - t0:.0f} s; time inside the points {df['wall_s'].sum():.1f} s: "
+          f"grows with contention for the cores)", flush=True)
     return rep, df.set_index("point_id").sort_index()
 
 

@@ -496,6 +496,40 @@ def run_point(mode: str, coords: Mapping[str, Any]) -> dict[str, Any]:
     return row
 
 
+def run_point_after(_previous: Any, mode: str, coords: Mapping[str, Any]) -> dict[str, Any]:
+    """`run_point`, as the next link of a chain: Dask runs it on the worker that ran the previous
+    point (the worker holding a task's inputs runs it), whose mapping cache has this hardware."""
+    return run_point(mode, coords)
+
+
+def affinity_key(p: Point) -> str:
+    """Points with equal keys share the mapper's work on a worker: the same hardware and the same
+    model (a dynamic configuration runs the mapping of its full model) or scenario."""
+    c = p.as_dict()
+    hw = [(k, v) for k, v in p.coords if k == "preset" or k in _hw_fields()]
+    if "config" in c:
+        what = str(c["config"]).split("/", 1)[0] + "|" + str(c.get("resolution", ""))
+    else:
+        what = f"{c.get('model', '')}|{c.get('resolution', '')}|{c.get('scenario', '')}"
+    return json.dumps([hw, what], default=str)
+
+
+def chains(points: list[Point], workers: int) -> list[list[Point]]:
+    """Points in chains that Dask runs one after another on one worker (through task dependencies,
+    with its locality-aware scheduler): one chain per affinity group, or several when there are
+    fewer groups than workers, so every worker has work. Chains of one group map its hardware
+    once per worker instead of once per point's worker."""
+    groups: dict[str, list[Point]] = {}
+    for p in points:
+        groups.setdefault(affinity_key(p), []).append(p)
+    per = max(1, -(-max(1, workers) // max(1, len(groups))))
+    out = []
+    for g in groups.values():
+        n = min(per, len(g))
+        out += [g[i::n] for i in range(n)]
+    return sorted(out, key=len, reverse=True)  # longest first: better balance at the end
+
+
 def warm_up() -> str:
     """Import the model and elaborate this process's SystemC model (run once per worker)."""
     import workloads
@@ -666,17 +700,21 @@ def sweep(spec: str | os.PathLike | Mapping[str, Any] | Spec, out: str | os.Path
                                                "points": len(points)}, indent=1))
     t0 = time.perf_counter()
     if todo:
-        # points with the same hardware next to each other: a worker's mapping cache is per hardware
-        todo.sort(key=lambda p: json.dumps([(k, v) for k, v in p.coords if k == "preset" or k in _hw_fields()],
-                                           default=str))
         own = client is None
         client, cluster = _client(workers, scheduler) if own else (client, None)
         try:
             rep.workers = len(client.scheduler_info()["workers"])
             client.run(warm_up)  # JIT and imports once per worker, in parallel
             rep.startup_s = time.perf_counter() - t0
-            futs = {client.submit(run_point, p.mode, p.as_dict(), key=f"{s.name}-{p.id}-{uuid.uuid4().hex[:6]}",
-                                  pure=False): p for p in todo}
+            futs = {}
+            for chain in chains(todo, rep.workers):
+                prev = None
+                for p in chain:
+                    key = f"{s.name}-{p.id}-{uuid.uuid4().hex[:6]}"
+                    fut = (client.submit(run_point, p.mode, p.as_dict(), key=key, pure=False) if prev is None else
+                           client.submit(run_point_after, prev, p.mode, p.as_dict(), key=key, pure=False))
+                    futs[fut] = p
+                    prev = fut
             for fut in as_completed(futs):
                 p = futs[fut]
                 try:

@@ -213,3 +213,16 @@ def test_study_specs_load_and_op_classes_split_pointwise():
         assert m["conv1x1"] + m["linear"] == b["pointwise"]               # the IR's pointwise, split
         assert m["depthwise"] == b["depthwise"] and m["attention"] == b["attention"]
     assert macs_by_class("segformer-b0@64x64")["linear"] > 0 and macs_by_class("resnet50@224x224")["conv1x1"] > 0
+
+
+def test_chains_keep_a_hardware_on_one_worker():
+    from cosim.sweeps import chains
+
+    pts = load_spec(TINY).points()                       # 2 presets x 2 buffers: 4 hardware groups of 2
+    cs = chains(pts, workers=2)
+    assert sorted(len(c) for c in cs) == [2, 2, 2, 2] and sorted(p.id for c in cs for p in c) == sorted(p.id for p in pts)
+    for c in cs:
+        assert len({(p.as_dict()["preset"], p.as_dict()["accum_buffer_bytes"]) for p in c}) == 1
+    one = load_spec({"fixed": {"model": "segformer-b0", "preset": "vs8"}, "axes": {"knob.dec": [256, 128, 64, 32]}})
+    assert [len(c) for c in chains(one.points(), workers=2)] == [2, 2]   # one group, two workers: split
+    assert [len(c) for c in chains(one.points(), workers=1)] == [4]
