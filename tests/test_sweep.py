@@ -226,3 +226,25 @@ def test_chains_keep_a_hardware_on_one_worker():
     one = load_spec({"fixed": {"model": "segformer-b0", "preset": "vs8"}, "axes": {"knob.dec": [256, 128, 64, 32]}})
     assert [len(c) for c in chains(one.points(), workers=2)] == [2, 2]   # one group, two workers: split
     assert [len(c) for c in chains(one.points(), workers=1)] == [4]
+
+
+def test_a_write_cut_short_is_invisible(tiny_sweep, tmp_path):
+    """Rows are written to a hidden temporary file and renamed: a sweep killed mid-write leaves a
+    file that neither pandas nor the resume logic sees, so that point simply runs again."""
+    import shutil
+
+    out = tmp_path / "res"
+    shutil.copytree(tiny_sweep[1], out)
+    victim = sorted(out.glob("part-*.parquet"))[0]
+    half = victim.read_bytes()[:100]
+    victim.unlink()
+    (out / f".tmp-{victim.stem[5:]}-deadbeef.parquet").write_bytes(half)
+    assert len(pd.read_parquet(out)) == 7 and len(cosim.load_results(out)) == 7
+    assert victim.stem[5:] not in finished_ids(out)
+
+
+def test_cli_reproduce_rejects_an_unknown_part(tmp_path):
+    env = {**os.environ, "PYTHONPATH": ROOT}
+    p = subprocess.run([sys.executable, "-m", "cosim.cli", "reproduce", "--only", "vectors", "-o", str(tmp_path)],
+                       capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+    assert p.returncode == 2 and "--only 'vectors' is not a part; parts: op_classes, b2_dynamic" in p.stderr
