@@ -704,7 +704,11 @@ def sweep(spec: str | os.PathLike | Mapping[str, Any] | Spec, out: str | os.Path
         client, cluster = _client(workers, scheduler) if own else (client, None)
         try:
             rep.workers = len(client.scheduler_info()["workers"])
-            client.run(warm_up)  # JIT and imports once per worker, in parallel
+            try:
+                client.run(warm_up)  # JIT and imports once per worker, in parallel
+            except Exception as e:
+                raise SpecError(f"the Dask workers cannot run dynvit-cosim ({_one_line(e)}); start each `dask "
+                                f"worker` from this project's environment (.venv/bin/dask worker ...)") from None
             rep.startup_s = time.perf_counter() - t0
             futs = {}
             for chain in chains(todo, rep.workers):
