@@ -98,6 +98,42 @@ class HardwareParams(Component):
             raise ParamError(f"{n}.global_buffer_bytes [B] = {self.global_buffer_bytes} is too small: needs "
                              f">= 2*vector_size*data_bytes = {2 * vec} B")
 
+    # -- overrides ---------------------------------------------------------------------------
+    def replace(self, **changes):
+        """A new, fully validated `HardwareParams` with some fields changed: the Python path of
+        ``cosim ... --set FIELD=VALUE``. Each value is checked like a preset's (type, unit,
+        range, then the cross-field checks of `validate`). The changes are remembered as
+        overrides (``.overrides``: field -> {value, kind: "override", was, base}) and travel
+        into traces and sweep results; the ``name`` stays the base hardware's unless changed.
+
+            hw = load_preset("vs16").replace(num_pes=32, global_buffer_bytes=131072)
+        """
+        new = super().replace(**changes)
+        ov = {k: dict(v) for k, v in self.overrides.items()}
+        for k, v in changes.items():
+            if k == "name":
+                continue
+            was = ov[k]["was"] if k in ov else getattr(self, k)
+            ov[k] = {"value": getattr(new, k), "kind": "override", "was": was,
+                     "base": ov[k]["base"] if k in ov else self.name}
+            if ov[k]["value"] == was:
+                del ov[k]
+        new.__dict__["_overrides"] = ov
+        return new
+
+    @property
+    def overrides(self) -> dict:
+        """Fields changed by `replace` since the preset was loaded: field -> {value, kind, was, base}."""
+        return self.__dict__.get("_overrides", {})
+
+    def record(self) -> dict:
+        """Every parameter, plus ``overrides`` (kind "override", the preset value it replaced)
+        when some were set: what traces store as their ``hardware`` attribute."""
+        d = self.to_dict()
+        if self.overrides:
+            d["overrides"] = {k: dict(v) for k, v in self.overrides.items()}
+        return d
+
     @classmethod
     def default(cls) -> "HardwareParams":
         """The hardware of ``accelerator.presets.DEFAULT_PRESET``."""

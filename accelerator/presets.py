@@ -17,7 +17,7 @@ import yaml
 from .params import HardwareParams, ParamError
 
 __all__ = ["PRESET_DIR", "DEFAULT_PRESET", "KINDS", "list_presets", "load_preset", "provenance",
-           "preset_info"]
+           "preset_info", "parse_overrides", "apply_overrides"]
 
 PRESET_DIR = Path(__file__).with_name("presets")
 
@@ -101,3 +101,63 @@ def provenance(name_or_path: str | Path) -> dict[str, str]:
     """Field -> '<kind>: <source> (<file>)' for every parameter of the preset."""
     info = preset_info(name_or_path)
     return {f: f"{e['kind']}: {e['source']} ({e['file']})" for f, e in info["params"].items()}
+
+
+_TRUE, _FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
+
+
+def _convert(field: str, text: Any) -> Any:
+    """A ``--set`` value (text, or a YAML value) converted to the type of ``HardwareParams.<field>``."""
+    p = HardwareParams._params[field]
+    what = f"HardwareParams.{field}" + (f" [{p.unit}]" if p.unit else "")
+    if not isinstance(text, str):
+        return text  # typed already (YAML, Python): Param.check does the rest
+    t = text.strip()
+    if p.type is bool:
+        if t.lower() in _TRUE or t.lower() in _FALSE:
+            return t.lower() in _TRUE
+        raise ParamError(f"{what} = {text!r} is not a boolean (allowed: true, false)")
+    if p.type in (int, float):
+        try:
+            v = float(t.replace("_", ""))
+        except ValueError:
+            raise ParamError(f"{what} = {text!r} is not a number (allowed: {p.range_text()}"
+                             f"{' ' + p.unit if p.unit else ''})") from None
+        if p.type is int:
+            if not v.is_integer():
+                raise ParamError(f"{what} = {text!r} is not an integer (allowed: {p.range_text()}"
+                                 f"{' ' + p.unit if p.unit else ''})")
+            return int(v)
+        return v
+    return t
+
+
+def parse_overrides(items: Any) -> dict[str, Any]:
+    """``["num_pes=32", "zero_gating=false"]`` (or a mapping) -> {field: typed value}.
+
+    Unknown fields and values that do not parse raise `ParamError` naming the field and its
+    allowed values; ranges and cross-field checks are applied by `apply_overrides`.
+    """
+    if isinstance(items, dict):
+        pairs = list(items.items())
+    else:
+        pairs = []
+        for kv in items or []:
+            if "=" not in str(kv):
+                raise ParamError(f"--set {kv!r} must be FIELD=VALUE (fields: "
+                                 f"{', '.join(HardwareParams.param_names())})")
+            k, v = str(kv).split("=", 1)
+            pairs.append((k.strip(), v))
+    out: dict[str, Any] = {}
+    for k, v in pairs:
+        if k not in HardwareParams._params:
+            raise ParamError(f"--set {k}: unknown hardware parameter; valid names: "
+                             f"{', '.join(HardwareParams.param_names())}")
+        out[k] = _convert(k, v)
+    return out
+
+
+def apply_overrides(hw: HardwareParams, items: Any) -> HardwareParams:
+    """``hw`` with ``--set`` style overrides applied and validated (recorded as kind "override")."""
+    changes = parse_overrides(items)
+    return hw.replace(**changes) if changes else hw

@@ -8,4 +8,8 @@ def __getattr__(name):  # lazy: `import cosim` stays cheap for the CLI
         from . import system
 
         return getattr(system, name)
+    if name in ("sweep", "load_results", "load_spec"):  # design-space sweeps on Dask (cosim/sweeps.py)
+        from . import sweeps
+
+        return getattr(sweeps, name)
     raise AttributeError(name)

@@ -153,12 +153,13 @@ def _print_workload(wl, max_rows: int) -> None:
 
 _SYNC_HELP = ("decoupled: the accelerator runs tiles ahead in local time up to the next host event (fast); "
               "tile: one kernel activation per tile (the reference mode); results are identical")
+SET_HELP = "FIELD=VALUE: override one hardware parameter (repeatable; validated like a preset field)"
 
 
-def _hardware(spec: str | None):
-    from accelerator.presets import DEFAULT_PRESET, load_preset
+def _hardware(spec: str | None, sets: list[str] | None = None):
+    from accelerator.presets import DEFAULT_PRESET, apply_overrides, load_preset
 
-    return load_preset(spec or DEFAULT_PRESET)
+    return apply_overrides(load_preset(spec or DEFAULT_PRESET), sets)
 
 
 @app.command()
@@ -168,6 +169,7 @@ def simulate(
     knob: Optional[List[str]] = typer.Option(None, "--knob", "-k", help="NAME=VALUE, repeatable"),
     resolution: Optional[str] = typer.Option(None, "--resolution", "-r", help="input resolution HxW"),
     hw: Optional[str] = typer.Option(None, "--hw", help="hardware preset name or YAML file (default: the default preset)"),
+    sets: Optional[List[str]] = typer.Option(None, "--set", help=SET_HELP),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
     max_rows: int = typer.Option(0, "--rows", help="print at most this many layer rows (0 = all)"),
     sync: str = typer.Option("decoupled", "--sync", help=_SYNC_HELP),
@@ -183,7 +185,7 @@ def simulate(
         from .system import load_program
 
         cfg = resolve_config(model, config, knob, resolution)
-        hwp = _hardware(hw)
+        hwp = _hardware(hw, sets)
         wl = workloads.lower(cfg)
         acc = Accelerator(hwp)
         acc.sync = sync
@@ -204,7 +206,7 @@ def simulate(
             for i, l in enumerate(wl.layers)
         ]
         out = {
-            "model": cfg.name, "config": cfg.id, "hardware": hwp.name, "latency_s": r.latency_s, "energy_j": r.energy_j,
+            "model": cfg.name, "config": cfg.id, "hardware": hwp.name, "hardware_overrides": hwp.overrides, "latency_s": r.latency_s, "energy_j": r.energy_j,
             "energy_breakdown_j": r.energy_by_component, "macs": r.macs, "macs_issued": r.macs_issued,
             "dram_bytes": r.dram_bytes, "utilization": r.utilization, "roofline_ratio": r.roofline_ratio,
             "area_mm2": area["total"], "area_breakdown_mm2": area, "events": events, "activations": events,
@@ -269,19 +271,21 @@ def hw_list() -> None:
 
 @hw_app.command("show")
 def hw_show(preset: str = typer.Argument(..., help="preset name or YAML path"),
+            sets: Optional[List[str]] = typer.Option(None, "--set", help=SET_HELP),
             as_json: bool = typer.Option(False, "--json", help="print one JSON object")) -> None:
     """Show a preset: every parameter with unit, value and source; energy and area tables."""
 
     def go():
         from accelerator.area import area_mm2
         from accelerator.energy import EnergyModel
-        from accelerator.presets import load_preset, provenance
+        from accelerator.presets import provenance
 
-        hw = load_preset(preset)
-        prov = provenance(preset)
+        hw = _hardware(preset, sets)
+        prov = {**provenance(preset), **{k: f"override: --set {k}={v['value']} (preset value {v['was']})"
+                                         for k, v in hw.overrides.items()}}
         em = EnergyModel(hw)
         if as_json:
-            sys.stdout.write(json.dumps({"params": hw.to_dict(), "provenance": prov, "energy": em.table(),
+            sys.stdout.write(json.dumps({"params": hw.to_dict(), "overrides": hw.overrides, "provenance": prov, "energy": em.table(),
                                          "area_mm2": area_mm2(hw)}, default=str) + "\n")
             return
         from accelerator.presets import preset_info
@@ -343,6 +347,7 @@ def run(
     seed: Optional[int] = typer.Option(None, "--seed", help="override the scenario's seed"),
     duration: Optional[float] = typer.Option(None, "--duration", help="override the scenario's duration [s]"),
     no_cache: bool = typer.Option(False, "--no-cache", help="measure profile tables again instead of using the cache"),
+    sets: Optional[List[str]] = typer.Option(None, "--set", help=SET_HELP),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
     sync: str = typer.Option("decoupled", "--sync", help=_SYNC_HELP),
     accuracy: Optional[List[str]] = typer.Option(None, "--accuracy", help="measured accuracy profile YAML (repeatable; before the scenario's own)"),
@@ -359,6 +364,10 @@ def run(
         system, source = scen.load(scenario)
         if accuracy:
             system = system.replace(accuracy=list(accuracy) + list(system.accuracy))
+        if sets:
+            from accelerator.presets import apply_overrides
+
+            system = system.replace(hardware=apply_overrides(system.hardware_params(), sets))
         with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[sim]}"),
                       TimeElapsedColumn(), console=err_console, disable=quiet, transient=True) as prog:
             task = prog.add_task(system.name, total=1.0, sim="")
@@ -404,6 +413,7 @@ def regress(
 
 # Analysis commands (report, export, compare) and `map` register themselves on `app`.
 from . import cli_map  # noqa: E402,F401
+from . import cli_sweep  # noqa: E402,F401  (sweep, pareto, reproduce)
 
 try:
     from . import cli_analysis  # noqa: E402,F401
@@ -414,7 +424,11 @@ from . import cli_accuracy  # noqa: E402,F401  (accuracy, report-accuracy)
 
 
 def main() -> None:  # pragma: no cover
-    app()
+    # Under `python -m cosim.cli` this file runs as __main__; the command modules registered on
+    # the importable `cosim.cli.app`, so run that one.
+    from cosim.cli import app as _app
+
+    _app()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -20,6 +20,7 @@ def user_error_types() -> tuple[type[BaseException], ...]:
         ("accelerator.presets", "PresetError"),
         ("accelerator.mapping", "MappingError"),
         ("cosim.scenario", "ScenarioError"),
+        ("cosim.sweeps", "SpecError"),
         ("traces.reader", "TraceFormatError"),
         ("workloads.accuracy", "AccuracyDataError"),
     ):

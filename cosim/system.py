@@ -183,7 +183,7 @@ def simulate(
     path = Path(out) if out else Path("runs") / f"{system.name}-seed{system.seed}.h5"
     energy = EnergyModel(hw)
     writer = traces.TraceWriter(
-        path, seed=system.seed, scenario=scenario_source, hardware=hw.to_dict(), tool_version=__version__,
+        path, seed=system.seed, scenario=scenario_source, hardware=hw.record(), tool_version=__version__,
         created=created, layer_extra_columns=Recorder.layer_extra_columns(tuple(energy.components)),
     )
     bridge = Bridge(acc, hw, program_of)

@@ -242,10 +242,74 @@ plt.show()'''),
     ])
 
 
+def design_space() -> nbformat.NotebookNode:
+    return nb([
+        new_markdown_cell("""# Design space: a sweep's results and its Pareto front
+
+Reads the Parquet results of `cosim sweep SPEC.yaml -o DIR` (one row per point: coordinates, latency,
+energy by component, area, accuracy, error) with pandas and draws the latency-energy Pareto front with its
+knee. Set `DYNVIT_SWEEP` to the results directory (default: the vector-size part of `cosim reproduce`,
+`runs/reproduce/sweeps/vector_size`). The same on the command line:
+`cosim pareto DIR --x latency_s --y energy_j [--z area_mm2] [--accuracy] [--group preset]`."""),
+        params_cell(f'''
+import os
+import sys
+
+SWEEP = os.environ.get("DYNVIT_SWEEP", "runs/reproduce/sweeps/vector_size")  # parameter
+
+{SETUP}
+
+SWEEP = resolve(SWEEP)
+SWEEP'''),
+        new_code_cell(IMPORTS + "\nfrom cosim.pareto import fronts"),
+        new_code_cell('''df = pd.read_parquet(SWEEP)
+failed = df[df["error"].fillna("") != ""]
+print(f"{len(df)} points, {len(failed)} failed")
+display(failed[["point_id", "error"]].head())
+df.head()'''),
+        new_markdown_cell("""## Pareto front: latency against energy
+
+One front per hardware preset when the sweep has several; the red circle is each front's knee (the point
+nearest the best latency and the best energy, each scaled to the front's range)."""),
+        new_code_cell('''group = "preset" if "preset" in df.columns and df["preset"].nunique() > 1 else None
+res = fronts(df, ["latency_s", "energy_j"], group=group)
+fig, ax = plt.subplots(figsize=(8, 5), layout="constrained")
+for i, (g, d) in enumerate(res.data.groupby(group) if group else [("all", res.data)]):
+    ax.scatter(d["latency_s"] * 1e3, d["energy_j"] * 1e3, s=12, alpha=0.35, color=f"C{i}")
+    f = d[d["on_front"]].sort_values("latency_s")
+    ax.plot(f["latency_s"] * 1e3, f["energy_j"] * 1e3, "-o", ms=4, color=f"C{i}", label=str(g))
+    k = d[d["knee"]]
+    ax.scatter(k["latency_s"] * 1e3, k["energy_j"] * 1e3, s=160, facecolors="none", edgecolors="red")
+ax.set_xlabel("latency [ms]")
+ax.set_ylabel("energy [mJ]")
+ax.set_title("Pareto front (red: knee)", loc="left")
+ax.legend(fontsize=8)
+plt.show()
+cols = [c for c in ("preset", "config", "latency_s", "energy_j", "area_mm2", "knee") if c in res.front.columns]
+res.front[cols]'''),
+        new_markdown_cell("## Where the energy of the front's points goes"),
+        new_code_cell('''comp = [c for c in df.columns if c.startswith("energy_") and c.endswith("_j") and c != "energy_j"]
+if comp:
+    f = res.front.sort_values("energy_j")
+    labels = [f"{r.get('preset', '')} {str(r.get('config', '')).split('@')[-1]}" for _, r in f.iterrows()]
+    fig, ax = plt.subplots(figsize=(9, 4), layout="constrained")
+    bottom = np.zeros(len(f))
+    for c in comp:
+        v = f[c].to_numpy(float) * 1e3
+        ax.bar(range(len(f)), v, bottom=bottom, label=c[7:-2])
+        bottom += v
+    ax.set_xticks(range(len(f)), labels, rotation=60, fontsize=7)
+    ax.set_ylabel("energy [mJ]")
+    ax.legend(fontsize=7, ncol=2)
+    plt.show()'''),
+    ])
+
+
 NOTEBOOKS = {
     "01_run_at_a_glance.ipynb": run_at_a_glance,
     "02_where_time_and_energy_go.ipynb": where_time_and_energy_go,
     "03_compare_runs.ipynb": compare_runs,
+    "04_design_space.ipynb": design_space,
 }
 
 
