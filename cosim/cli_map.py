@@ -10,7 +10,7 @@ from typing import List, Optional
 import typer
 from rich.table import Table
 
-from .cli import _fail, _guard, _hardware, app, console, resolve_config
+from .cli import SET_HELP, _fail, _guard, _hardware, app, console, resolve_config
 
 
 def _row(m, macs: int) -> dict:
@@ -29,6 +29,7 @@ def map_cmd(
     knob: Optional[List[str]] = typer.Option(None, "--knob", "-k", help="NAME=VALUE, repeatable"),
     resolution: Optional[str] = typer.Option(None, "--resolution", "-r", help="input resolution HxW"),
     hw: Optional[str] = typer.Option(None, "--hw", help="hardware preset name or YAML file"),
+    sets: Optional[List[str]] = typer.Option(None, "--set", help=SET_HELP),
     objective: Optional[str] = typer.Option(None, "--objective", help="edp | energy | latency (default: the "
                                             "hardware's mapping_objective)"),
     exhaustive: bool = typer.Option(False, "--exhaustive", help="search every legal tiling (small layers only)"),
@@ -41,7 +42,7 @@ def map_cmd(
         from accelerator.mapping import mapping_candidates
 
         cfg = resolve_config(model, config, knob, resolution)
-        hwp = _hardware(hw)
+        hwp = _hardware(hw, sets)
         if objective:
             hwp = hwp.replace(mapping_objective=objective)
         wl = workloads.lower(cfg)
