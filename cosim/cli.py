@@ -335,6 +335,7 @@ def run(
     duration: Optional[float] = typer.Option(None, "--duration", help="override the scenario's duration [s]"),
     no_cache: bool = typer.Option(False, "--no-cache", help="measure profile tables again instead of using the cache"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
+    force: bool = typer.Option(False, "--force", "-f", help="overwrite an existing trace file"),
 ) -> None:
     """Co-simulate a scenario and write its HDF5 trace; print a summary."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -354,7 +355,8 @@ def run(
                 prog.update(task, completed=t_s / total_s, sim=f"{t_s:.1f}/{total_s:g} s simulated")
 
             res = simulate(system, out, seed=seed, duration_s=duration, scenario_source=source,
-                           progress=tick, use_profile_cache=not no_cache)
+                           progress=tick, use_profile_cache=not no_cache, overwrite=force,
+                           inputs=(str(scen.resolve(scenario)),))
         print_summary(res.summary, title=f"{system.name}: {res}")
 
     _guard(go)

@@ -27,6 +27,8 @@ def _trace_guard(fn):
             _fail(str(e))
         except (IsADirectoryError, NotADirectoryError, PermissionError) as e:
             _fail(f"cannot write {e.filename or ''}: {e.strerror or e}".replace("write : ", "write: "))
+        except OSError as e:  # e.g. disk full while writing an output
+            _fail(f"{e.filename + ': ' if e.filename else ''}{e.strerror or e}")
 
     return _guard(go)
 
@@ -66,6 +68,7 @@ def export(
     trace: str = typer.Argument(..., help="trace file (.h5)"),
     chrome_trace: Optional[str] = typer.Option(None, "--chrome-trace", help="write Chrome / Perfetto trace-event JSON here"),
     no_layers: bool = typer.Option(False, "--no-layers", help="leave out the layer events (smaller file)"),
+    force: bool = typer.Option(False, "--force", "-f", help="overwrite an existing output file"),
 ) -> None:
     """Export a trace for trace viewers (open the JSON in https://ui.perfetto.dev or chrome://tracing)."""
     if not chrome_trace:
@@ -73,6 +76,11 @@ def export(
 
     def go():
         from traces.chrome import export_chrome_trace
+        from traces.output import OutputError, check_not_input
+
+        check_not_input(chrome_trace, [trace], "--chrome-trace")
+        if os.path.lexists(chrome_trace) and not os.path.isdir(chrome_trace) and not force:
+            raise OutputError(f"--chrome-trace {chrome_trace} exists; give --force to overwrite it")
 
         p = export_chrome_trace(trace, chrome_trace, layers=not no_layers)
         console.print(f"[bold]chrome trace:[/] {p} ({os.path.getsize(p) / 1e6:.2f} MB); open it in https://ui.perfetto.dev",
@@ -123,7 +131,14 @@ def compare(
 
     def go():
         from traces.compare import compare as compare_df
+        from traces.output import check_not_input, prepare_parent
 
+        for opt, p in (("--csv", csv), ("--plot", plot)):
+            if p:
+                check_not_input(p, traces_, opt)
+                if os.path.isdir(p):
+                    _fail(f"{opt} {p} is a folder; give a file name")
+                prepare_parent(p, opt)  # a missing folder is made; a file in the way is a clear error
         df = compare_df(traces_)
         cols = list(df.columns) if streams else [c for c in df.columns if c[1] == "all"]
         t = Table(title="comparison", title_justify="left")

@@ -21,6 +21,7 @@ def user_error_types() -> tuple[type[BaseException], ...]:
         ("accelerator.mapping", "MappingError"),
         ("cosim.scenario", "ScenarioError"),
         ("traces.reader", "TraceFormatError"),
+        ("traces.output", "OutputError"),
     ):
         try:
             m = __import__(mod, fromlist=[name])

@@ -122,8 +122,38 @@ def simulate(
     progress: Callable[[float, float], None] | None = None,
     created: str | None = None,
     use_profile_cache: bool = True,
+    overwrite: bool = True,
+    inputs: tuple[str | Path, ...] = (),
 ) -> SimulationResult:
-    """Run a system: profile the candidates, co-simulate, write the HDF5 trace."""
+    """Run a system: profile the candidates, co-simulate, write the HDF5 trace.
+
+    The output is checked and claimed before any work (`traces.OutputClaim`): an
+    existing file is replaced only with ``overwrite``, a second run writing the same
+    file is refused, and the trace never replaces one of the run's inputs (``inputs``,
+    e.g. the scenario script, plus the system's CsvReplay files and hardware YAML).
+    """
+    import traces
+
+    wall0 = time.perf_counter()
+    if seed is not None or duration_s is not None:
+        system = system.replace(**{k: v for k, v in (("seed", seed), ("duration_s", duration_s)) if v is not None})
+    path = Path(out) if out else Path("runs") / f"{system.name}-seed{system.seed}.h5"
+    claim = traces.OutputClaim(path, overwrite=overwrite, inputs=(*inputs, *_input_files(system)), what="trace file")
+    try:
+        return _simulate(system, path, claim, scenario_source, progress, created, use_profile_cache, wall0)
+    finally:
+        claim.release()  # the writer released it already unless set-up failed
+
+
+def _input_files(system: System) -> list[str]:
+    """Files a system reads (the trace must never replace one of them)."""
+    files = [str(r.path) for r in system.resources if getattr(r, "path", "")]
+    if isinstance(system.hardware, str) and system.hardware.endswith((".yaml", ".yml")):
+        files.append(system.hardware)
+    return files
+
+
+def _simulate(system, path, claim, scenario_source, progress, created, use_profile_cache, wall0) -> SimulationResult:
     import traces
     import workloads
     from accelerator.energy import EnergyModel
@@ -134,9 +164,6 @@ def simulate(
     from .profiles import measure
     from .recorder import Recorder
 
-    wall0 = time.perf_counter()
-    if seed is not None or duration_s is not None:
-        system = system.replace(**{k: v for k, v in (("seed", seed), ("duration_s", duration_s)) if v is not None})
     hw = system.hardware_params()
     configs = system.configs()
     end_ps = to_ps(system.duration_s)
@@ -158,11 +185,10 @@ def simulate(
     levels = {ResourceLevel()} | {ResourceLevel.of(lv) for _, lv in merged_levels(timelines)}
     profile = measure(acc, hw, sorted({c.id for c in configs.values()}), levels, program_of, use_cache=use_profile_cache)
 
-    path = Path(out) if out else Path("runs") / f"{system.name}-seed{system.seed}.h5"
     energy = EnergyModel(hw)
     writer = traces.TraceWriter(
         path, seed=system.seed, scenario=scenario_source, hardware=hw.to_dict(), tool_version=__version__,
-        created=created, layer_extra_columns=Recorder.layer_extra_columns(tuple(energy.components)),
+        created=created, layer_extra_columns=Recorder.layer_extra_columns(tuple(energy.components)), claim=claim,
     )
     bridge = Bridge(acc, hw, program_of)
     rec = Recorder(writer, tuple(energy.components), bridge.offset_ps)

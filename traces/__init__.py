@@ -18,12 +18,15 @@ of the project writes and reads.
         traces.summary(t)
 """
 
+from .output import OutputClaim, OutputError
 from .reader import Trace, TraceFormatError, open
 from .schema import SCHEMA_VERSION
 from .summary import config_counts, summary, summary_dict
 from .writer import TraceWriter, clear_write_flags
 
 __all__ = [
+    "OutputClaim",
+    "OutputError",
     "SCHEMA_VERSION",
     "Trace",
     "TraceFormatError",

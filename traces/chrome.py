@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from .output import atomic_output, check_not_input
 from .reader import Trace
 from .reader import open as _open_trace
 
@@ -171,6 +172,7 @@ def export_chrome_trace(trace, out_json: str | os.PathLike, layers: bool = True)
     """Write ``trace`` (a Trace or a trace path) as Chrome / Perfetto trace-event JSON
     to ``out_json``; returns the path written. ``layers=False`` leaves out the layer
     events (much smaller files for long runs)."""
+    check_not_input(out_json, (trace.path if isinstance(trace, Trace) else trace,), "chrome trace")
     if isinstance(trace, Trace):
         ev = chrome_events(trace, layers)
         meta = trace.meta
@@ -190,9 +192,7 @@ def export_chrome_trace(trace, out_json: str | os.PathLike, layers: bool = True)
         "time_unit": "ts and dur are microseconds of simulated time",
     }
     out_json = os.fspath(out_json)
-    parent = os.path.dirname(os.path.abspath(out_json))
-    os.makedirs(parent, exist_ok=True)
-    with open(out_json, "w", encoding="utf-8") as fh:
+    with atomic_output(out_json, inputs=(path,), what="chrome trace") as fh:
         # json.dumps (C encoder) rather than json.dump (chunked, pure Python): ~3x faster on big traces
         fh.write(json.dumps({"traceEvents": ev, "displayTimeUnit": "ms", "otherData": other}, separators=(",", ":"),
                             allow_nan=False))

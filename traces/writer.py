@@ -45,6 +45,7 @@ import h5py
 import numpy as np
 
 from . import schema
+from .output import OutputClaim, OutputError, same_file
 from .schema import Column
 
 #: Target uncompressed bytes per chunk; chunk rows are a power of two near it.
@@ -203,7 +204,12 @@ class TraceWriter:
     Parameters
     ----------
     path: the file to create (parent folders are made; an existing file is
-        replaced unless ``overwrite=False``).
+        replaced unless ``overwrite=False``). While the writer is open it holds
+        an exclusive claim on the file (:class:`traces.output.OutputClaim`): a
+        second writer of the same file is refused with OutputError.
+    claim: an :class:`~traces.output.OutputClaim` the caller took earlier
+        (e.g. before a long set-up); the writer takes it over and releases it
+        on close. ``overwrite`` is then the claim's business.
     seed, scenario, hardware, tool_version: root attributes (``hardware`` is
         stored as JSON; ``seed`` None stores no seed attribute).
     created: ISO 8601 UTC time for the ``created`` attribute; None means now.
@@ -231,9 +237,11 @@ class TraceWriter:
         flush_every_s: float | None = 1.0,
         flush_every_rows: int | None = 50_000,
         overwrite: bool = True,
+        claim: OutputClaim | None = None,
     ) -> None:
         self.path = os.fspath(path)
         self._f: h5py.File | None = None
+        self._claim: OutputClaim | None = None
         if seed is not None and (not isinstance(seed, numbers.Integral) or isinstance(seed, bool)):
             raise ValueError(f"seed must be an integer or None, got {seed!r}")
         if not isinstance(scenario, str):
@@ -264,14 +272,18 @@ class TraceWriter:
         self._dtypes = {t: schema.table_dtype(cols) for t, cols in self.columns.items()}
         self._names = {t: frozenset(c.name for c in cols) for t, cols in self.columns.items()}
 
-        if os.path.exists(self.path) and not overwrite:
-            raise FileExistsError(f"trace file {self.path} exists (overwrite=False)")
-        parent = os.path.dirname(os.path.abspath(self.path))
-        os.makedirs(parent, exist_ok=True)
+        if claim is None:
+            if os.path.exists(self.path) and not overwrite:
+                raise FileExistsError(f"trace file {self.path} exists (overwrite=False)")
+            claim = OutputClaim(self.path, overwrite=True, what="trace file")
+        elif not claim.held or not same_file(claim.path, self.path):
+            raise ValueError(f"TraceWriter for {self.path}: the claim given is for {claim.path} or was released")
+        self._claim = claim  # held (another writer of this file is refused) until close
         try:
             f = h5py.File(self.path, "w", libver=LIBVER, rdcc_nbytes=CHUNK_CACHE_BYTES)
         except OSError as e:
-            raise OSError(f"cannot create trace file {self.path}: {e}") from e
+            claim.release()
+            raise OutputError(f"cannot create trace file {self.path}: {e}") from None
         try:
             a = f.attrs
             a["schema_version"] = np.int64(schema.SCHEMA_VERSION)
@@ -302,6 +314,7 @@ class TraceWriter:
             f.flush()
         except BaseException:
             f.close()
+            claim.release()
             raise
         self._f = f
         self._buf: dict[str, list[np.ndarray]] = {t: [] for t in schema.TABLES}
@@ -506,7 +519,11 @@ class TraceWriter:
                 self._f.attrs["complete"] = np.bool_(True)  # in-place rewrite, allowed under SWMR
         finally:
             f, self._f = self._f, None
-            f.close()
+            try:
+                f.close()
+            finally:
+                if self._claim is not None:
+                    self._claim.release()
 
 
 # ---------------------------------------------------------------------------
