@@ -404,5 +404,9 @@ def main() -> None:  # pragma: no cover
 
 
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    # `python -m cosim.cli`: run the app of the imported module `cosim.cli`, on which the
+    # analysis commands registered themselves (not this __main__ copy's app)
+    from cosim.cli import main as _main
+
+    _main()
 
