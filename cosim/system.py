@@ -29,6 +29,21 @@ from host.scheduler import Host, Scheduler, Stream, objective_of, resource_timel
 from host.units import PS_PER_S, to_ps
 
 
+def check_stream_name(name: str) -> None:
+    """A stream name the trace can hold and the summaries can tell apart (ParamError if not)."""
+    from traces.schema import STREAM_WIDTH
+    from traces.summary import ALL
+
+    if name == ALL:
+        raise ParamError(f"Stream.name = {name!r} is reserved (the label of the all-streams row of summaries); "
+                         "choose another name")
+    n = len(name.encode("utf-8", "surrogatepass"))
+    if n > STREAM_WIDTH:
+        raise ParamError(f"Stream.name = {name[:20]!r}... is {n} bytes in UTF-8 (allowed: at most {STREAM_WIDTH})")
+    if not name.isprintable():
+        raise ParamError(f"Stream.name = {name!r} must hold printable characters only")
+
+
 class System(Component):
     """Everything one co-simulation run needs."""
 
@@ -46,6 +61,8 @@ class System(Component):
         names = [s.name for s in self.streams]
         if len(set(names)) != len(names):
             raise ParamError(f"System.streams: stream names must be unique, got {names}")
+        for n in names:
+            check_stream_name(n)
         for r in self.resources:
             if not isinstance(r, ResourceModel):
                 raise ParamError(f"System.resources: {r!r} is not a resource model (Piecewise, Periodic, Markov, CsvReplay)")
@@ -65,6 +82,7 @@ class System(Component):
     def configs(self) -> dict[str, Any]:
         """Every candidate configuration id, as written and canonical -> parsed Config (errors name the id)."""
         import workloads
+        from traces.schema import CONFIG_WIDTH
 
         out: dict[str, Any] = {}
         for s in self.streams:
@@ -76,6 +94,9 @@ class System(Component):
                 except workloads.ConfigError as e:
                     raise workloads.ConfigError(f"stream {s.name!r}: candidate {cid!r}: {e}") from None
                 out[out[cid].id] = out[cid]
+                if len(out[cid].id.encode("utf-8")) > CONFIG_WIDTH:
+                    raise workloads.ConfigError(f"stream {s.name!r}: candidate {cid!r}: its configuration id is "
+                                                f"longer than {CONFIG_WIDTH} bytes, the limit of the trace")
         return out
 
 
