@@ -121,7 +121,7 @@ def _list_models() -> None:
         console.print(t)
         console.print(
             f"  models: {', '.join(fam.model_names())}; resolution: multiples of {fam.resolution_multiple}, "
-            f">= {fam.min_resolution}, default {fam.default_resolution[0]}x{fam.default_resolution[1]}\n"
+            f">= {fam.min_resolution}, <= {fam.max_resolution}, default {fam.default_resolution[0]}x{fam.default_resolution[1]}\n"
         )
 
 
@@ -154,7 +154,9 @@ def _print_workload(wl, max_rows: int) -> None:
 def _hardware(spec: str | None):
     from accelerator.presets import DEFAULT_PRESET, load_preset
 
-    return load_preset(spec or DEFAULT_PRESET)
+    from .limits import check_hardware
+
+    return check_hardware(load_preset(spec or DEFAULT_PRESET))
 
 
 @app.command()

@@ -26,7 +26,7 @@ from workloads.params import Component, Param, ParamError, REQUIRED
 from host.profile import Candidate, ResourceLevel
 from host.resources import ResourceModel, merged_levels
 from host.scheduler import Host, Scheduler, Stream, objective_of, resource_timelines
-from host.units import PS_PER_S, to_ps
+from host.units import MAX_TIME_S, PS_PER_S, to_ps
 
 
 def check_stream_name(name: str) -> None:
@@ -52,8 +52,9 @@ class System(Component):
     streams = Param(list, REQUIRED, doc="list of Stream")
     resources = Param(list, [], doc="list of resource models (Piecewise, Periodic, Markov, CsvReplay)")
     scheduler = Param(Scheduler, Scheduler(), doc="queue policy, late-work policy, energy-budget window")
-    duration_s = Param(float, 30.0, unit="s", doc="simulated time frames arrive in", min=0.0, min_exclusive=True)
-    seed = Param(int, 0, doc="seed of every random process", min=0)
+    duration_s = Param(float, 30.0, unit="s", doc="simulated time frames arrive in", min=0.0, min_exclusive=True,
+                       max=MAX_TIME_S)
+    seed = Param(int, 0, doc="seed of every random process", min=0, max=2**63 - 1)
 
     def validate(self) -> None:
         if not self.streams or not all(isinstance(s, Stream) for s in self.streams):
@@ -72,11 +73,13 @@ class System(Component):
         from accelerator.params import HardwareParams
         from accelerator.presets import DEFAULT_PRESET, load_preset
 
+        from .limits import check_hardware
+
         hw = self.hardware
         if isinstance(hw, HardwareParams):
-            return hw
+            return check_hardware(hw)
         if isinstance(hw, str):
-            return load_preset(hw or DEFAULT_PRESET)
+            return check_hardware(load_preset(hw or DEFAULT_PRESET))
         raise ParamError(f"System.hardware = {hw!r} must be a preset name, a YAML path or HardwareParams")
 
     def configs(self) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from .governors import OBJECTIVES, Governor, GovernorView, make_governor
 from .port import AcceleratorPort, Outcome
 from .profile import Candidate, ProfileTable, ResourceLevel
 from .resources import RESOURCES, ResourceModel, merged_levels
-from .units import to_ps
+from .units import MAX_TIME_S, MIN_STEP_S, to_ps
 
 
 class Stream(Component):
@@ -58,7 +58,7 @@ class Scheduler(Component):
     late = Param(str, "drop", doc="late work: drop frames already past their deadline when they could start; "
                  "abort a running frame at its deadline; or finish late", choices=("drop", "abort", "finish"))
     skip_superseded = Param(bool, False, doc="drop a queued frame when a newer frame of the same stream arrives")
-    budget_window_s = Param(float, 1.0, unit="s", doc="window of the energy budget", min=0.0, min_exclusive=True)
+    budget_window_s = Param(float, 1.0, unit="s", doc="window of the energy budget", min=MIN_STEP_S, max=MAX_TIME_S)
 
 
 def resource_timelines(resources: list[ResourceModel], end_ps: int, seed: int) -> dict[str, list[tuple[int, float]]]:
