@@ -306,11 +306,13 @@ def hw_show(preset: str = typer.Argument(..., help="preset name or YAML path"),
     _guard(go)
 
 
-def print_summary(summ, title: str = "summary") -> None:
-    """A trace summary (traces.summary DataFrame) as a table."""
+def print_summary(summ, title: str = "summary", metrics: dict | None = None) -> None:
+    """A trace summary (traces.summary DataFrame) as a table. ``metrics`` (traces.summary.
+    accuracy_metrics) names each row's accuracy metric: a row mixing metrics shows no mean."""
+    metrics = metrics or {}
     t = Table(title=title, title_justify="left")
     cols = [("stream", "stream"), ("frames", "frames"), ("run", "run"), ("dropped", "dropped"),
-            ("missed", "missed"), ("miss_rate", "miss rate"), ("accuracy_mean", "accuracy"),
+            ("missed", "missed"), ("miss_rate", "miss rate"), ("accuracy_mean", "accuracy (frames known)"),
             ("energy_per_frame_j", "mJ/frame"), ("latency_p50_s", "p50 ms"), ("latency_p99_s", "p99 ms"),
             ("configs", "configs")]
     for _, label in cols:
@@ -323,7 +325,10 @@ def print_summary(summ, title: str = "summary") -> None:
             if k == "miss_rate":
                 return "-" if v != v else f"{100 * v:.1f}%"
             if k == "accuracy_mean":
-                return "unknown" if v != v else f"{v:.2f}"
+                metric = metrics.get(str(r["stream"]), "")
+                if metric.startswith("mixed"):
+                    return f"mixed metrics ({r['accuracy_known']} known)"
+                return "unknown" if v != v else f"{v:.2f} {metric} ({r['accuracy_known']}/{r['run']})".replace("  ", " ")
             return str(v)
         t.add_row(*[f(k) for k, _ in cols])
     console.print(t)
@@ -359,7 +364,9 @@ def run(
             res = simulate(system, out, seed=seed, duration_s=duration, scenario_source=source,
                            progress=tick, use_profile_cache=not no_cache, overwrite=force,
                            inputs=(str(scen.resolve(scenario)),))
-        print_summary(res.summary, title=f"{system.name}: {res}")
+        import traces
+
+        print_summary(res.summary, title=f"{system.name}: {res}", metrics=traces.accuracy_metrics(res.trace_path))
 
     _guard(go)
 

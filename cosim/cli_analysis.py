@@ -52,7 +52,8 @@ def report(
 
         with traces.open(trace) as t:
             s = traces.summary(t)
-        print_summary(s, title=f"{os.path.basename(trace)}")
+            metrics = traces.accuracy_metrics(t)
+        print_summary(s, title=f"{os.path.basename(trace)}", metrics=metrics)
         files = write_report_files(trace, out or _default_report_dir(trace), formats=("md",) if markdown_only else ("html", "md"))
         page = files.get("html") or files["md"]
         console.print(f"[bold]report:[/] {page}", highlight=False)
@@ -145,8 +146,10 @@ def compare(
         t.add_column("metric", no_wrap=True)
         for tr, st in cols:
             t.add_column(escape(f"{tr}\n{st}"), justify="right")
+        mixed = {c for c in cols if df.attrs.get("metrics", {}).get(c[0], {}).get(c[1], "").startswith("mixed")}
         for key, label, kind in _ROWS:
-            t.add_row(escape(label), *[_cell(df.loc[key, c], kind) for c in cols])
+            t.add_row(escape(label), *["mixed metrics" if kind == "acc" and c in mixed else _cell(df.loc[key, c], kind)
+                                       for c in cols])
         console.print(t)
         for label, p in df.attrs["paths"].items():
             sc = df.attrs["scenarios"].get(label, "")

@@ -21,7 +21,7 @@ of the project writes and reads.
 from .output import OutputClaim, OutputError
 from .reader import Trace, TraceFormatError, open
 from .schema import SCHEMA_VERSION
-from .summary import config_counts, summary, summary_dict
+from .summary import accuracy_metrics, config_counts, summary, summary_dict
 from .writer import TraceWriter, clear_write_flags
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "Trace",
     "TraceFormatError",
     "TraceWriter",
+    "accuracy_metrics",
     "clear_write_flags",
     "config_counts",
     "open",
