@@ -328,7 +328,7 @@ def print_summary(summ, title: str = "summary", metrics: dict | None = None) -> 
                 metric = metrics.get(str(r["stream"]), "")
                 if metric.startswith("mixed"):
                     return f"mixed metrics ({r['accuracy_known']} known)"
-                return "unknown" if v != v else f"{v:.2f} {metric} ({r['accuracy_known']}/{r['run']})".replace("  ", " ")
+                return "unknown" if v != v else f"{v:.2f} ({r['accuracy_known']}/{r['run']})"
             return str(v)
         t.add_row(*[f(k) for k, _ in cols])
     console.print(t)
@@ -348,6 +348,8 @@ def run(
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     def go():
+        import traces
+
         from . import scenario as scen
         from .system import simulate
 
@@ -361,11 +363,12 @@ def run(
             def tick(t_s: float, total_s: float) -> None:
                 prog.update(task, completed=t_s / total_s, sim=f"{t_s:.1f}/{total_s:g} s simulated")
 
-            res = simulate(system, out, seed=seed, duration_s=duration, scenario_source=source,
-                           progress=tick, use_profile_cache=not no_cache, overwrite=force,
-                           inputs=(str(scen.resolve(scenario)),))
-        import traces
-
+            try:
+                res = simulate(system, out, seed=seed, duration_s=duration, scenario_source=source,
+                               progress=tick, use_profile_cache=not no_cache, overwrite=force,
+                               inputs=(str(scen.resolve(scenario)),))
+            except traces.TraceWriteError as e:  # e.g. disk full: the rows flushed so far are kept
+                _fail(str(e), code=1)
         print_summary(res.summary, title=f"{system.name}: {res}", metrics=traces.accuracy_metrics(res.trace_path))
 
     _guard(go)

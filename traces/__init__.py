@@ -22,7 +22,7 @@ from .output import OutputClaim, OutputError
 from .reader import Trace, TraceFormatError, open
 from .schema import SCHEMA_VERSION
 from .summary import accuracy_metrics, config_counts, summary, summary_dict
-from .writer import TraceWriter, clear_write_flags
+from .writer import TraceWriteError, TraceWriter, clear_write_flags
 
 __all__ = [
     "OutputClaim",
@@ -30,6 +30,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "Trace",
     "TraceFormatError",
+    "TraceWriteError",
     "TraceWriter",
     "accuracy_metrics",
     "clear_write_flags",

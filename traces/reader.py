@@ -171,7 +171,7 @@ class Trace:
     def __repr__(self) -> str:
         if self.closed:
             return f"Trace({self.path!r}, closed)"
-        return f"Trace({self.path!r}, " + ", ".join(f"{t}={len(self._file[t])}" for t in schema.TABLES) + ")"
+        return f"Trace({self.path!r}, " + ", ".join(f"{t}={self.rows(t)}" for t in schema.TABLES) + ")"
 
     @property
     def _file(self) -> h5py.File:
@@ -225,7 +225,7 @@ class Trace:
                                    f"{type(e).__name__}: {e}") from None
 
     def __len__(self) -> int:
-        return len(self._file["frames"])
+        return self.rows("frames")
 
     # ---- tables ---------------------------------------------------------------
     def _table_ok(self, table: str) -> None:
@@ -247,12 +247,32 @@ class Trace:
             raise TraceFormatError(f"{self.path}: table /{table} cannot be read (damaged?): "
                                    f"{type(e).__name__}: {e}") from None
 
-    def _read_table(self, table: str, columns: list[str] | None) -> pd.DataFrame:
+    def rows(self, table: str) -> int:
+        """Rows of a table that the reader trusts: those of the writer's last completed flush
+        (the ``committed_<table>`` root attribute; a failed flush may leave more, unwritten, rows)."""
+        self._table_ok(table)
         ds = self._file[table]
         if self.swmr:
             ds.refresh()
+        return self._rows(ds, table)
+
+    def _rows(self, ds: h5py.Dataset, table: str) -> int:
+        n = ds.shape[0]
+        committed = self._file.attrs.get(f"committed_{table}")
+        if committed is not None:
+            if not isinstance(committed, (int, np.integer)) or isinstance(committed, (bool, np.bool_)):
+                raise TraceFormatError(f"{self.path}: root attribute 'committed_{table}' = {committed!r} is not "
+                                       "a row count")
+            n = min(n, int(committed))
+        return max(0, n)
+
+    def _read_table(self, table: str, columns: list[str] | None) -> pd.DataFrame:
+        ds = self._file[table]
+        if self.swmr:  # refresh the very handle that reads (a refresh through another leaves it stale)
+            ds.refresh()
+        n = self._rows(ds, table)
         names = list(ds.dtype.names) if columns is None else list(columns)
-        arr = ds.fields(names)[()] if columns is not None else ds[()]
+        arr = ds.fields(names)[:n] if columns is not None else ds[:n]
         data = {}
         for n in names:
             col = arr[n]
