@@ -164,3 +164,27 @@ def compare(
             console.print(f"wrote {plot}", highlight=False)
 
     _trace_guard(go)
+
+
+trace_app = typer.Typer(help="Trace files: repair a killed run's trace.", no_args_is_help=True)
+app.add_typer(trace_app, name="trace")
+
+
+@trace_app.command("repair")
+def trace_repair(trace: str = typer.Argument(..., help="trace file (.h5) of a killed or failed run")) -> None:
+    """Make a killed run's trace a plain HDF5 file any tool opens: clear the 'open for writing'
+    flag (as h5clear -s does) and cut the tables back to the last completed flush."""
+
+    def go():
+        from traces.writer import repair
+
+        r = repair(trace)
+        done = []
+        if r["flags_cleared"]:
+            done.append("cleared the 'open for writing' flag")
+        if r["cut"]:
+            done.append("removed unflushed rows (" + ", ".join(f"/{t}: {n}" for t, n in r["cut"].items()) + ")")
+        rows = ", ".join(f"{n} {t}" for t, n in r["rows"].items())
+        console.print(f"{trace}: {'; '.join(done) if done else 'nothing to repair'}; holds {rows}", highlight=False)
+
+    _trace_guard(go)

@@ -712,4 +712,37 @@ def clear_write_flags(path: str | os.PathLike) -> bool:
     return True
 
 
-__all__ = ["TraceWriter", "TraceWriteError", "clear_write_flags", "lookup3", "chunk_rows", "utc_now_iso"]
+__all__ = ["TraceWriter", "TraceWriteError", "clear_write_flags", "repair", "lookup3", "chunk_rows", "utc_now_iso"]
+
+
+def repair(path: str | os.PathLike) -> dict[str, Any]:
+    """Make a killed (or failed) run's trace a plain HDF5 file that any tool opens: clear
+    the "open for writing" flags (like ``h5clear -s``) and cut every table back to the rows
+    of the writer's last completed flush (``committed_<table>``). Refused while a writer
+    holds the file. Returns ``{"flags_cleared": bool, "cut": {table: rows removed}, "rows": {table: rows}}``."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"trace file not found: {path}")
+    with OutputClaim(path, overwrite=True, what="trace file"):
+        try:
+            cleared = clear_write_flags(path)
+        except ValueError as e:
+            raise OutputError(f"cannot repair {path}: {e}") from None
+        cut: dict[str, int] = {}
+        rows: dict[str, int] = {}
+        try:
+            with h5py.File(path, "r+") as f:
+                for t in schema.TABLES:
+                    if t not in f:
+                        continue
+                    ds = f[t]
+                    n = ds.shape[0]
+                    c = f.attrs.get(f"committed_{t}")
+                    if isinstance(c, (int, np.integer)) and 0 <= int(c) < n:
+                        ds.resize((int(c),))
+                        cut[t] = n - int(c)
+                        n = int(c)
+                    rows[t] = n
+        except OSError as e:
+            raise OutputError(f"cannot repair {path}: {e}") from None
+    return {"flags_cleared": cleared, "cut": cut, "rows": rows}
