@@ -13,7 +13,7 @@ import functools
 import json
 import os
 from functools import cached_property
-from typing import Any
+from typing import Any, Iterator
 
 import h5py
 import numpy as np
@@ -25,6 +25,9 @@ from . import schema
 class TraceFormatError(ValueError):
     """The file exists but is not a (readable) dynvit-cosim trace."""
 
+
+#: Rows per slice of :meth:`Trace.iter_table` (about 64 MiB of /layers at a time).
+ITER_CHUNK_ROWS = 1 << 17
 
 #: Metadata read attempts of a SWMR read. HDF5's default (100) backs off exponentially
 #: between attempts, so a damaged file (e.g. truncated) would keep a reader busy for
@@ -272,12 +275,39 @@ class Trace:
             ds.refresh()
         n = self._rows(ds, table)
         names = list(ds.dtype.names) if columns is None else list(columns)
-        arr = ds.fields(names)[:n] if columns is not None else ds[:n]
+        return self._frame_of(ds, names, 0, n, columns is not None)
+
+    @staticmethod
+    def _frame_of(ds: h5py.Dataset, names: list[str], i0: int, i1: int, some: bool) -> pd.DataFrame:
+        arr = ds.fields(names)[i0:i1] if some else ds[i0:i1]
         data = {}
         for n in names:
             col = arr[n]
             data[n] = _decode_str(col) if col.dtype.kind == "S" else pd.Series(np.ascontiguousarray(col))
         return pd.DataFrame(data, columns=names)
+
+    def iter_table(self, table: str, columns: list[str] | None = None,
+                   chunk_rows: int = ITER_CHUNK_ROWS) -> Iterator[pd.DataFrame]:
+        """The table in consecutive slices of at most ``chunk_rows`` rows (DataFrames indexed
+        from 0 each), so that any length of trace is read in bounded memory."""
+        self._table_ok(table)
+        ds = self._file[table]
+        if self.swmr:
+            ds.refresh()
+        names = list(ds.dtype.names)
+        if columns is not None:
+            unknown = [c for c in columns if c not in names]
+            if unknown:
+                raise ValueError(f"unknown column(s) {', '.join(map(repr, unknown))} of /{table}; columns: {', '.join(names)}")
+            names = list(columns)
+        n = self._rows(ds, table)
+        for i0 in range(0, n, max(1, int(chunk_rows))):
+            try:
+                part = self._frame_of(ds, names, i0, min(n, i0 + chunk_rows), columns is not None)
+            except H5_ERRORS as e:
+                raise TraceFormatError(f"{self.path}: table /{table} cannot be read (damaged?): "
+                                       f"{type(e).__name__}: {e}") from None
+            yield part
 
     @cached_property
     def frames(self) -> pd.DataFrame:

@@ -220,7 +220,7 @@ def write_report_files(trace_path: str | os.PathLike, out_dir: str | os.PathLike
             ("tool version", str(meta.get("tool_version", ""))),
             ("schema version", str(meta.get("schema_version", ""))),
             ("seed", "none" if meta.get("seed") is None else str(meta.get("seed"))),
-            ("frames / layer rows / resource changes", f"{len(t.frames)} / {len(t.layers)} / {len(t.resources)}"),
+            ("frames / layer rows / resource changes", f"{len(t.frames)} / {t.rows('layers')} / {len(t.resources)}"),
             ("accuracy metric", metric or "(mixed or none)"),
         ]
         incomplete = not meta.get("complete", False)
