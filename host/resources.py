@@ -7,6 +7,7 @@ the `oracle` governor can look into the future. Resources (one definition here):
 
 from __future__ import annotations
 
+import bisect
 import csv
 import math
 import os
@@ -18,7 +19,7 @@ import simpy
 
 from workloads.params import Component, Param, ParamError
 
-from .units import MAX_CHANGES, MAX_TIME_S, MIN_STEP_S, check_time, to_ps
+from .units import MAX_CHANGES, MAX_TIME_S, MIN_STEP_S, PS_PER_S, check_time, to_ps
 
 
 @dataclass(frozen=True)
@@ -193,19 +194,34 @@ class Markov(ResourceModel):
         np.fill_diagonal(m, 0.0)
         return m
 
-    def timeline(self, end_ps, rng):
-        if end_ps / to_ps(max(float(d) for d in self.mean_dwell_s)) > MAX_CHANGES:  # certainly too many
-            raise ParamError(f"Markov.mean_dwell_s = {self.mean_dwell_s!r}: more than {MAX_CHANGES:,} changes over "
-                             "the run; use longer dwell times")
+    def expected_changes(self, end_ps: int) -> float:
+        """Expected number of jumps in [0, end_ps): run time / the mean dwell of the jump chain's
+        long-run state mix."""
         m = self._matrix()
+        pi = np.full(len(self.states), 1.0 / len(self.states))
+        for _ in range(200):
+            pi = 0.5 * pi + 0.5 * pi @ m  # lazy power iteration: converges for periodic chains too
+        mean = float(pi @ np.asarray(self.mean_dwell_s, dtype=float))
+        return end_ps / PS_PER_S / mean if mean > 0 else math.inf
+
+    def timeline(self, end_ps, rng):
+        too_many = ParamError(f"Markov.mean_dwell_s = {self.mean_dwell_s!r}: more than {MAX_CHANGES:,} changes over "
+                              "the run; use longer dwell times")
+        if self.expected_changes(end_ps) > MAX_CHANGES:  # found out before generating them
+            raise too_many
+        m = self._matrix()
+        # Generator.choice(n, p=row) draws one uniform u and takes cdf.searchsorted(u, 'right') with
+        # cdf = row.cumsum() / row.cumsum()[-1]; the same with bisect is ~40x faster, same stream.
+        cdfs = [(np.cumsum(r) / np.cumsum(r)[-1]).tolist() for r in m]
+        dwell = [float(d) for d in self.mean_dwell_s]
+        values = [float(v) for v in self.states]
         s, t, pts = self.initial, 0, []
         while t < end_ps:
             if len(pts) >= MAX_CHANGES:
-                raise ParamError(f"Markov.mean_dwell_s = {self.mean_dwell_s!r}: more than {MAX_CHANGES:,} changes over "
-                                 "the run; use longer dwell times")
-            pts.append((t, float(self.states[s])))
-            t += max(1, to_ps(rng.exponential(float(self.mean_dwell_s[s]))))
-            s = int(rng.choice(len(self.states), p=m[s]))
+                raise too_many
+            pts.append((t, values[s]))
+            t += max(1, to_ps(rng.exponential(dwell[s])))
+            s = bisect.bisect_right(cdfs[s], rng.random())
         return _dedupe(pts)
 
 
