@@ -84,6 +84,8 @@ def test_write_error_inside_hdf5_keeps_the_last_flush(tmp_path, monkeypatch):
     w.close(complete=False)
     # the injected error left HDF5 sound, so the file the writer kept open may be closed here
     for f, dss in tw._UNCLOSABLE:
+        for obj in (f, *dss):
+            h5py.h5i.dec_ref(obj.id)  # the writer's extra reference
         f.close()
     tw._UNCLOSABLE.clear()
     with h5py.File(p, "r") as h:

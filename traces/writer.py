@@ -619,6 +619,11 @@ class TraceWriter:
             try:
                 if self._failed is not None and self._failed.in_hdf5:
                     _UNCLOSABLE.append((f, list(ds.values())))  # see _UNCLOSABLE
+                    for obj in (f, *ds.values()):
+                        try:  # one more reference, so that h5py never asks HDF5 to close them
+                            h5py.h5i.inc_ref(obj.id)
+                        except Exception:  # pragma: no cover
+                            pass
                 else:
                     f.close()
             except Exception:
