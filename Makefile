@@ -16,7 +16,7 @@ setup:
 	@bash scripts/setup.sh
 
 run: setup
-	$(VENV)/bin/cosim run
+	$(VENV)/bin/cosim run --force
 
 test: setup
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile -q

@@ -121,7 +121,7 @@ def _list_models() -> None:
         console.print(t)
         console.print(
             f"  models: {', '.join(fam.model_names())}; resolution: multiples of {fam.resolution_multiple}, "
-            f">= {fam.min_resolution}, default {fam.default_resolution[0]}x{fam.default_resolution[1]}\n"
+            f">= {fam.min_resolution}, <= {fam.max_resolution}, default {fam.default_resolution[0]}x{fam.default_resolution[1]}\n"
         )
 
 
@@ -159,7 +159,9 @@ SET_HELP = "FIELD=VALUE: override one hardware parameter (repeatable; validated 
 def _hardware(spec: str | None, sets: list[str] | None = None):
     from accelerator.presets import DEFAULT_PRESET, apply_overrides, load_preset
 
-    return apply_overrides(load_preset(spec or DEFAULT_PRESET), sets)
+    from .limits import check_hardware
+
+    return check_hardware(apply_overrides(load_preset(spec or DEFAULT_PRESET), sets))
 
 
 @app.command()
@@ -317,11 +319,13 @@ def hw_show(preset: str = typer.Argument(..., help="preset name or YAML path"),
     _guard(go)
 
 
-def print_summary(summ, title: str = "summary") -> None:
-    """A trace summary (traces.summary DataFrame) as a table."""
+def print_summary(summ, title: str = "summary", metrics: dict | None = None) -> None:
+    """A trace summary (traces.summary DataFrame) as a table. ``metrics`` (traces.summary.
+    accuracy_metrics) names each row's accuracy metric: a row mixing metrics shows no mean."""
+    metrics = metrics or {}
     t = Table(title=title, title_justify="left")
     cols = [("stream", "stream"), ("frames", "frames"), ("run", "run"), ("dropped", "dropped"),
-            ("missed", "missed"), ("miss_rate", "miss rate"), ("accuracy_mean", "accuracy"),
+            ("missed", "missed"), ("miss_rate", "miss rate"), ("accuracy_mean", "accuracy (frames known)"),
             ("energy_per_frame_j", "mJ/frame"), ("latency_p50_s", "p50 ms"), ("latency_p99_s", "p99 ms"),
             ("configs", "configs")]
     for _, label in cols:
@@ -334,7 +338,10 @@ def print_summary(summ, title: str = "summary") -> None:
             if k == "miss_rate":
                 return "-" if v != v else f"{100 * v:.1f}%"
             if k == "accuracy_mean":
-                return "unknown" if v != v else f"{v:.2f}"
+                metric = metrics.get(str(r["stream"]), "")
+                if metric.startswith("mixed"):
+                    return f"mixed metrics ({r['accuracy_known']} known)"
+                return "unknown" if v != v else f"{v:.2f} ({r['accuracy_known']}/{r['run']})"
             return str(v)
         t.add_row(*[f(k) for k, _ in cols])
     console.print(t)
@@ -351,11 +358,14 @@ def run(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
     sync: str = typer.Option("decoupled", "--sync", help=_SYNC_HELP),
     accuracy: Optional[List[str]] = typer.Option(None, "--accuracy", help="measured accuracy profile YAML (repeatable; before the scenario's own)"),
+    force: bool = typer.Option(False, "--force", "-f", help="overwrite an existing trace file"),
 ) -> None:
     """Co-simulate a scenario and write its HDF5 trace; print a summary."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     def go():
+        import traces
+
         from . import scenario as scen
         from .system import simulate
 
@@ -375,9 +385,13 @@ def run(
             def tick(t_s: float, total_s: float) -> None:
                 prog.update(task, completed=t_s / total_s, sim=f"{t_s:.1f}/{total_s:g} s simulated")
 
-            res = simulate(system, out, seed=seed, duration_s=duration, scenario_source=source,
-                           progress=tick, use_profile_cache=not no_cache, sync=sync)
-        print_summary(res.summary, title=f"{system.name}: {res}")
+            try:
+                res = simulate(system, out, seed=seed, duration_s=duration, scenario_source=source,
+                               progress=tick, use_profile_cache=not no_cache, overwrite=force,
+                               inputs=(str(scen.resolve(scenario)),), sync=sync)
+            except traces.TraceWriteError as e:  # e.g. disk full: the rows flushed so far are kept
+                _fail(str(e), code=1)
+        print_summary(res.summary, title=f"{system.name}: {res}", metrics=traces.accuracy_metrics(res.trace_path))
 
     _guard(go)
 
@@ -432,5 +446,9 @@ def main() -> None:  # pragma: no cover
 
 
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    # `python -m cosim.cli`: run the app of the imported module `cosim.cli`, on which the
+    # analysis commands registered themselves (not this __main__ copy's app)
+    from cosim.cli import main as _main
+
+    _main()
 

@@ -27,6 +27,8 @@ def _trace_guard(fn):
             _fail(str(e))
         except (IsADirectoryError, NotADirectoryError, PermissionError) as e:
             _fail(f"cannot write {e.filename or ''}: {e.strerror or e}".replace("write : ", "write: "))
+        except OSError as e:  # e.g. disk full while writing an output
+            _fail(f"{e.filename + ': ' if e.filename else ''}{e.strerror or e}")
 
     return _guard(go)
 
@@ -50,7 +52,8 @@ def report(
 
         with traces.open(trace) as t:
             s = traces.summary(t)
-        print_summary(s, title=f"{os.path.basename(trace)}")
+            metrics = traces.accuracy_metrics(t)
+        print_summary(s, title=f"{os.path.basename(trace)}", metrics=metrics)
         files = write_report_files(trace, out or _default_report_dir(trace), formats=("md",) if markdown_only else ("html", "md"))
         page = files.get("html") or files["md"]
         console.print(f"[bold]report:[/] {page}", highlight=False)
@@ -66,6 +69,7 @@ def export(
     trace: str = typer.Argument(..., help="trace file (.h5)"),
     chrome_trace: Optional[str] = typer.Option(None, "--chrome-trace", help="write Chrome / Perfetto trace-event JSON here"),
     no_layers: bool = typer.Option(False, "--no-layers", help="leave out the layer events (smaller file)"),
+    force: bool = typer.Option(False, "--force", "-f", help="overwrite an existing output file"),
 ) -> None:
     """Export a trace for trace viewers (open the JSON in https://ui.perfetto.dev or chrome://tracing)."""
     if not chrome_trace:
@@ -73,6 +77,11 @@ def export(
 
     def go():
         from traces.chrome import export_chrome_trace
+        from traces.output import OutputError, check_not_input
+
+        check_not_input(chrome_trace, [trace], "--chrome-trace")
+        if os.path.lexists(chrome_trace) and not os.path.isdir(chrome_trace) and not force:
+            raise OutputError(f"--chrome-trace {chrome_trace} exists; give --force to overwrite it")
 
         p = export_chrome_trace(trace, chrome_trace, layers=not no_layers)
         console.print(f"[bold]chrome trace:[/] {p} ({os.path.getsize(p) / 1e6:.2f} MB); open it in https://ui.perfetto.dev",
@@ -123,15 +132,24 @@ def compare(
 
     def go():
         from traces.compare import compare as compare_df
+        from traces.output import check_not_input, prepare_parent
 
+        for opt, p in (("--csv", csv), ("--plot", plot)):
+            if p:
+                check_not_input(p, traces_, opt)
+                if os.path.isdir(p):
+                    _fail(f"{opt} {p} is a folder; give a file name")
+                prepare_parent(p, opt)  # a missing folder is made; a file in the way is a clear error
         df = compare_df(traces_)
         cols = list(df.columns) if streams else [c for c in df.columns if c[1] == "all"]
         t = Table(title="comparison", title_justify="left")
         t.add_column("metric", no_wrap=True)
         for tr, st in cols:
             t.add_column(escape(f"{tr}\n{st}"), justify="right")
+        mixed = {c for c in cols if df.attrs.get("metrics", {}).get(c[0], {}).get(c[1], "").startswith("mixed")}
         for key, label, kind in _ROWS:
-            t.add_row(escape(label), *[_cell(df.loc[key, c], kind) for c in cols])
+            t.add_row(escape(label), *["mixed metrics" if kind == "acc" and c in mixed else _cell(df.loc[key, c], kind)
+                                       for c in cols])
         console.print(t)
         for label, p in df.attrs["paths"].items():
             sc = df.attrs["scenarios"].get(label, "")
@@ -144,5 +162,29 @@ def compare(
 
             compare_traces(traces_, labels=list(df.columns.get_level_values(0).unique())).savefig(plot, dpi=110)
             console.print(f"wrote {plot}", highlight=False)
+
+    _trace_guard(go)
+
+
+trace_app = typer.Typer(help="Trace files: repair a killed run's trace.", no_args_is_help=True)
+app.add_typer(trace_app, name="trace")
+
+
+@trace_app.command("repair")
+def trace_repair(trace: str = typer.Argument(..., help="trace file (.h5) of a killed or failed run")) -> None:
+    """Make a killed run's trace a plain HDF5 file any tool opens: clear the 'open for writing'
+    flag (as h5clear -s does) and cut the tables back to the last completed flush."""
+
+    def go():
+        from traces.writer import repair
+
+        r = repair(trace)
+        done = []
+        if r["flags_cleared"]:
+            done.append("cleared the 'open for writing' flag")
+        if r["cut"]:
+            done.append("removed unflushed rows (" + ", ".join(f"/{t}: {n}" for t, n in r["cut"].items()) + ")")
+        rows = ", ".join(f"{n} {t}" for t, n in r["rows"].items())
+        console.print(f"{trace}: {'; '.join(done) if done else 'nothing to repair'}; holds {rows}", highlight=False)
 
     _trace_guard(go)

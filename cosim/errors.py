@@ -23,6 +23,7 @@ def user_error_types() -> tuple[type[BaseException], ...]:
         ("cosim.sweeps", "SpecError"),
         ("traces.reader", "TraceFormatError"),
         ("workloads.accuracy", "AccuracyDataError"),
+        ("traces.output", "OutputError"),
     ):
         try:
             m = __import__(mod, fromlist=[name])

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
+import warnings
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -66,12 +68,9 @@ def measure(
     for config in configs:
         path = d / f"{_key(hw_dict, config)}.json"
         cached: dict[str, list[float]] = {}
-        if use_cache and path.is_file():
-            try:
-                cached = json.loads(path.read_text())["levels"]
-            except (OSError, ValueError, KeyError):
-                cached = {}
         dirty = False
+        if use_cache and path.is_file():
+            cached, dirty = _load_entries(path)
         for lv in levels:
             k = json.dumps(list(lv))
             if k not in cached:
@@ -88,6 +87,30 @@ def measure(
                 pass  # a read-only cache only costs time
     _set_level(acc, hw, ResourceLevel())
     return table
+
+
+def _load_entries(path: Path) -> tuple[dict[str, list[float]], bool]:
+    """The valid entries of a cache file, and whether some were bad (they are measured again,
+    with a warning): each must map a level to [latency_s > 0, energy_j > 0], both finite."""
+    try:
+        raw = json.loads(path.read_text())
+        levels = raw["levels"] if isinstance(raw, dict) else None
+    except (OSError, ValueError, KeyError):
+        levels = None
+    if not isinstance(levels, dict):
+        warnings.warn(f"profile cache entry {path} is unreadable; measuring again", RuntimeWarning, stacklevel=3)
+        return {}, True
+    good: dict[str, list[float]] = {}
+    for k, v in levels.items():
+        if (isinstance(v, list) and len(v) == 2
+                and all(isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) and x > 0
+                        for x in v)):
+            good[k] = [float(v[0]), float(v[1])]
+    if len(good) != len(levels):
+        warnings.warn(f"profile cache entry {path}: {len(levels) - len(good)} of {len(levels)} levels are not "
+                      "[latency_s > 0, energy_j > 0]; measuring them again", RuntimeWarning, stacklevel=3)
+        return good, True
+    return good, False
 
 
 def _set_level(acc: Any, hw: Any, lv: ResourceLevel) -> None:

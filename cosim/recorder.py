@@ -72,9 +72,10 @@ class Recorder:
 
     def _layers(self, f: Frame, res, wl) -> None:
         counts = np.asarray(res.counters)
-        n = min(counts.shape[0], int(res.layers_done))  # an aborted inference: only the layers it reached
+        n = min(counts.shape[0], int(res.layers_done))  # an aborted inference: only the layers it finished
         if n == 0:
             return
+        counts = counts[:n]  # every column is trimmed alike (names, counters, energies)
         meta = self._meta(f.config, wl)
         ci = COUNTER_INDEX
         cols: dict[str, object] = {

@@ -26,7 +26,22 @@ from workloads.params import Component, Param, ParamError, REQUIRED
 from host.profile import Candidate, ResourceLevel
 from host.resources import ResourceModel, merged_levels
 from host.scheduler import Host, Scheduler, Stream, objective_of, resource_timelines
-from host.units import PS_PER_S, to_ps
+from host.units import MAX_TIME_S, PS_PER_S, to_ps
+
+
+def check_stream_name(name: str) -> None:
+    """A stream name the trace can hold and the summaries can tell apart (ParamError if not)."""
+    from traces.schema import STREAM_WIDTH
+    from traces.summary import ALL
+
+    if name == ALL:
+        raise ParamError(f"Stream.name = {name!r} is reserved (the label of the all-streams row of summaries); "
+                         "choose another name")
+    n = len(name.encode("utf-8", "surrogatepass"))
+    if n > STREAM_WIDTH:
+        raise ParamError(f"Stream.name = {name[:20]!r}... is {n} bytes in UTF-8 (allowed: at most {STREAM_WIDTH})")
+    if not name.isprintable():
+        raise ParamError(f"Stream.name = {name!r} must hold printable characters only")
 
 
 class System(Component):
@@ -37,8 +52,9 @@ class System(Component):
     streams = Param(list, REQUIRED, doc="list of Stream")
     resources = Param(list, [], doc="list of resource models (Piecewise, Periodic, Markov, CsvReplay)")
     scheduler = Param(Scheduler, Scheduler(), doc="queue policy, late-work policy, energy-budget window")
-    duration_s = Param(float, 30.0, unit="s", doc="simulated time frames arrive in", min=0.0, min_exclusive=True)
-    seed = Param(int, 0, doc="seed of every random process", min=0)
+    duration_s = Param(float, 30.0, unit="s", doc="simulated time frames arrive in", min=0.0, min_exclusive=True,
+                       max=MAX_TIME_S)
+    seed = Param(int, 0, doc="seed of every random process", min=0, max=2**63 - 1)
     accuracy = Param(list, [], doc="measured accuracy profiles (YAML paths from `cosim accuracy`, or shipped names "
                      "such as 'segformer-demo'); searched in order before the built-in published tables")
 
@@ -48,6 +64,8 @@ class System(Component):
         names = [s.name for s in self.streams]
         if len(set(names)) != len(names):
             raise ParamError(f"System.streams: stream names must be unique, got {names}")
+        for n in names:
+            check_stream_name(n)
         for r in self.resources:
             if not isinstance(r, ResourceModel):
                 raise ParamError(f"System.resources: {r!r} is not a resource model (Piecewise, Periodic, Markov, CsvReplay)")
@@ -67,16 +85,19 @@ class System(Component):
         from accelerator.params import HardwareParams
         from accelerator.presets import DEFAULT_PRESET, load_preset
 
+        from .limits import check_hardware
+
         hw = self.hardware
         if isinstance(hw, HardwareParams):
-            return hw
+            return check_hardware(hw)
         if isinstance(hw, str):
-            return load_preset(hw or DEFAULT_PRESET)
+            return check_hardware(load_preset(hw or DEFAULT_PRESET))
         raise ParamError(f"System.hardware = {hw!r} must be a preset name, a YAML path or HardwareParams")
 
     def configs(self) -> dict[str, Any]:
         """Every candidate configuration id, as written and canonical -> parsed Config (errors name the id)."""
         import workloads
+        from traces.schema import CONFIG_WIDTH
 
         out: dict[str, Any] = {}
         for s in self.streams:
@@ -88,6 +109,9 @@ class System(Component):
                 except workloads.ConfigError as e:
                     raise workloads.ConfigError(f"stream {s.name!r}: candidate {cid!r}: {e}") from None
                 out[out[cid].id] = out[cid]
+                if len(out[cid].id.encode("utf-8")) > CONFIG_WIDTH:
+                    raise workloads.ConfigError(f"stream {s.name!r}: candidate {cid!r}: its configuration id is "
+                                                f"longer than {CONFIG_WIDTH} bytes, the limit of the trace")
         return out
 
 
@@ -137,13 +161,43 @@ def simulate(
     progress: Callable[[float, float], None] | None = None,
     created: str | None = None,
     use_profile_cache: bool = True,
+    overwrite: bool = True,
+    inputs: tuple[str | Path, ...] = (),
     sync: str = "decoupled",
 ) -> SimulationResult:
     """Run a system: profile the candidates, co-simulate, write the HDF5 trace.
 
+    The output is checked and claimed before any work (`traces.OutputClaim`): an
+    existing file is replaced only with ``overwrite``, a second run writing the same
+    file is refused, and the trace never replaces one of the run's inputs (``inputs``,
+    e.g. the scenario script, plus the system's CsvReplay files and hardware YAML).
     ``sync``: "decoupled" (default; the accelerator runs ahead in local time up to the next
     host event) or "tile" (one kernel activation per tile, the reference mode); the trace is
-    the same byte for byte."""
+    the same byte for byte.
+    """
+    import traces
+
+    wall0 = time.perf_counter()
+    if seed is not None or duration_s is not None:
+        system = system.replace(**{k: v for k, v in (("seed", seed), ("duration_s", duration_s)) if v is not None})
+    path = Path(out) if out else Path("runs") / f"{system.name}-seed{system.seed}.h5"
+    claim = traces.OutputClaim(path, overwrite=overwrite, inputs=(*inputs, *_input_files(system)), what="trace file")
+    try:
+        return _simulate(system, path, claim, scenario_source, progress, created, use_profile_cache, wall0, sync)
+    finally:
+        claim.release()  # the writer released it already unless set-up failed
+
+
+def _input_files(system: System) -> list[str]:
+    """Files a system reads (the trace must never replace one of them)."""
+    files = [str(r.path) for r in system.resources if getattr(r, "path", "")]
+    if isinstance(system.hardware, str) and system.hardware.endswith((".yaml", ".yml")):
+        files.append(system.hardware)
+    return files
+
+
+def _simulate(system, path, claim, scenario_source, progress, created, use_profile_cache, wall0,
+              sync="decoupled") -> SimulationResult:
     import traces
     import workloads
     from accelerator.energy import EnergyModel
@@ -154,9 +208,6 @@ def simulate(
     from .profiles import measure
     from .recorder import Recorder
 
-    wall0 = time.perf_counter()
-    if seed is not None or duration_s is not None:
-        system = system.replace(**{k: v for k, v in (("seed", seed), ("duration_s", duration_s)) if v is not None})
     hw = system.hardware_params()
     configs = system.configs()
     end_ps = to_ps(system.duration_s)
@@ -180,11 +231,10 @@ def simulate(
     levels = {ResourceLevel()} | {ResourceLevel.of(lv) for _, lv in merged_levels(timelines)}
     profile = measure(acc, hw, sorted({c.id for c in configs.values()}), levels, program_of, use_cache=use_profile_cache)
 
-    path = Path(out) if out else Path("runs") / f"{system.name}-seed{system.seed}.h5"
     energy = EnergyModel(hw)
     writer = traces.TraceWriter(
         path, seed=system.seed, scenario=scenario_source, hardware=hw.record(), tool_version=__version__,
-        created=created, layer_extra_columns=Recorder.layer_extra_columns(tuple(energy.components)),
+        created=created, layer_extra_columns=Recorder.layer_extra_columns(tuple(energy.components)), claim=claim,
     )
     bridge = Bridge(acc, hw, program_of)
     rec = Recorder(writer, tuple(energy.components), bridge.offset_ps)

@@ -16,7 +16,7 @@ import simpy
 
 from workloads.params import Component, Param, ParamError
 
-from .units import to_ps
+from .units import MAX_TIME_S, check_time, to_ps
 
 
 @dataclass
@@ -54,19 +54,18 @@ class At:
     candidates: tuple[str, ...] | list[str] | None = None
 
     def __post_init__(self):
-        if not (self.time_s >= 0):
-            raise ParamError(f"At.time_s = {self.time_s!r} must be >= 0 s")
-        if self.fps is not None and not (self.fps > 0):
-            raise ParamError(f"At.fps = {self.fps!r} must be > 0 Hz")
+        check_time(self.time_s, "At.time_s")
+        if self.fps is not None:
+            FrameSource.fps.check(self.fps, _where="At.fps: ")
 
 
 class FrameSource(Component):
     """Emits frames at ``fps`` with uniform jitter; deadline = period unless given."""
 
-    fps = Param(float, 30.0, unit="Hz", doc="frame rate", min=0.0, min_exclusive=True, max=10000.0)
-    jitter_s = Param(float, 0.0, unit="s", doc="arrival jitter, uniform in [-j, +j]", min=0.0)
-    deadline_s = Param(float, 0.0, unit="s", doc="relative deadline; 0 = one frame period", min=0.0)
-    start_s = Param(float, 0.0, unit="s", doc="time of the first frame", min=0.0)
+    fps = Param(float, 30.0, unit="Hz", doc="frame rate", min=1.0 / MAX_TIME_S, max=10000.0)
+    jitter_s = Param(float, 0.0, unit="s", doc="arrival jitter, uniform in [-j, +j]", min=0.0, max=MAX_TIME_S)
+    deadline_s = Param(float, 0.0, unit="s", doc="relative deadline; 0 = one frame period", min=0.0, max=MAX_TIME_S)
+    start_s = Param(float, 0.0, unit="s", doc="time of the first frame", min=0.0, max=MAX_TIME_S)
     changes = Param(list, [], doc="list of At(time_s, fps=..., candidates=...) changes")
 
     def validate(self) -> None:

@@ -7,6 +7,7 @@ the `oracle` governor can look into the future. Resources (one definition here):
 
 from __future__ import annotations
 
+import bisect
 import csv
 import math
 import os
@@ -18,7 +19,7 @@ import simpy
 
 from workloads.params import Component, Param, ParamError
 
-from .units import to_ps
+from .units import MAX_CHANGES, MAX_TIME_S, MIN_STEP_S, PS_PER_S, check_time, to_ps
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,12 @@ class ResourceSpec:
     doc: str
 
     def check(self, value: float, where: str) -> float:
-        v = float(value)
+        try:
+            v = float(value)
+        except (TypeError, ValueError):
+            raise ParamError(f"{where}: {self.name} = {value!r} is not a number") from None
+        if isinstance(value, bool):
+            raise ParamError(f"{where}: {self.name} = {value!r} is not a number")
         bad = math.isnan(v) or v > self.hi or (v <= self.lo if self.lo_open else v < self.lo)
         if bad:
             lo = "(" if self.lo_open else "["
@@ -106,9 +112,10 @@ class Piecewise(ResourceModel):
             if not (isinstance(p, (tuple, list)) and len(p) == 2):
                 raise ParamError(f"Piecewise.points[{i}] = {p!r} must be (time_s, value)")
             t, v = p
-            if not (float(t) >= 0) or float(t) < last:
-                raise ParamError(f"Piecewise.points[{i}]: time {t!r} s must be >= 0 and not decrease")
-            last = float(t)
+            t = check_time(t, f"Piecewise.points[{i}] time")
+            if t < last:
+                raise ParamError(f"Piecewise.points[{i}]: time {p[0]!r} s must not decrease")
+            last = t
             spec.check(v, f"Piecewise.points[{i}]")
 
     def timeline(self, end_ps, rng):
@@ -119,20 +126,25 @@ class Periodic(ResourceModel):
     """A repeating pattern: ``pattern=[(duration_s, value), ...]`` cycled from ``start_s``."""
 
     pattern = Param(list, [], doc="[(duration_s, value), ...] repeated")
-    start_s = Param(float, 0.0, unit="s", doc="when the pattern starts", min=0.0)
+    start_s = Param(float, 0.0, unit="s", doc="when the pattern starts", min=0.0, max=MAX_TIME_S)
 
     def validate(self) -> None:
         spec = self.spec()
         if not self.pattern:
             raise ParamError("Periodic.pattern must hold at least one (duration_s, value)")
         for i, p in enumerate(self.pattern):
-            if not (isinstance(p, (tuple, list)) and len(p) == 2) or not (float(p[0]) > 0):
+            if not (isinstance(p, (tuple, list)) and len(p) == 2):
                 raise ParamError(f"Periodic.pattern[{i}] = {p!r} must be (duration_s > 0, value)")
+            check_time(p[0], f"Periodic.pattern[{i}] duration", min_s=MIN_STEP_S)
             spec.check(p[1], f"Periodic.pattern[{i}]")
 
     def timeline(self, end_ps, rng):
         pts, t = [], to_ps(self.start_s)
         durs = [to_ps(d) for d, _ in self.pattern]
+        n = len(durs) * max(0, end_ps - t) / sum(durs)
+        if n > MAX_CHANGES:
+            raise ParamError(f"Periodic.pattern: {n:.3g} changes over the run (allowed: at most {MAX_CHANGES:,}); "
+                             "use longer durations")
         while t < end_ps:
             for d, (_, v) in zip(durs, self.pattern):
                 if t >= end_ps:
@@ -161,8 +173,10 @@ class Markov(ResourceModel):
             raise ParamError("Markov.states must hold at least one value")
         for i, v in enumerate(self.states):
             spec.check(v, f"Markov.states[{i}]")
-        if len(self.mean_dwell_s) != n or any(not (float(d) > 0) for d in self.mean_dwell_s):
+        if len(self.mean_dwell_s) != n:
             raise ParamError(f"Markov.mean_dwell_s must hold {n} positive durations (one per state), got {self.mean_dwell_s!r}")
+        for i, d in enumerate(self.mean_dwell_s):
+            check_time(d, f"Markov.mean_dwell_s[{i}]", min_s=MIN_STEP_S)
         if self.initial >= n:
             raise ParamError(f"Markov.initial = {self.initial} must be < {n} (number of states)")
         if self.transitions:
@@ -180,13 +194,34 @@ class Markov(ResourceModel):
         np.fill_diagonal(m, 0.0)
         return m
 
-    def timeline(self, end_ps, rng):
+    def expected_changes(self, end_ps: int) -> float:
+        """Expected number of jumps in [0, end_ps): run time / the mean dwell of the jump chain's
+        long-run state mix."""
         m = self._matrix()
+        pi = np.full(len(self.states), 1.0 / len(self.states))
+        for _ in range(200):
+            pi = 0.5 * pi + 0.5 * pi @ m  # lazy power iteration: converges for periodic chains too
+        mean = float(pi @ np.asarray(self.mean_dwell_s, dtype=float))
+        return end_ps / PS_PER_S / mean if mean > 0 else math.inf
+
+    def timeline(self, end_ps, rng):
+        too_many = ParamError(f"Markov.mean_dwell_s = {self.mean_dwell_s!r}: more than {MAX_CHANGES:,} changes over "
+                              "the run; use longer dwell times")
+        if self.expected_changes(end_ps) > MAX_CHANGES:  # found out before generating them
+            raise too_many
+        m = self._matrix()
+        # Generator.choice(n, p=row) draws one uniform u and takes cdf.searchsorted(u, 'right') with
+        # cdf = row.cumsum() / row.cumsum()[-1]; the same with bisect is ~40x faster, same stream.
+        cdfs = [(np.cumsum(r) / np.cumsum(r)[-1]).tolist() for r in m]
+        dwell = [float(d) for d in self.mean_dwell_s]
+        values = [float(v) for v in self.states]
         s, t, pts = self.initial, 0, []
         while t < end_ps:
-            pts.append((t, float(self.states[s])))
-            t += max(1, to_ps(rng.exponential(float(self.mean_dwell_s[s]))))
-            s = int(rng.choice(len(self.states), p=m[s]))
+            if len(pts) >= MAX_CHANGES:
+                raise too_many
+            pts.append((t, values[s]))
+            t += max(1, to_ps(rng.exponential(dwell[s])))
+            s = bisect.bisect_right(cdfs[s], rng.random())
         return _dedupe(pts)
 
 
@@ -215,8 +250,9 @@ class CsvReplay(ResourceModel):
             for n, row in enumerate(reader, start=2):
                 try:
                     t, v = float(row[self.time_column]), float(row[self.value_column])
-                except ValueError:
+                except (TypeError, ValueError):
                     raise ParamError(f"CsvReplay: {self.path} line {n}: not a number") from None
+                check_time(t, f"CsvReplay {self.path} line {n}: {self.time_column}")
                 if t < last or t < 0:
                     raise ParamError(f"CsvReplay: {self.path} line {n}: time {t} s must be >= 0 and not decrease")
                 last = t

@@ -9,6 +9,7 @@ abort at the deadline, or finish late).
 
 from __future__ import annotations
 
+import copy
 import math
 from typing import Callable
 
@@ -22,7 +23,7 @@ from .governors import OBJECTIVES, Governor, GovernorView, make_governor
 from .port import AcceleratorPort, Outcome
 from .profile import Candidate, ProfileTable, ResourceLevel
 from .resources import RESOURCES, ResourceModel, merged_levels
-from .units import to_ps
+from .units import MAX_TIME_S, MIN_STEP_S, to_ps
 
 
 class Stream(Component):
@@ -39,7 +40,7 @@ class Stream(Component):
             raise ParamError(f"Stream.name = {self.name!r} must be a non-empty name without '/'")
         if not self.candidates or not all(isinstance(c, str) for c in self.candidates):
             raise ParamError(f"Stream {self.name!r}: candidates must be a non-empty list of configuration ids")
-        self.governor = make_governor(self.governor)
+        make_governor(self.governor)  # a clear error for an unknown name; the Stream stays as given
 
     def all_candidates(self) -> list[str]:
         """Every configuration the stream may ask for during the run (incl. later changes)."""
@@ -58,7 +59,17 @@ class Scheduler(Component):
     late = Param(str, "drop", doc="late work: drop frames already past their deadline when they could start; "
                  "abort a running frame at its deadline; or finish late", choices=("drop", "abort", "finish"))
     skip_superseded = Param(bool, False, doc="drop a queued frame when a newer frame of the same stream arrives")
-    budget_window_s = Param(float, 1.0, unit="s", doc="window of the energy budget", min=0.0, min_exclusive=True)
+    budget_window_s = Param(float, 1.0, unit="s", doc="window of the energy budget", min=MIN_STEP_S, max=MAX_TIME_S)
+
+
+def fresh_governor(spec: str | Governor) -> Governor:
+    """A new governor for one run: by name, or a new instance with the parameters of the one given."""
+    if isinstance(spec, Governor):
+        try:
+            return type(spec)(**spec.to_dict())
+        except TypeError:  # a governor with its own constructor: a deep copy of it
+            return copy.deepcopy(spec)
+    return make_governor(spec)
 
 
 def resource_timelines(resources: list[ResourceModel], end_ps: int, seed: int) -> dict[str, list[tuple[int, float]]]:
@@ -104,6 +115,8 @@ class Host:
         self._spent = 0.0
         self.inflight: simpy.Event | None = None  # completion event of the running frame
         self.by_name = {s.name: s for s in streams}
+        # Each run gets fresh governors: learned state never leaks between runs or Systems.
+        self.governors = {s.name: fresh_governor(s.governor) for s in streams}
         # Resource futures are fixed up front (deterministic from the seed), then replayed.
         self.timelines = resource_timelines(resources, end_ps, seed)
         self._future = merged_levels(self.timelines)
@@ -186,7 +199,7 @@ class Host:
             if self.sched.late == "drop" and env.now >= frame.deadline_ps:
                 self._finish_dropped(frame)
                 continue
-            gov = self.by_name[frame.stream].governor
+            gov = self.governors[frame.stream]
             view = self.view(frame, gov)
             config = gov.choose(frame, view)
             if config is None:

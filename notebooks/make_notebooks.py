@@ -196,18 +196,25 @@ def compare_runs():
 
 Several traces side by side: miss rate, mean accuracy, energy per frame, p99 latency, configuration mix.
 
-**Input:** `DYNVIT_TRACES`, a comma-separated list of traces (default: `runs/default-seed1.h5` and
-`runs/default-seed2.h5`; make the second with `cosim run --seed 2`). The same table on the command line:
-`cosim compare A.h5 B.h5 ...`."""),
+**Input:** `DYNVIT_TRACES`, a comma-separated list of traces; if it is not set, every trace in `runs/`
+(`DYNVIT_RUNS` to look elsewhere): after `make run` that is `runs/default-seed1.h5` alone; add another with
+e.g. `cosim run --seed 2`. The same table on the command line: `cosim compare A.h5 B.h5 ...`."""),
         params_cell(f'''
+import glob
 import os
 import sys
 
-TRACES = os.environ.get("DYNVIT_TRACES", "runs/default-seed1.h5,runs/default-seed2.h5").split(",")  # parameter
+TRACES = os.environ.get("DYNVIT_TRACES", "")  # parameter: comma-separated traces ('' = every trace in RUNS)
+RUNS = os.environ.get("DYNVIT_RUNS", "runs")  # parameter: folder of traces used when TRACES is empty
 
 {SETUP}
 
-TRACES = [resolve(p) for p in TRACES if p.strip()]
+if TRACES.strip():
+    TRACES = [resolve(p) for p in TRACES.split(",") if p.strip()]
+else:
+    TRACES = sorted(glob.glob(os.path.join(resolve(RUNS), "*.h5")))
+if not TRACES:
+    raise SystemExit(f"no traces in {{RUNS}}: run `make run` (or `cosim run`) first, or set DYNVIT_TRACES")
 TRACES'''),
         new_code_cell(IMPORTS + "\nfrom traces.compare import compare"),
         new_markdown_cell("""## Summaries side by side

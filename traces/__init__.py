@@ -18,16 +18,21 @@ of the project writes and reads.
         traces.summary(t)
 """
 
+from .output import OutputClaim, OutputError
 from .reader import Trace, TraceFormatError, open
 from .schema import SCHEMA_VERSION
-from .summary import config_counts, summary, summary_dict
-from .writer import TraceWriter, clear_write_flags
+from .summary import accuracy_metrics, config_counts, summary, summary_dict
+from .writer import TraceWriteError, TraceWriter, clear_write_flags
 
 __all__ = [
+    "OutputClaim",
+    "OutputError",
     "SCHEMA_VERSION",
     "Trace",
     "TraceFormatError",
+    "TraceWriteError",
     "TraceWriter",
+    "accuracy_metrics",
     "clear_write_flags",
     "config_counts",
     "open",

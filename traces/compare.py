@@ -6,7 +6,9 @@ a two-level index ``(trace, stream)``: one column block per trace, labelled by
 its file name (parent folders are added where two files share a name), holding
 one column per stream and the aggregate ``"all"``. Values are floats (counts too). ``df.attrs["paths"]`` maps
 each label to its file and ``df.attrs["scenarios"]`` to the first line of the
-trace's scenario source (its docstring or comment), when there is one.
+trace's scenario source (its docstring or comment), when there is one, and
+``df.attrs["metrics"]`` to :func:`traces.summary.accuracy_metrics` of each trace (a
+``"mixed: ..."`` column's mean accuracy averages different metrics: do not use it).
 
     import traces.compare as tc
     df = tc.compare(["runs/a.h5", "runs/b.h5"])
@@ -22,7 +24,7 @@ import pandas as pd
 from .plots import _labels_for
 from .reader import Trace
 from .reader import open as _open_trace
-from .summary import SUMMARY_COLUMNS, summary
+from .summary import SUMMARY_COLUMNS, accuracy_metrics, summary
 
 #: Metric rows of :func:`compare`, in order.
 METRICS: tuple[str, ...] = tuple(c for c in SUMMARY_COLUMNS if c != "stream")
@@ -45,13 +47,15 @@ def compare(paths: Sequence, labels: Sequence[str] | None = None) -> pd.DataFram
     blocks: list[pd.DataFrame] = []
     files: list[str] = []
     scen: list[str] = []
+    metrics: list[dict[str, str]] = []
     for it in items:
         if isinstance(it, Trace):
-            s, files_i, meta = summary(it), it.path, it.meta
+            s, files_i, meta, mt = summary(it), it.path, it.meta, accuracy_metrics(it)
         else:
             with _open_trace(it) as t:
-                s, files_i, meta = summary(t), t.path, t.meta
+                s, files_i, meta, mt = summary(t), t.path, t.meta, accuracy_metrics(t)
         files.append(files_i)
+        metrics.append(mt)
         scen.append(scenario_title(str(meta.get("scenario", ""))))
         blocks.append(s.set_index("stream")[list(METRICS)].astype(float).T)
     if labels is None:
@@ -65,6 +69,7 @@ def compare(paths: Sequence, labels: Sequence[str] | None = None) -> pd.DataFram
     out.index.name = "metric"
     out.attrs["paths"] = dict(zip(labels, files))
     out.attrs["scenarios"] = dict(zip(labels, scen))
+    out.attrs["metrics"] = dict(zip(labels, metrics))
     return out
 
 

@@ -24,7 +24,7 @@ import contextlib
 import math
 import os
 import textwrap
-from typing import Iterable, Iterator, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 import matplotlib
 import numpy as np
@@ -430,13 +430,82 @@ def _complete_layers(trace: Trace) -> pd.DataFrame:
     return ok if len(ok) else L
 
 
+def _frame_keys(trace: Trace) -> pd.DataFrame:
+    """(stream, frame) -> config, dropped of each frame (one row per frame)."""
+    return trace.frames[["stream", "frame", "config", "dropped"]].drop_duplicates(["stream", "frame"])
+
+
+def layer_aggregates(trace: Trace) -> dict[str, Any]:
+    """Sums over /layers that the figures need, read one slice at a time (memory bounded by the
+    slice and the number of frames, whatever the number of layer rows); cached per open Trace.
+
+    ``by_class``   sums indexed by (dropped, config, op_class): duration_s, energy_j and each
+                   energy_<component>_j
+    ``by_config``  sums indexed by (dropped, config): each energy_<component>_j, c_<counter>
+                   and dram_bytes
+    ``frames``     frames with layer rows, indexed by (dropped, config)
+    """
+    cache = trace.__dict__.setdefault("_plots_cache", {})
+    if "agg" in cache:
+        return cache["agg"]
+    names = [c["name"] for c in trace.columns("layers")]
+    energy = [c for c in names if c.startswith("energy_") and c.endswith("_j") and c != "energy_j"]
+    counters = [c for c in names if c.startswith("c_")]
+    cols = ["stream", "frame", "op_class", "start_s", "end_s", "energy_j", "dram_bytes"] + energy + counters
+    F = _frame_keys(trace)
+    parts_class, parts_config, parts_frames = [], [], []
+    last_key = None
+    for L in trace.iter_table("layers", cols):
+        if not len(L):
+            continue
+        L = L.merge(F, on=["stream", "frame"], how="left")
+        L["config"] = L["config"].fillna("").astype(str)
+        L["dropped"] = L["dropped"].fillna(False).astype(bool)
+        L["duration_s"] = L["end_s"] - L["start_s"]
+        parts_class.append(L.groupby(["dropped", "config", "op_class"])[["duration_s", "energy_j", *energy]].sum())
+        parts_config.append(L.groupby(["dropped", "config"])[[*energy, *counters, "dram_bytes"]].sum())
+        # a frame's layers are contiguous rows: count a frame where its key starts
+        key = L["stream"].astype(str) + "\0" + L["frame"].astype(str)
+        start = (key != key.shift()).to_numpy().copy()
+        start[0] = key.iloc[0] != last_key
+        last_key = key.iloc[-1]
+        parts_frames.append(L[start].groupby(["dropped", "config"]).size())
+
+    def total(parts, empty):
+        return pd.concat(parts).groupby(level=list(range(parts[0].index.nlevels))).sum() if parts else empty
+
+    idx2 = pd.MultiIndex.from_arrays([[], []], names=["dropped", "config"])
+    agg = {
+        "by_class": total(parts_class, pd.DataFrame(columns=["duration_s", "energy_j", *energy],
+                                                     index=pd.MultiIndex.from_arrays([[], [], []], names=["dropped", "config", "op_class"]))),
+        "by_config": total(parts_config, pd.DataFrame(columns=[*energy, *counters, "dram_bytes"], index=idx2)),
+        "frames": total(parts_frames, pd.Series([], index=idx2, dtype="int64")),
+        "energy": energy,
+        "counters": counters,
+    }
+    cache["agg"] = agg
+    return agg
+
+
+def _complete(table, agg):
+    """The rows of frames that ran to completion (dropped=False); all rows if there are none."""
+    frames = agg["frames"]
+    has_complete = len(frames) and (False in frames.index.get_level_values("dropped")) and frames.xs(False, level="dropped").sum() > 0
+    if has_complete:
+        return table.xs(False, level="dropped") if len(table) else table.droplevel("dropped")
+    if not len(table):
+        return table.droplevel("dropped")
+    return table.groupby(level=list(range(1, table.index.nlevels))).sum()
+
+
 def choose_configs(trace: Trace, n: int = 4) -> list[str]:
     """The (at most n) configurations with the most completed frames that have layer rows,
     ordered by MACs."""
-    L = _complete_layers(trace)
-    if not len(L):
+    agg = layer_aggregates(trace)
+    counts = _complete(agg["frames"], agg)
+    if not len(counts):
         return []
-    counts = L.drop_duplicates(["stream", "frame"]).groupby("config").size().sort_values(ascending=False, kind="stable")
+    counts = counts.sort_index().sort_values(ascending=False, kind="stable")
     top = [c for c in counts.index if c][:n]
     return config_order(trace, top)
 
@@ -452,35 +521,43 @@ def per_frame_breakdown(trace: Trace, configs: Sequence[str] | None = None) -> d
     ``traffic_mb``   bytes moved by memory level (:data:`TRAFFIC_LEVELS`) [MB] (empty if the
                      trace has no ``c_<counter>`` columns)
     ``frames``       completed frames averaged per config
+
+    Computed from :func:`layer_aggregates` (bounded memory for traces of any length).
     """
-    L = _complete_layers(trace)
+    agg = layer_aggregates(trace)
     if configs is None:
         configs = choose_configs(trace)
     configs = list(configs)
-    L = L[L["config"].isin(configs)]
-    nfr = L.drop_duplicates(["stream", "frame"]).groupby("config").size().reindex(configs).fillna(0)
+    nfr = _complete(agg["frames"], agg).reindex(configs).fillna(0)
     div = nfr.replace(0, np.nan)
+    by_class = _complete(agg["by_class"], agg)
+    by_config = _complete(agg["by_config"], agg).reindex(configs)
 
-    def by_class(col: str, scale: float) -> pd.DataFrame:
-        p = L.pivot_table(index="config", columns="op_class", values=col, aggfunc="sum", fill_value=0.0)
+    def by_cls(col: str, scale: float) -> pd.DataFrame:
+        if len(by_class):
+            p = by_class[col].unstack("op_class", fill_value=0.0)
+        else:
+            p = pd.DataFrame(index=pd.Index([], name="config"))
         p = p.reindex(index=configs, columns=[c for c in OP_CLASSES if c in p.columns] +
                       [c for c in p.columns if c not in OP_CLASSES]).fillna(0.0)
+        p.columns.name = "op_class"
+        p.index.name = "config"
         return p.div(div, axis=0) * scale
 
-    out = {"time_ms": by_class("duration_s", 1e3), "energy_mj": by_class("energy_j", 1e3), "frames": nfr.astype(int)}
+    out = {"time_ms": by_cls("duration_s", 1e3), "energy_mj": by_cls("energy_j", 1e3), "frames": nfr.astype(int)}
     lev = {}
     for level, comps in ENERGY_LEVELS.items():
-        cols = [f"energy_{c}_j" for c in comps if f"energy_{c}_j" in L.columns]
+        cols = [f"energy_{c}_j" for c in comps if f"energy_{c}_j" in agg["energy"]]
         if cols:
-            lev[level] = L.groupby("config")[cols].sum().sum(axis=1).reindex(configs).fillna(0.0) / div * 1e3
+            lev[level] = by_config[cols].sum(axis=1).fillna(0.0) / div * 1e3
     out["level_mj"] = pd.DataFrame(lev)
     tra = {}
     for level, ctrs in TRAFFIC_LEVELS.items():
-        cols = [f"c_{c}" for c in ctrs if f"c_{c}" in L.columns]
+        cols = [f"c_{c}" for c in ctrs if f"c_{c}" in agg["counters"]]
         if cols:
-            tra[level] = L.groupby("config")[cols].sum().sum(axis=1).reindex(configs).fillna(0.0) / div / 1e6
-    if "DRAM" not in tra and "dram_bytes" in L.columns and len(L):
-        tra["DRAM"] = L.groupby("config")["dram_bytes"].sum().reindex(configs).fillna(0.0) / div / 1e6
+            tra[level] = by_config[cols].sum(axis=1).fillna(0.0) / div / 1e6
+    if "DRAM" not in tra and len(by_class):
+        tra["DRAM"] = by_config["dram_bytes"].astype(float).fillna(0.0) / div / 1e6
     out["traffic_mb"] = pd.DataFrame(tra, columns=[k for k in TRAFFIC_LEVELS if k in tra])
     return out
 
@@ -566,13 +643,14 @@ def time_energy_breakdown(trace, configs: Sequence[str] | None = None) -> Figure
         # op class x level for the first configuration
         c0 = configs[0] if len(configs) == 1 else max(configs, key=lambda c: nfr[c])
         ax_x.set_title(f"{c0}: energy per frame of each op class, by level", loc="left")
-        L = _complete_layers(t)
-        L = L[L["config"] == c0]
-        cols = {lvl: [f"energy_{c}_j" for c in comps if f"energy_{c}_j" in L.columns] for lvl, comps in ENERGY_LEVELS.items()}
+        agg = layer_aggregates(t)
+        bc = _complete(agg["by_class"], agg)
+        L = bc.xs(c0, level="config") if len(bc) and c0 in bc.index.get_level_values("config") else bc.iloc[0:0]
+        cols = {lvl: [f"energy_{c}_j" for c in comps if f"energy_{c}_j" in agg["energy"]] for lvl, comps in ENERGY_LEVELS.items()}
         cols = {k: v for k, v in cols.items() if v}
         n0 = max(1, int(nfr[c0]))
         if cols and len(L):
-            tab = pd.DataFrame({lvl: L.groupby("op_class")[cc].sum().sum(axis=1) for lvl, cc in cols.items()}) / n0 * 1e3
+            tab = pd.DataFrame({lvl: L[cc].sum(axis=1) for lvl, cc in cols.items()}) / n0 * 1e3
             order = [c for c in OP_CLASSES if c in tab.index] + [c for c in tab.index if c not in OP_CLASSES]
             tab = tab.reindex(order)
             left = np.zeros(len(tab))
@@ -599,30 +677,62 @@ def time_energy_breakdown(trace, configs: Sequence[str] | None = None) -> Figure
         return fig
 
 
+def _one_frame_layers(t: Trace, stream: str | None, frame: int | None, config: str | None) -> pd.DataFrame | None:
+    """The layer rows (joined with their frame, with duration_s) of one frame: the given one, or
+    the first not dropped frame (of ``config``, of ``stream``) with layer rows. Reads /layers one
+    slice at a time and stops when the frame's rows are complete. None if there is no such frame
+    (an empty DataFrame for a given frame without layer rows)."""
+    F = _frame_keys(t)
+    found: list[pd.DataFrame] = []
+    key = None if stream is None or frame is None else (str(stream), int(frame))
+    for L in t.iter_table("layers"):
+        if not len(L):
+            continue
+        L = L.merge(F, on=["stream", "frame"], how="left")
+        L["config"] = L["config"].fillna("").astype(str)
+        L["dropped"] = L["dropped"].fillna(False).astype(bool)
+        if key is None:
+            cand = L[~L["dropped"]]
+            if config is not None:
+                cand = cand[cand["config"] == config]
+            if stream is not None:
+                cand = cand[cand["stream"] == stream]
+            if not len(cand):
+                continue
+            key = (str(cand["stream"].iloc[0]), int(cand["frame"].iloc[0]))
+        m = ((L["stream"] == key[0]) & (L["frame"] == key[1])).to_numpy()
+        if m.any():
+            found.append(L[m])
+            if not m[-1]:  # the frame's (contiguous) rows ended inside this slice
+                break
+        elif found:
+            break
+    if key is None:
+        return None
+    if not found:
+        return pd.DataFrame(columns=["stream", "frame", "layer", "op_class", "duration_s", "energy_j"])
+    f = pd.concat(found, ignore_index=True).sort_values("layer")
+    f["duration_s"] = f["end_s"] - f["start_s"]
+    return f
+
+
 def frame_layers(trace, stream: str | None = None, frame: int | None = None, config: str | None = None,
                  log: bool | None = None) -> Figure:
     """Layer-by-layer time and energy of one frame, coloured by op class. Default: the
     first completed frame of the most used configuration (or of ``config``). ``log``:
     logarithmic y axes (None: when one layer dwarfs the others)."""
     with matplotlib.rc_context(STYLE), _trace(trace) as t:
-        L = layers_with_frames(t)
         fig = _figure(13, 6.5)
         ax_t, ax_e = fig.subplots(2, 1, sharex=True)
-        if stream is None or frame is None:
-            cand = L[~L["dropped"]]
-            if config is None:
-                cs = choose_configs(t, 1)
-                config = cs[0] if cs else None
-            if config is not None:
-                cand = cand[cand["config"] == config]
-            if stream is not None:
-                cand = cand[cand["stream"] == stream]
-            if not len(cand):
-                for ax in (ax_t, ax_e):
-                    _no_data(ax, "no layer rows for this choice")
-                return fig
-            stream, frame = str(cand["stream"].iloc[0]), int(cand["frame"].iloc[0])
-        f = L[(L["stream"] == stream) & (L["frame"] == frame)].sort_values("layer")
+        if (stream is None or frame is None) and config is None:
+            cs = choose_configs(t, 1)
+            config = cs[0] if cs else None
+        f = _one_frame_layers(t, stream, frame, config)
+        if f is None:
+            for ax in (ax_t, ax_e):
+                _no_data(ax, "no layer rows for this choice")
+            return fig
+        stream, frame = str(f["stream"].iloc[0]) if len(f) else stream, int(f["frame"].iloc[0]) if len(f) else frame
         if not len(f):
             for ax in (ax_t, ax_e):
                 _no_data(ax, f"no layer rows for stream {stream!r} frame {frame}")

@@ -8,10 +8,12 @@ of every completed flush) and traces still being written (a snapshot).
 
 from __future__ import annotations
 
+import builtins
+import functools
 import json
 import os
 from functools import cached_property
-from typing import Any
+from typing import Any, Iterator
 
 import h5py
 import numpy as np
@@ -24,16 +26,77 @@ class TraceFormatError(ValueError):
     """The file exists but is not a (readable) dynvit-cosim trace."""
 
 
+#: Rows per slice of :meth:`Trace.iter_table` (about 64 MiB of /layers at a time).
+ITER_CHUNK_ROWS = 1 << 17
+
+#: Metadata read attempts of a SWMR read. HDF5's default (100) backs off exponentially
+#: between attempts, so a damaged file (e.g. truncated) would keep a reader busy for
+#: ever; 24 attempts give up after a few milliseconds on a file that cannot be read.
+SWMR_READ_ATTEMPTS = 24
+
+#: Errors h5py raises on a damaged file (bad checksums, failed filters, truncation).
+H5_ERRORS = (OSError, RuntimeError, KeyError, ValueError, TypeError, UnicodeDecodeError)
+
+
+def _write_flag(path: str) -> int | None:
+    """The superblock's "open for writing" flags (v2/v3 superblock at offset 0), None if unknown."""
+    try:
+        with builtins.open(path, "rb") as fh:
+            head = fh.read(12)
+    except OSError:
+        return None
+    if len(head) == 12 and head[:8] == b"\x89HDF\r\n\x1a\n" and head[8] in (2, 3):
+        return head[11]
+    return None
+
+
+@functools.lru_cache(maxsize=1)
+def _hdf5_lib() -> Any:
+    """The HDF5 C library h5py uses (for the one property h5py does not expose), or None."""
+    import ctypes
+
+    try:
+        with builtins.open("/proc/self/maps") as fh:
+            paths = {line.split()[-1] for line in fh if "libhdf5" in line and "hdf5_hl" not in line}
+    except OSError:
+        paths = set()
+    for p in sorted(paths):
+        try:
+            lib = ctypes.CDLL(p)
+            lib.H5Pset_metadata_read_attempts.argtypes = [ctypes.c_int64, ctypes.c_uint]
+            return lib
+        except (OSError, AttributeError):
+            continue
+    return None
+
+
+def _open_swmr(path: str) -> h5py.File:
+    """A SWMR read with a bounded number of metadata read attempts."""
+    lib = _hdf5_lib()
+    if lib is None:
+        raise TraceFormatError(f"{path} is flagged as still open for writing (a killed run?); "
+                               f"clear the flag with `cosim trace repair {path}` and try again")
+    fapl = h5py.h5p.create(h5py.h5p.FILE_ACCESS)
+    if lib.H5Pset_metadata_read_attempts(fapl.id, SWMR_READ_ATTEMPTS) < 0:  # pragma: no cover
+        raise TraceFormatError(f"{path}: cannot bound the SWMR read attempts")
+    fid = h5py.h5f.open(os.fsencode(path), h5py.h5f.ACC_RDONLY | h5py.h5f.ACC_SWMR_READ, fapl=fapl)
+    return h5py.File(fid)
+
+
 def _open_h5(path: str) -> tuple[h5py.File, bool]:
-    """Open read-only; fall back to a SWMR read for a file whose writer was killed
-    or is still running. Returns (file, opened_with_swmr)."""
+    """Open read-only; fall back to a (bounded) SWMR read for a file whose writer was
+    killed or is still running. Returns (file, opened_with_swmr)."""
     try:
         return h5py.File(path, "r"), False
-    except OSError as first:
+    except H5_ERRORS as first:
+        if not _write_flag(path):  # not a writer's file: SWMR would not help (and could spin)
+            raise TraceFormatError(f"{path} is not a readable HDF5 trace (damaged or truncated?): {first}") from None
         try:
-            return h5py.File(path, "r", swmr=True), True
-        except OSError:
-            raise TraceFormatError(f"{path} is not a readable HDF5 trace: {first}") from None
+            return _open_swmr(path), True
+        except TraceFormatError:
+            raise
+        except H5_ERRORS as e:
+            raise TraceFormatError(f"{path} is not a readable HDF5 trace (damaged or truncated?): {e}") from None
 
 
 def _decode_str(arr: np.ndarray) -> pd.Series:
@@ -60,6 +123,13 @@ class Trace:
         f, self.swmr = _open_h5(self.path)
         try:
             self._check(f)
+        except TraceFormatError:
+            f.close()
+            raise
+        except H5_ERRORS as e:
+            f.close()
+            raise TraceFormatError(f"{self.path} is not a readable dynvit-cosim trace (damaged?): "
+                                   f"{type(e).__name__}: {e}") from None
         except BaseException:
             f.close()
             raise
@@ -68,7 +138,10 @@ class Trace:
     def _check(self, f: h5py.File) -> None:
         if "schema_version" not in f.attrs:
             raise TraceFormatError(f"{self.path} is not a dynvit-cosim trace (no 'schema_version' root attribute)")
-        v = int(f.attrs["schema_version"])
+        raw = f.attrs["schema_version"]
+        if not (isinstance(raw, (int, np.integer)) and not isinstance(raw, (bool, np.bool_))):
+            raise TraceFormatError(f"{self.path}: root attribute 'schema_version' = {raw!r} is not an integer")
+        v = int(raw)
         if v > schema.SCHEMA_VERSION:
             raise TraceFormatError(
                 f"{self.path} has trace schema version {v}; this reader knows up to {schema.SCHEMA_VERSION}"
@@ -101,7 +174,7 @@ class Trace:
     def __repr__(self) -> str:
         if self.closed:
             return f"Trace({self.path!r}, closed)"
-        return f"Trace({self.path!r}, " + ", ".join(f"{t}={len(self._file[t])}" for t in schema.TABLES) + ")"
+        return f"Trace({self.path!r}, " + ", ".join(f"{t}={self.rows(t)}" for t in schema.TABLES) + ")"
 
     @property
     def _file(self) -> h5py.File:
@@ -115,12 +188,15 @@ class Trace:
         """Root attributes as plain Python values; ``hardware`` parsed from JSON,
         ``seed`` None if the run had none, ``complete`` False for a killed run."""
         out: dict[str, Any] = {}
-        for k, v in self._file.attrs.items():
-            if isinstance(v, bytes):
-                v = v.decode("utf-8")
-            elif isinstance(v, np.generic):
-                v = v.item()
-            out[k] = v
+        try:
+            for k, v in self._file.attrs.items():
+                if isinstance(v, bytes):
+                    v = v.decode("utf-8")
+                elif isinstance(v, np.generic):
+                    v = v.item()
+                out[k] = v
+        except H5_ERRORS as e:
+            raise TraceFormatError(f"{self.path}: root attributes cannot be read (damaged?): {type(e).__name__}: {e}") from None
         if isinstance(out.get("hardware"), str):
             try:
                 out["hardware"] = json.loads(out["hardware"])
@@ -133,7 +209,7 @@ class Trace:
     def columns(self, table: str) -> list[dict]:
         """Column descriptions of a table (name, kind, unit, doc[, width]), extras included."""
         self._table_ok(table)
-        return json.loads(self._file[table].attrs["columns"])
+        return self._attr_json(table, "columns")
 
     def units(self, table: str) -> dict[str, str]:
         """Column name -> unit ('' if none) of a table."""
@@ -142,10 +218,17 @@ class Trace:
     def extra_columns(self, table: str = "layers") -> list[str]:
         """Names of the extra columns the writer declared for a table."""
         self._table_ok(table)
-        return json.loads(self._file[table].attrs["extra_columns"])
+        return self._attr_json(table, "extra_columns")
+
+    def _attr_json(self, table: str, name: str) -> Any:
+        try:
+            return json.loads(self._file[table].attrs[name])
+        except H5_ERRORS as e:
+            raise TraceFormatError(f"{self.path}: attribute {name!r} of /{table} cannot be read: "
+                                   f"{type(e).__name__}: {e}") from None
 
     def __len__(self) -> int:
-        return len(self._file["frames"])
+        return self.rows("frames")
 
     # ---- tables ---------------------------------------------------------------
     def _table_ok(self, table: str) -> None:
@@ -153,7 +236,60 @@ class Trace:
             raise ValueError(f"unknown trace table {table!r}; tables: {', '.join(schema.TABLES)}")
 
     def table(self, table: str, columns: list[str] | None = None) -> pd.DataFrame:
-        """Read a table (optionally only some columns) as a DataFrame."""
+        """Read a table (optionally only some columns) as a DataFrame. A damaged table
+        (bad checksum, a chunk that does not decompress, bad UTF-8) raises TraceFormatError."""
+        self._table_ok(table)
+        if columns is not None:
+            names = list(self._file[table].dtype.names)
+            unknown = [c for c in columns if c not in names]
+            if unknown:
+                raise ValueError(f"unknown column(s) {', '.join(map(repr, unknown))} of /{table}; columns: {', '.join(names)}")
+        try:
+            return self._read_table(table, columns)
+        except H5_ERRORS as e:
+            raise TraceFormatError(f"{self.path}: table /{table} cannot be read (damaged?): "
+                                   f"{type(e).__name__}: {e}") from None
+
+    def rows(self, table: str) -> int:
+        """Rows of a table that the reader trusts: those of the writer's last completed flush
+        (the ``committed_<table>`` root attribute; a failed flush may leave more, unwritten, rows)."""
+        self._table_ok(table)
+        ds = self._file[table]
+        if self.swmr:
+            ds.refresh()
+        return self._rows(ds, table)
+
+    def _rows(self, ds: h5py.Dataset, table: str) -> int:
+        n = ds.shape[0]
+        committed = self._file.attrs.get(f"committed_{table}")
+        if committed is not None:
+            if not isinstance(committed, (int, np.integer)) or isinstance(committed, (bool, np.bool_)):
+                raise TraceFormatError(f"{self.path}: root attribute 'committed_{table}' = {committed!r} is not "
+                                       "a row count")
+            n = min(n, int(committed))
+        return max(0, n)
+
+    def _read_table(self, table: str, columns: list[str] | None) -> pd.DataFrame:
+        ds = self._file[table]
+        if self.swmr:  # refresh the very handle that reads (a refresh through another leaves it stale)
+            ds.refresh()
+        n = self._rows(ds, table)
+        names = list(ds.dtype.names) if columns is None else list(columns)
+        return self._frame_of(ds, names, 0, n, columns is not None)
+
+    @staticmethod
+    def _frame_of(ds: h5py.Dataset, names: list[str], i0: int, i1: int, some: bool) -> pd.DataFrame:
+        arr = ds.fields(names)[i0:i1] if some else ds[i0:i1]
+        data = {}
+        for n in names:
+            col = arr[n]
+            data[n] = _decode_str(col) if col.dtype.kind == "S" else pd.Series(np.ascontiguousarray(col))
+        return pd.DataFrame(data, columns=names)
+
+    def iter_table(self, table: str, columns: list[str] | None = None,
+                   chunk_rows: int = ITER_CHUNK_ROWS) -> Iterator[pd.DataFrame]:
+        """The table in consecutive slices of at most ``chunk_rows`` rows (DataFrames indexed
+        from 0 each), so that any length of trace is read in bounded memory."""
         self._table_ok(table)
         ds = self._file[table]
         if self.swmr:
@@ -164,12 +300,14 @@ class Trace:
             if unknown:
                 raise ValueError(f"unknown column(s) {', '.join(map(repr, unknown))} of /{table}; columns: {', '.join(names)}")
             names = list(columns)
-        arr = ds.fields(names)[()] if columns is not None else ds[()]
-        data = {}
-        for n in names:
-            col = arr[n]
-            data[n] = _decode_str(col) if col.dtype.kind == "S" else pd.Series(np.ascontiguousarray(col))
-        return pd.DataFrame(data, columns=names)
+        n = self._rows(ds, table)
+        for i0 in range(0, n, max(1, int(chunk_rows))):
+            try:
+                part = self._frame_of(ds, names, i0, min(n, i0 + chunk_rows), columns is not None)
+            except H5_ERRORS as e:
+                raise TraceFormatError(f"{self.path}: table /{table} cannot be read (damaged?): "
+                                       f"{type(e).__name__}: {e}") from None
+            yield part
 
     @cached_property
     def frames(self) -> pd.DataFrame:

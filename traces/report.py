@@ -23,7 +23,7 @@ import pandas as pd
 
 from . import plots
 from .reader import open as _open_trace
-from .summary import ALL, config_counts, summary, summary_dict
+from .summary import ALL, MIXED, accuracy_metrics, config_counts, summary, summary_dict
 
 #: Figures of a report: file name -> (plot function, caption).
 FIGURES: dict[str, tuple[Any, str]] = {
@@ -61,14 +61,20 @@ _SUMMARY_VIEW = (
 )
 
 
-def format_summary(s: pd.DataFrame) -> pd.DataFrame:
+def format_summary(s: pd.DataFrame, metrics: dict[str, str] | None = None) -> pd.DataFrame:
     """A :func:`traces.summary` table as strings with units in the headers (NaN accuracy
-    reads "unknown", other NaN "-")."""
+    reads "unknown", other NaN "-"). With ``metrics`` (:func:`traces.accuracy_metrics`)
+    a column names each row's accuracy metric, and a row mixing metrics shows no mean."""
     out = {}
+    metrics = metrics or {}
     for col, label, kind in _SUMMARY_VIEW:
         vals = []
-        for v in s[col]:
-            if kind is None or kind == "int":
+        if kind == "acc" and metrics:
+            out["accuracy metric"] = [metrics.get(str(st), "") or "-" for st in s["stream"]]
+        for st, v in zip(s["stream"], s[col]):
+            if kind == "acc" and metrics.get(str(st), "").startswith(MIXED):
+                vals.append("mixed metrics")
+            elif kind is None or kind == "int":
                 vals.append(str(v))
             elif isinstance(v, float) and math.isnan(v):
                 vals.append("unknown" if kind == "acc" else "-")
@@ -203,7 +209,7 @@ def write_report_files(trace_path: str | os.PathLike, out_dir: str | os.PathLike
             written[fname] = p
             figs.append((fname, caption))
 
-        s_view = format_summary(s)
+        s_view = format_summary(s, accuracy_metrics(t))
         cfg_view = _configs_view(t)
         cnt_view = _counts_view(t)
         hw_rows = _hardware_rows(meta.get("hardware", {}))
@@ -214,7 +220,7 @@ def write_report_files(trace_path: str | os.PathLike, out_dir: str | os.PathLike
             ("tool version", str(meta.get("tool_version", ""))),
             ("schema version", str(meta.get("schema_version", ""))),
             ("seed", "none" if meta.get("seed") is None else str(meta.get("seed"))),
-            ("frames / layer rows / resource changes", f"{len(t.frames)} / {len(t.layers)} / {len(t.resources)}"),
+            ("frames / layer rows / resource changes", f"{len(t.frames)} / {t.rows('layers')} / {len(t.resources)}"),
             ("accuracy metric", metric or "(mixed or none)"),
         ]
         incomplete = not meta.get("complete", False)

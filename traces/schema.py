@@ -181,6 +181,9 @@ ROOT_ATTRS: dict[str, str] = {
     "scenario": "source text of the scenario script",
     "hardware": "JSON object of all hardware parameters",
     "complete": "True once the writer was closed cleanly (False: killed / crashed run)",
+    "committed_frames": "rows of /frames as of the writer's last completed flush; readers read no further "
+                        "(likewise committed_layers, committed_resources, committed_configs; absent in older "
+                        "files: read everything)",
 }
 
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

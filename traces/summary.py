@@ -21,6 +21,9 @@ Definitions (one row per stream, sorted by name, then the aggregate row ``"all"`
 ``configs``           distinct configurations among the run frames.
 
 :func:`config_counts` counts run frames per (stream, config).
+:func:`accuracy_metrics` names the accuracy metric behind each row's mean (from
+``/configs``): a row whose frames mix metrics (e.g. mIoU and top-1) has a mean that
+means nothing, and the report and the command line show "mixed metrics" instead.
 :func:`summary_dict` gives the same numbers as plain JSON-able Python values
 (NaN becomes None) for golden regression tests.
 """
@@ -138,6 +141,32 @@ def config_counts(trace: Trace | pd.DataFrame | str | os.PathLike, include_all: 
     return out[["stream", "config", "count"]]
 
 
+#: Prefix of :func:`accuracy_metrics` for a row whose frames mix metrics.
+MIXED = "mixed"
+
+
+def accuracy_metrics(trace: Trace | str | os.PathLike) -> dict[str, str]:
+    """Stream (and ``"all"``) -> the accuracy metric of its run frames with a known accuracy:
+    the metric's name, ``""`` if none is known (or named), or ``"mixed: a, b"`` if several."""
+    if isinstance(trace, (str, os.PathLike)):
+        with _open_trace(trace) as t:
+            return accuracy_metrics(t)
+    frames, configs = _frames_of(trace), trace.configs
+    metric_of = dict(zip(configs["config"].astype(str), configs["accuracy_metric"].astype(str)))
+    known = frames[~frames["dropped"].to_numpy(bool) & np.isfinite(frames["accuracy"].to_numpy(float))]
+    m = known["config"].astype(str).map(lambda c: metric_of.get(c, ""))
+    out: dict[str, str] = {}
+
+    def name(ms) -> str:
+        ms = sorted(set(ms))
+        return "" if not ms else ms[0] if len(ms) == 1 else f"{MIXED}: {', '.join(ms)}"
+
+    for stream in sorted(frames["stream"].unique()):
+        out[str(stream)] = name(m[known["stream"] == stream])
+    out[ALL] = name(m)
+    return out
+
+
 def _plain(v: Any) -> Any:
     if isinstance(v, (np.integer, int)) and not isinstance(v, bool):
         return int(v)
@@ -168,4 +197,4 @@ def summary_dict(trace: Trace | pd.DataFrame | str | os.PathLike) -> dict[str, A
     return {"schema_version": schema.SCHEMA_VERSION, "streams": streams}
 
 
-__all__ = ["ALL", "SUMMARY_COLUMNS", "summary", "config_counts", "summary_dict"]
+__all__ = ["ALL", "MIXED", "SUMMARY_COLUMNS", "summary", "config_counts", "summary_dict", "accuracy_metrics"]

@@ -33,18 +33,22 @@ With ``created`` given by the caller and the same flush pattern (e.g.
 from __future__ import annotations
 
 import datetime as _dt
+import errno
 import json
 import math
 import numbers
 import os
+import re
 import time
 import warnings
+import zlib
 from typing import Any, Iterable, Mapping, Sequence
 
 import h5py
 import numpy as np
 
 from . import schema
+from .output import OutputClaim, OutputError, same_file
 from .schema import Column
 
 #: Target uncompressed bytes per chunk; chunk rows are a power of two near it.
@@ -52,6 +56,10 @@ CHUNK_TARGET_BYTES = 512 * 1024
 #: gzip level (gzip rather than lzf: every HDF5 installation reads gzip). Level 1:
 #: ~15% less CPU than level 4 on trace data for the same size within 1%.
 GZIP_LEVEL = 1
+#: Free space a flush leaves on the file system at least (HDF5 metadata, the final close).
+SPACE_MARGIN_BYTES = 2 * 2**20
+#: Bytes of each table's buffered rows compressed to estimate a flush's size on disk.
+SPACE_SAMPLE_BYTES = 64 * 1024
 #: Raw-data chunk cache per dataset, large enough to keep partial chunks hot.
 CHUNK_CACHE_BYTES = 8 * 1024 * 1024
 #: HDF5 file-format bounds: SWMR needs the 1.10 format; capping it there keeps
@@ -189,6 +197,24 @@ def _coerce_str(table: str, col: Column, values: Any) -> np.ndarray:
 # ---------------------------------------------------------------------------
 
 
+class TraceWriteError(OSError):
+    """Writing the trace failed (e.g. the disk is full); the file keeps the rows of the
+    last completed flush and nothing else."""
+
+    in_hdf5 = True  # the failure happened inside HDF5 (False: refused before writing)
+
+
+def _reason(e: BaseException) -> str:
+    """A short reason from an h5py/OS error (HDF5's messages carry the OS error inside)."""
+    text = str(e)
+    m = re.search(r"error message = '([^']+)'", text)
+    if m:
+        return m.group(1)
+    if isinstance(e, OSError) and e.strerror:
+        return e.strerror
+    return text.splitlines()[0] if text else type(e).__name__
+
+
 class TraceWriter:
     """Writes one run's trace (see :mod:`traces.schema` for the layout).
 
@@ -203,7 +229,12 @@ class TraceWriter:
     Parameters
     ----------
     path: the file to create (parent folders are made; an existing file is
-        replaced unless ``overwrite=False``).
+        replaced unless ``overwrite=False``). While the writer is open it holds
+        an exclusive claim on the file (:class:`traces.output.OutputClaim`): a
+        second writer of the same file is refused with OutputError.
+    claim: an :class:`~traces.output.OutputClaim` the caller took earlier
+        (e.g. before a long set-up); the writer takes it over and releases it
+        on close. ``overwrite`` is then the claim's business.
     seed, scenario, hardware, tool_version: root attributes (``hardware`` is
         stored as JSON; ``seed`` None stores no seed attribute).
     created: ISO 8601 UTC time for the ``created`` attribute; None means now.
@@ -231,9 +262,11 @@ class TraceWriter:
         flush_every_s: float | None = 1.0,
         flush_every_rows: int | None = 50_000,
         overwrite: bool = True,
+        claim: OutputClaim | None = None,
     ) -> None:
         self.path = os.fspath(path)
         self._f: h5py.File | None = None
+        self._claim: OutputClaim | None = None
         if seed is not None and (not isinstance(seed, numbers.Integral) or isinstance(seed, bool)):
             raise ValueError(f"seed must be an integer or None, got {seed!r}")
         if not isinstance(scenario, str):
@@ -264,14 +297,23 @@ class TraceWriter:
         self._dtypes = {t: schema.table_dtype(cols) for t, cols in self.columns.items()}
         self._names = {t: frozenset(c.name for c in cols) for t, cols in self.columns.items()}
 
-        if os.path.exists(self.path) and not overwrite:
-            raise FileExistsError(f"trace file {self.path} exists (overwrite=False)")
-        parent = os.path.dirname(os.path.abspath(self.path))
-        os.makedirs(parent, exist_ok=True)
+        if claim is None:
+            if os.path.exists(self.path) and not overwrite:
+                raise FileExistsError(f"trace file {self.path} exists (overwrite=False)")
+            claim = OutputClaim(self.path, overwrite=True, what="trace file")
+        elif not claim.held or not same_file(claim.path, self.path):
+            raise ValueError(f"TraceWriter for {self.path}: the claim given is for {claim.path} or was released")
+        self._claim = claim  # held (another writer of this file is refused) until close
         try:
             f = h5py.File(self.path, "w", libver=LIBVER, rdcc_nbytes=CHUNK_CACHE_BYTES)
         except OSError as e:
-            raise OSError(f"cannot create trace file {self.path}: {e}") from e
+            try:
+                if os.path.isfile(self.path) and os.path.getsize(self.path) < 4096:
+                    os.unlink(self.path)  # a file HDF5 could not even start: leave nothing behind
+            except OSError:
+                pass
+            claim.release()
+            raise OutputError(f"cannot create trace file {self.path}: {_reason(e)}") from None
         try:
             a = f.attrs
             a["schema_version"] = np.int64(schema.SCHEMA_VERSION)
@@ -282,6 +324,8 @@ class TraceWriter:
             a["scenario"] = scenario
             a["hardware"] = hardware_json
             a["complete"] = np.bool_(False)
+            for t in schema.TABLES:
+                a[f"committed_{t}"] = np.int64(0)
             self._ds: dict[str, h5py.Dataset] = {}
             for t, cols in self.columns.items():
                 dt = self._dtypes[t]
@@ -302,8 +346,10 @@ class TraceWriter:
             f.flush()
         except BaseException:
             f.close()
+            claim.release()
             raise
         self._f = f
+        self._failed: TraceWriteError | None = None
         self._buf: dict[str, list[np.ndarray]] = {t: [] for t in schema.TABLES}
         self._nbuf = 0
         self._written = {t: 0 for t in schema.TABLES}
@@ -480,35 +526,121 @@ class TraceWriter:
 
     # ---- flush / close -----------------------------------------------------
     def flush(self) -> None:
-        """Write all buffered rows and flush the file (safe against SIGKILL afterwards)."""
+        """Write all buffered rows and flush the file (safe against SIGKILL afterwards).
+
+        A write error (e.g. a full disk) raises :class:`TraceWriteError`: the rows of this
+        flush are dropped (the tables are cut back to the last completed flush, and the
+        ``committed_<table>`` attributes, which readers obey, still names those counts), and
+        the writer refuses further writes."""
         self._check_open()
-        for t in ("configs", "resources", "layers", "frames"):
-            bufs = self._buf[t]
-            if not bufs:
-                continue
-            arr = bufs[0] if len(bufs) == 1 else np.concatenate(bufs)
-            ds = self._ds[t]
-            n0 = self._written[t]
-            ds.resize((n0 + len(arr),))
-            ds[n0:] = arr
-            self._written[t] = n0 + len(arr)
+        if self._failed is not None:
+            raise self._failed
+        new = dict(self._written)
+        self._check_space()
+        try:
+            for t in ("configs", "resources", "layers", "frames"):
+                bufs = self._buf[t]
+                if not bufs:
+                    continue
+                arr = bufs[0] if len(bufs) == 1 else np.concatenate(bufs)
+                ds = self._ds[t]
+                n0 = self._written[t]
+                ds.resize((n0 + len(arr),))
+                new[t] = n0 + len(arr)
+                ds[n0:] = arr
+            self._f.flush()  # data and extents first ...
+            for t in schema.TABLES:
+                self._f.attrs[f"committed_{t}"] = np.int64(new[t])
+            self._f.flush()  # ... then the counts readers trust (in-place rewrite, allowed under SWMR)
+        except Exception as e:
+            self._fail(e)
+            raise self._failed from None
+        self._written = new
+        for t in schema.TABLES:
             self._buf[t] = []
             self._buffered[t] = 0
         self._nbuf = 0
-        self._f.flush()
         self._last_flush = time.monotonic()
 
+    def _check_space(self) -> None:
+        """Refuse a flush the file system has no room for, before HDF5 is asked to write it:
+        HDF5 copes badly with a write that fails half-way (its later clean-up can crash the
+        process). Room = the buffered rows uncompressed, plus one rewritten chunk per table,
+        plus a margin for metadata."""
+        need = SPACE_MARGIN_BYTES
+        for t, bufs in self._buf.items():
+            if bufs:
+                item = self._dtypes[t].itemsize
+                raw = sum(len(b) for b in bufs) * item
+                # the rows compress: twice the compressed size of a sample (without HDF5's shuffle,
+                # which only compresses better), never more than the raw size
+                sample = bufs[0][: max(1, SPACE_SAMPLE_BYTES // item)].tobytes()
+                ratio = len(zlib.compress(sample, GZIP_LEVEL)) / max(1, len(sample))
+                need += int(raw * min(1.0, 2 * ratio)) + chunk_rows(item) * item
+        try:
+            st = os.statvfs(os.path.dirname(os.path.abspath(self.path)))
+        except OSError:
+            return
+        free = st.f_bavail * st.f_frsize
+        if free < need:
+            self._fail(OSError(errno.ENOSPC, f"no space left on device ({free / 2**20:.1f} MiB free, "
+                                             f"{need / 2**20:.1f} MiB needed)"))
+            raise self._failed
+
+    def _fail(self, e: BaseException) -> None:
+        """After a write error: drop the buffered rows, cut the tables back to the last completed
+        flush (best effort: the committed_<table> attributes already bound what readers read)."""
+        self._failed = TraceWriteError(
+            f"cannot write trace {self.path}: {_reason(e)}; the trace keeps the {self._written['frames']} frames "
+            "of its last completed flush")
+        self._failed.in_hdf5 = not (isinstance(e, OSError) and e.errno == errno.ENOSPC and "needed" in str(e))
+        self._buf = {t: [] for t in schema.TABLES}
+        self._buffered = {t: 0 for t in schema.TABLES}
+        self._nbuf = 0
+        if self._failed.in_hdf5:
+            for t, ds in self._ds.items():
+                try:
+                    if ds.shape[0] != self._written[t]:
+                        ds.resize((self._written[t],))
+                except Exception:  # pragma: no cover - the disk may refuse even this
+                    pass
+
     def close(self, complete: bool = True) -> None:
-        """Flush, mark the file complete (unless ``complete=False``) and close it. Idempotent."""
+        """Flush, mark the file complete (unless ``complete=False``) and close it. Idempotent.
+        After a write error it only closes the file (marked incomplete) and raises no more."""
         if self._f is None:
             return
         try:
-            self.flush()
-            if complete:
-                self._f.attrs["complete"] = np.bool_(True)  # in-place rewrite, allowed under SWMR
+            if self._failed is None:
+                self.flush()
+                if complete:
+                    self._f.attrs["complete"] = np.bool_(True)  # in-place rewrite, allowed under SWMR
         finally:
             f, self._f = self._f, None
-            f.close()
+            ds, self._ds = self._ds, {}
+            try:
+                if self._failed is not None and self._failed.in_hdf5:
+                    _UNCLOSABLE.append((f, list(ds.values())))  # see _UNCLOSABLE
+                    for obj in (f, *ds.values()):
+                        try:  # one more reference, so that h5py never asks HDF5 to close them
+                            h5py.h5i.inc_ref(obj.id)
+                        except Exception:  # pragma: no cover
+                            pass
+                else:
+                    f.close()
+            except Exception:
+                if self._failed is None:
+                    raise
+            finally:
+                if self._claim is not None:
+                    self._claim.release()
+
+
+#: Files (and their datasets) whose write failed inside HDF5. HDF5 cannot close them
+#: cleanly (closing a dataset after a failed chunk write crashes inside HDF5 2.0), so they
+#: stay open until the process ends; the rows of their last completed flush are on disk
+#: and their ``committed_<table>`` attributes tell readers where those end.
+_UNCLOSABLE: list = []
 
 
 # ---------------------------------------------------------------------------
@@ -587,4 +719,37 @@ def clear_write_flags(path: str | os.PathLike) -> bool:
     return True
 
 
-__all__ = ["TraceWriter", "clear_write_flags", "lookup3", "chunk_rows", "utc_now_iso"]
+__all__ = ["TraceWriter", "TraceWriteError", "clear_write_flags", "repair", "lookup3", "chunk_rows", "utc_now_iso"]
+
+
+def repair(path: str | os.PathLike) -> dict[str, Any]:
+    """Make a killed (or failed) run's trace a plain HDF5 file that any tool opens: clear
+    the "open for writing" flags (like ``h5clear -s``) and cut every table back to the rows
+    of the writer's last completed flush (``committed_<table>``). Refused while a writer
+    holds the file. Returns ``{"flags_cleared": bool, "cut": {table: rows removed}, "rows": {table: rows}}``."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"trace file not found: {path}")
+    with OutputClaim(path, overwrite=True, what="trace file"):
+        try:
+            cleared = clear_write_flags(path)
+        except ValueError as e:
+            raise OutputError(f"cannot repair {path}: {e}") from None
+        cut: dict[str, int] = {}
+        rows: dict[str, int] = {}
+        try:
+            with h5py.File(path, "r+") as f:
+                for t in schema.TABLES:
+                    if t not in f:
+                        continue
+                    ds = f[t]
+                    n = ds.shape[0]
+                    c = f.attrs.get(f"committed_{t}")
+                    if isinstance(c, (int, np.integer)) and 0 <= int(c) < n:
+                        ds.resize((int(c),))
+                        cut[t] = n - int(c)
+                        n = int(c)
+                    rows[t] = n
+        except OSError as e:
+            raise OutputError(f"cannot repair {path}: {e}") from None
+    return {"flags_cleared": cleared, "cut": cut, "rows": rows}

@@ -180,6 +180,8 @@ class Family:
     knobs: tuple[Knob, ...] = ()
     default_resolution: tuple[int, int] = (224, 224)
     min_resolution: int = 32
+    #: Largest height or width (16x a 256-pixel side; a 4096x4096 SegFormer-B5 is ~3.5 TMAC per frame).
+    max_resolution: int = 4096
     resolution_multiple: int = 32
     task: str = "classification"
 
@@ -198,12 +200,15 @@ class Family:
     # ---- configurations ----------------------------------------------------
     def check_resolution(self, res: tuple[int, int]) -> tuple[int, int]:
         h, w = res
-        m, lo = self.resolution_multiple, self.min_resolution
+        m, lo, hi = self.resolution_multiple, self.min_resolution, self.max_resolution
         if h < lo or w < lo or h % m or w % m:
             raise ConfigError(
                 f"resolution={h}x{w} is not allowed for {self.family}: "
                 f"height and width must be multiples of {m} and at least {lo}"
             )
+        if h > hi or w > hi:
+            raise ConfigError(f"resolution={h}x{w} is not allowed for {self.family}: "
+                              f"height and width must be at most {hi}")
         return res
 
     def config(

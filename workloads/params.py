@@ -20,6 +20,7 @@ This module lives in `workloads` (the base layer) so that every layer may use it
 
 from __future__ import annotations
 
+import copy
 import math
 from typing import Any, Iterable, Mapping
 
@@ -120,6 +121,12 @@ class Param:
         return value
 
 
+def _fresh(default: Any) -> Any:
+    if default is None or isinstance(default, (str, bytes, int, float, bool, tuple, frozenset)):
+        return default
+    return copy.deepcopy(default)
+
+
 class _hybrid:
     """A method callable on the class (values = defaults) or on an instance."""
 
@@ -152,7 +159,8 @@ class Component:
             raise ParamError(f"{type(self).__name__}: missing required parameter(s) "
                              f"{', '.join(missing)}")
         for name, p in self._params.items():
-            setattr(self, name, values.get(name, p.default))
+            # a default is never shared between instances (a list or component default is copied)
+            setattr(self, name, values[name] if name in values else _fresh(p.default))
         self.validate()
 
     @classmethod

@@ -1,0 +1,174 @@
+"""Claiming an output file before any work is done.
+
+:class:`OutputClaim` checks an output path up front (not a folder, parent
+folders creatable, writable, not one of the run's inputs, not an existing file
+unless overwriting is asked for) and holds an exclusive advisory lock on it so
+that a second process writing the same file is refused instead of corrupting
+it. Every problem is an :class:`OutputError` (a ``ValueError``) with one line
+naming the path.
+
+The lock is ``flock`` on a hidden file beside the output (``.<name>.lock``);
+the operating system drops it when the process ends, however it ends, so a
+killed run never leaves a stale lock behind (the empty lock file may remain).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import os
+import tempfile
+from typing import IO, Iterator, Iterable
+
+__all__ = ["OutputError", "OutputClaim", "atomic_output", "same_file", "check_not_input"]
+
+
+class OutputError(ValueError):
+    """An output path that cannot, or must not, be written."""
+
+
+def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
+    """True if two paths name the same file (existing: same inode; else same real path)."""
+    a, b = os.fspath(a), os.fspath(b)
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.realpath(a) == os.path.realpath(b)
+
+
+def check_not_input(path: str | os.PathLike, inputs: Iterable[str | os.PathLike], what: str = "output") -> None:
+    """Raise OutputError if ``path`` is one of ``inputs`` (never write over an input)."""
+    for i in inputs:
+        if i and same_file(path, i):
+            raise OutputError(f"{what} {os.fspath(path)} is an input of this command ({os.fspath(i)}); "
+                              "choose another file")
+
+
+def _reason(e: OSError) -> str:
+    return e.strerror or str(e)
+
+
+def prepare_parent(path: str, what: str = "output") -> str:
+    """Make the parent folders of ``path``; OutputError naming the path if that is impossible."""
+    parent = os.path.dirname(os.path.abspath(path))
+    # a component of the parent that exists but is not a folder
+    p = parent
+    while p and not os.path.exists(p):
+        p = os.path.dirname(p) if os.path.dirname(p) != p else ""
+    if p and not os.path.isdir(p):
+        raise OutputError(f"cannot write {what} {path}: {p} is a file, not a folder")
+    try:
+        os.makedirs(parent, exist_ok=True)
+    except OSError as e:
+        raise OutputError(f"cannot write {what} {path}: cannot create folder {parent} ({_reason(e)})") from None
+    return parent
+
+
+class OutputClaim:
+    """An exclusive claim on an output file (see the module doc).
+
+    ``overwrite``: an existing file may be replaced (else OutputError).
+    ``inputs``: files this run reads; the output may never be one of them.
+    Use as a context manager or call :meth:`release`.
+    """
+
+    def __init__(self, path: str | os.PathLike, *, overwrite: bool = False,
+                 inputs: Iterable[str | os.PathLike] = (), what: str = "output") -> None:
+        self.path = os.fspath(path)
+        self._fd: int | None = None
+        self._lock_path = ""
+        if not self.path:
+            raise OutputError(f"{what} path is empty")
+        if os.path.isdir(self.path):
+            raise OutputError(f"{what} {self.path} is a folder; give a file name")
+        check_not_input(self.path, inputs, what)
+        parent = prepare_parent(self.path, what)
+        self._lock_path = os.path.join(parent, f".{os.path.basename(self.path)}.lock")
+        while True:
+            try:
+                fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            except OSError as e:
+                raise OutputError(f"cannot write {what} {self.path}: folder {parent} is not writable "
+                                  f"({_reason(e)})") from None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as e:
+                os.close(fd)
+                if e.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                    raise OutputError(f"{what} {self.path} is being written by another run; "
+                                      "wait for it or choose another file") from None
+                raise OutputError(f"cannot lock {what} {self.path}: {_reason(e)}") from None
+            # the lock file may have been removed (and re-created) by the holder we waited for
+            try:
+                same = os.fstat(fd).st_ino == os.stat(self._lock_path).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                self._fd = fd
+                break
+            os.close(fd)
+        try:
+            if os.path.lexists(self.path):
+                if not overwrite:
+                    raise OutputError(f"{what} {self.path} exists; give --force to overwrite it")
+                if not os.access(self.path, os.W_OK) or not os.access(parent, os.W_OK):
+                    raise OutputError(f"cannot write {what} {self.path}: permission denied")
+            elif not os.access(parent, os.W_OK):
+                raise OutputError(f"cannot write {what} {self.path}: folder {parent} is not writable")
+        except BaseException:
+            self.release()
+            raise
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+    def release(self) -> None:
+        """Drop the lock (idempotent). The lock file is removed first, while still locked."""
+        fd, self._fd = self._fd, None
+        if fd is None:
+            return
+        try:
+            os.unlink(self._lock_path)
+        except OSError:
+            pass
+        os.close(fd)
+
+    def __enter__(self) -> "OutputClaim":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+    def __del__(self) -> None:  # pragma: no cover - safety net
+        try:
+            self.release()
+        except Exception:
+            pass
+
+
+@contextlib.contextmanager
+def atomic_output(path: str | os.PathLike, *, inputs: Iterable[str | os.PathLike] = (), what: str = "output",
+                  mode: str = "w", encoding: str | None = "utf-8") -> Iterator[IO]:
+    """Write a file all at once: into a temporary file beside it, renamed over ``path``
+    only when the block ends without error (a failed write leaves any old file as it
+    was and no partial file). Never writes over one of ``inputs``."""
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        raise OutputError(f"{what} {path} is a folder; give a file name")
+    check_not_input(path, inputs, what)
+    parent = prepare_parent(path, what)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=parent)
+    except OSError as e:
+        raise OutputError(f"cannot write {what} {path}: {_reason(e)}") from None
+    try:
+        with os.fdopen(fd, mode, encoding=encoding if "b" not in mode else None) as fh:
+            yield fh
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
