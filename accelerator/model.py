@@ -328,7 +328,8 @@ class Accelerator:
         pid = next(self._pid)
         if key[0] == "explicit":
             key = ("explicit", pid)
-        self._core.load_program(pid, len(layers), prog.ravel())
+        flat = prog.ravel()
+        self._core.load_program(pid, len(layers), flat, flat.size)
         h = ProgramHandle(id=pid, key=key, model=model, config=cfg, layers=layers, mappings=mappings)
         if key[0] != "explicit":
             self._programs[key] = h
@@ -419,9 +420,9 @@ class Accelerator:
             info = self._jobs.pop(tag)
             h: ProgramHandle = info["handle"]
             counts = np.empty((h.n_layers, NUM_COUNTERS), dtype=np.int64)
-            core.copy_counters(jid, counts)
+            core.copy_counters(jid, counts, counts.size)
             acts = np.empty(h.n_layers, dtype=np.int64)
-            core.copy_activations(jid, acts)
+            core.copy_activations(jid, acts, acts.size)
             c = Completion(tag=tag, end_ps=int(core.completion_end_ps(i)), start_ps=int(core.job_start_ps(jid)),
                            submit_ps=info["submit_ps"], aborted=bool(core.completion_aborted(i)))
             info.update(counts=counts, completion=c, layers_done=int(core.job_layers_done(jid)), activations=acts)

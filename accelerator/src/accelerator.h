@@ -3,6 +3,7 @@
 // accelerator/model.py drives between sc_start calls.
 #pragma once
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <memory>
 #include <stdexcept>
@@ -31,7 +32,7 @@ SC_MODULE(Accelerator) {
 
     SC_HAS_PROCESS(Accelerator);
     Accelerator(sc_core::sc_module_name name, const HwConfig& hw)
-        : sc_module(name),
+        : sc_module((check_hw(hw), name)),
           core(),
           dram("dram", core),
           noc("noc", core),
@@ -54,6 +55,7 @@ SC_MODULE(Accelerator) {
     // process can simulate several hardware points one after another.
     void reconfigure(const HwConfig& hw) {
         if (busy()) throw std::runtime_error("dynvit: reconfigure needs an idle accelerator");
+        check_hw(hw);
         core.hw = hw;
         core.rt.clock_hz = hw.clock_hz;
         core.rt.active_pes = hw.num_pes;
@@ -69,7 +71,12 @@ SC_MODULE(Accelerator) {
     }
 
     // -- programs and inferences ---------------------------------------------------
-    void load_program(int64_t pid, int64_t n_layers, const int64_t* data) {
+    // data: n_layers x NUM_FIELDS int64 (size = the number of int64 values given)
+    void load_program(int64_t pid, int64_t n_layers, const int64_t* data, int64_t size) {
+        require(n_layers >= 0 && data != nullptr, "load_program: n_layers must be >= 0 and data non-null");
+        require(size == n_layers * NUM_FIELDS, "load_program: " + std::to_string(size) + " values for " +
+                std::to_string(n_layers) + " layers of " + std::to_string(NUM_FIELDS) + " fields");
+        for (int64_t i = 0; i < n_layers; ++i) check_layer(data + i * NUM_FIELDS, i);
         auto p = std::make_unique<Program>();
         p->id = pid;
         p->n_layers = n_layers;
@@ -111,15 +118,20 @@ SC_MODULE(Accelerator) {
 
     // -- runtime resources (take effect at the next tile boundary) ---------------------
     void set_clock_hz(double hz) {
+        require(std::isfinite(hz) && hz > 0, "set_clock_hz: the clock must be finite and > 0");
         if (core.active && core.layer_open) core.mark_cycles(core.active);
         core.rt.clock_hz = hz;
         core.ev_compute_wake.notify(sc_core::SC_ZERO_TIME);
     }
     void set_active_pes(int64_t n) {
+        require(n >= 1, "set_active_pes: at least one PE");
         core.rt.active_pes = n;
         core.ev_compute_wake.notify(sc_core::SC_ZERO_TIME);
     }
-    void set_dram_share(double s) { core.rt.dram_share = s; }
+    void set_dram_share(double s) {
+        require(std::isfinite(s) && s > 0 && s <= 1, "set_dram_share: the share must be in (0, 1]");
+        core.rt.dram_share = s;
+    }
     double clock_hz() const { return core.rt.clock_hz; }
     int64_t active_pes() const { return core.rt.active_pes; }
     double dram_share() const { return core.rt.dram_share; }
@@ -129,6 +141,7 @@ SC_MODULE(Accelerator) {
     // Advance by dt ps, or less if an inference completes (sc_pause). Returns the
     // number of completions waiting to be read.
     int64_t advance(int64_t dt) {
+        require(dt >= 0 && dt <= INT64_MAX - now_ps(), "advance: dt must be >= 0 and keep the time within int64 ps");
         if (dt > 0) {
             core.horizon_ps = now_ps() + dt;  // the host changes nothing before then
             sc_core::sc_start(ps(dt));
@@ -153,13 +166,17 @@ SC_MODULE(Accelerator) {
     int64_t job_start_ps(int64_t job) const { return core.jobs.at(job)->start_ps; }
     int64_t job_layers_done(int64_t job) const { return core.jobs.at(job)->layers_done; }
     // Copy the job's counters (n_layers x NUM_COUNTERS int64) into dst.
-    void copy_counters(int64_t job, int64_t* dst) const {
+    void copy_counters(int64_t job, int64_t* dst, int64_t size) const {
         const Job& j = *core.jobs.at(job);
+        require(dst != nullptr && size == (int64_t)j.ctr.size(), "copy_counters: dst must hold " +
+                std::to_string(j.ctr.size()) + " values, got " + std::to_string(size));
         std::memcpy(dst, j.ctr.data(), j.ctr.size() * sizeof(int64_t));
     }
     // Copy the job's kernel activations per layer (n_layers int64) into dst.
-    void copy_activations(int64_t job, int64_t* dst) const {
+    void copy_activations(int64_t job, int64_t* dst, int64_t size) const {
         const Job& j = *core.jobs.at(job);
+        require(dst != nullptr && size == (int64_t)j.acts.size(), "copy_activations: dst must hold " +
+                std::to_string(j.acts.size()) + " values, got " + std::to_string(size));
         std::memcpy(dst, j.acts.data(), j.acts.size() * sizeof(int64_t));
     }
     void release(int64_t job) {

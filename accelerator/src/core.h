@@ -18,7 +18,10 @@ namespace dynvit {
 inline int64_t now_ps() { return (int64_t)sc_core::sc_time_stamp().value(); }
 inline sc_core::sc_time ps(int64_t v) { return sc_core::sc_time::from_value((sc_dt::uint64)v); }
 inline int64_t cycles_to_ps(int64_t cycles, double clock_hz) {
-    return (int64_t)((double)cycles * 1e12 / clock_hz + 0.5);
+    const double v = (double)cycles * 1e12 / clock_hz + 0.5;
+    // a tile longer than the int64 picosecond range (~106 days) cannot be simulated
+    if (!(v < 9.2e18)) throw std::overflow_error("dynvit: a tile would last beyond the int64 picosecond range");
+    return (int64_t)v;
 }
 
 // One submitted inference.

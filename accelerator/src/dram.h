@@ -23,7 +23,9 @@ SC_MODULE(Dram) {
     int64_t reserve(int64_t bytes, int64_t t) {
         if (bytes <= 0) return t;
         const double rate = core.hw.dram_bandwidth_bytes_per_s * core.rt.dram_share;  // B/s
-        const int64_t occ = (int64_t)std::ceil((double)bytes * 1e12 / rate);
+        const double occ_d = std::ceil((double)bytes * 1e12 / rate);
+        if (!(occ_d < 9.2e18)) throw std::overflow_error("dynvit: a DRAM transfer would last beyond the int64 ps range");
+        const int64_t occ = (int64_t)occ_d;
         const int64_t start = std::max(t, free_at);
         free_at = start + occ;
         return free_at + core.hw.dram_latency_ps;

@@ -32,6 +32,32 @@ enum Kind : int { KIND_MAC = 0, KIND_PPU = 1 };
 // Loop dimensions of a MAC layer's tile loops (the reduction loop C is always innermost).
 enum Dim : int { DIM_N = 0, DIM_K, DIM_P, DIM_Q, DIM_C, NUM_DIMS };
 
+// Check one layer record before it is walked: kinds, loop orders and sizes in range, so a bad
+// program is an exception, not a crash.
+inline void check_layer(const int64_t* L, int64_t i) {
+    const std::string at = "program layer " + std::to_string(i) + ": ";
+    require(L[F_KIND] == KIND_MAC || L[F_KIND] == KIND_PPU, at + "kind must be 0 (MAC) or 1 (PPU)");
+    require(L[F_DB] >= 1 && L[F_ACCB] >= 1, at + "data_bytes and accum_bytes must be >= 1");
+    if (L[F_KIND] == KIND_PPU) {
+        require(L[F_ELEMS] >= 0 && L[F_IN_ELEMS] >= 0, at + "elements must be >= 0");
+        require(L[F_ET] >= 1, at + "E_t must be >= 1");
+        require(L[F_PASSES] >= 0, at + "passes must be >= 0");
+        return;
+    }
+    int seen = 0;
+    for (int d = 0; d < NUM_DIMS; ++d) {
+        const int64_t o = L[F_ORD0 + d];
+        require(o >= 0 && o < NUM_DIMS && !(seen & (1 << o)), at + "order0..order4 must be a permutation of 0..4");
+        seen |= 1 << (int)o;
+    }
+    require(L[F_ORD0 + NUM_DIMS - 1] == DIM_C, at + "the reduction loop (c) must be innermost");
+    for (int f : {F_N, F_C, F_K, F_H, F_W, F_P, F_Q, F_R, F_S})
+        require(L[f] >= 0, at + std::string(field_name(f)) + " must be >= 0");
+    for (int f : {F_NT, F_KT, F_CT, F_PT, F_QT, F_PK, F_PP, F_STRIDE, F_GROUPS, F_AENT})
+        require(L[f] >= 1, at + std::string(field_name(f)) + " must be >= 1");
+    require(L[F_PAD] >= 0, at + "padding must be >= 0");
+}
+
 struct Program {
     int64_t id = 0;
     int64_t n_layers = 0;
