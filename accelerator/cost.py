@@ -81,9 +81,6 @@ class LayerCost:
     def total_energy_j(self) -> np.ndarray:
         return sum(self.energy_j.values())
 
-    def counter_matrix(self) -> np.ndarray:
-        return _matrix(self.counts, np.shape(self.time_s))
-
 
 def _matrix(counts: dict[str, np.ndarray], shape) -> np.ndarray:
     n = int(np.prod(shape)) if len(shape) else 1
