@@ -36,6 +36,12 @@ def test_accuracy_metrics_name_each_row(tmp_path):
     m = traces.accuracy_metrics(p)
     assert m["seg"] == "ADE20K mIoU" and m["cls"] == "ImageNet top-1"
     assert m["all"] == "mixed: ADE20K mIoU, ImageNet top-1"
+    # the summary itself never averages different metrics (a bare frames table cannot know them)
+    for s in (traces.summary(p), traces.summary(traces.open(p))):
+        rows = s.set_index("stream")
+        assert math.isnan(rows.loc["all", "accuracy_mean"]) and rows.loc["all", "accuracy_known"] == 10
+        assert rows.loc["seg", "accuracy_mean"] == pytest.approx(40.0)
+    assert traces.summary_dict(p)["streams"]["all"]["accuracy_mean"] is None
 
 
 @pytest.fixture

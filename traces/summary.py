@@ -113,13 +113,24 @@ def _stats(df: pd.DataFrame) -> dict[str, Any]:
 
 
 def summary(trace: Trace | pd.DataFrame | str | os.PathLike) -> pd.DataFrame:
-    """One row per stream (sorted) plus an ``"all"`` row; columns :data:`SUMMARY_COLUMNS`."""
+    """One row per stream (sorted) plus an ``"all"`` row; columns :data:`SUMMARY_COLUMNS`.
+
+    Given a trace (not a bare frames table), a row whose frames mix accuracy metrics (e.g.
+    mIoU and top-1, see :func:`accuracy_metrics`) has ``accuracy_mean`` NaN: different
+    metrics are never averaged."""
+    if isinstance(trace, (str, os.PathLike)):
+        with _open_trace(trace) as t:
+            return summary(t)
     frames = _frames_of(trace)
     rows = []
     for stream in sorted(frames["stream"].unique()):
         rows.append({"stream": stream, **_stats(frames[frames["stream"] == stream])})
     rows.append({"stream": ALL, **_stats(frames)})
     out = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
+    if isinstance(trace, Trace):
+        metrics = accuracy_metrics(trace)
+        mixed = out["stream"].map(lambda st: metrics.get(str(st), "").startswith(MIXED)).to_numpy(bool)
+        out.loc[mixed, "accuracy_mean"] = math.nan
     return out.astype({c: "int64" for c in _INT_COLUMNS})
 
 
@@ -184,8 +195,11 @@ def summary_dict(trace: Trace | pd.DataFrame | str | os.PathLike) -> dict[str, A
 
     Integers stay int, floats are float, NaN becomes None.
     """
+    if isinstance(trace, (str, os.PathLike)):
+        with _open_trace(trace) as t:
+            return summary_dict(t)
     frames = _frames_of(trace)
-    s = summary(frames)
+    s = summary(trace)
     cc = config_counts(frames)
     streams: dict[str, Any] = {}
     for rec in s.to_dict("records"):
