@@ -490,8 +490,9 @@ class Accelerator:
     @property
     def activations(self) -> int:
         """Process activations of the model's modules so far (method triggers, thread resumes):
-        with temporal decoupling about two per layer (a layer's first tiles, its end) plus one
-        per host event inside an inference; with ``sync="tile"`` about one per tile more."""
+        with temporal decoupling at most about one per layer (a hand-over between the PE array
+        and the PPU) plus one per host event inside an inference; with ``sync="tile"`` about one
+        per tile plus two per layer."""
         return int(self._core.activations())
 
     SYNC_MODES = ("decoupled", "tile")

@@ -76,8 +76,20 @@ struct ComputeUnit : sc_core::sc_module {
         // the next taken; only the first tile ending later waits for the kernel. Every
         // decision is made at the same (local) time and with the same resources as with one
         // activation per tile, so the results are identical.
+        // A layer whose last store completes by the horizon hands over to the next layer in
+        // local time too (Dma::layer_end_inline); only a hand-over to the other unit costs it
+        // an activation (at that instant).
         for (;;) {
-            if (core.in.empty() || core.in.front().w.kind != kind) return;  // idle until a layer's tiles are in
+            if (core.in.empty()) {
+                const int64_t te = dma.layer_end_inline();
+                if (te < 0 || core.in.empty()) return;  // idle until a layer's tiles are in
+                t = te;
+                if (core.in.front().w.kind != kind) {  // the other unit's layer
+                    core.ev_in_ready[core.in.front().w.kind].notify(ps(te - now));
+                    return;
+                }
+            }
+            if (core.in.front().w.kind != kind) return;
             holding = true;
             epoch = core.epoch;
             time_tile(t);

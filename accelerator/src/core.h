@@ -132,14 +132,14 @@ struct Core {
     }
 
     // Account the time since the last mark as cycles at the current clock.
-    void mark_cycles(Job* j) {
-        const int64_t t = now_ps();
+    void mark_cycles(Job* j) { mark_cycles(j, now_ps()); }
+    void mark_cycles(Job* j, int64_t t) {
         j->cyc_acc += (double)(t - j->cyc_mark) * rt.clock_hz * 1e-12;
         j->cyc_mark = t;
     }
 
-    void begin_layer(Job* j, int64_t layer) {
-        const int64_t t = now_ps();
+    void begin_layer(Job* j, int64_t layer) { begin_layer(j, layer, now_ps()); }
+    void begin_layer(Job* j, int64_t layer, int64_t t) {  // at (local) time t
         j->cur_layer = layer;
         j->cyc_acc = 0.0;
         j->cyc_mark = t;
@@ -148,11 +148,12 @@ struct Core {
         layer_open = true;
     }
 
-    void end_layer(Job* j, bool complete = true) {
+    void end_layer(Job* j, bool complete = true) { end_layer(j, now_ps(), complete); }
+    void end_layer(Job* j, int64_t t, bool complete) {  // at (local) time t
         if (j->cur_layer < 0 || !layer_open) return;
-        mark_cycles(j);
+        mark_cycles(j, t);
         int64_t* r = j->row(j->cur_layer);
-        r[CTR_END_PS] = now_ps();
+        r[CTR_END_PS] = t;
         r[CTR_CYCLES] = (int64_t)(j->cyc_acc + 0.5);
         if (complete) j->layers_done = j->cur_layer + 1;
         layer_open = false;

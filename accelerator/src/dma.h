@@ -106,6 +106,31 @@ SC_MODULE(Dma) {
         }
     }
 
+    // Temporal decoupling across a layer boundary: when the open layer's last store completes
+    // by the horizon and the next layer has tiles, end the layer and start the next one in
+    // local time at that instant -- what engine() would do then -- and return that time (-1:
+    // left to engine(): the inference's end, an abort, per-tile mode, or past the horizon).
+    int64_t layer_end_inline() {
+        Job* j = layer_end_job;
+        if (!j || core.sync_tile || layer_end_ps > core.horizon_ps || j->abort_req || j->finished) return -1;
+        if (layer_end_epoch != core.epoch || j != core.active || j != job) return -1;
+        const Program& prog = *j->prog;
+        if (next_layer >= prog.n_layers) return -1;  // the inference ends: at the kernel's time
+        TileWalker probe(prog.layer(next_layer), core.hw);
+        if (probe.num_tiles() == 0) return -1;
+        const int64_t te = layer_end_ps;
+        layer_end_job = nullptr;
+        ev_store_done.cancel();
+        core.retire_outputs(te);
+        j->row(j->cur_layer)[CTR_STALL_DRAM_PS] += te - j->last_compute_end;
+        core.end_layer(j, te, true);
+        const int64_t l = next_layer++;
+        walker.init(prog.layer(l), core.hw);
+        core.begin_layer(j, l, te);
+        fill(te);
+        return te;
+    }
+
     // Load channel: issue the next tiles of the layer into the free input slots (called at
     // a layer's start and by the compute unit when it frees a slot), at (local) time t.
     void fill(int64_t t) {
