@@ -36,7 +36,7 @@ import numpy as np
 
 from .counters import COUNTER_INDEX, NUM_COUNTERS
 
-__all__ = ["MacDims", "LayerCost", "mac_cost", "mac_costs", "mac_totals", "mac_counts", "ppu_counts", "ppu_cost", "cdiv", "window_sum", "groups_sum"]
+__all__ = ["MacDims", "LayerCost", "mac_cost", "mac_totals", "mac_counts", "ppu_counts", "ppu_cost", "cdiv", "window_sum", "groups_sum"]
 
 
 def cdiv(a, b):
@@ -268,22 +268,10 @@ def mac_counts(d: MacDims, hw, NT, KT, CT, PT, QT, PK, PP, order: Sequence[str],
     return {**compute, **_mac_loads(d, hw, fac, trips, order, ires)}, first_load, last_store
 
 
-def mac_costs(d: MacDims, hw, energy_model, NT, KT, CT, PT, QT, PK, PP,
-              variants: Sequence[tuple[Sequence[str], bool]]) -> list[LayerCost]:
-    """Costs of MAC tilings under each (loop order, input resident) variant."""
-    compute, fac, trips, first_load, last_store = _mac_parts(d, hw, NT, KT, CT, PT, QT, PK, PP)
-    out = []
-    for order, ires in variants:
-        counts = {**compute, **_mac_loads(d, hw, fac, trips, order, ires)}
-        out.append(_with_energy(counts, _time(hw, counts["compute_cycles"], counts, first_load, last_store),
-                                energy_model))
-    return out
-
-
 def mac_totals(d: MacDims, hw, energy_model, NT, KT, CT, PT, QT, PK, PP,
                variants: Sequence[tuple[Sequence[str], bool]]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """(total joules, seconds, tiles) of MAC tilings under each variant: the same counts and
-    energy table as `mac_costs`, summed without the per-component breakdown (for ranking)."""
+    energy table as `mac_cost`, summed without the per-component breakdown (for ranking)."""
     compute, fac, trips, first_load, last_store = _mac_parts(d, hw, NT, KT, CT, PT, QT, PK, PP)
     w = energy_model.counter_weights_pj()
     e_compute = sum(np.asarray(v, dtype=np.float64) * w.get(k, 0.0) for k, v in compute.items())
@@ -299,7 +287,8 @@ def mac_totals(d: MacDims, hw, energy_model, NT, KT, CT, PT, QT, PK, PP,
 
 def mac_cost(d: MacDims, hw, energy_model, NT, KT, CT, PT, QT, PK, PP, order, ires) -> LayerCost:
     """Counts, estimated time and energy of MAC tilings (arrays broadcast together)."""
-    return mac_costs(d, hw, energy_model, NT, KT, CT, PT, QT, PK, PP, [(order, ires)])[0]
+    counts, first_load, last_store = mac_counts(d, hw, NT, KT, CT, PT, QT, PK, PP, order, ires)
+    return _with_energy(counts, _time(hw, counts["compute_cycles"], counts, first_load, last_store), energy_model)
 
 
 # -- PPU layers ------------------------------------------------------------------------------

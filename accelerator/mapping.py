@@ -211,15 +211,22 @@ def _divisors(n: int) -> list[int]:
     return [p for p in range(1, n + 1) if n % p == 0]
 
 
+def _weights_fit(d: MacDims, hw, NT, KT, CT, PK) -> np.ndarray:
+    """Double-buffered weights of a PE's share (whole lanes, whole vectors) fit its weight buffer."""
+    kpeg = _cdiv(_cdiv(KT, hw.lanes), PK)
+    vs = hw.vector_size
+    return 2 * (NT if d.wact else 1) * kpeg * hw.lanes * _cdiv(CT, vs) * vs * d.R * d.S * hw.data_bytes \
+        <= hw.weight_buffer_bytes
+
+
 def _legal(d: MacDims, hw, NT, KT, CT, PT, QT, PK) -> tuple[np.ndarray, np.ndarray]:
     """Which tilings fit the PE buffers, accumulation banks and the GLB; and which of them may
     also hold the whole input resident in the GLB. Occupancy counts whole vectors and lanes."""
     lanes, vs, db = hw.lanes, hw.vector_size, hw.data_bytes
     Cr = _cdiv(d.C, vs) * vs
-    RS = d.R * d.S
     kpeg = _cdiv(_cdiv(KT, lanes), PK)
     ppe = _cdiv(PT, hw.num_pes // PK)
-    ok = 2 * (NT if d.wact else 1) * kpeg * lanes * _cdiv(CT, vs) * vs * RS * db <= hw.weight_buffer_bytes
+    ok = _weights_fit(d, hw, NT, KT, CT, PK)
     cin_pe = _cdiv(_cin(d, np.minimum(kpeg * lanes, KT), CT), vs) * vs
     cols = np.minimum((QT - 1) * d.stride + d.S, d.W)
     ok &= 2 * NT * cin_pe * _rows(ppe, d.stride, d.R, d.H) * cols * db <= hw.input_buffer_bytes
@@ -240,9 +247,7 @@ def _grid_candidates(d: MacDims, hw) -> tuple[np.ndarray, ...]:
     arr = lambda x: np.array(x, dtype=np.int64)  # noqa: E731
     NT, KT, CT, PK = (a.ravel() for a in np.meshgrid(arr(_grid(d.N, 1)), arr(_grid(Kr, lanes)), arr(_grid(Cr, vs)),
                                                       arr(_divisors(hw.num_pes)), indexing="ij"))
-    kpeg = _cdiv(_cdiv(KT, lanes), PK)
-    fit = 2 * (NT if d.wact else 1) * kpeg * lanes * _cdiv(CT, vs) * vs * d.R * d.S * hw.data_bytes \
-        <= hw.weight_buffer_bytes
+    fit = _weights_fit(d, hw, NT, KT, CT, PK)
     if fit.any():
         NT, KT, CT, PK = (a[fit] for a in (NT, KT, CT, PK))
     sp = [a.ravel() for a in np.meshgrid(arr(_splits(d.P, 20)), arr(_splits(d.Q, 10)), indexing="ij")]

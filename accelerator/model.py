@@ -33,7 +33,7 @@ import numpy as np
 from workloads.ir import Layer, Workload
 
 from .counters import COUNTER_INDEX, COUNTER_NAMES, NUM_COUNTERS
-from .mapping import Mapping, encode_program, map_layers, map_layers_like
+from .mapping import Mapping, encode_program, energy_model, map_layers, map_layers_like
 from .params import HardwareParams, ParamError, RuntimeResources
 
 __all__ = ["Accelerator", "InferenceResult", "Completion", "ProgramHandle", "ElaborationError"]
@@ -250,11 +250,10 @@ class Accelerator:
             raise ElaborationError(
                 f"this process's accelerator ({self.hw.name!r}) still has inferences queued or running; "
                 f"it can take other hardware parameters ({hw.name!r}) only when idle")
-        from .energy import EnergyModel
 
         self._core.reconfigure(_hw_config(self._ns, hw))
         self.hw = hw
-        self.energy_model = EnergyModel(hw)
+        self.energy_model = energy_model(hw)  # the mapper's, shared
         self._programs.clear()
         self._done.clear()
         self._resources = RuntimeResources.full(hw)
@@ -264,7 +263,6 @@ class Accelerator:
 
     def _init(self, hw: HardwareParams) -> None:
         from . import loader
-        from .energy import EnergyModel
 
         if not isinstance(hw, HardwareParams):
             raise ParamError(f"Accelerator needs a HardwareParams, got {type(hw).__name__}")
@@ -275,7 +273,7 @@ class Accelerator:
             raise RuntimeError("accelerator/src/counters.h and accelerator/counters.py disagree")
         self._core = self._ns.make_accelerator(_hw_config(self._ns, hw))
         self._core.init()
-        self.energy_model = EnergyModel(hw)
+        self.energy_model = energy_model(hw)  # the mapper's, shared
         self._programs: dict[tuple, ProgramHandle] = {}
         self._pid = itertools.count(1)
         self._auto_tag = itertools.count(1)
