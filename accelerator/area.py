@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from workloads.params import ParamError
+from vocab.params import ParamError
 
 from .params import HardwareParams
 

@@ -34,6 +34,8 @@ from typing import Sequence
 
 import numpy as np
 
+from vocab.units import J_PER_PJ
+
 from .counters import COUNTER_INDEX, NUM_COUNTERS
 
 __all__ = ["MacDims", "LayerCost", "mac_cost", "mac_totals", "mac_counts", "ppu_counts", "ppu_cost", "cdiv", "window_sum", "groups_sum"]
@@ -281,7 +283,7 @@ def mac_totals(d: MacDims, hw, energy_model, NT, KT, CT, PT, QT, PK, PP,
         counts = {**compute, **loads}
         t = _time(hw, counts["compute_cycles"], counts, first_load, last_store)
         e = e_compute + sum(np.asarray(v, dtype=np.float64) * w.get(k, 0.0) for k, v in loads.items())
-        out.append((e * 1e-12 + t * energy_model.leakage_w, t, compute["tiles"]))
+        out.append((e * J_PER_PJ + t * energy_model.leakage_w, t, compute["tiles"]))
     return out
 
 

@@ -17,7 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from workloads.params import ParamError, format_table
+from vocab.names import ENERGY_COMPONENTS
+from vocab.params import ParamError, format_table
+from vocab.units import J_PER_PJ
 
 from .area import area_scale_factor, energy_scale_factor, load_data, onchip_area_mm2
 from .counters import COUNTER_INDEX, NUM_COUNTERS
@@ -25,8 +27,7 @@ from .params import HardwareParams
 
 __all__ = ["EnergyModel", "COMPONENTS", "DERIVED"]
 
-COMPONENTS: tuple[str, ...] = ("mac", "mac_padded", "weight_buffer", "input_buffer", "accum_buffer",
-                               "global_buffer", "noc", "dram", "ppu", "leakage")
+COMPONENTS: tuple[str, ...] = ENERGY_COMPONENTS
 
 # counters derived from the model's counters (name -> (minuend, subtrahend))
 DERIVED: dict[str, tuple[str, str]] = {"macs_padded": ("macs_issued", "macs_useful")}
@@ -123,7 +124,7 @@ class EnergyModel:
         add("ppu.op", p["pj_per_element_op"], "pJ/op", p["kind"], p["source"])
 
         L = d["leakage"]
-        w_per_pj_cycle = 1e-12 / L["cycle_s"]
+        w_per_pj_cycle = J_PER_PJ / L["cycle_s"]
         sram_bytes = hw.num_pes * (hw.weight_buffer_bytes + hw.input_buffer_bytes) + hw.global_buffer_bytes
         leak = {
             "leakage.mac": (hw.peak_macs_per_cycle * L["mac_pj_per_cycle"] * w_per_pj_cycle, "published",
@@ -167,7 +168,7 @@ class EnergyModel:
         for comp, uses in _USES.items():
             e = np.zeros(c.shape[0])
             for counter, action in uses:
-                e = e + col(counter) * (self.pj[action] * 1e-12)
+                e = e + col(counter) * (self.pj[action] * J_PER_PJ)
             out[comp] = e
         out["leakage"] = t * self.leakage_w
         return out

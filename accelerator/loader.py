@@ -34,6 +34,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from vocab.errors import UserError
+
 SRC_DIR = Path(__file__).resolve().parent / "src"
 # The one header that includes every C++ source of the model, in dependency order.
 TOP_HEADER = "dynvit.h"
@@ -51,7 +53,7 @@ _INSTALL_HINT = (
 )
 
 
-class SystemCNotFound(RuntimeError):
+class SystemCNotFound(UserError, RuntimeError):
     """SystemC (headers + shared library) could not be found or loaded."""
 
 

@@ -68,6 +68,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from vocab.errors import UserError
 from workloads.ir import Layer
 
 from .cost import LayerCost, MacDims, cdiv as _cdiv, mac_cost, mac_totals, ppu_cost
@@ -100,7 +101,7 @@ PPU_PASSES = {"layernorm": 2, "batchnorm": 1, "softmax": 3, "gelu": 1, "relu": 1
 KIND_MAC, KIND_PPU = 0, 1
 
 
-class MappingError(ValueError):
+class MappingError(UserError, ValueError):
     """No tiling of a layer fits the hardware's buffers; the message names the parameter."""
 
 

@@ -30,6 +30,7 @@ from typing import Any, Hashable, Iterable, Sequence
 
 import numpy as np
 
+from vocab.units import PS_PER_S, S_PER_PS
 from workloads.ir import Layer, Workload
 
 from .counters import COUNTER_INDEX, COUNTER_NAMES, NUM_COUNTERS
@@ -121,15 +122,15 @@ class InferenceResult:
     @property
     def latency_s(self) -> float:
         """From the start of the first layer to the end of the last."""
-        return (self.end_ps - self.start_ps) * 1e-12
+        return (self.end_ps - self.start_ps) * S_PER_PS
 
     @property
     def queue_s(self) -> float:
-        return (self.start_ps - self.submit_ps) * 1e-12
+        return (self.start_ps - self.submit_ps) * S_PER_PS
 
     @property
     def layer_latency_s(self) -> np.ndarray:
-        return (self.counter("end_ps") - self.counter("start_ps")) * 1e-12
+        return (self.counter("end_ps") - self.counter("start_ps")) * S_PER_PS
 
     @property
     def layer_energy_j(self) -> np.ndarray:
@@ -215,7 +216,7 @@ def _hw_config(ns, hw: HardwareParams):
     c.noc_bytes_per_cycle = int(hw.noc_bytes_per_cycle)
     c.ppu_elements_per_cycle = int(hw.ppu_elements_per_cycle)
     c.dram_bandwidth_bytes_per_s = float(hw.dram_bandwidth_bytes_per_s)
-    c.dram_latency_ps = int(round(float(hw.dram_latency_s) * 1e12))
+    c.dram_latency_ps = int(round(float(hw.dram_latency_s) * PS_PER_S))
     c.clock_hz = float(hw.clock_hz)
     c.accum_drain_cycles = int(hw.accum_drain_cycles)
     return c
@@ -446,7 +447,7 @@ class Accelerator:
         h: ProgramHandle = info["handle"]
         counts: np.ndarray = info["counts"]
         c: Completion = info["completion"]
-        dur = (counts[:, _C["end_ps"]] - counts[:, _C["start_ps"]]) * 1e-12
+        dur = (counts[:, _C["end_ps"]] - counts[:, _C["start_ps"]]) * S_PER_PS
         energy = self.energy_model.breakdown(counts, dur)
         clock, pes, share = info["max_res"]
         hw = self.hw

@@ -10,7 +10,7 @@ checks the two agree). Prefer ``accelerator.presets.load_preset(name)``.
 
 from __future__ import annotations
 
-from workloads.params import Component, Param, ParamError
+from vocab.params import Component, Param, ParamError
 
 __all__ = ["HardwareParams", "RuntimeResources", "ParamError"]
 

@@ -27,11 +27,11 @@ def _fail(msg: str, code: int = 2) -> None:
 
 def _guard(fn):
     """Run fn(), turning bad-input errors from any layer into one clear line (exit 2)."""
-    from .errors import user_error_types
+    from vocab.errors import UserError
 
     try:
         return fn()
-    except user_error_types() as e:  # type: ignore[misc]
+    except UserError as e:
         _fail(str(e))
 
 
@@ -183,6 +183,7 @@ def simulate(
         import workloads
         from accelerator.area import area_mm2
         from accelerator.model import Accelerator
+        from vocab.units import S_PER_PS
 
         from .system import load_program
 
@@ -200,7 +201,7 @@ def simulate(
         area = area_mm2(hwp)
         layers = [
             {"name": l.name, "op": l.op, "op_class": l.op_class, "macs": int(r.counter("macs_useful")[i]),
-             "macs_issued": int(r.counter("macs_issued")[i]), "start_s": float(r.counter("start_ps")[i] - r.start_ps) * 1e-12,
+             "macs_issued": int(r.counter("macs_issued")[i]), "start_s": float(r.counter("start_ps")[i] - r.start_ps) * S_PER_PS,
              "latency_s": float(r.layer_latency_s[i]), "roofline_ratio": float(r.layer_roofline_ratio[i]),
              "dram_bytes": int(r.counter("dram_read_bytes")[i] + r.counter("dram_write_bytes")[i]),
              "energy_j": float(r.layer_energy_j[i]), "tiles": int(r.counter("tiles")[i]),

@@ -10,23 +10,12 @@ import typer
 from .cli import _fail, _guard, app, console, err_console
 
 
-def _accuracy_errors():
-    from workloads.accuracy import AccuracyDataError
-    from workloads.datasets import DatasetError
-    from workloads.measure import CheckpointError
-    from workloads.metrics import LabelRangeError
-
-    return (AccuracyDataError, DatasetError, CheckpointError, LabelRangeError)
-
-
 def _acc_guard(fn):
-    """_guard plus the accuracy path's bad-input errors, each as one clear line (exit 2)."""
+    """_guard plus the accuracy path's unwritable outputs, each as one clear line (exit 2)."""
 
     def go():
         try:
             return fn()
-        except _accuracy_errors() as e:
-            _fail(str(e))
         except (IsADirectoryError, NotADirectoryError, PermissionError) as e:
             _fail(f"cannot write {e.filename or ''}: {e.strerror or e}")
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from workloads.params import ParamError
+from vocab.params import ParamError
 
 #: Largest PE array (4096 PEs = 64x rt-64pe; mapping time grows with it, 1e9 never ends).
 MAX_NUM_PES = 4096

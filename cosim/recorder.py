@@ -9,7 +9,7 @@ import numpy as np
 from host.frames import Frame
 from host.profile import Candidate
 from host.resources import RESOURCES
-from host.units import PS_PER_S
+from vocab.units import PS_PER_S
 from traces import TraceWriter
 
 from accelerator.counters import COUNTER_INDEX, COUNTER_NAMES

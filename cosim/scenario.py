@@ -11,13 +11,14 @@ from __future__ import annotations
 import runpy
 from pathlib import Path
 
-from workloads.params import ParamError
+from vocab.errors import UserError
+from vocab.params import ParamError
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 DEFAULT_SCENARIO = SCENARIO_DIR / "default.py"
 
 
-class ScenarioError(ValueError):
+class ScenarioError(UserError, ValueError):
     """A scenario script that cannot be loaded or does not build a System."""
 
 

@@ -52,6 +52,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
+from vocab.errors import UserError
+
 __all__ = ["SpecError", "Spec", "Point", "load_spec", "run_point", "sweep", "load_results", "SweepReport"]
 
 MODES = ("simulate", "run")
@@ -66,7 +68,7 @@ RUN_METRICS = ("frames", "run", "dropped", "missed", "miss_rate", "accuracy_mean
 TEXT_RESULTS = ("hardware", "config", "accuracy_label", "accuracy_metric")
 
 
-class SpecError(ValueError):
+class SpecError(UserError, ValueError):
     """A sweep spec that is not valid; the message names the field and the allowed values."""
 
 
@@ -151,7 +153,7 @@ def _fail(where: str, msg: str) -> SpecError:
 def _check_coord(where: str, mode: str, key: str, value: Any) -> Any:
     """Validate one coordinate value on its own (names, types, ranges); return it normalised."""
     from accelerator.presets import _convert
-    from workloads.params import ParamError
+    from vocab.params import ParamError
 
     if not isinstance(key, str):
         raise _fail(where, f"coordinate names must be text, got {key!r}")
@@ -411,10 +413,8 @@ def make_point(mode: str, coords: Mapping[str, Any]) -> Point:
 # one point (runs on a worker)
 # ---------------------------------------------------------------------------------------------
 def _one_line(e: BaseException) -> str:
-    from .errors import user_error_types
-
     text = " ".join(str(e).split()) or type(e).__name__
-    if isinstance(e, user_error_types()):
+    if isinstance(e, UserError):
         return text[:500]
     return f"{type(e).__name__}: {text}"[:500]
 

@@ -21,12 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from workloads.params import Component, Param, ParamError, REQUIRED
+from vocab.params import Component, Param, ParamError, REQUIRED
 
 from host.profile import Candidate, ResourceLevel
 from host.resources import ResourceModel, merged_levels
 from host.scheduler import Host, Scheduler, Stream, objective_of, resource_timelines
-from host.units import MAX_TIME_S, PS_PER_S, to_ps
+from vocab.units import MAX_TIME_S, PS_PER_S, to_ps
 
 
 def check_stream_name(name: str) -> None:

@@ -7,7 +7,8 @@ and energy predictions as data (`ProfileTable`) that `cosim` measures on the
 SystemC model.
 """
 
-from .units import PS_PER_S, to_ps, to_s
+from vocab.units import PS_PER_S, to_ps, to_s
+
 from .frames import At, Frame, FrameSource
 from .resources import RESOURCES, CsvReplay, Markov, Periodic, Piecewise, ResourceModel
 from .profile import Candidate, ProfileTable, ResourceLevel

@@ -14,9 +14,9 @@ from typing import Any, Callable
 import numpy as np
 import simpy
 
-from workloads.params import Component, Param, ParamError
+from vocab.params import Component, Param, ParamError
+from vocab.units import MAX_TIME_S, check_time, to_ps
 
-from .units import MAX_TIME_S, check_time, to_ps
 
 
 @dataclass

@@ -27,11 +27,11 @@ import math
 from dataclasses import dataclass
 from typing import Callable
 
-from workloads.params import Component, Param, ParamError
+from vocab.params import Component, Param, ParamError
+from vocab.units import PS_PER_S
 
 from .frames import Frame
 from .profile import Candidate, ProfileTable, ResourceLevel
-from .units import PS_PER_S
 
 OBJECTIVES = ("accuracy", "useful_macs proxy")  # the trace schema holds the same pair (a test checks)
 

@@ -17,9 +17,9 @@ from typing import Callable
 import numpy as np
 import simpy
 
-from workloads.params import Component, Param, ParamError
+from vocab.params import Component, Param, ParamError
+from vocab.units import MAX_CHANGES, MAX_TIME_S, MIN_STEP_S, PS_PER_S, check_time, to_ps
 
-from .units import MAX_CHANGES, MAX_TIME_S, MIN_STEP_S, PS_PER_S, check_time, to_ps
 
 
 @dataclass(frozen=True)

@@ -16,14 +16,14 @@ from typing import Callable
 import numpy as np
 import simpy
 
-from workloads.params import Component, Param, ParamError, REQUIRED
+from vocab.params import Component, Param, ParamError, REQUIRED
+from vocab.units import MAX_TIME_S, MIN_STEP_S, PS_PER_S, to_ps
 
 from .frames import Frame, FrameSource
 from .governors import OBJECTIVES, Governor, GovernorView, make_governor
 from .port import AcceleratorPort, Outcome
 from .profile import Candidate, ProfileTable, ResourceLevel
 from .resources import RESOURCES, ResourceModel, merged_levels
-from .units import MAX_TIME_S, MIN_STEP_S, to_ps
 
 
 class Stream(Component):
@@ -167,7 +167,7 @@ class Host:
 
     def window_left_s(self) -> float:
         w = to_ps(self.sched.budget_window_s)
-        return (w - self.env.now % w) / 1e12
+        return (w - self.env.now % w) / PS_PER_S
 
     def future(self, now_ps: int) -> list[tuple[int, ResourceLevel]]:
         out = []
@@ -221,7 +221,7 @@ class Host:
             frame.outcome = outcome
             self.energy_left_j()  # roll the window if needed
             self._spent += outcome.energy_j
-            gov.observe(frame, predicted, (outcome.end_ps - outcome.start_ps) / 1e12)
+            gov.observe(frame, predicted, (outcome.end_ps - outcome.start_ps) / PS_PER_S)
             self.on_frame(frame)
 
     def _abort_at_deadline(self, frame: Frame, done: simpy.Event):

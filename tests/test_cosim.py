@@ -19,7 +19,7 @@ from accelerator.presets import load_preset
 from cosim import System, simulate
 from cosim.scenario import ScenarioError, load
 from host import FrameSource, Piecewise, Scheduler, Stream, to_ps
-from workloads.params import ParamError
+from vocab.params import ParamError
 
 HW = "rt-64pe"
 SMALL = "segformer-b0@128x128"

@@ -11,7 +11,7 @@ from host import (At, Candidate, CsvReplay, FrameSource, Markov, Periodic, Piece
 from host.frames import Frame
 from host.governors import OBJECTIVES, GovernorView
 from host.resources import merged_levels
-from workloads.params import ParamError
+from vocab.params import ParamError
 
 END = to_ps(10.0)
 

@@ -13,7 +13,7 @@ import traces
 from accelerator.presets import apply_overrides, load_preset, parse_overrides
 from cosim import System, simulate
 from host import FrameSource, Stream
-from workloads.params import ParamError
+from vocab.params import ParamError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -6,7 +6,7 @@ import pytest
 
 from accelerator.params import HardwareParams, RuntimeResources
 from accelerator.presets import DEFAULT_PRESET, KINDS, PRESET_DIR, list_presets, load_preset, preset_info, provenance
-from workloads.params import Component, Param, ParamError, format_table
+from vocab.params import Component, Param, ParamError, format_table
 
 
 class Toy(Component):

@@ -24,9 +24,9 @@ from cosim import System
 from host import At, FrameSource, Markov, Periodic, Piecewise, Scheduler, Stream
 from host.resources import RESOURCES
 from host.scheduler import resource_timelines
-from host.units import MAX_CHANGES, PS_PER_S
+from vocab.units import MAX_CHANGES, PS_PER_S
 from workloads.knobs import ConfigError
-from workloads.params import ParamError
+from vocab.params import ParamError
 
 FAST = settings(max_examples=100, deadline=2000, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow])

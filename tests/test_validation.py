@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from cosim import System
 from host import At, CsvReplay, FrameSource, Markov, Periodic, Piecewise, Scheduler, Stream
-from workloads.params import ParamError
+from vocab.params import ParamError
 
 SMALL = "segformer-b0@128x128"
 

@@ -21,10 +21,12 @@ import os
 import tempfile
 from typing import IO, Iterator, Iterable
 
+from vocab.errors import UserError
+
 __all__ = ["OutputError", "OutputClaim", "atomic_output", "same_file", "check_not_input"]
 
 
-class OutputError(ValueError):
+class OutputError(UserError, ValueError):
     """An output path that cannot, or must not, be written."""
 
 

@@ -19,10 +19,12 @@ import h5py
 import numpy as np
 import pandas as pd
 
+from vocab.errors import UserError
+
 from . import schema
 
 
-class TraceFormatError(ValueError):
+class TraceFormatError(UserError, ValueError):
     """The file exists but is not a (readable) dynvit-cosim trace."""
 
 

@@ -42,6 +42,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from vocab.errors import UserError
+
 DATA_DIR = Path(__file__).resolve().parent / "data"
 MEASURED_DIR = DATA_DIR / "measured"  # shipped measured profiles (not loaded automatically)
 UNKNOWN_SOURCE = "not published or measured"
@@ -63,7 +65,7 @@ class Accuracy:
         return not math.isnan(self.value)
 
 
-class AccuracyDataError(ValueError):
+class AccuracyDataError(UserError, ValueError):
     """An accuracy file does not follow the schema."""
 
 

@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from vocab.errors import UserError
+
 DATASETS = ("ade20k", "cityscapes", "imagenet")
 DEFAULT_SPLIT = {"ade20k": "validation", "cityscapes": "val", "imagenet": "val"}
 LAYOUT = {"ade20k": "ADEChallengeData2016/images/{split}/*.jpg with annotations/{split}/*.png",
@@ -32,7 +34,7 @@ LAYOUT = {"ade20k": "ADEChallengeData2016/images/{split}/*.jpg with annotations/
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 
 
-class DatasetError(ValueError):
+class DatasetError(UserError, ValueError):
     """A data folder that is missing, has the wrong layout, or holds no samples."""
 
 

@@ -31,6 +31,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Iterable
 
+from vocab.names import OP_CLASSES
+
 # Op kinds the IR may hold. MAC ops run on the PE array, the rest on the PPU.
 MAC_OPS = ("conv", "linear", "matmul")
 PPU_OPS = (
@@ -48,8 +50,6 @@ PPU_OPS = (
 )
 OPS = MAC_OPS + PPU_OPS
 
-# Op classes of the MAC breakdown (the paper's question: where do FLOPs go?).
-OP_CLASSES = ("dense_conv", "pointwise", "depthwise", "attention", "non_mac")
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
+from vocab.errors import UserError
+
 from .ir import Workload
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     """A bad model name, knob name or knob value; the message names the allowed values."""
 
 

@@ -46,6 +46,8 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from vocab.errors import UserError
+
 from .accuracy import AccuracyDataError
 from .datasets import DatasetError, DatasetSpec, read_image, read_label
 from .knobs import Config, ConfigError, Family
@@ -60,7 +62,7 @@ DATASET_METRIC = {"ade20k": "ADE20K mIoU (single-scale)", "cityscapes": "Citysca
                   "imagenet": "ImageNet top-1"}
 
 
-class CheckpointError(ValueError):
+class CheckpointError(UserError, ValueError):
     """A checkpoint that is missing, unreadable, or of another model."""
 
 

@@ -29,8 +29,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from vocab.errors import UserError
 
-class LabelRangeError(ValueError):
+
+class LabelRangeError(UserError, ValueError):
     """A label value that is neither a class index nor the ignore index."""
 
 

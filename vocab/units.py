@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import math
 
+from .params import ParamError
+
 PS_PER_S = 10**12
+#: Seconds per picosecond, for vectorised conversions (``ps_array * S_PER_PS``).
+S_PER_PS = 1e-12
+#: Joules per picojoule (per-action energies are tabulated in pJ).
+J_PER_PJ = 1e-12
 
 #: Longest simulated time any input may name (11.6 days). Host time is an int64 count
 #: of picoseconds (9.2e6 s) and SystemC's runs ahead of it by the profiling time and a
@@ -20,8 +26,6 @@ MAX_CHANGES = 1_000_000
 
 def check_time(value, where: str, *, min_s: float = 0.0, positive: bool = False) -> float:
     """A finite time in [min_s, MAX_TIME_S] (``positive``: > 0 and >= min_s), as float; else ParamError."""
-    from workloads.params import ParamError
-
     try:
         v = float(value)
     except (TypeError, ValueError):

@@ -15,7 +15,7 @@ calls ``validate()``. ``describe()`` gives a printable table; ``to_dict()`` and
 ``from_dict()`` round-trip. All errors are `ParamError` (a ``ValueError``) and
 name the field, its unit and its allowed range.
 
-This module lives in `workloads` (the base layer) so that every layer may use it.
+It lives in `vocab`, the ground package, so that every subsystem may use it.
 """
 
 from __future__ import annotations
@@ -24,10 +24,12 @@ import copy
 import math
 from typing import Any, Iterable, Mapping
 
+from .errors import UserError
+
 __all__ = ["ParamError", "Param", "Component", "REQUIRED", "format_table"]
 
 
-class ParamError(ValueError):
+class ParamError(UserError, ValueError):
     """A parameter value, name or combination that is not allowed."""
 
 

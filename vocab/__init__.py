@@ -1,0 +1,11 @@
+"""The shared vocabulary of dynvit-cosim: what every subsystem may name and none owns.
+
+- `vocab.params`: typed, documented, validated parameters (`Param`, `Component`, `ParamError`,
+  `format_table`), the gem5 SimObject idea;
+- `vocab.units`: the one time unit (integer picoseconds) and its conversions and bounds;
+- `vocab.errors`: `UserError`, the base of every bad-input error (printed as one line, exit 2);
+- `vocab.names`: the shared enumerations (op classes, energy components, counters).
+
+This package imports nothing of ours; every other package may import it (the import
+contracts in ``pyproject.toml`` enforce both directions).
+"""
