@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vocab.errors import UserError
+from vocab.paths import cache_dir
 
 SRC_DIR = Path(__file__).resolve().parent / "src"
 # The one header that includes every C++ source of the model, in dependency order.
@@ -145,14 +146,6 @@ def find_systemc() -> SystemCInstall:
     lib = lib.resolve()
     ver, cxx = _api_symbol(lib)
     return SystemCInstall(include_dir=inc.resolve(), library=lib, version=ver, cplusplus=cxx)
-
-
-def cache_dir() -> Path:
-    """``$DYNVIT_CACHE_DIR``, default ``$XDG_CACHE_HOME/dynvit-cosim`` (``~/.cache/dynvit-cosim``)."""
-    if os.environ.get("DYNVIT_CACHE_DIR"):
-        return Path(os.environ["DYNVIT_CACHE_DIR"])
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "dynvit-cosim"
 
 
 def _compiler() -> str:

@@ -382,9 +382,9 @@ def _sources_hash() -> str:
 def _disk_cache(hw) -> _ChoiceCache:
     if os.environ.get("DYNVIT_MAPPING_CACHE", "1") == "0":
         return _ChoiceCache(hw, None)
-    from .loader import cache_dir
+    from vocab.paths import cache_dir
     key = hashlib.sha256((_sources_hash() + json.dumps(hw.to_dict(), sort_keys=True)).encode()).hexdigest()[:24]
-    return _ChoiceCache(hw, cache_dir() / "mappings" / f"{key}.jsonl")
+    return _ChoiceCache(hw, cache_dir("mappings") / f"{key}.jsonl")
 
 
 def _mac_mapping(d: MacDims, hw, name: str, op: str, nt: int, kt: int, ct: int, pt: int, qt: int,

@@ -21,14 +21,13 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from host.profile import ProfileTable, ResourceLevel
+from vocab.paths import cache_dir as shared_cache_dir
 
 from .bridge import resource_settings
 
 
 def cache_dir() -> Path:
-    base = os.environ.get("DYNVIT_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "dynvit-cosim")
-    return Path(base) / "profiles"
+    return shared_cache_dir("profiles")
 
 
 @lru_cache(maxsize=1)
