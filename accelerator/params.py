@@ -10,6 +10,8 @@ checks the two agree). Prefer ``accelerator.presets.load_preset(name)``.
 
 from __future__ import annotations
 
+import math
+
 from vocab.params import Component, Param, ParamError
 
 __all__ = ["HardwareParams", "RuntimeResources", "ParamError"]
@@ -22,7 +24,8 @@ class HardwareParams(Component):
     technology_nm = Param(int, 45, unit="nm", min=1, max=1000,
                           doc="process node; energy/area tables are 45 nm and scaled to this node")
     clock_hz = Param(float, 1e9, unit="Hz", min=0, min_exclusive=True, doc="accelerator clock")
-    num_pes = Param(int, 16, min=1, doc="processing elements")
+    # <= 4096 (64x rt-64pe): mapping time grows with the array; a billion PEs would never finish.
+    num_pes = Param(int, 16, min=1, max=4096, doc="processing elements")
     lanes = Param(int, 4, min=1, doc="vector-MAC units per PE, each on a different output channel")
     vector_size = Param(int, 4, min=1, doc="input channels reduced per vector MAC per cycle")
     weight_buffer_bytes = Param(int, 131072, unit="B", min=1,
@@ -73,6 +76,10 @@ class HardwareParams(Component):
 
     def validate(self) -> None:
         n = type(self).__name__
+        for name in self.param_names():  # the model accepts no infinite clock, bandwidth or energy
+            v = getattr(self, name)
+            if isinstance(v, float) and not math.isfinite(v):
+                raise ParamError(f"{n}.{name} = {v!r} must be a finite number")
         vec = self.vector_size * self.data_bytes
         need = 2 * self.lanes * vec
         if self.weight_buffer_bytes < need:

@@ -85,13 +85,11 @@ class System(Component):
         from accelerator.params import HardwareParams
         from accelerator.presets import DEFAULT_PRESET, load_preset
 
-        from .limits import check_hardware
-
         hw = self.hardware
         if isinstance(hw, HardwareParams):
-            return check_hardware(hw)
+            return hw
         if isinstance(hw, str):
-            return check_hardware(load_preset(hw or DEFAULT_PRESET))
+            return load_preset(hw or DEFAULT_PRESET)
         raise ParamError(f"System.hardware = {hw!r} must be a preset name, a YAML path or HardwareParams")
 
     def configs(self) -> dict[str, Any]:

@@ -63,7 +63,7 @@ fi
 stamp="$VENV/.dynvit-installed"
 # A path-based ("compat") editable install: packages added later import without a reinstall.
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] \
-   || ! have cosim host traces accelerator workloads cppyy simpy h5py transformers pytest xdist dask distributed pyarrow hypothesis PIL; then
+   || ! have vocab cosim host traces accelerator workloads cppyy simpy h5py transformers pytest xdist dask distributed pyarrow hypothesis PIL importlinter; then
   say "installing dynvit-cosim and its dependencies into $VENV (the first time compiles cppyy: a few minutes)"
   "${PIP[@]}" -e '.[dev]' --config-settings editable_mode=compat
   touch "$stamp"

@@ -31,7 +31,7 @@ def test_replace_records_overrides_and_validates():
     assert base.overrides == {} and "overrides" not in base.record()
     assert hw.record()["overrides"]["num_pes"]["kind"] == "override"
     assert pickle.loads(pickle.dumps(hw)).overrides == hw.overrides   # travels to sweep workers
-    with pytest.raises(ParamError, match=r"HardwareParams\.num_pes = 0 is out of range \(allowed: \[1, inf\)\)"):
+    with pytest.raises(ParamError, match=r"HardwareParams\.num_pes = 0 is out of range \(allowed: \[1, 4096\]\)"):
         base.replace(num_pes=0)
     with pytest.raises(ParamError, match=r"weight_buffer_bytes \[B\] = 16 is too small"):
         base.replace(weight_buffer_bytes=16)
@@ -40,7 +40,7 @@ def test_replace_records_overrides_and_validates():
 @pytest.mark.parametrize("items, pattern", [
     (["num_pe=3"], r"--set num_pe: unknown hardware parameter; valid names: name, technology_nm"),
     (["num_pes"], r"--set 'num_pes' must be FIELD=VALUE"),
-    (["num_pes=3.5"], r"HardwareParams\.num_pes = '3\.5' is not an integer \(allowed: \[1, inf\)\)"),
+    (["num_pes=3.5"], r"HardwareParams\.num_pes = '3\.5' is not an integer \(allowed: \[1, 4096\]\)"),
     (["clock_hz=fast"], r"HardwareParams\.clock_hz \[Hz\] = 'fast' is not a number \(allowed: \(0, inf\) Hz\)"),
     (["zero_gating=maybe"], r"HardwareParams\.zero_gating = 'maybe' is not a boolean \(allowed: true, false\)"),
     (["mapping_objective=fast"], r"mapping_objective = 'fast' is not allowed \(allowed: one of 'edp', 'energy', 'latency'\)"),
