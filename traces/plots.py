@@ -39,7 +39,7 @@ from matplotlib.patches import Patch
 
 from .reader import Trace
 from .reader import open as _open_trace
-from .summary import ALL, config_counts, summary
+from .summary import ALL, SUMMARY_FORMATS, config_counts, summary
 
 #: rc settings of every figure: legible fonts, light grids.
 STYLE = {
@@ -164,10 +164,6 @@ def _tokens(s: str) -> list[str]:
     if cur:
         toks.append(cur)
     return toks
-
-
-def _fmt(v: float, fmt: str = "{:.3g}", unknown: str = "-") -> str:
-    return unknown if v is None or (isinstance(v, float) and math.isnan(v)) else fmt.format(v)
 
 
 def accuracy_metric(trace: Trace) -> str:
@@ -400,12 +396,13 @@ def _headline(t: Trace, s: pd.DataFrame | None) -> str:
         return f"{name}: no frames"
     a = s[s["stream"] == ALL].iloc[0]
     metric = accuracy_metric(t)
-    acc = UNKNOWN if math.isnan(a["accuracy_mean"]) else f"{a['accuracy_mean']:.2f}" + (f" ({metric})" if metric else "")
+    F = SUMMARY_FORMATS
+    acc = F["accuracy_mean"].cell(a["accuracy_mean"]) + (f" ({metric})" if metric and a["accuracy_mean"] == a["accuracy_mean"] else "")
     return (
         f"{name}: {int(a['frames'])} frames, {int(a['dropped'])} dropped, {int(a['missed'])} missed "
-        f"(miss rate {_fmt(100 * a['miss_rate'], '{:.1f}')}%)\n"
-        f"mean accuracy {acc}, {_fmt(1e3 * a['energy_per_frame_j'], '{:.3g}')} mJ per run frame, "
-        f"p99 latency {_fmt(1e3 * a['latency_p99_s'], '{:.3g}')} ms"
+        f"(miss rate {F['miss_rate'].cell(a['miss_rate'])}%)\n"
+        f"mean accuracy {acc}, {F['energy_per_frame_j'].cell(a['energy_per_frame_j'])} mJ per run frame, "
+        f"p99 latency {F['latency_p99_s'].cell(a['latency_p99_s'])} ms"
     )
 
 
@@ -864,14 +861,16 @@ def compare_traces(traces: Sequence, labels: Sequence[str] | None = None) -> Fig
         pal = _stream_colors([f"{i:04d}" for i in range(len(ts))])
         cols = [pal[f"{i:04d}"] for i in range(len(ts))]
         metric = metrics.pop() if len(metrics) == 1 else ""
-        specs = [
-            ("miss rate", "miss_rate", 100, "miss rate [% of frames]\n(missed or dropped)", "{:.1f}%"),
-            ("mean accuracy", "accuracy_mean", 1, f"mean accuracy\n[{metric}]" if metric else "mean accuracy", "{:.2f}"),
-            ("energy per frame", "energy_per_frame_j", 1e3, "energy [mJ / run frame]", "{:.3g}"),
-            ("p99 latency", "latency_p99_s", 1e3, "p99 latency [ms]", "{:.3g}"),
+        specs = [  # scales and number formats: SUMMARY_FORMATS, as in every summary table
+            ("miss rate", "miss_rate", "miss rate [% of frames]\n(missed or dropped)"),
+            ("mean accuracy", "accuracy_mean", f"mean accuracy\n[{metric}]" if metric else "mean accuracy"),
+            ("energy per frame", "energy_per_frame_j", "energy [mJ / run frame]"),
+            ("p99 latency", "latency_p99_s", "p99 latency [ms]"),
         ]
-        for ax, (title, key, scale, ylabel, fmt) in zip(axes, specs):
-            v = np.array([float(r[key]) * scale for r in rows])
+        for ax, (title, key, ylabel) in zip(axes, specs):
+            form = SUMMARY_FORMATS[key]
+            raw = [float(r[key]) for r in rows]
+            v = np.array(raw) * form.scale
             ax.set_title(title, loc="left")
             fin = np.isfinite(v)
             ax.set_xticks(x, xl)
@@ -889,7 +888,7 @@ def compare_traces(traces: Sequence, labels: Sequence[str] | None = None) -> Fig
                 ax.scatter(x[fin], v[fin], s=90, c=[cols[i] for i in np.flatnonzero(fin)], zorder=3)
                 for i in np.flatnonzero(fin):
                     known, run = int(rows[i]["accuracy_known"]), int(rows[i]["run"])
-                    txt = fmt.format(v[i]) + (f"\n({known}/{run} frames known)" if known < run else "")
+                    txt = form.cell(raw[i]) + (f"\n({known}/{run} frames known)" if known < run else "")
                     ax.annotate(txt, (x[i], v[i]), xytext=(0, 8), textcoords="offset points", ha="center",
                                 va="bottom", fontsize=9.5 if known == run else 8.5)
                 if fin.any():
@@ -900,7 +899,7 @@ def compare_traces(traces: Sequence, labels: Sequence[str] | None = None) -> Fig
                     ax.set_yticks([])
                 continue
             bars = ax.bar(x, np.where(fin, v, 0.0), color=cols, width=0.6)
-            ax.bar_label(bars, [fmt.format(vi) if f else "" for vi, f in zip(v, fin)], fontsize=9.5, padding=2)
+            ax.bar_label(bars, [form.cell(ri) if f else "" for ri, f in zip(raw, fin)], fontsize=9.5, padding=2)
             if not fin.any():
                 ax.set_yticks([])
             ax.set_ylim(0, hi * 1.18 if hi > 0 else 1)
