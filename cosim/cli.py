@@ -321,28 +321,24 @@ def hw_show(preset: str = typer.Argument(..., help="preset name or YAML path"),
 def print_summary(summ, title: str = "summary", metrics: dict | None = None) -> None:
     """A trace summary (traces.summary DataFrame) as a table. ``metrics`` (traces.summary.
     accuracy_metrics) names each row's accuracy metric: a row mixing metrics shows no mean."""
+    from traces.summary import MIXED, MIXED_CELL, SUMMARY_FORMATS as F
+
     metrics = metrics or {}
     t = Table(title=title, title_justify="left")
-    cols = [("stream", "stream"), ("frames", "frames"), ("run", "run"), ("dropped", "dropped"),
-            ("missed", "missed"), ("miss_rate", "miss rate"), ("accuracy_mean", "accuracy (frames known)"),
-            ("energy_per_frame_j", "mJ/frame"), ("latency_p50_s", "p50 ms"), ("latency_p99_s", "p99 ms"),
-            ("configs", "configs")]
-    for _, label in cols:
-        t.add_column(label, justify="left" if label == "stream" else "right")
+    cols = ["stream", "frames", "run", "dropped", "missed", "miss_rate", "accuracy_mean", "energy_per_frame_j",
+            "latency_p50_s", "latency_p99_s", "configs"]
+    for k in cols:
+        t.add_column(f"{F[k].header()} (frames known)" if k == "accuracy_mean" else F[k].header(compact=True),
+                     justify="left" if k == "stream" else "right")
     for _, r in summ.iterrows():
         def f(k):
+            if k != "accuracy_mean":
+                return F[k].cell(r[k])
+            if metrics.get(str(r["stream"]), "").startswith(MIXED):
+                return f"{MIXED_CELL} ({r['accuracy_known']} known)"
             v = r[k]
-            if k in ("energy_per_frame_j", "latency_p50_s", "latency_p99_s"):
-                return "-" if v != v else f"{1e3 * v:.2f}"
-            if k == "miss_rate":
-                return "-" if v != v else f"{100 * v:.1f}%"
-            if k == "accuracy_mean":
-                metric = metrics.get(str(r["stream"]), "")
-                if metric.startswith("mixed"):
-                    return f"mixed metrics ({r['accuracy_known']} known)"
-                return "unknown" if v != v else f"{v:.2f} ({r['accuracy_known']}/{r['run']})"
-            return str(v)
-        t.add_row(*[f(k) for k, _ in cols])
+            return F[k].cell(v) if v != v else f"{F[k].cell(v)} ({r['accuracy_known']}/{r['run']})"
+        t.add_row(*[f(k) for k in cols])
     console.print(t)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 from typing import List, Optional
 
@@ -90,37 +89,6 @@ def export(
     _trace_guard(go)
 
 
-_ROWS = (
-    ("frames", "frames", "int"),
-    ("run", "run", "int"),
-    ("dropped", "dropped", "int"),
-    ("missed", "missed", "int"),
-    ("miss_rate", "miss rate", "pct"),
-    ("accuracy_mean", "mean accuracy", "acc"),
-    ("accuracy_known", "frames with known accuracy", "int"),
-    ("energy_total_j", "energy total [J]", "J"),
-    ("energy_per_frame_j", "energy / run frame [mJ]", "mJ"),
-    ("latency_mean_s", "latency mean [ms]", "ms"),
-    ("latency_p50_s", "latency p50 [ms]", "ms"),
-    ("latency_p99_s", "latency p99 [ms]", "ms"),
-    ("configs", "configs", "int"),
-)
-
-
-def _cell(v: float, kind: str) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "unknown" if kind == "acc" else "-"
-    if kind == "int":
-        return f"{int(v)}"
-    if kind == "pct":
-        return f"{100 * v:.1f}%"
-    if kind == "acc":
-        return f"{v:.2f}"
-    if kind == "J":
-        return f"{v:.4g}"
-    return f"{1e3 * v:.3f}"
-
-
 @app.command()
 def compare(
     traces_: List[str] = typer.Argument(..., metavar="TRACE.h5...", help="two or more trace files"),
@@ -131,7 +99,8 @@ def compare(
     """Print the summaries of several traces side by side."""
 
     def go():
-        from traces.compare import compare as compare_df
+        from traces.compare import METRICS, compare as compare_df
+        from traces.summary import MIXED, MIXED_CELL, SUMMARY_FORMATS
         from traces.output import check_not_input, prepare_parent
 
         for opt, p in (("--csv", csv), ("--plot", plot)):
@@ -146,10 +115,11 @@ def compare(
         t.add_column("metric", no_wrap=True)
         for tr, st in cols:
             t.add_column(escape(f"{tr}\n{st}"), justify="right")
-        mixed = {c for c in cols if df.attrs.get("metrics", {}).get(c[0], {}).get(c[1], "").startswith("mixed")}
-        for key, label, kind in _ROWS:
-            t.add_row(escape(label), *["mixed metrics" if kind == "acc" and c in mixed else _cell(df.loc[key, c], kind)
-                                       for c in cols])
+        mixed = {c for c in cols if df.attrs.get("metrics", {}).get(c[0], {}).get(c[1], "").startswith(MIXED)}
+        for key in METRICS:
+            f = SUMMARY_FORMATS[key]
+            t.add_row(escape(f.header()), *[MIXED_CELL if key == "accuracy_mean" and c in mixed else f.cell(df.loc[key, c])
+                                            for c in cols])
         console.print(t)
         for label, p in df.attrs["paths"].items():
             sc = df.attrs["scenarios"].get(label, "")

@@ -9,8 +9,11 @@ import numpy as np
 from host.frames import Frame
 from host.profile import Candidate
 from host.resources import RESOURCES
+from vocab.names import COUNTERS, ENERGY_COMPONENT_TERMS, ENERGY_LEVELS, OP_CLASSES, TRAFFIC_LEVELS
 from vocab.units import PS_PER_S
 from traces import TraceWriter
+from traces.schema import counter_column, energy_column
+from traces.vocabulary import TraceVocabulary
 
 from accelerator.counters import COUNTER_INDEX, COUNTER_NAMES
 
@@ -27,9 +30,27 @@ class Recorder:
 
     @staticmethod
     def layer_extra_columns(components: tuple[str, ...]) -> dict[str, str]:
-        cols = {f"energy_{c}_j": "J" for c in components}
-        cols.update({f"c_{n}": "" for n in COUNTER_NAMES if n not in ("start_ps", "end_ps")})
+        cols = {energy_column(c): "J" for c in components}
+        cols.update({counter_column(n): "" for n in COUNTER_NAMES if n not in ("start_ps", "end_ps")})
         return cols
+
+    @staticmethod
+    def trace_vocabulary(components: tuple[str, ...]) -> TraceVocabulary:
+        """What the columns of `layer_extra_columns` are, the op classes and the levels plots group
+        them by: the trace stores it, so that its readers name nothing themselves."""
+        meaning = dict(ENERGY_COMPONENT_TERMS)
+        unknown = [c for c in components if c not in meaning]
+        if unknown:
+            raise ValueError(f"energy component(s) {', '.join(unknown)} are not declared in vocab.names")
+        kept = set(components)
+        return TraceVocabulary.of(
+            energy_components=[(c, meaning[c]) for c in components],
+            counters=[c for c in COUNTERS if c[0] not in ("start_ps", "end_ps")],
+            op_classes=OP_CLASSES,
+            energy_levels={lv: [c for c in cs if c in kept] for lv, cs in ENERGY_LEVELS.items()
+                           if any(c in kept for c in cs)},
+            traffic_levels=TRAFFIC_LEVELS,
+        )
 
     def config(self, c: Candidate, objective: str) -> None:
         self.w.add_config(c.config, model=c.model, knobs=c.knobs, macs=c.useful_macs, params=c.params,

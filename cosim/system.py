@@ -233,6 +233,7 @@ def _simulate(system, path, claim, scenario_source, progress, created, use_profi
     writer = traces.TraceWriter(
         path, seed=system.seed, scenario=scenario_source, hardware=hw.record(), tool_version=__version__,
         created=created, layer_extra_columns=Recorder.layer_extra_columns(tuple(energy.components)), claim=claim,
+        vocabulary=Recorder.trace_vocabulary(tuple(energy.components)),
     )
     bridge = Bridge(acc, hw, program_of)
     rec = Recorder(writer, tuple(energy.components), bridge.offset_ps)

@@ -156,10 +156,10 @@ print("configurations:", configs)'''),
 
 One row per executed layer. Beside the fixed columns, `energy_<component>_j` holds the energy of each
 component and `c_<counter>` the raw counters of the SystemC model (bytes read and written at each buffer,
-cycles, ...). `plots.layers_with_frames` adds each layer's configuration and its duration."""),
+cycles, ...). The trace names them itself, with their units, meaning and memory level
+(`t.vocabulary`). `plots.layers_with_frames` adds each layer's configuration and its duration."""),
+        new_code_cell('''pd.DataFrame(t.vocabulary.terms())'''),
         new_code_cell('''L = plots.layers_with_frames(t)
-print("energy components:", [c for c in L.columns if c.startswith("energy_") and c != "energy_j"])
-print("counters:", [c for c in L.columns if c.startswith("c_")])
 L.head()'''),
         new_markdown_cell("Share of time, energy, MACs and DRAM traffic of each op class over the whole run:"),
         new_code_cell('''by_class = L.groupby("op_class")[["duration_s", "energy_j", "macs_useful", "dram_bytes"]].sum()

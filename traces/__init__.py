@@ -15,21 +15,25 @@ of the project writes and reads.
 
     with traces.open("run.h5") as t:
         t.frames, t.layers, t.resources, t.configs, t.meta
+        t.vocabulary      # energy components, counters, op classes, levels (from the file)
         traces.summary(t)
 """
 
 from .output import OutputClaim, OutputError
 from .reader import Trace, TraceFormatError, open
-from .schema import SCHEMA_VERSION
+from .schema import SCHEMA_MINOR_VERSION, SCHEMA_VERSION
 from .summary import accuracy_metrics, config_counts, summary, summary_dict
+from .vocabulary import TraceVocabulary
 from .writer import TraceWriteError, TraceWriter, clear_write_flags
 
 __all__ = [
     "OutputClaim",
     "OutputError",
+    "SCHEMA_MINOR_VERSION",
     "SCHEMA_VERSION",
     "Trace",
     "TraceFormatError",
+    "TraceVocabulary",
     "TraceWriteError",
     "TraceWriter",
     "accuracy_metrics",

@@ -212,6 +212,7 @@ def _write_chrome(trace: Trace, out_json: str | os.PathLike, layers: bool) -> No
     other = {
         "source": os.path.basename(path),
         "schema_version": _num(meta.get("schema_version")),
+        "schema_minor_version": _num(meta.get("schema_minor_version", 0)),
         "tool_version": str(meta.get("tool_version", "")),
         "seed": _num(meta.get("seed")),
         "created": str(meta.get("created", "")),

@@ -8,14 +8,17 @@ show them in Jupyter with ``display(fig)``.
 * :func:`run_at_a_glance`      resources, configuration per frame, latency vs
   deadline (misses and drops marked) and energy per frame over time
 * :func:`time_energy_breakdown` where time and energy go, per configuration: by
-  op class (dense_conv, pointwise, depthwise, attention, non_mac) and by memory
-  level (DRAM, global buffer + NoC, PE buffers), from the energy components and
+  op class and by level of the memory hierarchy, from the energy components and
   the raw counters of ``/layers``
 * :func:`frame_layers`          layer by layer time and energy of one frame
 * :func:`compare_traces`        several traces side by side: miss rate, mean
   accuracy, energy per frame, p99 latency and configuration mix
 
 Accuracy that a trace does not know (NaN) is shown as "unknown", never as 0.
+
+Op classes, energy components, counters and their levels are the trace's own
+(:attr:`traces.Trace.vocabulary`): nothing here names them. Only the display
+colours are keyed by name here, with a fallback palette for names they lack.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from matplotlib.patches import Patch
 
 from .reader import Trace
 from .reader import open as _open_trace
-from .summary import ALL, config_counts, summary
+from .summary import ALL, SUMMARY_FORMATS, config_counts, summary
 
 #: rc settings of every figure: legible fonts, light grids.
 STYLE = {
@@ -56,8 +59,8 @@ STYLE = {
     "savefig.dpi": 110,
 }
 
-#: Op classes of the layer IR, in display order, with their colours.
-OP_CLASSES: tuple[str, ...] = ("dense_conv", "pointwise", "depthwise", "attention", "non_mac")
+#: Display colours by name (op class, energy level, traffic level); a name not here gets the
+#: next colour of FALLBACK_PALETTE (see _colors).
 OP_COLORS = {
     "dense_conv": "#1f77b4",
     "pointwise": "#ff7f0e",
@@ -66,14 +69,6 @@ OP_COLORS = {
     "non_mac": "#8c8c8c",
 }
 
-#: Energy components (columns ``energy_<c>_j`` of /layers) grouped by where the energy is spent.
-ENERGY_LEVELS: dict[str, tuple[str, ...]] = {
-    "DRAM": ("dram",),
-    "global buffer + NoC": ("global_buffer", "noc"),
-    "PE buffers": ("weight_buffer", "input_buffer", "accum_buffer"),
-    "compute (MAC, PPU)": ("mac", "ppu"),
-    "leakage": ("leakage",),
-}
 LEVEL_COLORS = {
     "DRAM": "#7b3294",
     "global buffer + NoC": "#c2a5cf",
@@ -82,26 +77,35 @@ LEVEL_COLORS = {
     "leakage": "#bdbdbd",
 }
 
-#: Bytes moved at each memory level: raw counters (columns ``c_<counter>`` of /layers).
-TRAFFIC_LEVELS: dict[str, tuple[str, ...]] = {
-    "DRAM": ("dram_read_bytes", "dram_write_bytes"),
-    "global buffer": ("glb_read_bytes", "glb_write_bytes"),
-    "NoC": ("noc_bytes",),
-    "PE buffers": (
-        "wbuf_read_bytes",
-        "wbuf_write_bytes",
-        "ibuf_read_bytes",
-        "ibuf_write_bytes",
-        "accbuf_read_bytes",
-        "accbuf_write_bytes",
-    ),
-}
 TRAFFIC_COLORS = {"DRAM": "#7b3294", "global buffer": "#c2a5cf", "NoC": "#f1b6da", "PE buffers": "#a6dba0"}
 
 MISS_COLOR = "#d62728"
 STREAM_PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f")
 DROP_COLOR = "#111111"
 UNKNOWN = "unknown"
+FALLBACK_PALETTE = ("#e6ab02", "#66a61e", "#e7298a", "#7570b3", "#d95f02", "#1b9e77", "#a6761d", "#666666",
+                    "#17becf", "#bcbd22")
+
+
+def _colors(names: Iterable[str], known: dict[str, str]) -> dict[str, str]:
+    """Name -> colour: ``known``'s colour, else the next colour of FALLBACK_PALETTE not in use."""
+    names = list(dict.fromkeys(names))
+    used = {known[n] for n in names if n in known}
+    spare = [c for c in FALLBACK_PALETTE if c not in used] or list(FALLBACK_PALETTE)
+    out, k = {}, 0
+    for n in names:
+        if n in known:
+            out[n] = known[n]
+        else:
+            out[n] = spare[k % len(spare)]
+            k += 1
+    return out
+
+
+def _in_order(names: Iterable[str], order: Sequence[str]) -> list[str]:
+    """``names`` in the order of ``order``, those not in it after them (in their own order)."""
+    names = list(dict.fromkeys(names))
+    return [n for n in order if n in names] + [n for n in names if n not in order]
 
 
 
@@ -160,10 +164,6 @@ def _tokens(s: str) -> list[str]:
     if cur:
         toks.append(cur)
     return toks
-
-
-def _fmt(v: float, fmt: str = "{:.3g}", unknown: str = "-") -> str:
-    return unknown if v is None or (isinstance(v, float) and math.isnan(v)) else fmt.format(v)
 
 
 def accuracy_metric(trace: Trace) -> str:
@@ -396,12 +396,13 @@ def _headline(t: Trace, s: pd.DataFrame | None) -> str:
         return f"{name}: no frames"
     a = s[s["stream"] == ALL].iloc[0]
     metric = accuracy_metric(t)
-    acc = UNKNOWN if math.isnan(a["accuracy_mean"]) else f"{a['accuracy_mean']:.2f}" + (f" ({metric})" if metric else "")
+    F = SUMMARY_FORMATS
+    acc = F["accuracy_mean"].cell(a["accuracy_mean"]) + (f" ({metric})" if metric and a["accuracy_mean"] == a["accuracy_mean"] else "")
     return (
         f"{name}: {int(a['frames'])} frames, {int(a['dropped'])} dropped, {int(a['missed'])} missed "
-        f"(miss rate {_fmt(100 * a['miss_rate'], '{:.1f}')}%)\n"
-        f"mean accuracy {acc}, {_fmt(1e3 * a['energy_per_frame_j'], '{:.3g}')} mJ per run frame, "
-        f"p99 latency {_fmt(1e3 * a['latency_p99_s'], '{:.3g}')} ms"
+        f"(miss rate {F['miss_rate'].cell(a['miss_rate'])}%)\n"
+        f"mean accuracy {acc}, {F['energy_per_frame_j'].cell(a['energy_per_frame_j'])} mJ per run frame, "
+        f"p99 latency {F['latency_p99_s'].cell(a['latency_p99_s'])} ms"
     )
 
 
@@ -448,9 +449,10 @@ def layer_aggregates(trace: Trace) -> dict[str, Any]:
     cache = trace.__dict__.setdefault("_plots_cache", {})
     if "agg" in cache:
         return cache["agg"]
-    names = [c["name"] for c in trace.columns("layers")]
-    energy = [c for c in names if c.startswith("energy_") and c.endswith("_j") and c != "energy_j"]
-    counters = [c for c in names if c.startswith("c_")]
+    names = {c["name"] for c in trace.columns("layers")}
+    vocab = trace.vocabulary
+    energy = [c for c in vocab.energy_columns if c in names]
+    counters = [c for c in vocab.counter_columns if c in names]
     cols = ["stream", "frame", "op_class", "start_s", "end_s", "energy_j", "dram_bytes"] + energy + counters
     F = _frame_keys(trace)
     parts_class, parts_config, parts_frames = [], [], []
@@ -516,15 +518,16 @@ def per_frame_breakdown(trace: Trace, configs: Sequence[str] | None = None) -> d
 
     ``time_ms``      layer time by op class [ms]
     ``energy_mj``    energy by op class [mJ]
-    ``level_mj``     energy by level (:data:`ENERGY_LEVELS`) [mJ] (empty if the trace has no
-                     ``energy_<component>_j`` columns)
-    ``traffic_mb``   bytes moved by memory level (:data:`TRAFFIC_LEVELS`) [MB] (empty if the
-                     trace has no ``c_<counter>`` columns)
+    ``level_mj``     energy by level (the trace's energy levels) [mJ] (empty if the trace has
+                     no energy-component columns)
+    ``traffic_mb``   bytes moved by memory level (the trace's traffic levels) [MB]; DRAM bytes
+                     alone if the trace has no counter columns
     ``frames``       completed frames averaged per config
 
     Computed from :func:`layer_aggregates` (bounded memory for traces of any length).
     """
     agg = layer_aggregates(trace)
+    vocab = trace.vocabulary
     if configs is None:
         configs = choose_configs(trace)
     configs = list(configs)
@@ -538,31 +541,31 @@ def per_frame_breakdown(trace: Trace, configs: Sequence[str] | None = None) -> d
             p = by_class[col].unstack("op_class", fill_value=0.0)
         else:
             p = pd.DataFrame(index=pd.Index([], name="config"))
-        p = p.reindex(index=configs, columns=[c for c in OP_CLASSES if c in p.columns] +
-                      [c for c in p.columns if c not in OP_CLASSES]).fillna(0.0)
+        p = p.reindex(index=configs, columns=_in_order(p.columns, vocab.op_classes)).fillna(0.0)
         p.columns.name = "op_class"
         p.index.name = "config"
         return p.div(div, axis=0) * scale
 
     out = {"time_ms": by_cls("duration_s", 1e3), "energy_mj": by_cls("energy_j", 1e3), "frames": nfr.astype(int)}
     lev = {}
-    for level, comps in ENERGY_LEVELS.items():
-        cols = [f"energy_{c}_j" for c in comps if f"energy_{c}_j" in agg["energy"]]
+    for level, comps in vocab.energy_level_columns().items():
+        cols = [c for c in comps if c in agg["energy"]]
         if cols:
             lev[level] = by_config[cols].sum(axis=1).fillna(0.0) / div * 1e3
     out["level_mj"] = pd.DataFrame(lev)
     tra = {}
-    for level, ctrs in TRAFFIC_LEVELS.items():
-        cols = [f"c_{c}" for c in ctrs if f"c_{c}" in agg["counters"]]
+    for level, ctrs in vocab.traffic_level_columns().items():
+        cols = [c for c in ctrs if c in agg["counters"]]
         if cols:
             tra[level] = by_config[cols].sum(axis=1).fillna(0.0) / div / 1e6
-    if "DRAM" not in tra and len(by_class):
+    if not tra and len(by_class):  # no counters: the DRAM bytes every trace has (a fixed column)
         tra["DRAM"] = by_config["dram_bytes"].astype(float).fillna(0.0) / div / 1e6
-    out["traffic_mb"] = pd.DataFrame(tra, columns=[k for k in TRAFFIC_LEVELS if k in tra])
+    out["traffic_mb"] = pd.DataFrame(tra, columns=list(tra))
     return out
 
 
-def _stacked(ax, table: pd.DataFrame, colors: dict[str, str], labels: list[str], unit: str) -> list:
+def _stacked(ax, table: pd.DataFrame, known_colors: dict[str, str], labels: list[str], unit: str) -> list:
+    colors = _colors(table.columns, known_colors)
     x = np.arange(len(table))
     bottom = np.zeros(len(table))
     handles = []
@@ -570,7 +573,7 @@ def _stacked(ax, table: pd.DataFrame, colors: dict[str, str], labels: list[str],
         v = table[col].to_numpy(float)
         if not np.nansum(v) > 0:
             continue
-        b = ax.bar(x, v, bottom=bottom, color=colors.get(col, "#cccccc"), label=col.replace("_", " "), width=0.65,
+        b = ax.bar(x, v, bottom=bottom, color=colors[col], label=col.replace("_", " "), width=0.65,
                    edgecolor="white", lw=0.5)
         handles.append(b)
         bottom += np.nan_to_num(v)
@@ -623,11 +626,12 @@ def time_energy_breakdown(trace, configs: Sequence[str] | None = None) -> Figure
         tr = b["traffic_mb"]
         if len(tr.columns):
             n = len(tr.columns)
+            tcol = _colors(tr.columns, TRAFFIC_COLORS)
             w = 0.8 / n
             x = np.arange(len(configs))
             for i, lvl in enumerate(tr.columns):
                 v = tr[lvl].to_numpy(float)
-                bars = ax_m.bar(x - 0.4 + w * (i + 0.5), np.where(v > 0, v, np.nan), w, color=TRAFFIC_COLORS.get(lvl),
+                bars = ax_m.bar(x - 0.4 + w * (i + 0.5), np.where(v > 0, v, np.nan), w, color=tcol[lvl],
                                 label=lvl, edgecolor="white", lw=0.5)
                 ax_m.bar_label(bars, [si(vi) if vi > 0 else "" for vi in v], fontsize=8.5, padding=2, rotation=90)
             ax_m.set_yscale("log")
@@ -646,20 +650,20 @@ def time_energy_breakdown(trace, configs: Sequence[str] | None = None) -> Figure
         agg = layer_aggregates(t)
         bc = _complete(agg["by_class"], agg)
         L = bc.xs(c0, level="config") if len(bc) and c0 in bc.index.get_level_values("config") else bc.iloc[0:0]
-        cols = {lvl: [f"energy_{c}_j" for c in comps if f"energy_{c}_j" in agg["energy"]] for lvl, comps in ENERGY_LEVELS.items()}
+        cols = {lvl: [c for c in comps if c in agg["energy"]] for lvl, comps in t.vocabulary.energy_level_columns().items()}
         cols = {k: v for k, v in cols.items() if v}
         n0 = max(1, int(nfr[c0]))
         if cols and len(L):
             tab = pd.DataFrame({lvl: L[cc].sum(axis=1) for lvl, cc in cols.items()}) / n0 * 1e3
-            order = [c for c in OP_CLASSES if c in tab.index] + [c for c in tab.index if c not in OP_CLASSES]
-            tab = tab.reindex(order)
+            tab = tab.reindex(_in_order(tab.index, t.vocabulary.op_classes))
+            lcol = _colors(tab.columns, LEVEL_COLORS)
             left = np.zeros(len(tab))
             y = np.arange(len(tab))
             for lvl in tab.columns:
                 v = tab[lvl].to_numpy(float)
                 if not v.sum() > 0:
                     continue
-                ax_x.barh(y, v, left=left, color=LEVEL_COLORS.get(lvl), label=lvl, edgecolor="white", lw=0.5, height=0.65)
+                ax_x.barh(y, v, left=left, color=lcol[lvl], label=lvl, edgecolor="white", lw=0.5, height=0.65)
                 left += v
             tot = left.sum() or 1.0
             for yi, v in zip(y, left):
@@ -738,7 +742,9 @@ def frame_layers(trace, stream: str | None = None, frame: int | None = None, con
                 _no_data(ax, f"no layer rows for stream {stream!r} frame {frame}")
             return fig
         x = f["layer"].to_numpy()
-        cols = [OP_COLORS.get(c, "#cccccc") for c in f["op_class"]]
+        present = _in_order(sorted(set(f["op_class"])), t.vocabulary.op_classes)
+        ocol = _colors(present, OP_COLORS)
+        cols = [ocol[c] for c in f["op_class"]]
         w = 1.0 if len(f) > 60 else 0.8
         ts_, tp = _prefix(f["duration_s"].max())
         es_, ep = _prefix(f["energy_j"].max())
@@ -747,8 +753,7 @@ def frame_layers(trace, stream: str | None = None, frame: int | None = None, con
         ax_e.bar(x, f["energy_j"].to_numpy(float) * es_, width=w, color=cols, lw=0)
         ax_e.set_ylabel(f"layer energy [{ep}J]")
         ax_e.set_xlabel("layer index (execution order)")
-        present = [c for c in OP_CLASSES if c in set(f["op_class"])] + sorted(set(f["op_class"]) - set(OP_CLASSES))
-        ax_t.legend(handles=[Patch(color=OP_COLORS.get(c, "#cccccc"), label=c.replace("_", " ")) for c in present],
+        ax_t.legend(handles=[Patch(color=ocol[c], label=c.replace("_", " ")) for c in present],
                     loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0, title="op class")
         tot_t = f["duration_s"].sum() * 1e3
         tot_e = f["energy_j"].sum() * 1e3
@@ -856,14 +861,16 @@ def compare_traces(traces: Sequence, labels: Sequence[str] | None = None) -> Fig
         pal = _stream_colors([f"{i:04d}" for i in range(len(ts))])
         cols = [pal[f"{i:04d}"] for i in range(len(ts))]
         metric = metrics.pop() if len(metrics) == 1 else ""
-        specs = [
-            ("miss rate", "miss_rate", 100, "miss rate [% of frames]\n(missed or dropped)", "{:.1f}%"),
-            ("mean accuracy", "accuracy_mean", 1, f"mean accuracy\n[{metric}]" if metric else "mean accuracy", "{:.2f}"),
-            ("energy per frame", "energy_per_frame_j", 1e3, "energy [mJ / run frame]", "{:.3g}"),
-            ("p99 latency", "latency_p99_s", 1e3, "p99 latency [ms]", "{:.3g}"),
+        specs = [  # scales and number formats: SUMMARY_FORMATS, as in every summary table
+            ("miss rate", "miss_rate", "miss rate [% of frames]\n(missed or dropped)"),
+            ("mean accuracy", "accuracy_mean", f"mean accuracy\n[{metric}]" if metric else "mean accuracy"),
+            ("energy per frame", "energy_per_frame_j", "energy [mJ / run frame]"),
+            ("p99 latency", "latency_p99_s", "p99 latency [ms]"),
         ]
-        for ax, (title, key, scale, ylabel, fmt) in zip(axes, specs):
-            v = np.array([float(r[key]) * scale for r in rows])
+        for ax, (title, key, ylabel) in zip(axes, specs):
+            form = SUMMARY_FORMATS[key]
+            raw = [float(r[key]) for r in rows]
+            v = np.array(raw) * form.scale
             ax.set_title(title, loc="left")
             fin = np.isfinite(v)
             ax.set_xticks(x, xl)
@@ -881,7 +888,7 @@ def compare_traces(traces: Sequence, labels: Sequence[str] | None = None) -> Fig
                 ax.scatter(x[fin], v[fin], s=90, c=[cols[i] for i in np.flatnonzero(fin)], zorder=3)
                 for i in np.flatnonzero(fin):
                     known, run = int(rows[i]["accuracy_known"]), int(rows[i]["run"])
-                    txt = fmt.format(v[i]) + (f"\n({known}/{run} frames known)" if known < run else "")
+                    txt = form.cell(raw[i]) + (f"\n({known}/{run} frames known)" if known < run else "")
                     ax.annotate(txt, (x[i], v[i]), xytext=(0, 8), textcoords="offset points", ha="center",
                                 va="bottom", fontsize=9.5 if known == run else 8.5)
                 if fin.any():
@@ -892,7 +899,7 @@ def compare_traces(traces: Sequence, labels: Sequence[str] | None = None) -> Fig
                     ax.set_yticks([])
                 continue
             bars = ax.bar(x, np.where(fin, v, 0.0), color=cols, width=0.6)
-            ax.bar_label(bars, [fmt.format(vi) if f else "" for vi, f in zip(v, fin)], fontsize=9.5, padding=2)
+            ax.bar_label(bars, [form.cell(ri) if f else "" for ri, f in zip(raw, fin)], fontsize=9.5, padding=2)
             if not fin.any():
                 ax.set_yticks([])
             ax.set_ylim(0, hi * 1.18 if hi > 0 else 1)
@@ -935,9 +942,9 @@ def _macs_of(ts: Sequence[Trace], config: str) -> float:
 
 __all__ = [
     "STYLE",
-    "OP_CLASSES",
-    "ENERGY_LEVELS",
-    "TRAFFIC_LEVELS",
+    "OP_COLORS",
+    "LEVEL_COLORS",
+    "TRAFFIC_COLORS",
     "run_at_a_glance",
     "time_energy_breakdown",
     "frame_layers",

@@ -22,6 +22,7 @@ import pandas as pd
 from vocab.errors import UserError
 
 from . import schema
+from .vocabulary import TraceVocabulary, legacy_vocabulary
 
 
 class TraceFormatError(UserError, ValueError):
@@ -207,6 +208,22 @@ class Trace:
         out.setdefault("seed", None)
         out["complete"] = bool(out.get("complete", False))
         return out
+
+    @cached_property
+    def vocabulary(self) -> TraceVocabulary:
+        """The names this trace's /layers columns and op classes carry and their grouping into
+        levels (:mod:`traces.vocabulary`): from the file's root attributes, or, for a file
+        without them (schema 1.0), the frozen vocabulary of such files cut to its columns."""
+        attrs = self._file.attrs
+        try:
+            if not any(k in attrs for k in schema.VOCABULARY_ATTRS):
+                return legacy_vocabulary(self._file["layers"].dtype.names or ())
+            return TraceVocabulary.from_attrs({k: attrs[k] for k in schema.VOCABULARY_ATTRS if k in attrs})
+        except ValueError as e:
+            raise TraceFormatError(f"{self.path}: {e}") from None
+        except H5_ERRORS as e:
+            raise TraceFormatError(f"{self.path}: the vocabulary attributes cannot be read (damaged?): "
+                                   f"{type(e).__name__}: {e}") from None
 
     def columns(self, table: str) -> list[dict]:
         """Column descriptions of a table (name, kind, unit, doc[, width]), extras included."""

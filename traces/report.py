@@ -21,9 +21,10 @@ from typing import Any, Sequence
 
 import pandas as pd
 
-from . import plots
+from . import plots, schema
 from .reader import open as _open_trace
-from .summary import ALL, MIXED, accuracy_metrics, config_counts, summary, summary_dict
+from .summary import (ALL, MIXED, MIXED_CELL, SUMMARY_COLUMNS, SUMMARY_FORMATS, accuracy_metrics, config_counts,
+                      summary, summary_dict)
 
 #: Figures of a report: file name -> (plot function, caption).
 FIGURES: dict[str, tuple[Any, str]] = {
@@ -43,48 +44,19 @@ FIGURES: dict[str, tuple[Any, str]] = {
     ),
 }
 
-_SUMMARY_VIEW = (
-    ("stream", "stream", None),
-    ("frames", "frames", "int"),
-    ("run", "run", "int"),
-    ("dropped", "dropped", "int"),
-    ("missed", "missed", "int"),
-    ("miss_rate", "miss rate [%]", ("pct", 1)),
-    ("accuracy_mean", "mean accuracy", "acc"),
-    ("accuracy_known", "frames with known accuracy", "int"),
-    ("energy_total_j", "energy total [J]", ("x", 1, 4)),
-    ("energy_per_frame_j", "energy / run frame [mJ]", ("x", 1e3, 4)),
-    ("latency_mean_s", "latency mean [ms]", ("x", 1e3, 4)),
-    ("latency_p50_s", "latency p50 [ms]", ("x", 1e3, 4)),
-    ("latency_p99_s", "latency p99 [ms]", ("x", 1e3, 4)),
-    ("configs", "configs", "int"),
-)
-
-
 def format_summary(s: pd.DataFrame, metrics: dict[str, str] | None = None) -> pd.DataFrame:
-    """A :func:`traces.summary` table as strings with units in the headers (NaN accuracy
-    reads "unknown", other NaN "-"). With ``metrics`` (:func:`traces.accuracy_metrics`)
-    a column names each row's accuracy metric, and a row mixing metrics shows no mean."""
+    """A :func:`traces.summary` table as strings, formatted by :data:`traces.summary.SUMMARY_FORMATS`
+    (units in the headers; NaN accuracy reads "unknown", other NaN "-"). With ``metrics``
+    (:func:`traces.accuracy_metrics`) a column names each row's accuracy metric, and a row mixing
+    metrics shows no mean."""
     out = {}
     metrics = metrics or {}
-    for col, label, kind in _SUMMARY_VIEW:
-        vals = []
-        if kind == "acc" and metrics:
+    for col in SUMMARY_COLUMNS:
+        f = SUMMARY_FORMATS[col]
+        if col == "accuracy_mean" and metrics:
             out["accuracy metric"] = [metrics.get(str(st), "") or "-" for st in s["stream"]]
-        for st, v in zip(s["stream"], s[col]):
-            if kind == "acc" and metrics.get(str(st), "").startswith(MIXED):
-                vals.append("mixed metrics")
-            elif kind is None or kind == "int":
-                vals.append(str(v))
-            elif isinstance(v, float) and math.isnan(v):
-                vals.append("unknown" if kind == "acc" else "-")
-            elif kind == "acc":
-                vals.append(f"{v:.2f}")
-            elif kind[0] == "pct":
-                vals.append(f"{100 * v:.{kind[1]}f}")
-            else:
-                vals.append(f"{v * kind[1]:.{kind[2]}g}")
-        out[label] = vals
+        out[f.header()] = [MIXED_CELL if col == "accuracy_mean" and metrics.get(str(st), "").startswith(MIXED)
+                           else f.cell(v) for st, v in zip(s["stream"], s[col])]
     return pd.DataFrame(out)
 
 
@@ -111,6 +83,16 @@ def _configs_view(t) -> pd.DataFrame:
         order = plots.config_order(t, df["configuration"])
         df = df.set_index("configuration").loc[order].reset_index()
     return df
+
+
+def _vocabulary_view(t) -> pd.DataFrame:
+    """The trace's energy components and counters (columns of /layers), as the file names them."""
+    v = t.vocabulary
+    level_of = {("energy component", n): lv for lv, ns in v.energy_levels for n in ns}
+    level_of.update({("counter", n): lv for lv, ns in v.traffic_levels for n in ns})
+    rows = [{"kind": r["kind"], "name": r["name"], "column of /layers": r["column"], "unit": r["unit"] or "-",
+             "level": level_of.get((r["kind"], r["name"]), "-"), "meaning": r["doc"] or "-"} for r in v.terms()]
+    return pd.DataFrame(rows, columns=["kind", "name", "column of /layers", "unit", "level", "meaning"])
 
 
 def _counts_view(t) -> pd.DataFrame:
@@ -212,13 +194,17 @@ def write_report_files(trace_path: str | os.PathLike, out_dir: str | os.PathLike
         s_view = format_summary(s, accuracy_metrics(t))
         cfg_view = _configs_view(t)
         cnt_view = _counts_view(t)
+        voc_view = _vocabulary_view(t)
+        voc_note = ("Energy components and counters of this trace (from the file"
+                    + ("" if any(k in meta for k in schema.VOCABULARY_ATTRS) else
+                       "'s columns; names, units and levels of schema 1.0 files") + ").")
         hw_rows = _hardware_rows(meta.get("hardware", {}))
         metric = plots.accuracy_metric(t)
         facts = [
             ("trace", os.path.abspath(t.path)),
             ("created", str(meta.get("created", ""))),
             ("tool version", str(meta.get("tool_version", ""))),
-            ("schema version", str(meta.get("schema_version", ""))),
+            ("schema version", f"{meta.get('schema_version', '')}.{meta.get('schema_minor_version', 0)}"),
             ("seed", "none" if meta.get("seed") is None else str(meta.get("seed"))),
             ("frames / layer rows / resource changes", f"{len(t.frames)} / {t.rows('layers')} / {len(t.resources)}"),
             ("accuracy metric", metric or "(mixed or none)"),
@@ -240,6 +226,9 @@ def write_report_files(trace_path: str | os.PathLike, out_dir: str | os.PathLike
             md.append(_md_table(cfg_view))
             md.append("\n## Run frames per configuration and stream\n")
             md.append(_md_table(cnt_view))
+            md.append("\n## Layer columns: energy components and counters\n")
+            md.append(voc_note + "\n")
+            md.append(_md_table(voc_view))
             md.append("\n## Figures\n")
             for fname, caption in figs:
                 md.append(f"![{caption}]({fname})\n\n_{caption}_\n")
@@ -267,6 +256,8 @@ def write_report_files(trace_path: str | os.PathLike, out_dir: str | os.PathLike
             h.append(_html_table(s_view))
             h.append("<h2>Configurations</h2>" + _html_table(cfg_view))
             h.append("<h2>Run frames per configuration and stream</h2>" + _html_table(cnt_view))
+            h.append(f"<h2>Layer columns: energy components and counters</h2><p>{e(voc_note)}</p><details>"
+                     f"<summary>{len(voc_view)} columns</summary>" + _html_table(voc_view) + "</details>")
             h.append("<h2>Figures</h2>")
             for fname, caption in figs:
                 h.append(f'<figure><img src="{e(fname)}" alt="{e(caption)}"><figcaption>{e(caption)}</figcaption>'

@@ -6,10 +6,21 @@ table and column definitions from here.
 
 File layout (one file per run)
 ------------------------------
-Root attributes (see :data:`ROOT_ATTRS`): ``schema_version``, ``created``,
-``tool_version``, ``seed``, ``scenario``, ``hardware`` (JSON text) and
-``complete`` (False while the run is being written; True once the writer was
-closed cleanly, so a killed or crashed run reads ``complete=False``).
+Root attributes (see :data:`ROOT_ATTRS`): ``schema_version``,
+``schema_minor_version``, ``created``, ``tool_version``, ``seed``, ``scenario``,
+``hardware`` (JSON text) and ``complete`` (False while the run is being written;
+True once the writer was closed cleanly, so a killed or crashed run reads
+``complete=False``).
+
+The file describes itself (schema 1.1 on): the root attributes
+``energy_components`` and ``counters`` (JSON lists of ``{"name", "column",
+"unit", "doc"}``: the ``energy_<c>_j`` and ``c_<counter>`` columns of
+``/layers``), ``op_classes`` (JSON list of the values of ``op_class``) and
+``energy_levels`` / ``traffic_levels`` (JSON lists of ``[level, [names]]``: the
+grouping into levels of the memory hierarchy that plots use) hold every name a
+reader needs (:mod:`traces.vocabulary`). A file without them (schema 1.0, or a
+writer given no vocabulary) is read with the frozen vocabulary of schema 1.0
+files, :data:`traces.vocabulary.LEGACY`.
 
 Four tables, each a 1-D, chunked, gzip-compressed (with shuffle), resizable
 HDF5 dataset of a *compound* type, one field per column:
@@ -54,6 +65,10 @@ import numpy as np
 #: Version of this schema, an integer bumped on every incompatible change.
 #: Readers refuse files whose version is newer than the one they know.
 SCHEMA_VERSION: int = 1
+#: Minor version, bumped on every compatible addition (older readers ignore what they do not
+#: know; newer readers accept files without it). 0 (no attribute): the first files; 1: the
+#: vocabulary attributes (energy_components, counters, op_classes, energy_levels, traffic_levels).
+SCHEMA_MINOR_VERSION: int = 1
 
 #: Kinds of column and the numpy dtype each is stored as (strings: see Column.dtype).
 KINDS = ("str", "int", "float", "bool")
@@ -175,6 +190,7 @@ OBJECTIVES = ("accuracy", "useful_macs proxy")
 #: Root attributes: name -> meaning.
 ROOT_ATTRS: dict[str, str] = {
     "schema_version": "integer version of this schema",
+    "schema_minor_version": "integer minor version (compatible additions; absent in 1.0 files)",
     "created": "ISO 8601 UTC time the file was created (given by the caller for reproducible files)",
     "tool_version": "dynvit-cosim version that wrote the file",
     "seed": "random seed of the run (absent if none)",
@@ -185,6 +201,28 @@ ROOT_ATTRS: dict[str, str] = {
                         "(likewise committed_layers, committed_resources, committed_configs; absent in older "
                         "files: read everything)",
 }
+
+#: Root attributes of the vocabulary (schema 1.1 on; :mod:`traces.vocabulary`): name -> meaning.
+VOCABULARY_ATTRS: dict[str, str] = {
+    "energy_components": "JSON list of {name, column, unit, doc}: the energy components, columns energy_<name>_j "
+                         "of /layers (joules per layer)",
+    "counters": "JSON list of {name, column, unit, doc}: the raw action counters, columns c_<name> of /layers",
+    "op_classes": "JSON list of the op classes (values of /layers' op_class), in display order",
+    "energy_levels": "JSON list of [level, [energy component names]]: where energy is spent, in display order",
+    "traffic_levels": "JSON list of [level, [counter names]]: bytes moved at each memory level, in display order",
+}
+ROOT_ATTRS.update(VOCABULARY_ATTRS)
+
+
+def energy_column(component: str) -> str:
+    """The /layers column of an energy component (joules per layer)."""
+    return f"energy_{component}_j"
+
+
+def counter_column(counter: str) -> str:
+    """The /layers column of a raw action counter."""
+    return f"c_{counter}"
+
 
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -234,6 +272,10 @@ def table_dtype(columns: Iterable[Column]) -> np.dtype:
 
 __all__ = [
     "SCHEMA_VERSION",
+    "SCHEMA_MINOR_VERSION",
+    "VOCABULARY_ATTRS",
+    "energy_column",
+    "counter_column",
     "KINDS",
     "Column",
     "FRAMES",

@@ -26,12 +26,16 @@ Definitions (one row per stream, sorted by name, then the aggregate row ``"all"`
 means nothing, and the report and the command line show "mixed metrics" instead.
 :func:`summary_dict` gives the same numbers as plain JSON-able Python values
 (NaN becomes None) for golden regression tests.
+
+:data:`SUMMARY_FORMATS` is the one table of how each metric is shown (label, unit, scale,
+number format): the report, ``cosim run``'s summary and ``cosim compare`` all format with it.
 """
 
 from __future__ import annotations
 
 import math
 import os
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -61,6 +65,60 @@ SUMMARY_COLUMNS = (
     "configs",
 )
 _INT_COLUMNS = ("frames", "run", "dropped", "missed", "accuracy_known", "configs")
+
+
+@dataclass(frozen=True)
+class MetricFormat:
+    """How one summary metric is shown: its label, the unit it is shown in, the factor from
+    the stored value (SI units: s, J, fractions) to that unit, the number format (a format
+    spec; ``"d"``: an integer) and the text of an unknown (NaN) value."""
+
+    label: str
+    unit: str = ""
+    scale: float = 1.0
+    fmt: str = "d"
+    nan: str = "-"
+    short: str = ""  # a compact header for narrow tables ('' = the full header)
+
+    def header(self, compact: bool = False) -> str:
+        """``label [unit]`` (or the compact header)."""
+        if compact and self.short:
+            return self.short
+        return f"{self.label} [{self.unit}]" if self.unit else self.label
+
+    def cell(self, value: Any) -> str:
+        """The value as text in this format (NaN / None: :attr:`nan`)."""
+        if value is None or (isinstance(value, (float, np.floating)) and math.isnan(value)):
+            return self.nan
+        if self.fmt == "s":
+            return str(value)
+        if self.fmt == "d":
+            return format(int(value), "d")
+        return format(float(value) * self.scale, self.fmt)
+
+
+#: Summary metric -> how it is shown. Four significant digits for energies and times, whatever
+#: their size; the miss rate in percent with one decimal; accuracy (its metric's own unit, e.g.
+#: mIoU points) with two decimals, "unknown" when not known.
+SUMMARY_FORMATS: dict[str, MetricFormat] = {
+    "stream": MetricFormat("stream", fmt="s"),
+    "frames": MetricFormat("frames"),
+    "run": MetricFormat("run"),
+    "dropped": MetricFormat("dropped"),
+    "missed": MetricFormat("missed"),
+    "miss_rate": MetricFormat("miss rate", "%", 100.0, ".1f"),
+    "accuracy_mean": MetricFormat("mean accuracy", fmt=".2f", nan="unknown"),
+    "accuracy_known": MetricFormat("frames with known accuracy"),
+    "energy_total_j": MetricFormat("energy total", "J", 1.0, ".4g"),
+    "energy_per_frame_j": MetricFormat("energy / run frame", "mJ", 1e3, ".4g", short="mJ/frame"),
+    "latency_mean_s": MetricFormat("latency mean", "ms", 1e3, ".4g", short="mean ms"),
+    "latency_p50_s": MetricFormat("latency p50", "ms", 1e3, ".4g", short="p50 ms"),
+    "latency_p99_s": MetricFormat("latency p99", "ms", 1e3, ".4g", short="p99 ms"),
+    "configs": MetricFormat("configs"),
+}
+
+#: Text shown instead of a mean accuracy over frames of different accuracy metrics.
+MIXED_CELL = "mixed metrics"
 
 
 def _frames_of(trace: Trace | pd.DataFrame | str | os.PathLike) -> pd.DataFrame:
@@ -211,4 +269,4 @@ def summary_dict(trace: Trace | pd.DataFrame | str | os.PathLike) -> dict[str, A
     return {"schema_version": schema.SCHEMA_VERSION, "streams": streams}
 
 
-__all__ = ["ALL", "MIXED", "SUMMARY_COLUMNS", "summary", "config_counts", "summary_dict", "accuracy_metrics"]
+__all__ = ["ALL", "MIXED", "MIXED_CELL", "SUMMARY_COLUMNS", "SUMMARY_FORMATS", "MetricFormat", "summary", "config_counts", "summary_dict", "accuracy_metrics"]

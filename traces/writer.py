@@ -50,6 +50,7 @@ import numpy as np
 from . import schema
 from .output import OutputClaim, OutputError, same_file
 from .schema import Column
+from .vocabulary import TraceVocabulary
 
 #: Target uncompressed bytes per chunk; chunk rows are a power of two near it.
 CHUNK_TARGET_BYTES = 512 * 1024
@@ -242,6 +243,11 @@ class TraceWriter:
     layer_extra_columns, frame_extra_columns: extra float64 columns, as names
         or a mapping name -> unit (e.g. ``energy_mac_j``, ``energy_dram_j``,
         raw counters).
+    vocabulary: a :class:`~traces.vocabulary.TraceVocabulary` naming the energy
+        components and counters (each must have its column among
+        ``layer_extra_columns``), the op classes and their grouping into levels;
+        stored in root attributes so that readers need no names of their own.
+        None: no vocabulary attributes (readers then use that of schema 1.0 files).
     flush_every_s: write buffered rows when this many wall-clock seconds have
         passed since the last flush (checked on append); None: no time trigger.
     flush_every_rows: write buffered rows when this many are buffered (all
@@ -259,6 +265,7 @@ class TraceWriter:
         created: str | None = None,
         layer_extra_columns: Iterable[str] | Mapping[str, str] = (),
         frame_extra_columns: Iterable[str] | Mapping[str, str] = (),
+        vocabulary: TraceVocabulary | None = None,
         flush_every_s: float | None = 1.0,
         flush_every_rows: int | None = 50_000,
         overwrite: bool = True,
@@ -296,6 +303,7 @@ class TraceWriter:
         }
         self._dtypes = {t: schema.table_dtype(cols) for t, cols in self.columns.items()}
         self._names = {t: frozenset(c.name for c in cols) for t, cols in self.columns.items()}
+        vocabulary_attrs = self._vocabulary_attrs(vocabulary, extras["layers"])
 
         if claim is None:
             if os.path.exists(self.path) and not overwrite:
@@ -317,12 +325,15 @@ class TraceWriter:
         try:
             a = f.attrs
             a["schema_version"] = np.int64(schema.SCHEMA_VERSION)
+            a["schema_minor_version"] = np.int64(schema.SCHEMA_MINOR_VERSION)
             a["created"] = created
             a["tool_version"] = tool_version
             if seed is not None:
                 a["seed"] = np.int64(seed)
             a["scenario"] = scenario
             a["hardware"] = hardware_json
+            for k, v in vocabulary_attrs.items():
+                a[k] = v
             a["complete"] = np.bool_(False)
             for t in schema.TABLES:
                 a[f"committed_{t}"] = np.int64(0)
@@ -356,6 +367,22 @@ class TraceWriter:
         self._buffered = {t: 0 for t in schema.TABLES}
         self._configs: dict[str, tuple] = {}
         self._last_flush = time.monotonic()
+
+    @staticmethod
+    def _vocabulary_attrs(vocabulary: TraceVocabulary | None, layer_extras: tuple[Column, ...]) -> dict[str, str]:
+        """The vocabulary's root attributes, after checking that its columns are declared."""
+        if vocabulary is None:
+            return {}
+        if not isinstance(vocabulary, TraceVocabulary):
+            raise ValueError(f"vocabulary must be a traces.vocabulary.TraceVocabulary, got {type(vocabulary).__name__}")
+        vocabulary.check()
+        declared = {c.name for c in layer_extras}
+        for kind, terms in (("energy component", vocabulary.energy_components), ("counter", vocabulary.counters)):
+            for t in terms:
+                if t.column not in declared:
+                    raise ValueError(f"vocabulary: {kind} {t.name!r} has its column {t.column!r}, which is not among "
+                                     f"the extra columns of /layers ({', '.join(sorted(declared)) or 'none'})")
+        return vocabulary.to_attrs()
 
     # ---- context manager -------------------------------------------------
     def __enter__(self) -> "TraceWriter":

@@ -7,7 +7,8 @@ readers take them from there rather than from here.
 
 from __future__ import annotations
 
-__all__ = ["OP_CLASSES", "COUNTERS", "ENERGY_COMPONENTS"]
+__all__ = ["OP_CLASSES", "COUNTERS", "ENERGY_COMPONENT_TERMS", "ENERGY_COMPONENTS", "ENERGY_LEVELS",
+           "TRAFFIC_LEVELS"]
 
 #: Op classes of the MAC breakdown (the paper's question: where do FLOPs go?).
 OP_CLASSES: tuple[str, ...] = ("dense_conv", "pointwise", "depthwise", "attention", "non_mac")
@@ -37,7 +38,37 @@ COUNTERS: tuple[tuple[str, str, str], ...] = (
     ("stall_dram_ps", "ps", "time compute waited for DRAM/DMA"),
 )
 
-#: Energy components of a layer's breakdown ("mac" = useful MACs, "mac_padded" = MACs issued
-#: on vector/lane padding, "leakage" = static power x time).
-ENERGY_COMPONENTS: tuple[str, ...] = ("mac", "mac_padded", "weight_buffer", "input_buffer", "accum_buffer",
-                                      "global_buffer", "noc", "dram", "ppu", "leakage")
+#: Energy components of a layer's breakdown, in display order: (name, meaning). Each is
+#: joules per layer (trace column ``energy_<name>_j``).
+ENERGY_COMPONENT_TERMS: tuple[tuple[str, str], ...] = (
+    ("mac", "multiply-accumulates of the workload (useful MACs)"),
+    ("mac_padded", "MACs issued on vector/lane padding (zero with zero gating)"),
+    ("weight_buffer", "PE weight-buffer reads and writes"),
+    ("input_buffer", "PE input-buffer reads and writes"),
+    ("accum_buffer", "PE accumulation-buffer reads and writes"),
+    ("global_buffer", "global-buffer reads and writes"),
+    ("noc", "NoC transfers between global buffer and PEs"),
+    ("dram", "DRAM reads and writes"),
+    ("ppu", "post-processing-unit element operations"),
+    ("leakage", "static power x time"),
+)
+ENERGY_COMPONENTS: tuple[str, ...] = tuple(name for name, _ in ENERGY_COMPONENT_TERMS)
+
+#: Where the energy is spent: level -> energy components, in display order (every component in
+#: exactly one level). Plots of traces group by these levels; traces store them in the file.
+ENERGY_LEVELS: dict[str, tuple[str, ...]] = {
+    "DRAM": ("dram",),
+    "global buffer + NoC": ("global_buffer", "noc"),
+    "PE buffers": ("weight_buffer", "input_buffer", "accum_buffer"),
+    "compute (MAC, PPU)": ("mac", "mac_padded", "ppu"),
+    "leakage": ("leakage",),
+}
+
+#: Bytes moved at each memory level: level -> byte counters of `COUNTERS`, in display order.
+TRAFFIC_LEVELS: dict[str, tuple[str, ...]] = {
+    "DRAM": ("dram_read_bytes", "dram_write_bytes"),
+    "global buffer": ("glb_read_bytes", "glb_write_bytes"),
+    "NoC": ("noc_bytes",),
+    "PE buffers": ("wbuf_read_bytes", "wbuf_write_bytes", "ibuf_read_bytes", "ibuf_write_bytes",
+                   "accbuf_read_bytes", "accbuf_write_bytes"),
+}
