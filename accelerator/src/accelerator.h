@@ -69,7 +69,19 @@ class Accelerator : public sc_core::sc_module, public Model {
     void init() override {
         if (sc_core::sc_get_time_resolution() != sc_core::sc_time(1, sc_core::SC_PS))
             throw std::runtime_error("dynvit: SystemC time resolution must be 1 ps");
-        sc_core::sc_start(sc_core::SC_ZERO_TIME);
+        start(sc_core::SC_ZERO_TIME);
+    }
+
+    // sc_start, with a SystemC report (how the kernel rethrows what a process threw) turned
+    // into a std::runtime_error of the same text: Python sees the compiled model through a
+    // declaration that names no SystemC type, and cppyy would cut an unknown type down to a
+    // bare std::exception without its message.
+    static void start(const sc_core::sc_time& t) {
+        try {
+            sc_core::sc_start(t);
+        } catch (const sc_core::sc_report& e) {
+            throw std::runtime_error(e.what());
+        }
     }
 
     // -- programs and inferences ---------------------------------------------------
@@ -146,7 +158,7 @@ class Accelerator : public sc_core::sc_module, public Model {
         require(dt >= 0 && dt <= INT64_MAX - now_ps(), "advance: dt must be >= 0 and keep the time within int64 ps");
         if (dt > 0) {
             core.horizon_ps = now_ps() + dt;  // the host changes nothing before then
-            sc_core::sc_start(ps(dt));
+            start(ps(dt));
         }
         return (int64_t)core.completions.size();
     }
