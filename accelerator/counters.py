@@ -1,8 +1,8 @@
 """Per-layer action counters reported by the SystemC model: lookups over `vocab.names.COUNTERS`.
 
-The C++ model fills an array in exactly the order of ``COUNTERS`` (``accelerator/src/counters.h``
-mirrors it), the energy model multiplies each by its per-action energy, and traces store
-them under these names.
+The C++ model fills an array in exactly the order of ``COUNTERS`` (its ``enum Counter`` is
+generated from it by `accelerator.codegen`), the energy model multiplies each by its
+per-action energy, and traces store them under these names.
 """
 
 from vocab.names import COUNTERS

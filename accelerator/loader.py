@@ -1,16 +1,27 @@
-"""Load SystemC into this process through cppyy and JIT the accelerator's C++ sources.
+"""Load SystemC into this process through cppyy, and the accelerator's C++ model.
+
+The model is compiled once into a shared library and loaded with a thin declaration
+(``src/model_api.h``: an abstract ``dynvit::Model``, the plain ``HwConfig``, a factory),
+so that cling never parses the SystemC headers (about 2 s per process). The library is
+built by the system C++ compiler from ``src/model.cpp`` and the headers that
+`accelerator.codegen` generates, with the flags cling would use, and cached in
+``vocab.paths.cache_dir("build")`` under a hash of the sources, the generated headers,
+the compiler, the CPU, the SystemC library and the flags. Without a compiler, or if the
+build fails, a one-line warning says why and the model is JIT-compiled by cppyy instead:
+the reference path, which ``DYNVIT_SYSTEMC_BUILD=jit`` selects explicitly
+(``compiled``: never fall back; ``auto``, the default: compiled, else JIT).
 
 Platform facts this module encodes (see ``DESIGN.md``):
 
 * ``libsystemc.so`` refers to ``sc_main`` and will not load without it, and symbols
   that cling JIT-defines are invisible to ``dlopen``. A tiny compiled shim that
   defines ``sc_main`` is built once with the system C++ compiler into a per-user
-  cache directory (keyed by a hash of its source, the compiler and the library)
-  and loaded with ``RTLD_GLOBAL`` before the library.
+  cache directory (keyed by a hash of its source and the library) and loaded with
+  ``RTLD_GLOBAL`` before the library.
 * The SystemC headers check the C++ standard the library was built with through
-  the exported symbol ``sc_core::sc_api_version_<ver>_cxx<std>``; cling must see
-  ``SC_CPLUSPLUS`` defined to that ``<std>`` value, which is read from the
-  library file itself (no hard-coded standard).
+  the exported symbol ``sc_core::sc_api_version_<ver>_cxx<std>``; the compiler and
+  cling must see ``SC_CPLUSPLUS`` defined to that ``<std>`` value, which is read from
+  the library file itself (no hard-coded standard).
 * A SystemC kernel exists once per process, so everything here happens at most
   once per process; :func:`load` is idempotent.
 
@@ -25,12 +36,14 @@ import ctypes
 import glob
 import hashlib
 import os
+import platform
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -148,22 +161,55 @@ def find_systemc() -> SystemCInstall:
     return SystemCInstall(include_dir=inc.resolve(), library=lib, version=ver, cplusplus=cxx)
 
 
+class ModelBuildError(UserError, RuntimeError):
+    """The compiled model could not be built: no C++ compiler, or the compiler failed."""
+
+
+BUILD_ENV = "DYNVIT_SYSTEMC_BUILD"
+BUILD_MODES = ("auto", "compiled", "jit")
+TRANSLATION_UNIT = "model.cpp"  # every source + the factory: the compiled library, or cling's input
+API_HEADER = "model_api.h"  # the thin declaration cppyy sees of the compiled library
+# The C++ standard flag for each SC_CPLUSPLUS value.
+_STD_FLAG = {199711: "c++98", 201103: "c++11", 201402: "c++14", 201703: "c++17", 202002: "c++20",
+             202302: "c++23"}
+
+
+def build_mode() -> str:
+    """``$DYNVIT_SYSTEMC_BUILD``: auto (default), compiled or jit."""
+    mode = (os.environ.get(BUILD_ENV) or "auto").strip().lower()
+    if mode not in BUILD_MODES:
+        raise UserError(f"{BUILD_ENV}={mode!r} is not allowed (allowed: {', '.join(BUILD_MODES)})")
+    return mode
+
+
 def _compiler() -> str:
-    for c in (os.environ.get("CXX"), "g++", "c++", "clang++"):
-        if c and shutil.which(c):
-            return c
-    raise SystemCNotFound("no C++ compiler (g++/c++/clang++, or $CXX) found to build the sc_main shim")
+    """The C++ compiler: ``$CXX`` if set (it must exist), else g++, c++ or clang++ on PATH."""
+    cxx = os.environ.get("CXX")
+    if cxx:
+        found = shutil.which(cxx)
+        if not found:
+            raise ModelBuildError(f"CXX={cxx} is not an executable C++ compiler")
+        return found
+    for c in ("g++", "c++", "clang++"):
+        found = shutil.which(c)
+        if found:
+            return found
+    raise ModelBuildError("no C++ compiler found (g++, c++ or clang++ on PATH, or $CXX)")
 
 
 def build_shim(install: SystemCInstall) -> Path:
-    """Compile (once, cached) the shared library that defines ``sc_main``."""
-    cxx = _compiler()
-    key = hashlib.sha256(
-        "\0".join([_SHIM_SOURCE, shutil.which(cxx) or cxx, str(install.library), install.version]).encode()
-    ).hexdigest()[:16]
+    """Compile (once, cached) the shared library that defines ``sc_main``.
+
+    One C function of C linkage: any compiler builds the same thing, so the key has no
+    compiler in it and a cached shim serves a process that has none."""
+    key = hashlib.sha256("\0".join([_SHIM_SOURCE, str(install.library), install.version]).encode()).hexdigest()[:16]
     out = cache_dir() / f"sc_main_shim-{key}.so"
     if out.exists():
         return out
+    try:
+        cxx = _compiler()
+    except ModelBuildError as e:
+        raise SystemCNotFound(f"{e}: one is needed once, to build the sc_main shim for {install.library}") from None
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
         src = Path(tmp) / "shim.cpp"
@@ -176,29 +222,156 @@ def build_shim(install: SystemCInstall) -> Path:
     return out
 
 
-_lock = threading.Lock()
+# -- the compiled model ---------------------------------------------------------------------
+def model_sources() -> list[Path]:
+    """Every hand-written C++ file of the model (headers and the translation unit)."""
+    return sorted(p for p in SRC_DIR.iterdir() if p.suffix in (".h", ".cpp"))
+
+
+def _compiler_identity(cxx: str) -> str:
+    proc = subprocess.run([cxx, "--version"], capture_output=True, text=True, timeout=60)
+    return f"{cxx}\0{proc.stdout}"
+
+
+def _cpu_identity() -> str:
+    """The CPU the library is tuned for (-march=native): model name and feature flags."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        lines = []
+    keep = [l for l in lines if l.split(":")[0].strip() in ("model name", "flags", "Features", "CPU part")]
+    return "\n".join(dict.fromkeys(keep)) or f"{platform.machine()} {platform.processor()}"
+
+
+def model_flags(install: SystemCInstall) -> list[str]:
+    """Compiler flags of the model library (include folders are added by `build_model`).
+
+    As cling compiles for cppyy: -O2 -march=native, and floating-point multiply-adds fused
+    (clang, hence cling, contracts ``a*b + c`` by default; GCC does only when asked), so the
+    compiled and the JIT model compute the same numbers bit for bit."""
+    std = _STD_FLAG.get(install.cplusplus)
+    if std is None:
+        raise ModelBuildError(f"SystemC was built for an unknown C++ standard (SC_CPLUSPLUS {install.cplusplus}L)")
+    return [f"-std={std}", f"-DSC_CPLUSPLUS={install.cplusplus}L", "-O2", "-march=native", "-ffp-contract=fast",
+            "-fPIC", "-shared"]
+
+
+def model_build_key(install: SystemCInstall, cxx: str, generated: dict[str, str] | None = None) -> str:
+    """Hash of everything the compiled model depends on: sources, generated headers, the
+    compiler and its version, the CPU, the SystemC library (path, version, standard), the flags."""
+    h = hashlib.sha256()
+    for p in model_sources():
+        h.update(p.name.encode() + b"\0" + p.read_bytes() + b"\0")
+    from . import codegen  # imports the mapper: only when a build key is needed
+
+    h.update(codegen.digest(generated).encode())
+    for part in (_compiler_identity(cxx), _cpu_identity(), str(install.library), install.version,
+                 str(install.cplusplus), str(install.include_dir), *model_flags(install)):
+        h.update(part.encode() + b"\0")
+    return h.hexdigest()[:16]
+
+
+def _digest_file(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _intact(lib: Path) -> bool:
+    """The library exists and matches the digest written beside it when it was built."""
+    stamp = lib.with_name(lib.name + ".sha256")
+    try:
+        return lib.is_file() and stamp.read_text().strip() == _digest_file(lib)
+    except OSError:
+        return False
+
+
+@contextmanager
+def _file_lock(path: Path):
+    """An exclusive lock between processes (one builds, the others wait and reuse)."""
+    with open(path, "a") as fh:
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not POSIX: the atomic renames still keep the cache whole
+            yield
+            return
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def build_model(install: SystemCInstall, gen_dir: Path) -> Path:
+    """The compiled model library for this machine (built once, cached; see the module docstring).
+
+    Concurrent builders are safe: one holds a lock file and builds into a temporary file
+    that is renamed into place, the others wait and reuse it. A cached library that does
+    not match its recorded digest (damaged, truncated) is rebuilt."""
+    cxx = _compiler()
+    key = model_build_key(install, cxx, {p.name: p.read_text() for p in gen_dir.glob("*.h")})
+    root = cache_dir("build")
+    lib = root / f"dynvit-model-{key}.so"
+    if _intact(lib):
+        return lib
+    root.mkdir(parents=True, exist_ok=True)
+    with _file_lock(root / f"dynvit-model-{key}.lock"):
+        if _intact(lib):  # another process built it while this one waited
+            return lib
+        fd, tmp = tempfile.mkstemp(dir=root, prefix=f".{lib.name}.", suffix=".tmp")
+        os.close(fd)
+        cmd = [cxx, *model_flags(install), "-I", str(SRC_DIR), "-I", str(gen_dir), "-I", str(install.include_dir),
+               str(SRC_DIR / TRANSLATION_UNIT), "-o", tmp, str(install.library), f"-Wl,-rpath,{install.library.parent}"]
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True)
+            if proc.returncode != 0:
+                first = next((l for l in proc.stderr.splitlines() if "error" in l), proc.stderr.strip()[-300:])
+                raise ModelBuildError(f"compiling the SystemC model with {cxx} failed ({first.strip()})")
+            stamp = lib.with_name(lib.name + ".sha256")
+            stamp_tmp = Path(tmp + ".sha256")
+            stamp_tmp.write_text(_digest_file(Path(tmp)) + "\n")
+            os.replace(tmp, lib)  # atomic: a reader sees the old file or the whole new one
+            os.replace(stamp_tmp, stamp)
+        finally:
+            for leftover in (Path(tmp), Path(tmp + ".sha256")):
+                leftover.unlink(missing_ok=True)
+    return lib
+
+
+# -- loading ----------------------------------------------------------------------------------
+_lock = threading.RLock()
 _state: dict = {}
 
 
+def _load_systemc_library() -> SystemCInstall:
+    """Load the shim and libsystemc into the process (no cling parsing); idempotent."""
+    if "library" in _state:
+        return _state["library"]
+    install = find_systemc()
+    # The banner is printed when the simulation context is created; the library
+    # reads this variable then.
+    os.environ.setdefault("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1")
+    shim = build_shim(install)
+    try:
+        ctypes.CDLL(str(shim), mode=ctypes.RTLD_GLOBAL)
+        ctypes.CDLL(str(install.library), mode=ctypes.RTLD_GLOBAL)
+    except OSError as e:
+        raise SystemCNotFound(f"loading {install.library} failed ({e}); {_INSTALL_HINT}") from e
+    import cppyy
+
+    cppyy.load_library(str(install.library))
+    _state["library"] = install
+    return install
+
+
 def load_systemc() -> SystemCInstall:
-    """Load SystemC into this process (idempotent) and ``#include <systemc>`` in cling."""
+    """Load SystemC into this process (idempotent) and ``#include <systemc>`` in cling
+    (about 2 s: the JIT path needs it; the compiled model does not)."""
     with _lock:
         if "install" in _state:
             return _state["install"]
-        install = find_systemc()
-        # The banner is printed when the simulation context is created; the library
-        # reads this variable then.
-        os.environ.setdefault("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1")
-        shim = build_shim(install)
-        try:
-            ctypes.CDLL(str(shim), mode=ctypes.RTLD_GLOBAL)
-            ctypes.CDLL(str(install.library), mode=ctypes.RTLD_GLOBAL)
-        except OSError as e:
-            raise SystemCNotFound(f"loading {install.library} failed ({e}); {_INSTALL_HINT}") from e
+        install = _load_systemc_library()
         import cppyy
 
         cppyy.add_include_path(str(install.include_dir))
-        cppyy.load_library(str(install.library))
         cppyy.cppdef(f"#ifndef SC_CPLUSPLUS\n#define SC_CPLUSPLUS {install.cplusplus}L\n#endif\n")
         if not cppyy.include("systemc"):
             raise SystemCNotFound(f"cling could not #include <systemc> from {install.include_dir}")
@@ -206,18 +379,62 @@ def load_systemc() -> SystemCInstall:
         return install
 
 
+@dataclass(frozen=True)
+class ModelBuild:
+    """How this process got its C++ model."""
+
+    path: str  # "compiled" or "jit"
+    library: Path | None  # the compiled library (None on the JIT path)
+    generated: Path  # the folder of the generated headers
+    fallback_reason: str = ""  # why the compiled path was not taken in "auto" mode
+
+
 def load() -> object:
     """Load SystemC and the project's C++ model (once per process); returns ``cppyy.gbl.dynvit``."""
-    load_systemc()
     with _lock:
-        if "ns" not in _state:
-            import cppyy
+        if "ns" in _state:
+            return _state["ns"]
+        from . import codegen
 
-            cppyy.add_include_path(str(SRC_DIR))
-            if not cppyy.include(str(SRC_DIR / TOP_HEADER)):
-                raise RuntimeError(f"cling failed to compile {SRC_DIR / TOP_HEADER}")
-            _state["ns"] = cppyy.gbl.dynvit
+        mode = build_mode()
+        install = _load_systemc_library()
+        gen_dir = codegen.write_headers()
+        lib, reason = None, ""
+        if mode != "jit":
+            try:
+                lib = build_model(install, gen_dir)
+            except ModelBuildError as e:
+                if mode == "compiled":
+                    raise
+                reason = str(e)
+                print(f"dynvit-cosim: warning: {reason}; falling back to JIT-compiling the SystemC model "
+                      f"through cppyy (about 2 s per process; {BUILD_ENV}=jit selects it without this warning)",
+                      file=sys.stderr)
+        if lib is None:
+            load_systemc()
+        import cppyy
+
+        cppyy.add_include_path(str(SRC_DIR))
+        cppyy.add_include_path(str(gen_dir))
+        if lib is not None:
+            try:
+                cppyy.load_library(str(lib))
+            except RuntimeError as e:
+                raise ModelBuildError(f"loading the compiled model {lib} failed ({e}); "
+                                      f"{BUILD_ENV}=jit runs without it") from e
+            top = SRC_DIR / API_HEADER
+        else:
+            top = SRC_DIR / TRANSLATION_UNIT
+        if not cppyy.include(str(top)):
+            raise RuntimeError(f"cling failed to compile {top}")
+        _state["build"] = ModelBuild("compiled" if lib is not None else "jit", lib, gen_dir, reason)
+        _state["ns"] = cppyy.gbl.dynvit
         return _state["ns"]
+
+
+def model_build() -> ModelBuild | None:
+    """How this process loaded its C++ model (None before `load`)."""
+    return _state.get("build")
 
 
 def sources() -> list[Path]:
@@ -225,6 +442,8 @@ def sources() -> list[Path]:
 
 
 if __name__ == "__main__":  # pragma: no cover - diagnostic
-    inst = load_systemc()
+    inst = find_systemc()
     print(inst.describe())
     print("shim:", build_shim(inst), file=sys.stderr)
+    load()
+    print(model_build())

@@ -79,17 +79,25 @@ __all__ = [
     "energy_model",
 ]
 
-# Mirrors enum Field in accelerator/src/program.h (a test checks they agree).
-PROGRAM_FIELDS: tuple[str, ...] = (
-    "kind", "passes", "N", "C", "K", "H", "W", "P", "Q", "R", "S", "stride", "padding", "groups",
-    "weights_are_activations", "data_bytes", "accum_bytes", "N_t", "K_t", "C_t", "P_t", "Q_t",
-    "pes_k", "pes_p", "order0", "order1", "order2", "order3", "order4", "weights_resident",
-    "inputs_resident", "elements", "in_elements", "E_t", "macs", "accum_entries",
+# The fields of one layer record of a program, in order: (name, C++ enumerator). The one
+# definition: accelerator/codegen.py generates enum Field of the C++ model from it.
+PROGRAM_FIELD_DECLS: tuple[tuple[str, str], ...] = (
+    ("kind", "F_KIND"), ("passes", "F_PASSES"), ("N", "F_N"), ("C", "F_C"), ("K", "F_K"), ("H", "F_H"),
+    ("W", "F_W"), ("P", "F_P"), ("Q", "F_Q"), ("R", "F_R"), ("S", "F_S"), ("stride", "F_STRIDE"),
+    ("padding", "F_PAD"), ("groups", "F_GROUPS"), ("weights_are_activations", "F_WACT"), ("data_bytes", "F_DB"),
+    ("accum_bytes", "F_ACCB"), ("N_t", "F_NT"), ("K_t", "F_KT"), ("C_t", "F_CT"), ("P_t", "F_PT"),
+    ("Q_t", "F_QT"), ("pes_k", "F_PK"), ("pes_p", "F_PP"), ("order0", "F_ORD0"), ("order1", "F_ORD1"),
+    ("order2", "F_ORD2"), ("order3", "F_ORD3"), ("order4", "F_ORD4"), ("weights_resident", "F_WRES"),
+    ("inputs_resident", "F_IRES"), ("elements", "F_ELEMS"), ("in_elements", "F_IN_ELEMS"), ("E_t", "F_ET"),
+    ("macs", "F_MACS"), ("accum_entries", "F_AENT"),
 )
+PROGRAM_FIELDS: tuple[str, ...] = tuple(n for n, _ in PROGRAM_FIELD_DECLS)
 FIELD = {n: i for i, n in enumerate(PROGRAM_FIELDS)}
 NUM_FIELDS = len(PROGRAM_FIELDS)
 
-DIMS = ("n", "k", "p", "q", "c")  # enum Dim in program.h
+# Loop dimensions of a MAC layer's tiles (enum Dim, generated) and layer kinds (enum Kind, generated).
+DIMS = ("n", "k", "p", "q", "c")
+KINDS = ("mac", "ppu")
 # Tile-loop orders considered (outermost first); c is always innermost.
 ORDERS: tuple[tuple[str, ...], ...] = (
     ("k", "n", "p", "q", "c"),  # weight tile outermost: weights reused across all spatial tiles
@@ -98,7 +106,7 @@ ORDERS: tuple[tuple[str, ...], ...] = (
 )
 PPU_PASSES = {"layernorm": 2, "batchnorm": 1, "softmax": 3, "gelu": 1, "relu": 1, "add": 1, "mul": 1,
               "div": 1, "resize": 4}
-KIND_MAC, KIND_PPU = 0, 1
+KIND_MAC, KIND_PPU = KINDS.index("mac"), KINDS.index("ppu")
 
 
 class MappingError(UserError, ValueError):

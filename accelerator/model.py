@@ -30,10 +30,11 @@ from typing import Any, Hashable, Iterable, Sequence
 
 import numpy as np
 
-from vocab.units import PS_PER_S, S_PER_PS
+from vocab.units import S_PER_PS
 from workloads.ir import Layer, Workload
 
 from .counters import COUNTER_INDEX, COUNTER_NAMES, NUM_COUNTERS
+from .hw_config import fill_hw_config
 from .mapping import Mapping, encode_program, energy_model, map_layers, map_layers_like
 from .params import HardwareParams, ParamError, RuntimeResources
 
@@ -209,17 +210,8 @@ _INSTANCE: "Accelerator | None" = None
 
 
 def _hw_config(ns, hw: HardwareParams):
-    c = ns.HwConfig()
-    c.num_pes = int(hw.num_pes)
-    c.lanes = int(hw.lanes)
-    c.vector_size = int(hw.vector_size)
-    c.noc_bytes_per_cycle = int(hw.noc_bytes_per_cycle)
-    c.ppu_elements_per_cycle = int(hw.ppu_elements_per_cycle)
-    c.dram_bandwidth_bytes_per_s = float(hw.dram_bandwidth_bytes_per_s)
-    c.dram_latency_ps = int(round(float(hw.dram_latency_s) * PS_PER_S))
-    c.clock_hz = float(hw.clock_hz)
-    c.accum_drain_cycles = int(hw.accum_drain_cycles)
-    return c
+    """The C++ ``HwConfig`` of ``hw``, filled by its declaration (`accelerator.hw_config`)."""
+    return fill_hw_config(ns.HwConfig(), hw)
 
 
 class Accelerator:
@@ -271,8 +263,9 @@ class Accelerator:
         self.hw = hw
         self._ns = loader.load()
         if self._ns.NUM_COUNTERS != NUM_COUNTERS:
-            raise RuntimeError("accelerator/src/counters.h and accelerator/counters.py disagree")
-        self._core = self._ns.make_accelerator(_hw_config(self._ns, hw))
+            raise RuntimeError("the C++ counters (generated from vocab.names.COUNTERS) and accelerator/counters.py "
+                               "disagree: a stale build?")
+        self._core = self._ns.make_model(_hw_config(self._ns, hw))
         self._core.init()
         self.energy_model = energy_model(hw)  # the mapper's, shared
         self._programs: dict[tuple, ProgramHandle] = {}

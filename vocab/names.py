@@ -1,7 +1,7 @@
 """Shared enumerations: the names the workload, the accelerator and the traces agree on.
 
-Each tuple is the one definition of its names. The C++ model's counter array is generated
-from `COUNTERS` (``accelerator/src/counters.h``); traces store these names in the file, so
+Each tuple is the one definition of its names. The C++ model's counter enum is generated
+from `COUNTERS` (``accelerator/codegen.py``); traces store these names in the file, so
 readers take them from there rather than from here.
 """
 

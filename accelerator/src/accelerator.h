@@ -1,6 +1,6 @@
 // Top module: the accelerator (DMA engine, DRAM, NoC, global buffer, PE array, PPU)
-// plus the bare timed-wait loop used as the kernel's speed ceiling, and the API that
-// accelerator/model.py drives between sc_start calls.
+// plus the bare timed-wait loop used as the kernel's speed ceiling. It implements the API
+// that accelerator/model.py drives between sc_start calls (dynvit::Model, model_api.h).
 #pragma once
 #include <algorithm>
 #include <cstdint>
@@ -13,6 +13,7 @@
 #include "dma.h"
 #include "dram.h"
 #include "global_buffer.h"
+#include "model_api.h"
 #include "noc.h"
 #include "pe_array.h"
 #include "ppu.h"
@@ -20,7 +21,8 @@
 
 namespace dynvit {
 
-SC_MODULE(Accelerator) {
+class Accelerator : public sc_core::sc_module, public Model {
+  public:
     Core core;
     Dram dram;
     Noc noc;
@@ -53,7 +55,7 @@ SC_MODULE(Accelerator) {
     // Re-target the idle model to other hardware parameters. None of them shapes the
     // module hierarchy (the PE array, buffers and servers are modelled per tile), so a
     // process can simulate several hardware points one after another.
-    void reconfigure(const HwConfig& hw) {
+    void reconfigure(const HwConfig& hw) override {
         if (busy()) throw std::runtime_error("dynvit: reconfigure needs an idle accelerator");
         check_hw(hw);
         core.hw = hw;
@@ -64,15 +66,27 @@ SC_MODULE(Accelerator) {
     }
 
     // Finish elaboration and initialise the kernel before the first request.
-    void init() {
+    void init() override {
         if (sc_core::sc_get_time_resolution() != sc_core::sc_time(1, sc_core::SC_PS))
             throw std::runtime_error("dynvit: SystemC time resolution must be 1 ps");
-        sc_core::sc_start(sc_core::SC_ZERO_TIME);
+        start(sc_core::SC_ZERO_TIME);
+    }
+
+    // sc_start, with a SystemC report (how the kernel rethrows what a process threw) turned
+    // into a std::runtime_error of the same text: Python sees the compiled model through a
+    // declaration that names no SystemC type, and cppyy would cut an unknown type down to a
+    // bare std::exception without its message.
+    static void start(const sc_core::sc_time& t) {
+        try {
+            sc_core::sc_start(t);
+        } catch (const sc_core::sc_report& e) {
+            throw std::runtime_error(e.what());
+        }
     }
 
     // -- programs and inferences ---------------------------------------------------
     // data: n_layers x NUM_FIELDS int64 (size = the number of int64 values given)
-    void load_program(int64_t pid, int64_t n_layers, const int64_t* data, int64_t size) {
+    void load_program(int64_t pid, int64_t n_layers, const int64_t* data, int64_t size) override {
         require(n_layers >= 0 && data != nullptr, "load_program: n_layers must be >= 0 and data non-null");
         require(size == n_layers * NUM_FIELDS, "load_program: " + std::to_string(size) + " values for " +
                 std::to_string(n_layers) + " layers of " + std::to_string(NUM_FIELDS) + " fields");
@@ -83,9 +97,9 @@ SC_MODULE(Accelerator) {
         p->f.assign(data, data + n_layers * NUM_FIELDS);
         core.programs[pid] = std::move(p);
     }
-    bool has_program(int64_t pid) const { return core.programs.count(pid) != 0; }
+    bool has_program(int64_t pid) const override { return core.programs.count(pid) != 0; }
 
-    int64_t submit(int64_t pid) {
+    int64_t submit(int64_t pid) override {
         auto it = core.programs.find(pid);
         if (it == core.programs.end()) throw std::runtime_error("dynvit: unknown program id");
         auto j = std::make_unique<Job>();
@@ -102,7 +116,7 @@ SC_MODULE(Accelerator) {
     }
 
     // Stop the running inference at the next tile boundary; false if none runs.
-    bool request_abort() {
+    bool request_abort() override {
         Job* j = core.active;
         if (!j || j->finished) return false;
         j->abort_req = true;
@@ -117,76 +131,74 @@ SC_MODULE(Accelerator) {
     }
 
     // -- runtime resources (take effect at the next tile boundary) ---------------------
-    void set_clock_hz(double hz) {
+    void set_clock_hz(double hz) override {
         require(std::isfinite(hz) && hz > 0, "set_clock_hz: the clock must be finite and > 0");
         if (core.active && core.layer_open) core.mark_cycles(core.active);
         core.rt.clock_hz = hz;
         core.ev_compute_wake.notify(sc_core::SC_ZERO_TIME);
     }
-    void set_active_pes(int64_t n) {
+    void set_active_pes(int64_t n) override {
         require(n >= 1, "set_active_pes: at least one PE");
         core.rt.active_pes = n;
         core.ev_compute_wake.notify(sc_core::SC_ZERO_TIME);
     }
-    void set_dram_share(double s) {
+    void set_dram_share(double s) override {
         require(std::isfinite(s) && s > 0 && s <= 1, "set_dram_share: the share must be in (0, 1]");
         core.rt.dram_share = s;
     }
-    double clock_hz() const { return core.rt.clock_hz; }
-    int64_t active_pes() const { return core.rt.active_pes; }
-    double dram_share() const { return core.rt.dram_share; }
+    double clock_hz() const override { return core.rt.clock_hz; }
+    int64_t active_pes() const override { return core.rt.active_pes; }
+    double dram_share() const override { return core.rt.dram_share; }
 
     // -- time ------------------------------------------------------------------------
-    int64_t now() const { return now_ps(); }
+    int64_t now() const override { return now_ps(); }
     // Advance by dt ps, or less if an inference completes (sc_pause). Returns the
     // number of completions waiting to be read.
-    int64_t advance(int64_t dt) {
+    int64_t advance(int64_t dt) override {
         require(dt >= 0 && dt <= INT64_MAX - now_ps(), "advance: dt must be >= 0 and keep the time within int64 ps");
         if (dt > 0) {
             core.horizon_ps = now_ps() + dt;  // the host changes nothing before then
-            sc_core::sc_start(ps(dt));
+            start(ps(dt));
         }
         return (int64_t)core.completions.size();
     }
-    bool busy() const { return core.active != nullptr || !core.queue.empty(); }
+    bool busy() const override { return core.active != nullptr || !core.queue.empty(); }
     // true: one kernel activation per tile (the reference mode); false: temporal decoupling
-    void set_sync_tile(bool on) { core.sync_tile = on; }
-    bool sync_tile() const { return core.sync_tile; }
-    int64_t queued() const { return (int64_t)core.queue.size(); }
-    int64_t activations() const { return core.activations; }
+    void set_sync_tile(bool on) override { core.sync_tile = on; }
+    bool sync_tile() const override { return core.sync_tile; }
+    int64_t queued() const override { return (int64_t)core.queue.size(); }
+    int64_t activations() const override { return core.activations; }
 
     // -- completions and results -----------------------------------------------------
-    int64_t n_completions() const { return (int64_t)core.completions.size(); }
-    int64_t completion_job(int64_t i) const { return core.completions.at(i).job; }
-    int64_t completion_end_ps(int64_t i) const { return core.completions.at(i).end_ps; }
-    bool completion_aborted(int64_t i) const { return core.completions.at(i).aborted; }
-    void clear_completions() { core.completions.clear(); }
+    int64_t n_completions() const override { return (int64_t)core.completions.size(); }
+    int64_t completion_job(int64_t i) const override { return core.completions.at(i).job; }
+    int64_t completion_end_ps(int64_t i) const override { return core.completions.at(i).end_ps; }
+    bool completion_aborted(int64_t i) const override { return core.completions.at(i).aborted; }
+    void clear_completions() override { core.completions.clear(); }
 
-    int64_t job_layers(int64_t job) const { return core.jobs.at(job)->prog->n_layers; }
-    int64_t job_start_ps(int64_t job) const { return core.jobs.at(job)->start_ps; }
-    int64_t job_layers_done(int64_t job) const { return core.jobs.at(job)->layers_done; }
+    int64_t job_layers(int64_t job) const override { return core.jobs.at(job)->prog->n_layers; }
+    int64_t job_start_ps(int64_t job) const override { return core.jobs.at(job)->start_ps; }
+    int64_t job_layers_done(int64_t job) const override { return core.jobs.at(job)->layers_done; }
     // Copy the job's counters (n_layers x NUM_COUNTERS int64) into dst.
-    void copy_counters(int64_t job, int64_t* dst, int64_t size) const {
+    void copy_counters(int64_t job, int64_t* dst, int64_t size) const override {
         const Job& j = *core.jobs.at(job);
         require(dst != nullptr && size == (int64_t)j.ctr.size(), "copy_counters: dst must hold " +
                 std::to_string(j.ctr.size()) + " values, got " + std::to_string(size));
         std::memcpy(dst, j.ctr.data(), j.ctr.size() * sizeof(int64_t));
     }
     // Copy the job's kernel activations per layer (n_layers int64) into dst.
-    void copy_activations(int64_t job, int64_t* dst, int64_t size) const {
+    void copy_activations(int64_t job, int64_t* dst, int64_t size) const override {
         const Job& j = *core.jobs.at(job);
         require(dst != nullptr && size == (int64_t)j.acts.size(), "copy_activations: dst must hold " +
                 std::to_string(j.acts.size()) + " values, got " + std::to_string(size));
         std::memcpy(dst, j.acts.data(), j.acts.size() * sizeof(int64_t));
     }
-    void release(int64_t job) {
+    void release(int64_t job) override {
         auto it = core.jobs.find(job);
         if (it != core.jobs.end() && it->second->finished) core.jobs.erase(it);
     }
 
-    double measure_timed_waits(int64_t n) { return ceiling.measure(n); }
+    double measure_timed_waits(int64_t n) override { return ceiling.measure(n); }
 };
-
-inline Accelerator* make_accelerator(const HwConfig& hw) { return new Accelerator("accelerator", hw); }
 
 }  // namespace dynvit

@@ -1,9 +1,10 @@
 // dynvit-cosim accelerator model: every C++ source, in dependency order.
-// Loaded once per process by accelerator/loader.py (cppyy JIT).
+// Compiled through model.cpp: into a cached shared library, or by cppyy (accelerator/loader.py).
 #pragma once
 #include "counters.h"
 #include "config.h"
 #include "program.h"
+#include "model_api.h"
 #include "core.h"
 #include "dram.h"
 #include "noc.h"

@@ -9,8 +9,8 @@
 // (whole vectors along the reduction, whole lanes along the output channels) plus, after
 // the last reduction tile, reading the partial sums out of the accumulation banks
 // (HwConfig::accum_drain_cycles per output: 1 with a single-ported bank, 0 with two ports).
-// When a tile's reduction is complete within the tile, a PE sweeps
-// its share in accumulation-bank-sized blocks; the cycle count is the same sum. With
+// A PE sweeps its output positions in accumulation-bank-sized blocks (a
+// weight vector is fetched again per block; the cycle count is the same sum). With
 // fewer active PEs than chunks the chunks run in rounds. Active PEs and the clock are
 // read at the start of each tile (runtime resources act at tile boundaries). After the
 // last reduction tile the outputs take an output slot in the global buffer for the

@@ -1,5 +1,6 @@
 // A layer program: per layer one fixed-size record of int64 fields (written by
-// accelerator/mapping.py: PROGRAM_FIELDS mirrors the Field enum), and the tile walker
+// accelerator/mapping.py; enum Field, Kind and Dim are generated from its PROGRAM_FIELD_DECLS,
+// KINDS and DIMS by accelerator/codegen.py), and the tile walker
 // that generates the tiles of one layer in loop order, with what each tile loads.
 #pragma once
 #include <algorithm>
@@ -7,30 +8,9 @@
 #include <vector>
 
 #include "config.h"
+#include "program_fields.gen.h"
 
 namespace dynvit {
-
-enum Field : int {
-    F_KIND = 0, F_PASSES, F_N, F_C, F_K, F_H, F_W, F_P, F_Q, F_R, F_S, F_STRIDE, F_PAD, F_GROUPS,
-    F_WACT, F_DB, F_ACCB, F_NT, F_KT, F_CT, F_PT, F_QT, F_PK, F_PP,
-    F_ORD0, F_ORD1, F_ORD2, F_ORD3, F_ORD4, F_WRES, F_IRES, F_ELEMS, F_IN_ELEMS, F_ET, F_MACS,
-    F_AENT,
-    NUM_FIELDS
-};
-
-inline const char* field_name(int i) {
-    static const char* const names[NUM_FIELDS] = {
-        "kind", "passes", "N", "C", "K", "H", "W", "P", "Q", "R", "S", "stride", "padding", "groups",
-        "weights_are_activations", "data_bytes", "accum_bytes", "N_t", "K_t", "C_t", "P_t", "Q_t",
-        "pes_k", "pes_p", "order0", "order1", "order2", "order3", "order4", "weights_resident",
-        "inputs_resident", "elements", "in_elements", "E_t", "macs", "accum_entries",
-    };
-    return (i >= 0 && i < NUM_FIELDS) ? names[i] : "";
-}
-
-enum Kind : int { KIND_MAC = 0, KIND_PPU = 1 };
-// Loop dimensions of a MAC layer's tile loops (the reduction loop C is always innermost).
-enum Dim : int { DIM_N = 0, DIM_K, DIM_P, DIM_Q, DIM_C, NUM_DIMS };
 
 // Check one layer record before it is walked: kinds, loop orders and sizes in range, so a bad
 // program is an exception, not a crash.

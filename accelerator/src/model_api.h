@@ -1,0 +1,66 @@
+// The C++ model as Python sees it: a thin declaration without <systemc>.
+// accelerator/loader.py loads the compiled model (model.cpp in a shared library) and gives
+// cppyy only this header, so a process does not parse the SystemC headers; the JIT path
+// (DYNVIT_SYSTEMC_BUILD=jit) compiles model.cpp itself. dynvit::Accelerator
+// (accelerator.h) implements the interface.
+#pragma once
+#include <cstdint>
+
+#include "config.h"
+#include "counters.h"
+#include "program_fields.gen.h"
+
+namespace dynvit {
+
+class Model {
+  public:
+    virtual ~Model() = default;
+
+    // elaboration
+    virtual void init() = 0;  // finish elaboration, initialise the kernel before the first request
+    virtual void reconfigure(const HwConfig& hw) = 0;  // other hardware parameters (idle only)
+
+    // programs and inferences; data: n_layers x NUM_FIELDS int64 (size = values given)
+    virtual void load_program(int64_t pid, int64_t n_layers, const int64_t* data, int64_t size) = 0;
+    virtual bool has_program(int64_t pid) const = 0;
+    virtual int64_t submit(int64_t pid) = 0;  // returns the job id
+    virtual bool request_abort() = 0;  // stop the running inference at the next tile boundary
+
+    // runtime resources (take effect at the next tile boundary)
+    virtual void set_clock_hz(double hz) = 0;
+    virtual void set_active_pes(int64_t n) = 0;
+    virtual void set_dram_share(double s) = 0;
+    virtual double clock_hz() const = 0;
+    virtual int64_t active_pes() const = 0;
+    virtual double dram_share() const = 0;
+
+    // time: advance by dt ps or less (an inference completes); returns completions waiting
+    virtual int64_t now() const = 0;
+    virtual int64_t advance(int64_t dt) = 0;
+    virtual bool busy() const = 0;
+    virtual void set_sync_tile(bool on) = 0;  // true: one kernel activation per tile (reference mode)
+    virtual bool sync_tile() const = 0;
+    virtual int64_t queued() const = 0;
+    virtual int64_t activations() const = 0;
+
+    // completions and results
+    virtual int64_t n_completions() const = 0;
+    virtual int64_t completion_job(int64_t i) const = 0;
+    virtual int64_t completion_end_ps(int64_t i) const = 0;
+    virtual bool completion_aborted(int64_t i) const = 0;
+    virtual void clear_completions() = 0;
+    virtual int64_t job_layers(int64_t job) const = 0;
+    virtual int64_t job_start_ps(int64_t job) const = 0;
+    virtual int64_t job_layers_done(int64_t job) const = 0;
+    virtual void copy_counters(int64_t job, int64_t* dst, int64_t size) const = 0;  // n_layers x NUM_COUNTERS
+    virtual void copy_activations(int64_t job, int64_t* dst, int64_t size) const = 0;  // n_layers
+    virtual void release(int64_t job) = 0;
+
+    // seconds a bare SystemC thread takes for n timed waits (the kernel's ceiling)
+    virtual double measure_timed_waits(int64_t n) = 0;
+};
+
+// The process's accelerator model (a SystemC kernel elaborates once per process).
+Model* make_model(const HwConfig& hw);
+
+}  // namespace dynvit
