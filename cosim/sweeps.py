@@ -536,7 +536,7 @@ def warm_up() -> str:
     from accelerator.model import Accelerator
 
     Accelerator()
-    workloads.lower(workloads.make_config("segformer-b0", resolution="64x64"))  # torch, transformers
+    workloads.lower(workloads.make_config("segformer-b0", resolution="64x64"))  # the IR cache (torch if cold)
     return f"{os.getpid()}"
 
 

@@ -185,27 +185,34 @@ def test_layer_from_dict_is_the_inverse_of_to_dict():
 # ---- a torch-free start -------------------------------------------------------------------
 _PROBE = r"""
 import json, runpy, sys
+trace = sys.argv[1]
 sys.argv = ["cosim", "simulate", "segformer-b2", "--json"]
 try:
     runpy.run_module("cosim", run_name="__main__", alter_sys=True)
 except SystemExit as e:
     assert not e.code, e.code
-from cosim import sweeps
+from cosim import System, simulate, sweeps
+from host import FrameSource, Stream
 sweeps.warm_up()
 row = sweeps._simulate_point({"config": "segformer-b0@64x64/heads=1.1.2.4"})
+system = System(name="probe", hardware="rt-64pe", duration_s=0.2, seed=1, streams=[Stream(
+    name="s", candidates=["segformer-b0@64x64", "segformer-b0@64x64/heads=1.1.2.4"], source=FrameSource(fps=30.0),
+    governor="greedy")])
+assert simulate(system, trace).frames > 0  # the system builder, profile tables, the trace
 print(json.dumps({"heavy": [m for m in ("torch", "transformers") if m in sys.modules], "latency": row["latency_s"]}),
       file=sys.stderr)
 """
 
 
-def test_warm_cache_simulate_never_imports_torch():
-    """With the IRs cached, `cosim simulate segformer-b2 --json` and a sweep worker (warm-up and
-    one point) run without importing torch or transformers. (That the cached IR is the lowered
-    one is test_cached_ir_equals_fresh_lowering's.)"""
+def test_warm_cache_simulate_never_imports_torch(tmp_path):
+    """With the IRs cached, `cosim simulate segformer-b2 --json`, a sweep worker (warm-up and one
+    point) and a co-simulation run (`simulate(System)`: profiles, bridge, trace) never import torch
+    or transformers. (That the cached IR is the lowered one is test_cached_ir_equals_fresh_lowering's.)"""
     for cid in ("segformer-b2@512x512", "segformer-b0@64x64", "segformer-b0@64x64/heads=1.1.2.4"):
-        workloads.lower(workloads.parse_config(cid))  # fills this session's cache (DYNVIT_CACHE_DIR)
-    r = subprocess.run([sys.executable, "-c", _PROBE], env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT,
-                       capture_output=True, text=True, timeout=600)
+        cfg = workloads.parse_config(cid)
+        ir_cache.write(cfg, workloads.lower(cfg))  # into this session's cache (DYNVIT_CACHE_DIR)
+    r = subprocess.run([sys.executable, "-c", _PROBE, str(tmp_path / "probe.h5")], cwd=ROOT,
+                       env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr
     probe = json.loads(r.stderr.strip().splitlines()[-1])
     assert probe["heavy"] == [], f"imported with a warm IR cache: {probe['heavy']}"
