@@ -88,7 +88,7 @@ def phases_child() -> None:
     lap("import accelerator (numpy, cost model)")
     acc = Accelerator(hw)
     lap("SystemC model: load + JIT (cppyy)")
-    from cosim.system import load_program
+    from cosim.programs import load_program
     h = load_program(acc, cfg)
     lap("mapping (disk cache) + program")
     acc.run(h)

@@ -138,7 +138,7 @@ def simulate(
         from accelerator.model import Accelerator
         from vocab.units import S_PER_PS
 
-        from .system import load_program
+        from .programs import load_program
 
         cfg = resolve_config(model, config, knob, resolution)
         hwp = _hardware(hw, sets)

@@ -432,7 +432,7 @@ def _simulate_point(coords: Mapping[str, Any]) -> dict[str, Any]:
     from accelerator.model import Accelerator
     from workloads.accuracy import accuracy_of
 
-    from .system import load_program
+    from .programs import load_program
 
     if "config" in coords:
         cfg = workloads.parse_config(coords["config"])
