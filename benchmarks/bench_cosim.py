@@ -25,7 +25,7 @@ def rss_mb() -> float:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def bench_default(tmp: str) -> dict:
+def bench_default(tmp: str) -> None:
     from cosim.scenario import load
     from cosim.system import simulate
 
@@ -42,7 +42,6 @@ def bench_default(tmp: str) -> dict:
     print(f"default scenario: {res.frames} frames, {system.duration_s:g} s simulated")
     print(f"  set-up (imports, lowering, SystemC JIT, profiles): {setup:.1f} s")
     print(f"  co-simulation wall: {wall:.2f} s -> {res.frames / wall:.1f} frames per wall-second (target >= 100)")
-    return {"frames": res.frames, "setup_s": setup, "wall_s": wall, "frames_per_wall_s": res.frames / wall}
 
 
 def bench_memory(tmp: str, n_frames: int) -> None:
