@@ -7,58 +7,19 @@ import sys
 from typing import List, Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-app = typer.Typer(
-    add_completion=False,
-    no_args_is_help=True,
-    help="dynvit-cosim: dynamic vision-transformer inference on a SystemC accelerator under a SimPy real-time host.",
+from .cli_common import (  # noqa: F401  (app, console: also the names other code imports from cosim.cli)
+    SET_HELP,
+    _fail,
+    _guard,
+    _hardware,
+    app,
+    console,
+    err_console,
+    print_summary,
+    resolve_config,
 )
-# Piped output (logs, CI) gets a wide console instead of rich's 80-column fallback.
-console = Console(width=None if sys.stdout.isatty() else 160)
-err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
-
-
-def _fail(msg: str, code: int = 2) -> None:
-    err_console.print(f"[bold red]error:[/] {msg}", highlight=False)
-    raise typer.Exit(code)
-
-
-def _guard(fn):
-    """Run fn(), turning bad-input errors from any layer into one clear line (exit 2)."""
-    from vocab.errors import UserError
-
-    try:
-        return fn()
-    except UserError as e:
-        _fail(str(e))
-
-
-def _parse_knobs(knob: list[str] | None) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for kv in knob or []:
-        if "=" not in kv:
-            _fail(f"--knob {kv!r} must be NAME=VALUE")
-        k, v = kv.split("=", 1)
-        out[k.strip()] = v.strip()
-    return out
-
-
-def resolve_config(model: str, config: str | None, knob: list[str] | None, resolution: str | None):
-    """MODEL + (--config ID | --knob ...) + --resolution -> a validated Config."""
-    import workloads
-
-    if config:
-        if knob:
-            _fail("give either --config or --knob, not both")
-        cfg = workloads.parse_config(config)
-        if cfg.family != workloads.family_of(model).family:
-            _fail(f"--config {config!r} is not a configuration of {model!r}")
-        if resolution:
-            cfg = workloads.make_config(cfg.name, resolution=resolution, **{k: v for k, v in cfg.knobs})
-        return cfg
-    return workloads.make_config(model, resolution=resolution, **_parse_knobs(knob))
 
 
 def _fmt_int(n: float) -> str:
@@ -153,13 +114,7 @@ def _print_workload(wl, max_rows: int) -> None:
 
 _SYNC_HELP = ("decoupled: the accelerator runs tiles ahead in local time up to the next host event (fast); "
               "tile: one kernel activation per tile (the reference mode); results are identical")
-SET_HELP = "FIELD=VALUE: override one hardware parameter (repeatable; validated like a preset field)"
 
-
-def _hardware(spec: str | None, sets: list[str] | None = None):
-    from accelerator.presets import DEFAULT_PRESET, apply_overrides, load_preset
-
-    return apply_overrides(load_preset(spec or DEFAULT_PRESET), sets)
 
 
 @app.command()
@@ -183,7 +138,7 @@ def simulate(
         from accelerator.model import Accelerator
         from vocab.units import S_PER_PS
 
-        from .system import load_program
+        from .programs import load_program
 
         cfg = resolve_config(model, config, knob, resolution)
         hwp = _hardware(hw, sets)
@@ -318,30 +273,6 @@ def hw_show(preset: str = typer.Argument(..., help="preset name or YAML path"),
     _guard(go)
 
 
-def print_summary(summ, title: str = "summary", metrics: dict | None = None) -> None:
-    """A trace summary (traces.summary DataFrame) as a table. ``metrics`` (traces.summary.
-    accuracy_metrics) names each row's accuracy metric: a row mixing metrics shows no mean."""
-    from traces.summary import MIXED, MIXED_CELL, SUMMARY_FORMATS as F
-
-    metrics = metrics or {}
-    t = Table(title=title, title_justify="left")
-    cols = ["stream", "frames", "run", "dropped", "missed", "miss_rate", "accuracy_mean", "energy_per_frame_j",
-            "latency_p50_s", "latency_p99_s", "configs"]
-    for k in cols:
-        t.add_column(f"{F[k].header()} (frames known)" if k == "accuracy_mean" else F[k].header(compact=True),
-                     justify="left" if k == "stream" else "right")
-    for _, r in summ.iterrows():
-        def f(k):
-            if k != "accuracy_mean":
-                return F[k].cell(r[k])
-            if metrics.get(str(r["stream"]), "").startswith(MIXED):
-                return f"{MIXED_CELL} ({r['accuracy_known']} known)"
-            v = r[k]
-            return F[k].cell(v) if v != v else f"{F[k].cell(v)} ({r['accuracy_known']}/{r['run']})"
-        t.add_row(*[f(k) for k in cols])
-    console.print(t)
-
-
 @app.command()
 def run(
     scenario: Optional[str] = typer.Argument(None, help="scenario script (a path, or a built-in name); default: the built-in default"),
@@ -420,30 +351,19 @@ def regress(
     _guard(go)
 
 
-# Analysis commands (report, export, compare) and `map` register themselves on `app`.
-from . import cli_map  # noqa: E402,F401
+# The other command modules register their commands on `app` (cli_common) when imported;
+# none of them imports this module, so there is no import circle.
+from . import cli_map  # noqa: E402,F401  (map)
 from . import cli_sweep  # noqa: E402,F401  (sweep, pareto, reproduce)
-
-try:
-    from . import cli_analysis  # noqa: E402,F401
-except ImportError as _e:  # pragma: no cover - only while the module is absent
-    if "cli_analysis" not in str(_e):
-        raise
+from . import cli_analysis  # noqa: E402,F401  (report, export, compare, trace repair)
 from . import cli_accuracy  # noqa: E402,F401  (accuracy, report-accuracy)
 
 
 def main() -> None:  # pragma: no cover
-    # Under `python -m cosim.cli` this file runs as __main__; the command modules registered on
-    # the importable `cosim.cli.app`, so run that one.
-    from cosim.cli import app as _app
-
-    _app()
+    app()
 
 
 if __name__ == "__main__":  # pragma: no cover
-    # `python -m cosim.cli`: run the app of the imported module `cosim.cli`, on which the
-    # analysis commands registered themselves (not this __main__ copy's app)
-    from cosim.cli import main as _main
-
-    _main()
-
+    # `python -m cosim.cli`: this copy's commands and the command modules all registered on
+    # the one `app` of cli_common
+    main()

@@ -7,7 +7,7 @@ from typing import List, Optional
 
 import typer
 
-from .cli import _fail, _guard, app, console, err_console
+from .cli_common import _fail, _guard, app, console, err_console
 
 
 def _acc_guard(fn):

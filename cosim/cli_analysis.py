@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from .cli import _fail, _guard, app, console, print_summary
+from .cli_common import _fail, _guard, app, console, print_summary
 
 
 def _trace_guard(fn):

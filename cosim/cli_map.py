@@ -10,7 +10,7 @@ from typing import List, Optional
 import typer
 from rich.table import Table
 
-from .cli import SET_HELP, _fail, _guard, _hardware, app, console, resolve_config
+from .cli_common import SET_HELP, _fail, _guard, _hardware, app, console, resolve_config
 
 
 def _row(m, macs: int) -> dict:

@@ -8,7 +8,7 @@ from typing import List, Optional
 import typer
 from rich.table import Table
 
-from .cli import _fail, _guard, app, console, err_console
+from .cli_common import _fail, _guard, app, console, err_console
 
 
 @app.command("sweep")

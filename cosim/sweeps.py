@@ -432,7 +432,7 @@ def _simulate_point(coords: Mapping[str, Any]) -> dict[str, Any]:
     from accelerator.model import Accelerator
     from workloads.accuracy import accuracy_of
 
-    from .system import load_program
+    from .programs import load_program
 
     if "config" in coords:
         cfg = workloads.parse_config(coords["config"])
@@ -536,7 +536,7 @@ def warm_up() -> str:
     from accelerator.model import Accelerator
 
     Accelerator()
-    workloads.lower(workloads.make_config("segformer-b0", resolution="64x64"))  # torch, transformers
+    workloads.lower(workloads.make_config("segformer-b0", resolution="64x64"))  # the IR cache (torch if cold)
     return f"{os.getpid()}"
 
 

@@ -28,6 +28,8 @@ from host.resources import ResourceModel, merged_levels
 from host.scheduler import Host, Scheduler, Stream, objective_of, resource_timelines
 from vocab.units import MAX_TIME_S, PS_PER_S, to_ps
 
+from .programs import load_program
+
 
 def check_stream_name(name: str) -> None:
     """A stream name the trace can hold and the summaries can tell apart (ParamError if not)."""
@@ -123,16 +125,6 @@ class SimulationResult:
 
     def __str__(self) -> str:
         return f"{self.frames} frames in {self.wall_s:.2f} s wall ({self.sim_s:g} s simulated) -> {self.trace_path}"
-
-
-def load_program(acc: Any, cfg: Any) -> Any:
-    """Load a configuration on the accelerator. A dynamic configuration runs the mapping of
-    its full configuration with shorter loops (no re-mapping at run time; Accelerator.load)."""
-    import workloads
-
-    full = workloads.full_config(cfg)
-    ref = {"reference": workloads.lower(full)} if full != cfg else {}
-    return acc.load(workloads.lower(cfg), config=cfg.id, **ref)
 
 
 def candidate_of(cfg: Any, canonical_id: str, profiles: Any = ()) -> Candidate:

@@ -135,6 +135,22 @@ class Layer:
         d.update(macs=self.macs, op_class=self.op_class)
         return d
 
+    @classmethod
+    def from_dict(cls, d: dict) -> "Layer":
+        """The inverse of `to_dict`: every field must be present with its type, and the derived
+        values it carries (``macs``, ``op_class``) must agree, or ValueError."""
+        kw = {}
+        for f in dataclasses.fields(cls):
+            v = d[f.name] if f.name in d else None
+            want = bool if f.type == "bool" else str if f.type == "str" else int
+            if type(v) is not want:
+                raise ValueError(f"layer field {f.name}={v!r} is not a {want.__name__}")
+            kw[f.name] = v
+        layer = cls(**kw)
+        if (d.get("macs"), d.get("op_class")) != (layer.macs, layer.op_class):
+            raise ValueError(f"layer {layer.name!r}: macs/op_class do not match its dimensions")
+        return layer
+
 
 @dataclass
 class Workload:
@@ -177,6 +193,16 @@ class Workload:
 
     def to_json(self, **kw) -> str:
         return json.dumps(self.to_dict(), **kw)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Workload":
+        """The inverse of `to_dict` (with layers); ValueError (or KeyError/TypeError) if ``d`` is
+        not one, including when its derived totals disagree with its layers."""
+        wl = cls(model=str(d["model"]), config=str(d["config"]), resolution=tuple(int(x) for x in d["resolution"]),
+                 layers=[Layer.from_dict(l) for l in d["layers"]], params=int(d["params"]))
+        if (d.get("total_macs"), d.get("num_layers")) != (wl.total_macs, len(wl.layers)):
+            raise ValueError(f"workload {wl.config!r}: total_macs/num_layers do not match its layers")
+        return wl
 
 
 def total_macs(layers: Iterable[Layer]) -> int:

@@ -1,7 +1,8 @@
 """ResNet-50 (static baseline) and the Once-For-All ResNet-50 design space.
 
-Both networks are defined here in plain torch (torchvision does not import beside
-the CPU torch build on these machines, and the ``ofa`` package imports torchvision).
+Both networks are defined in plain torch in ``ofa_resnet_nets.py`` (torchvision does not
+import beside the CPU torch build on these machines, and the ``ofa`` package imports
+torchvision); this module holds their declarations and imports torch only to build one.
 
 ``resnet50``
     torchvision's ResNet-50 v1.5 (stride on the 3x3 conv of the bottleneck), same
@@ -54,13 +55,15 @@ configuration built from knobs that equals a named sub-net gets the named id.
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from typing import Any, Mapping, Sequence
-
-import torch
-import torch.nn as nn
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from .knobs import Config, ConfigError, Family, Knob
+
+if TYPE_CHECKING:  # torch is imported only where a model is built (parsing a config needs none)
+    import torch
+    import torch.nn as nn
+
+    from .ofa_resnet_nets import OFAResNetSubnet
 
 # ---------------------------------------------------------------------------
 # OFA constants (ofa/imagenet_classification/networks/resnets.py, ofa/utils/my_modules.py)
@@ -103,99 +106,6 @@ def middle_channels(out_channels: int, expand_pct: int) -> int:
 
 
 # ---------------------------------------------------------------------------
-# torch modules (the layout of OFA's static ResNets, so its state_dicts load unchanged)
-# ---------------------------------------------------------------------------
-class ConvLayer(nn.Module):
-    """ofa/utils/layers.py ConvLayer: conv (no bias, same padding) -> BN -> ReLU."""
-
-    def __init__(self, cin: int, cout: int, kernel_size: int = 3, stride: int = 1):
-        super().__init__()
-        self.conv = nn.Conv2d(cin, cout, kernel_size, stride, kernel_size // 2, bias=False)
-        self.bn = nn.BatchNorm2d(cout, momentum=0.1, eps=1e-5)
-        self.act = nn.ReLU(inplace=True)
-
-    def forward(self, x):
-        return self.act(self.bn(self.conv(x)))
-
-
-class StemResidual(nn.Module):
-    """ofa/utils/layers.py ResidualBlock(ConvLayer, IdentityLayer): x + conv(x), no final act."""
-
-    def __init__(self, channels: int):
-        super().__init__()
-        self.conv = ConvLayer(channels, channels, 3, 1)
-
-    def forward(self, x):
-        return self.conv(x) + x
-
-
-class BottleneckBlock(nn.Module):
-    """ofa/utils/layers.py ResNetBottleneckBlock with downsample_mode='avgpool_conv'."""
-
-    def __init__(self, cin: int, cout: int, mid: int, stride: int):
-        super().__init__()
-        self.conv1 = nn.Sequential(OrderedDict([
-            ("conv", nn.Conv2d(cin, mid, 1, 1, 0, bias=False)),
-            ("bn", nn.BatchNorm2d(mid)),
-            ("act", nn.ReLU(inplace=True)),
-        ]))
-        self.conv2 = nn.Sequential(OrderedDict([
-            ("conv", nn.Conv2d(mid, mid, 3, stride, 1, bias=False)),
-            ("bn", nn.BatchNorm2d(mid)),
-            ("act", nn.ReLU(inplace=True)),
-        ]))
-        self.conv3 = nn.Sequential(OrderedDict([
-            ("conv", nn.Conv2d(mid, cout, 1, 1, 0, bias=False)),
-            ("bn", nn.BatchNorm2d(cout)),
-        ]))
-        if stride == 1 and cin == cout:
-            self.downsample = None  # IdentityLayer
-        else:
-            self.downsample = nn.Sequential(OrderedDict([
-                ("avg_pool", nn.AvgPool2d(kernel_size=stride, stride=stride, padding=0, ceil_mode=True)),
-                ("conv", nn.Conv2d(cin, cout, 1, 1, 0, bias=False)),
-                ("bn", nn.BatchNorm2d(cout)),
-            ]))
-        self.final_act = nn.ReLU(inplace=True)
-
-    def forward(self, x):
-        residual = x if self.downsample is None else self.downsample(x)
-        x = self.conv3(self.conv2(self.conv1(x)))
-        return self.final_act(x + residual)
-
-
-class LinearLayer(nn.Module):
-    """ofa/utils/layers.py LinearLayer (bias, no BN/act, dropout 0 in ofa_resnet50)."""
-
-    def __init__(self, cin: int, cout: int):
-        super().__init__()
-        self.linear = nn.Linear(cin, cout, bias=True)
-
-    def forward(self, x):
-        return self.linear(x)
-
-
-class OFAResNetSubnet(nn.Module):
-    """ofa/imagenet_classification/networks/resnets.py ResNets: the static sub-net."""
-
-    def __init__(self, input_stem: Sequence[nn.Module], blocks: Sequence[nn.Module], classifier: nn.Module):
-        super().__init__()
-        self.input_stem = nn.ModuleList(input_stem)
-        self.max_pooling = nn.MaxPool2d(kernel_size=3, stride=2, padding=1, dilation=1, ceil_mode=False)
-        self.blocks = nn.ModuleList(blocks)
-        self.classifier = classifier
-
-    def forward(self, x):
-        for layer in self.input_stem:
-            x = layer(x)
-        x = self.max_pooling(x)
-        for block in self.blocks:
-            x = block(x)
-        x = x.mean(3).mean(2)  # MyGlobalAvgPool2d(keep_dim=False)
-        return self.classifier(x)
-
-
-# ---------------------------------------------------------------------------
 # OFA architecture (d, e, w) -> sub-net
 # ---------------------------------------------------------------------------
 def _check_arch(depth, expand, width) -> None:
@@ -226,6 +136,8 @@ def subnet_layout(depth: Sequence[int], expand: Sequence[Sequence[int]], width: 
 
 
 def build_subnet(depth, expand, width, num_classes: int = NUM_CLASSES) -> OFAResNetSubnet:
+    from .ofa_resnet_nets import BottleneckBlock, ConvLayer, LinearLayer, OFAResNetSubnet, StemResidual
+
     lay = subnet_layout(depth, expand, width)
     stem = [ConvLayer(3, lay["mid_in"], 3, 2)]
     if not lay["stem_skip"]:
@@ -310,6 +222,8 @@ def slice_supernet_state_dict(
     ``DynamicConv2d.get_active_filter`` (``weight[:out, :in]``), ``copy_bn`` and
     ``DynamicLinear`` do; kernel size is fixed at 3 in this space.
     """
+    import torch
+
     if "state_dict" in supernet_state and not isinstance(supernet_state["state_dict"], torch.Tensor):
         supernet_state = supernet_state["state_dict"]
     lay = subnet_layout(depth, expand, width)
@@ -547,6 +461,8 @@ class ResNet50Family(Family):
 
     def _build(self, config: Config, weights: Mapping[str, torch.Tensor] | None = None):
         """``weights``: a torchvision ``resnet50`` state_dict (same module names)."""
+        from .ofa_resnet_nets import ResNet50
+
         m = ResNet50()
         if weights is not None:
             m.load_state_dict(weights)
@@ -625,6 +541,8 @@ class OFAResNet50Family(Family):
     def _build(self, config: Config, weights: Mapping[str, torch.Tensor] | None = None):
         """The sub-net; with ``weights`` (a state_dict of the full supernet, OFA's dynamic
         layout or ours) every tensor is sliced from it as OFA's get_active_subnet does."""
+        import torch
+
         if weights is None:
             return build_subnet(config["depth"], config["expand"], config["width"])
         device = torch.get_default_device()  # Family.build_torch builds under `with torch.device(...)`
@@ -639,63 +557,3 @@ class OFAResNet50Family(Family):
     def build_supernet(self, device: str = "cpu") -> nn.Module:
         """A module holding the full supernet's tensors (the largest configuration)."""
         return self.build_torch(self.largest(), device=device)
-
-
-# ---------------------------------------------------------------------------
-# torchvision ResNet-50 v1.5 (same module names as torchvision.models.resnet50)
-# ---------------------------------------------------------------------------
-class _TVBottleneck(nn.Module):
-    expansion = 4
-
-    def __init__(self, inplanes: int, planes: int, stride: int = 1, downsample: nn.Module | None = None):
-        super().__init__()
-        width = planes
-        self.conv1 = nn.Conv2d(inplanes, width, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(width)
-        self.conv2 = nn.Conv2d(width, width, 3, stride, 1, bias=False)  # v1.5: stride on the 3x3
-        self.bn2 = nn.BatchNorm2d(width)
-        self.conv3 = nn.Conv2d(width, planes * self.expansion, 1, bias=False)
-        self.bn3 = nn.BatchNorm2d(planes * self.expansion)
-        self.relu = nn.ReLU(inplace=True)
-        self.downsample = downsample
-
-    def forward(self, x):
-        identity = x if self.downsample is None else self.downsample(x)
-        out = self.relu(self.bn1(self.conv1(x)))
-        out = self.relu(self.bn2(self.conv2(out)))
-        out = self.bn3(self.conv3(out))
-        return self.relu(out + identity)
-
-
-class ResNet50(nn.Module):
-    """torchvision.models.resnet50 (v1.5): 25,557,032 parameters."""
-
-    def __init__(self, num_classes: int = NUM_CLASSES, layers: Sequence[int] = (3, 4, 6, 3)):
-        super().__init__()
-        self.inplanes = 64
-        self.conv1 = nn.Conv2d(3, 64, 7, 2, 3, bias=False)
-        self.bn1 = nn.BatchNorm2d(64)
-        self.relu = nn.ReLU(inplace=True)
-        self.maxpool = nn.MaxPool2d(3, 2, 1)
-        self.layer1 = self._make_layer(64, layers[0])
-        self.layer2 = self._make_layer(128, layers[1], 2)
-        self.layer3 = self._make_layer(256, layers[2], 2)
-        self.layer4 = self._make_layer(512, layers[3], 2)
-        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
-        self.fc = nn.Linear(512 * _TVBottleneck.expansion, num_classes)
-
-    def _make_layer(self, planes: int, blocks: int, stride: int = 1) -> nn.Sequential:
-        downsample = None
-        if stride != 1 or self.inplanes != planes * 4:
-            downsample = nn.Sequential(
-                nn.Conv2d(self.inplanes, planes * 4, 1, stride, bias=False), nn.BatchNorm2d(planes * 4)
-            )
-        layers = [_TVBottleneck(self.inplanes, planes, stride, downsample)]
-        self.inplanes = planes * 4
-        layers += [_TVBottleneck(self.inplanes, planes) for _ in range(1, blocks)]
-        return nn.Sequential(*layers)
-
-    def forward(self, x):
-        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
-        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
-        return self.fc(torch.flatten(self.avgpool(x), 1))

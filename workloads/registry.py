@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from . import ir_cache
 from .ir import Workload
 from .knobs import Config, ConfigError, Family
 
@@ -49,8 +50,8 @@ def full_config(config: Config) -> Config:
 
 @lru_cache(maxsize=512)
 def lower(config: Config) -> Workload:
-    """The layer IR of a configuration (cached per process)."""
-    return families()[config.family].lower(config)
+    """The layer IR of a configuration (cached per process, and on disk: `ir_cache`)."""
+    return ir_cache.cached(config, lambda c: families()[c.family].lower(c))
 
 
 def build_torch(config: Config, device: str = "cpu"):

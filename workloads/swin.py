@@ -31,13 +31,13 @@ work is part of the model's cost (it is what HF executes).
 
 from __future__ import annotations
 
-from typing import Any, Mapping
-
-import torch
-import torch.nn as nn
+from typing import TYPE_CHECKING, Any, Mapping
 
 from .hf import logits_only
 from .knobs import Config, Family, Knob
+
+if TYPE_CHECKING:  # torch is imported only where a model is built (parsing a config needs none)
+    import torch.nn as nn
 
 EMBED_DIM = 96
 DEPTHS = (2, 2, 6, 2)
@@ -69,6 +69,9 @@ def swin_config(resolution=(224, 224)):
 
 def _sliced_linear(lin: nn.Linear, out_features: int | None = None, in_features: int | None = None) -> nn.Linear:
     """A new Linear holding the leading rows/columns of ``lin``'s weight (and bias)."""
+    import torch
+    import torch.nn as nn
+
     out_f = lin.out_features if out_features is None else out_features
     in_f = lin.in_features if in_features is None else in_features
     new = nn.Linear(in_f, out_f, bias=lin.bias is not None, device=lin.weight.device, dtype=lin.weight.dtype)
@@ -81,6 +84,8 @@ def _sliced_linear(lin: nn.Linear, out_features: int | None = None, in_features:
 
 def _keep_heads(layer: nn.Module, heads: int) -> None:
     """Keep the first ``heads`` heads of one SwinLayer's window attention."""
+    import torch.nn as nn
+
     att = layer.attention
     if hasattr(att, "q_proj"):  # transformers >= 5: SwinAttention with q/k/v/o_proj
         hd = att.head_dim
@@ -107,6 +112,8 @@ def _keep_heads(layer: nn.Module, heads: int) -> None:
 
 def apply_knobs(model: nn.Module, blocks, heads) -> nn.Module:
     """Truncate block lists and slice heads of a (full) SwinForImageClassification in place."""
+    import torch.nn as nn
+
     stages = model.swin.encoder.layers
     for stage, nb, nh, full_h in zip(stages, blocks, heads, NUM_HEADS):
         stage.blocks = nn.ModuleList(list(stage.blocks)[:nb])
@@ -149,6 +156,8 @@ class SwinFamily(Family):
 
     def _build(self, config: Config, weights: Mapping[str, Any] | None = None):
         """``weights``: a state_dict of the full HF Swin-T classifier, loaded before slicing."""
+        import torch
+
         model = _logits_model_class()(swin_config(config.resolution))
         if weights is not None:
             model.load_state_dict(weights, strict=True)

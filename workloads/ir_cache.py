@@ -1,0 +1,128 @@
+"""The lowered IR of a configuration, kept on disk across processes.
+
+Lowering traces the knob-applied torch model, which costs seconds and imports torch and
+transformers; the IR it gives depends only on the configuration, the sources of this
+package and the versions of those two libraries. So `registry.lower` keeps each IR in
+``<cache dir>/ir/<key>.json`` (``vocab.paths.cache_dir``), where ``key`` hashes the
+configuration (its id and every knob value), every ``workloads/*.py`` source and the
+installed torch and transformers versions (read from package metadata, which imports
+neither). A process whose IRs are all cached never imports torch.
+
+An entry is written to a private temporary file and renamed into place (atomic, so
+concurrent writers of the same entry are safe: the last rename wins and each wrote the
+same IR). An entry that does not parse, names another key, or whose layers do not agree
+with their own totals is ignored and lowered again (and rewritten). ``DYNVIT_IR_CACHE=0``
+turns the disk cache off (every process lowers again).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable
+
+from vocab.paths import cache_dir
+
+from .ir import Workload
+from .knobs import Config
+
+ENV = "DYNVIT_IR_CACHE"
+#: Bumped when the entry layout changes (old entries then stop matching).
+FORMAT = 1
+#: The libraries whose versions decide the IR a source lowers to.
+LIBRARIES = ("torch", "transformers")
+
+
+def enabled() -> bool:
+    return os.environ.get(ENV, "1") != "0"
+
+
+@lru_cache(maxsize=1)
+def _library_versions() -> tuple[tuple[str, str], ...]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = []
+    for lib in LIBRARIES:
+        try:
+            out.append((lib, version(lib)))
+        except PackageNotFoundError:
+            out.append((lib, "absent"))
+    return tuple(out)
+
+
+@lru_cache(maxsize=1)
+def _sources_hash() -> str:
+    """Every source of this package: a knob's definition, a family's module, the tracer."""
+    h = hashlib.sha256()
+    for p in sorted(Path(__file__).parent.glob("*.py")):
+        h.update(p.name.encode() + b"\0" + p.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def key(config: Config) -> str:
+    """The cache key of a configuration's IR (see the module docstring)."""
+    blob = json.dumps(
+        {"format": FORMAT, "config": config.id, "family": config.family, "knobs": repr(config.knobs),
+         "resolution": list(config.resolution), "sources": _sources_hash(), "libraries": _library_versions(),
+         "python": list(sys.version_info[:2])},
+        sort_keys=True,
+    )
+    return hashlib.sha256(blob.encode()).hexdigest()[:32]
+
+
+def path_of(config: Config) -> Path:
+    return cache_dir("ir") / f"{key(config)}.json"
+
+
+def read(config: Config) -> Workload | None:
+    """The cached IR of ``config``, or None when there is none or it is not a valid entry."""
+    path = path_of(config)
+    try:
+        raw = json.loads(path.read_bytes())
+        if raw["key"] != path.stem or raw["config"] != config.id:
+            return None
+        wl = Workload.from_dict(raw["workload"])
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):
+        return None  # unreadable, truncated or damaged: lower again and rewrite it
+    return wl if wl.config == config.id else None
+
+
+def write(config: Config, wl: Workload) -> None:
+    """Store ``wl`` as the IR of ``config`` (atomically; a read-only cache only costs time)."""
+    path = path_of(config)
+    data = json.dumps({"key": path.stem, "config": config.id, "libraries": dict(_library_versions()),
+                       "workload": wl.to_dict()}, separators=(",", ":"))
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.stem + ".", suffix=".tmp")
+        with os.fdopen(fd, "w") as f:
+            f.write(data)
+        os.replace(tmp, path)
+        tmp = None
+    except OSError:
+        pass
+    finally:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+
+
+def cached(config: Config, lower: Callable[[Config], Workload]) -> Workload:
+    """``lower(config)``, through the disk cache unless it is turned off."""
+    if not enabled():
+        return lower(config)
+    wl = read(config)
+    if wl is None:
+        wl = lower(config)
+        write(config, wl)
+    return wl
