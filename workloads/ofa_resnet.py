@@ -470,6 +470,13 @@ class ResNet50Family(Family):
     min_resolution = 32
     resolution_multiple = 32
 
+    def published_sizes(self) -> dict:
+        from .knobs import PublishedSize
+
+        return {self.family: PublishedSize(
+            source="torchvision ResNet50_Weights.IMAGENET1K_V1: num_params 25557032, GFLOPS 4.09 (multiply-adds)",
+            params=25_557_032, macs=4.09e9, macs_tol=0.005e9, resolution=(224, 224))}
+
     def _build(self, config: Config, weights: Mapping[str, torch.Tensor] | None = None):
         """``weights``: a torchvision ``resnet50`` state_dict (same module names)."""
         m = ResNet50()
@@ -511,6 +518,15 @@ class OFAResNet50Family(Family):
 
     def config_name(self, values: Mapping[str, Any]) -> str:
         return self._named_of(values) or self.family
+
+    def published_sizes(self) -> dict:
+        """The named sub-nets' published params and MACs (rounded to 0.1M / 0.1B) at their resolution."""
+        from .knobs import PublishedSize
+
+        return {name: PublishedSize(
+            source=f"mit-han-lab/once-for-all README.md, OFA specialized sub-nets, {n['net_id']}",
+            params=n["published"]["params"], params_tol=0.05e6, macs=n["published"]["macs"], macs_tol=0.05e9,
+            resolution=n["resolution"]) for name, n in NAMED_SUBNETS.items()}
 
     def config(self, name: str | None = None, resolution=None, **knobs: Any) -> Config:
         if resolution is None and name and name.lower() in NAMED_SUBNETS:
