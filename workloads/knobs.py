@@ -27,6 +27,13 @@ class ConfigError(UserError, ValueError):
     """A bad model name, knob name or knob value; the message names the allowed values."""
 
 
+def is_range(stage_allowed: Any) -> bool:
+    """Whether one stage's allowed values (an entry of a per-stage knob's ``allowed(ctx)``) are
+    an inclusive ``(lo, hi)`` range; otherwise they are a collection of the allowed values."""
+    return isinstance(stage_allowed, (list, tuple)) and len(stage_allowed) == 2 \
+        and not isinstance(stage_allowed[0], (list, tuple))
+
+
 @dataclass(frozen=True)
 class Knob:
     """One dynamic knob.
@@ -94,7 +101,7 @@ class Knob:
             )
         steps = self.step(ctx) if self.step else [1] * len(vals)
         for i, (v, rng, st) in enumerate(zip(vals, allowed, steps)):
-            if isinstance(rng, (list, tuple)) and len(rng) == 2 and not isinstance(rng[0], (list, tuple)):
+            if is_range(rng):
                 lo, hi = rng
                 ok = lo <= v <= hi and (self.kind != "per_stage" or float(v).is_integer())
                 if not ok:
@@ -117,7 +124,7 @@ class Knob:
         steps = self.step(ctx) if self.step else None
         per = []
         for i, rng in enumerate(allowed):
-            if isinstance(rng, (list, tuple)) and len(rng) == 2 and not isinstance(rng[0], (list, tuple)):
+            if is_range(rng):
                 s = f"{rng[0]}..{rng[1]}"
                 if steps and steps[i] != 1:
                     s += f" step {steps[i]}"
@@ -170,11 +177,27 @@ def parse_resolution(text: str | Sequence[int]) -> tuple[int, int]:
     return h, w
 
 
+@dataclass(frozen=True)
+class PublishedSize:
+    """A published size of one model, to check its torch module against: parameters and/or
+    MACs (multiply-accumulates, what torch's FlopCounterMode counts / 2) at a resolution, each
+    within the precision the source rounds it to (e.g. 30.9M -> 0.05e6), and the source."""
+
+    source: str
+    params: float | None = None
+    params_tol: float = 0.0
+    macs: float | None = None
+    macs_tol: float = 0.0
+    resolution: tuple[int, int] | None = None  # None: the model's default resolution
+
+
 class Family:
     """Base class of a model family: its knobs, its torch module, its IR lowering.
 
     Subclasses set ``family``, ``knobs``, ``default_resolution``, ``min_resolution``
-    and ``resolution_multiple`` and implement ``_build(config, device)``.
+    and ``resolution_multiple`` and implement ``_build(config, device)``; they may declare
+    ``representative_model`` and ``published_sizes()``, which the family test suite
+    (tests/test_model_families.py) checks.
     """
 
     family: str = ""
@@ -186,6 +209,10 @@ class Family:
     max_resolution: int = 4096
     resolution_multiple: int = 32
     task: str = "classification"
+    #: The smallest published model of the family whose knobs can all be set (all but those
+    #: its name spells); the family test suite checks it at the smallest allowed resolution.
+    #: "" means the family's own name.
+    representative_model: str = ""
 
     # ---- names -------------------------------------------------------------
     def model_names(self) -> list[str]:
@@ -198,6 +225,10 @@ class Family:
 
     def config_name(self, values: Mapping[str, Any]) -> str:
         return self.family
+
+    def published_sizes(self) -> dict[str, PublishedSize]:
+        """Published sizes of this family's models (model name -> PublishedSize); {} if none."""
+        return {}
 
     # ---- configurations ----------------------------------------------------
     def check_resolution(self, res: tuple[int, int]) -> tuple[int, int]:

@@ -48,13 +48,15 @@ The named sub-nets ``ofa-resnet50-mac4.1b`` ... ``ofa-resnet50-mac0.6b`` are the
 specialized ``resnet50D_MAC@...`` nets of the OFA model zoo. Their exact net.config /
 run.config files (``han-cai/files``) could not be found in any public source we can
 read, so each named sub-net here is a configuration of this space (and a resolution)
-chosen by ``fit_subnet`` so that both its MACs and its params round to the published
-figures: an APPROXIMATION, labelled so in ``data/accuracy_ofa_resnet50.yaml``. A
+chosen by ``scripts/fit_ofa_subnets.py`` so that both its MACs and its params round to the
+published figures: an APPROXIMATION, labelled so in ``data/accuracy_ofa_resnet50.yaml``. The
+fitted configurations are data, ``data/ofa_resnet50_subnets.yaml`` (``NAMED_SUBNETS``). A
 configuration built from knobs that equals a named sub-net gets the named id.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from .knobs import Config, ConfigError, Family, Knob
@@ -77,6 +79,8 @@ EXPAND_PCT = (20, 25, 35)  # expand_ratio_list 0.2, 0.25, 0.35 in percent
 WIDTH_PCT = (65, 80, 100)  # width_mult_list 0.65, 0.8, 1.0 in percent
 MAX_DEPTH = max(DEPTH_LIST)
 NUM_CLASSES = 1000
+#: The fitted named sub-nets (written by scripts/fit_ofa_subnets.py).
+SUBNETS_FILE = Path(__file__).parent / "data" / "ofa_resnet50_subnets.yaml"
 
 
 def make_divisible(v: float, divisor: int = CHANNEL_DIVISIBLE, min_val: int | None = None) -> int:
@@ -340,113 +344,34 @@ _WIDTH_KNOB = Knob(
 )
 
 
-def _g(*stages: str) -> tuple[tuple[int, ...], ...]:
-    return tuple(tuple(int(v) for v in s.split(".")) for s in stages)
-
-
-def fit_subnet(
-    target_macs: float,
-    target_params: float,
-    mac_tol: float = 0.05e9,
-    param_tol: float = 0.05e6,
-    resolutions: Sequence[int] = tuple(range(224, 127, -4)),
-    restarts: int = 40,
-    seed: int = 0,
-):
-    """Find a configuration whose MACs and params round to the published ones.
-
-    Deterministic local search (random restarts + best-improvement hill climbing over
-    single-knob changes) on ``excess(MACs) + excess(params)`` beyond the rounding
-    tolerance of the published figures, refined by the relative error to them.
-    Resolutions are tried from the largest down (224 first); the first resolution
-    with a configuration inside both tolerances wins. Returns
-    ``(depth, expand, width, resolution, macs, params)`` or None. This is how the
-    NAMED_SUBNETS below were chosen (they are approximations, not the published nets).
-    """
-    import random
-
-    rng = random.Random(seed)
-    nblocks = [b + MAX_DEPTH for b in BASE_DEPTH_LIST]
-
-    def decode(d, e):
-        out, st = [], 0
-        for s, n in enumerate(nblocks):
-            out.append(tuple(e[st: st + BASE_DEPTH_LIST[s] + d[s + 1]]))
-            st += n
-        return tuple(out)
-
-    def score(st, res):
-        d, e, w = st
-        m, p = subnet_cost(d, decode(d, e), w, (res, res))
-        excess = max(0.0, abs(m - target_macs) - mac_tol) / target_macs + max(0.0, abs(p - target_params) - param_tol) / target_params
-        return 1000 * excess + abs(m - target_macs) / target_macs + abs(p - target_params) / target_params, excess, m, p
-
-    for res in resolutions:
-        best = None
-        for _ in range(restarts):
-            st = (
-                tuple([rng.choice((0, MAX_DEPTH))] + [rng.choice(DEPTH_LIST) for _ in range(4)]),
-                tuple(rng.choice(EXPAND_PCT) for _ in range(sum(nblocks))),
-                tuple(rng.choice(WIDTH_PCT) for _ in range(6)),
-            )
-            cur = score(st, res)
-            while True:
-                d, e, w = st
-                nbrs = [((*d[:i], v, *d[i + 1:]), e, w) for i in range(5) for v in ((0, MAX_DEPTH) if i == 0 else DEPTH_LIST) if v != d[i]]
-                nbrs += [(d, (*e[:i], v, *e[i + 1:]), w) for i in range(len(e)) for v in EXPAND_PCT if v != e[i]]
-                nbrs += [(d, e, (*w[:i], v, *w[i + 1:])) for i in range(6) for v in WIDTH_PCT if v != w[i]]
-                cand = min(((score(n, res), n) for n in nbrs), key=lambda t: t[0][0])
-                if cand[0][0] >= cur[0]:
-                    break
-                cur, st = cand
-            if cur[1] == 0 and (best is None or cur[0] < best[0][0]):
-                best = (cur, st)
-        if best is not None:
-            (_, _, m, p), (d, e, w) = best
-            return d, decode(d, e), w, res, m, p
-    return None
-
-
 # The 8 specialized sub-nets of the OFA model zoo (README.md table; net ids in ofa/model_zoo.py).
 # APPROXIMATIONS: the published net.config / run.config files (han-cai/files,
 # ofa/ofa_specialized/resnet50D_MAC-*) are not in any public source we could read, so each
-# configuration below was chosen by ``fit_subnet(published MACs, published params)`` (seed 0):
-# MACs and params both round to the published figures. The smallest sub-net of the space
-# has 0.96 GMACs at 224x224, so the 1.2B/0.9B/0.6B nets cannot be 224x224 nets: OFA
-# specializes the resolution too (run.config "image_size", 128..224 in steps of 4), and the
-# fit chose the largest resolution that admits a match. The resolution is part of the
-# named configuration (its default); any other resolution is allowed but has no accuracy.
-NAMED_SUBNETS: dict[str, dict[str, Any]] = {}
+# configuration was fitted by scripts/fit_ofa_subnets.py (which says how) to the published MACs
+# and params: both round to the published figures. The smallest sub-net of the space has
+# 0.96 GMACs at 224x224, so the 1.2B/0.9B/0.6B nets cannot be 224x224 nets: OFA specializes the
+# resolution too (run.config "image_size", 128..224 in steps of 4), and the fit chose the largest
+# resolution that admits a match. The resolution is part of the named configuration (its
+# default); any other resolution is allowed but has no accuracy.
+def _load_named_subnets(path: Path = SUBNETS_FILE) -> dict[str, dict[str, Any]]:
+    """name -> net_id, published {top1, top5, params, macs}, depth, expand, width, resolution, exact."""
+    import yaml
+
+    out = {}
+    for name, n in yaml.safe_load(path.read_text())["subnets"].items():
+        out[name] = {
+            "net_id": n["net_id"],
+            "published": dict(n["published"]),
+            "depth": tuple(n["depth"]),
+            "expand": tuple(tuple(g) for g in n["expand"]),
+            "width": tuple(n["width"]),
+            "resolution": (n["resolution"], n["resolution"]),
+            "exact": bool(n["exact"]),
+        }
+    return out
 
 
-def _named(name, net_id, top1, top5, params, macs, depth, expand, width, resolution):
-    NAMED_SUBNETS[name] = {
-        "net_id": net_id,
-        "published": {"top1": top1, "top5": top5, "params": params, "macs": macs},
-        "depth": tuple(depth),
-        "expand": _g(*expand),
-        "width": tuple(width),
-        "resolution": (resolution, resolution),
-        "exact": False,
-    }
-
-
-_named("ofa-resnet50-mac4.1b", "resnet50D_MAC@4.1B_top1@79.8", 79.8, 94.7, 30.9e6, 4.1e9,
-       (0, 2, 0, 0, 2), ("20.35.35.35", "20.35", "25.35.25.35", "20.25.35.25"), (80, 100, 80, 100, 100, 100), 224)
-_named("ofa-resnet50-mac3.7b", "resnet50D_MAC@3.7B_top1@79.7", 79.7, 94.7, 26.5e6, 3.7e9,
-       (2, 1, 1, 2, 1), ("25.20.25", "25.20.20", "25.25.35.35.35.20", "25.25.25"), (80, 65, 100, 65, 100, 100), 224)
-_named("ofa-resnet50-mac3.0b", "resnet50D_MAC@3.0B_top1@79.3", 79.3, 94.5, 28.7e6, 3.0e9,
-       (0, 0, 1, 0, 2), ("25.35", "25.25.35", "25.25.25.25", "25.35.35.20"), (80, 65, 100, 80, 65, 100), 224)
-_named("ofa-resnet50-mac2.4b", "resnet50D_MAC@2.4B_top1@79.0", 79.0, 94.2, 29.0e6, 2.4e9,
-       (0, 2, 0, 0, 2), ("20.20.20.35", "20.20", "25.25.25.25", "35.25.35.25"), (100, 65, 65, 65, 65, 100), 224)
-_named("ofa-resnet50-mac1.8b", "resnet50D_MAC@1.8B_top1@78.3", 78.3, 94.0, 20.7e6, 1.8e9,
-       (0, 0, 0, 1, 1), ("20.20", "20.20", "35.20.25.20.20", "25.35.20"), (65, 65, 65, 65, 65, 100), 224)
-_named("ofa-resnet50-mac1.2b", "resnet50D_MAC@1.2B_top1@77.1_finetune@25", 77.1, 93.3, 19.3e6, 1.2e9,
-       (0, 0, 0, 0, 2), ("20.20", "20.25", "25.25.25.20", "25.20.35.35"), (65, 65, 65, 65, 65, 80), 192)
-_named("ofa-resnet50-mac0.9b", "resnet50D_MAC@0.9B_top1@76.3_finetune@25", 76.3, 92.9, 14.5e6, 0.9e9,
-       (0, 0, 0, 0, 2), ("20.20", "20.20", "25.25.25.25", "25.25.20.20"), (65, 65, 65, 65, 65, 80), 176)
-_named("ofa-resnet50-mac0.6b", "resnet50D_MAC@0.6B_top1@75.0_finetune@25", 75.0, 92.1, 9.6e6, 0.6e9,
-       (0, 0, 0, 0, 0), ("20.20", "20.20", "20.20.35.20", "20.25"), (65, 65, 65, 65, 65, 80), 160)
+NAMED_SUBNETS: dict[str, dict[str, Any]] = _load_named_subnets()
 
 
 class ResNet50Family(Family):
@@ -458,6 +383,13 @@ class ResNet50Family(Family):
     default_resolution = (224, 224)
     min_resolution = 32
     resolution_multiple = 32
+
+    def published_sizes(self) -> dict:
+        from .knobs import PublishedSize
+
+        return {self.family: PublishedSize(
+            source="torchvision ResNet50_Weights.IMAGENET1K_V1: num_params 25557032, GFLOPS 4.09 (multiply-adds)",
+            params=25_557_032, macs=4.09e9, macs_tol=0.005e9, resolution=(224, 224))}
 
     def _build(self, config: Config, weights: Mapping[str, torch.Tensor] | None = None):
         """``weights``: a torchvision ``resnet50`` state_dict (same module names)."""
@@ -502,6 +434,15 @@ class OFAResNet50Family(Family):
 
     def config_name(self, values: Mapping[str, Any]) -> str:
         return self._named_of(values) or self.family
+
+    def published_sizes(self) -> dict:
+        """The named sub-nets' published params and MACs (rounded to 0.1M / 0.1B) at their resolution."""
+        from .knobs import PublishedSize
+
+        return {name: PublishedSize(
+            source=f"mit-han-lab/once-for-all README.md, OFA specialized sub-nets, {n['net_id']}",
+            params=n["published"]["params"], params_tol=0.05e6, macs=n["published"]["macs"], macs_tol=0.05e9,
+            resolution=n["resolution"]) for name, n in NAMED_SUBNETS.items()}
 
     def config(self, name: str | None = None, resolution=None, **knobs: Any) -> Config:
         if resolution is None and name and name.lower() in NAMED_SUBNETS:

@@ -75,6 +75,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "b5": dict(depths=(3, 6, 40, 3), hidden_sizes=(64, 128, 320, 512), decoder_hidden_size=768, **_COMMON),
 }
 DEFAULT_VARIANT = "b2"
+# Parameters of the ADE20K models (encoder + decoder) in the SegFormer paper's Table 1, in M.
+PUBLISHED_PARAMS_M = {"b0": 3.8, "b1": 13.7, "b2": 27.5, "b3": 47.3, "b4": 64.1, "b5": 84.7}
 
 
 def _spec(ctx: Mapping[str, Any]) -> dict[str, Any]:
@@ -132,6 +134,7 @@ class SegFormerFamily(Family):
     min_resolution = 64
     resolution_multiple = 32
     task = "segmentation"
+    representative_model = "segformer-b0"  # the smallest published variant ("demo" is ours)
 
     # ---- names -------------------------------------------------------------
     def model_names(self) -> list[str]:
@@ -150,6 +153,13 @@ class SegFormerFamily(Family):
 
     def name_keys(self) -> set[str]:
         return {"variant"}
+
+    def published_sizes(self) -> dict:
+        from .knobs import PublishedSize
+
+        src = "SegFormer paper (Xie et al., NeurIPS 2021), Table 1: {} M parameters (ADE20K, encoder + decoder)"
+        return {f"{self.family}-{v}": PublishedSize(source=src.format(m), params=m * 1e6, params_tol=0.05e6)
+                for v, m in PUBLISHED_PARAMS_M.items()}
 
     # ---- torch ----------------------------------------------------------------
     def hf_config(self, variant: str, num_labels: int | None = None):

@@ -154,6 +154,14 @@ class SwinFamily(Family):
     min_resolution = PATCH * 8 * WINDOW  # 224: a full window in the last stage
     resolution_multiple = PATCH * 8  # 32: patch 4, then three 2x2 patch mergings
 
+    def published_sizes(self) -> dict:
+        from .knobs import PublishedSize
+
+        # torchvision's swin_t is the same network (the paper rounds: 28M params, 4.5G FLOPs)
+        return {self.family: PublishedSize(
+            source="torchvision Swin_T_Weights.IMAGENET1K_V1: num_params 28288354, GFLOPS 4.49 (multiply-adds)",
+            params=28_288_354, macs=4.49e9, macs_tol=0.005e9, resolution=(224, 224))}
+
     def _build(self, config: Config, weights: Mapping[str, Any] | None = None):
         """``weights``: a state_dict of the full HF Swin-T classifier, loaded before slicing."""
         import torch
