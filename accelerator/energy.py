@@ -13,6 +13,7 @@ DRAM is not scaled). The counters are those of `accelerator.counters`.
 from __future__ import annotations
 
 import math
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -46,6 +47,28 @@ _USES: dict[str, tuple[tuple[str, str], ...]] = {
     "dram": (("dram_read_bytes", "dram.read"), ("dram_write_bytes", "dram.write")),
     "ppu": (("ppu_ops", "ppu.op"),),
 }
+
+
+class _BreakdownPlan:
+    """`_USES` as index arrays (built once per EnergyModel): `breakdown` computes every
+    component of every layer in a few array operations instead of a loop per component."""
+
+    def __init__(self, pj: dict[str, float]) -> None:
+        uses = [(k, counter, action) for k, u in enumerate(_USES.values()) for counter, action in u]
+        self.use_counter = [counter for _, counter, _ in uses]
+        self.plain = np.array([i for i, u in enumerate(self.use_counter) if u not in DERIVED], dtype=np.intp)
+        self.plain_counter = np.array([COUNTER_INDEX[self.use_counter[i]] for i in self.plain], dtype=np.intp)
+        self.derived = np.array([i for i, u in enumerate(self.use_counter) if u in DERIVED], dtype=np.intp)
+        self.minuend = np.array([COUNTER_INDEX[DERIVED[self.use_counter[i]][0]] for i in self.derived], dtype=np.intp)
+        self.subtrahend = np.array([COUNTER_INDEX[DERIVED[self.use_counter[i]][1]] for i in self.derived],
+                                   dtype=np.intp)
+        self.joules = np.array([pj[action] * J_PER_PJ for _, _, action in uses])
+        # slot j: (the components that have a j-th use, the rows of those uses)
+        per_comp = [[i for i, (k, _, _) in enumerate(uses) if k == comp] for comp in range(len(_USES))]
+        self.slots: list[tuple[np.ndarray, np.ndarray]] = []
+        for j in range(max(map(len, per_comp))):
+            comps = [k for k, u in enumerate(per_comp) if len(u) > j]
+            self.slots.append((np.array(comps, dtype=np.intp), np.array([per_comp[k][j] for k in comps], dtype=np.intp)))
 
 
 class EnergyModel:
@@ -155,23 +178,34 @@ class EnergyModel:
 
         ``counts``: array [n_layers, NUM_COUNTERS] in the order of `accelerator.counters.COUNTERS`;
         ``duration_s``: array [n_layers] (leakage = total leakage power x duration).
+        Each component is ``0 + count_1 x J_1 (+ count_2 x J_2)``, its actions in `_USES` order.
         """
         c = np.asarray(counts, dtype=np.float64)
         if c.ndim == 1:
             c = c[None, :]
         if c.ndim != 2 or c.shape[1] != NUM_COUNTERS:
             raise ValueError(f"counts must have shape [n_layers, {NUM_COUNTERS}], got {np.shape(counts)}")
-        t = np.broadcast_to(np.asarray(duration_s, dtype=np.float64), (c.shape[0],))
-        col = lambda name: (c[:, COUNTER_INDEX[DERIVED[name][0]]] - c[:, COUNTER_INDEX[DERIVED[name][1]]]  # noqa: E731
-                            if name in DERIVED else c[:, COUNTER_INDEX[name]])
-        out: dict[str, np.ndarray] = {}
-        for comp, uses in _USES.items():
-            e = np.zeros(c.shape[0])
-            for counter, action in uses:
-                e = e + col(counter) * (self.pj[action] * J_PER_PJ)
-            out[comp] = e
-        out["leakage"] = t * self.leakage_w
-        return out
+        n = c.shape[0]
+        t = np.broadcast_to(np.asarray(duration_s, dtype=np.float64), (n,))
+        p = self._plan
+        # one row per (counter, action) use: the counter's column (derived: minuend - subtrahend)
+        x = np.empty((len(p.use_counter), n))
+        x[p.plain] = c.T[p.plain_counter]
+        x[p.derived] = c.T[p.minuend] - c.T[p.subtrahend]
+        x *= p.joules[:, None]
+        e = np.zeros((len(self._components_out), n))  # components in `_USES` order, then leakage
+        for comps, uses in p.slots:  # each component's first use, then its second
+            e[comps] += x[uses]
+        e[-1] = t * self.leakage_w
+        return dict(zip(self._components_out, e))
+
+    @cached_property
+    def _components_out(self) -> tuple[str, ...]:
+        return (*_USES, "leakage")
+
+    @cached_property
+    def _plan(self) -> "_BreakdownPlan":
+        return _BreakdownPlan(self.pj)
 
     def counter_weights_pj(self) -> dict[str, float]:
         """pJ per unit of each model counter, all components summed (derived counters expanded):
