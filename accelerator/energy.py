@@ -50,25 +50,26 @@ _USES: dict[str, tuple[tuple[str, str], ...]] = {
 
 
 class _BreakdownPlan:
-    """`_USES` as index arrays (built once per EnergyModel): `breakdown` computes every
-    component of every layer in a few array operations instead of a loop per component."""
+    """`_USES` as index arrays (built once per EnergyModel), so that `breakdown` computes every
+    component of every layer in a few array operations instead of a loop per component.
+
+    Use j of component k is row (j, k) of a [uses per component, components] table of counter
+    rows and joules; a component with fewer uses is padded with a use of weight 0, which adds
+    exactly +0.0: ``(0 + a) + 0.0 == 0 + a`` for every finite ``a``, so each joule is the float
+    of the loop ``0 + count_1 x J_1 (+ count_2 x J_2)``."""
 
     def __init__(self, pj: dict[str, float]) -> None:
-        uses = [(k, counter, action) for k, u in enumerate(_USES.values()) for counter, action in u]
-        self.use_counter = [counter for _, counter, _ in uses]
-        self.plain = np.array([i for i, u in enumerate(self.use_counter) if u not in DERIVED], dtype=np.intp)
-        self.plain_counter = np.array([COUNTER_INDEX[self.use_counter[i]] for i in self.plain], dtype=np.intp)
-        self.derived = np.array([i for i, u in enumerate(self.use_counter) if u in DERIVED], dtype=np.intp)
-        self.minuend = np.array([COUNTER_INDEX[DERIVED[self.use_counter[i]][0]] for i in self.derived], dtype=np.intp)
-        self.subtrahend = np.array([COUNTER_INDEX[DERIVED[self.use_counter[i]][1]] for i in self.derived],
-                                   dtype=np.intp)
-        self.joules = np.array([pj[action] * J_PER_PJ for _, _, action in uses])
-        # slot j: (the components that have a j-th use, the rows of those uses)
-        per_comp = [[i for i, (k, _, _) in enumerate(uses) if k == comp] for comp in range(len(_USES))]
-        self.slots: list[tuple[np.ndarray, np.ndarray]] = []
-        for j in range(max(map(len, per_comp))):
-            comps = [k for k, u in enumerate(per_comp) if len(u) > j]
-            self.slots.append((np.array(comps, dtype=np.intp), np.array([per_comp[k][j] for k in comps], dtype=np.intp)))
+        width = max(map(len, _USES.values()))
+        # counter rows: the model's counters, then the derived ones
+        rows = {**COUNTER_INDEX, **{d: NUM_COUNTERS + i for i, d in enumerate(DERIVED)}}
+        self.derived = [(NUM_COUNTERS + i, COUNTER_INDEX[a], COUNTER_INDEX[b]) for i, (a, b) in enumerate(DERIVED.values())]
+        self.n_rows = NUM_COUNTERS + len(DERIVED)
+        self.counter = np.zeros((width, len(_USES)), dtype=np.intp)  # padding: any row, weight 0
+        self.joules = np.zeros((width, len(_USES)))
+        for k, uses in enumerate(_USES.values()):
+            for j, (counter, action) in enumerate(uses):
+                self.counter[j, k] = rows[counter]
+                self.joules[j, k] = pj[action] * J_PER_PJ
 
 
 class EnergyModel:
@@ -188,20 +189,20 @@ class EnergyModel:
         n = c.shape[0]
         t = np.broadcast_to(np.asarray(duration_s, dtype=np.float64), (n,))
         p = self._plan
-        # one row per (counter, action) use: the counter's column (derived: minuend - subtrahend)
-        x = np.empty((len(p.use_counter), n))
-        x[p.plain] = c.T[p.plain_counter]
-        x[p.derived] = c.T[p.minuend] - c.T[p.subtrahend]
-        x *= p.joules[:, None]
-        e = np.zeros((len(self._components_out), n))  # components in `_USES` order, then leakage
-        for comps, uses in p.slots:  # each component's first use, then its second
-            e[comps] += x[uses]
-        e[-1] = t * self.leakage_w
+        rows = np.empty((p.n_rows, n))  # one row per counter, derived ones after the model's
+        rows[:NUM_COUNTERS] = c.T
+        for d, a, b in p.derived:
+            rows[d] = rows[a] - rows[b]
+        x = rows[p.counter]  # [use, component, layer]
+        x *= p.joules[:, :, None]
+        e = np.empty((len(_USES) + 1, n))  # components in `_USES` order, then leakage
+        np.add(0.0, x[0], out=e[:-1])
+        for j in range(1, len(x)):
+            e[:-1] += x[j]
+        np.multiply(t, self.leakage_w, out=e[-1])
         return dict(zip(self._components_out, e))
 
-    @cached_property
-    def _components_out(self) -> tuple[str, ...]:
-        return (*_USES, "leakage")
+    _components_out: tuple[str, ...] = (*_USES, "leakage")
 
     @cached_property
     def _plan(self) -> "_BreakdownPlan":

@@ -12,7 +12,6 @@ from host.profile import Candidate
 from host.resources import RESOURCES
 from vocab.units import PS_PER_S
 from traces import TraceWriter
-from traces.writer import row_bytes
 
 from accelerator.counters import COUNTER_INDEX, COUNTER_NAMES
 
@@ -49,7 +48,7 @@ class Recorder:
     def frame(self, f: Frame, workload_of: Callable[[str], Any]) -> None:
         ran = f.start_ps >= 0 and f.end_ps >= 0
         nan = math.nan
-        row = _copy(self._frame_template(f.stream, f.config))
+        row = self._frame_row(f.stream, f.config)
         row["frame"] = f.index
         row["arrival_s"] = f.arrival_ps / PS_PER_S
         row["deadline_s"] = f.deadline_ps / PS_PER_S
@@ -62,13 +61,14 @@ class Recorder:
         row["dropped"] = bool(f.dropped or f.aborted)
         if ran and f.outcome is not None and f.outcome.detail is not None:
             self._layers(f, f.outcome.detail, workload_of)
-        self.w.append_frames(row)  # after its layers: a frame row on disk implies its layers are
+        self.w.append_frames(row)  # after its layers: a flushed frame row implies its layers are on disk
         f.outcome = None  # the per-layer result is in the trace now
         self.frames += 1
 
-    # Templates: the constant columns of a stream's frame rows and of a (stream, config)'s layer
-    # rows, validated and encoded once by the writer; each frame copies one and fills its numbers.
-    def _frame_template(self, stream: str, config: str) -> np.ndarray:
+    # Rows to fill: per (stream, config), one frame row and the layer rows, their constant columns
+    # (names, ops) validated and encoded once by the writer. A frame overwrites every number
+    # column; the writer copies the rows when they are appended, so the arrays are reused.
+    def _frame_row(self, stream: str, config: str) -> np.ndarray:
         t = self._frame_rows.get((stream, config))
         if t is None:
             t = self._frame_rows[(stream, config)] = self.w.as_rows("frames", {
@@ -77,7 +77,7 @@ class Recorder:
                 "missed": [False], "dropped": [False]})
         return t
 
-    def _layer_template(self, stream: str, config: str, workload_of) -> np.ndarray:
+    def _layer_rows_of(self, stream: str, config: str, workload_of) -> np.ndarray:
         t = self._layer_rows.get((stream, config))
         if t is None:
             layers = workload_of(config).layers
@@ -99,7 +99,7 @@ class Recorder:
         if n == 0:
             return
         counts = counts[:n]  # every column is trimmed alike (names, counters, energies)
-        rows = _copy(self._layer_template(f.stream, f.config, workload_of)[:n])
+        rows = self._layer_rows_of(f.stream, f.config, workload_of)[:n]
         ci = COUNTER_INDEX
         rows["frame"] = f.index
         rows["start_s"] = (counts[:, ci["start_ps"]] - self.offset_ps) / PS_PER_S
@@ -114,7 +114,3 @@ class Recorder:
             rows[name] = counts[:, i]  # int64 -> float64, as the column is stored
         self.w.append_layers(rows)
 
-
-def _copy(rows: np.ndarray) -> np.ndarray:
-    """A copy of structured rows, as a plain memory copy (`traces.writer.row_bytes`)."""
-    return row_bytes(rows).copy().view(rows.dtype)  # 1-D bytes -> 1-D rows

@@ -261,8 +261,8 @@ class TraceWriter:
     missing column, a value of the wrong type or a string over its width raises
     ValueError naming the column, and nothing of that call is kept. The fast
     path for a hot loop: a 1-D structured array of the table's :meth:`dtype`
-    (e.g. a copy of a template made once by :meth:`as_rows`, its numbers filled in),
-    taken as it is.
+    (e.g. rows made once by :meth:`as_rows`, their numbers filled in per call),
+    copied as they are.
 
     Parameters
     ----------
