@@ -432,8 +432,9 @@ class TraceWriter:
 
     def as_rows(self, table: str, rows: Any) -> np.ndarray:
         """Validate rows (any form the ``append_*`` calls take) into a structured array of
-        :meth:`dtype`, without appending them: e.g. a template of constant columns that a
-        caller copies and fills per call, then appends as an array (the fast path)."""
+        :meth:`dtype`, without appending them: e.g. rows whose strings are validated and encoded
+        once, whose number columns a caller fills per call before appending them as an array
+        (the fast path; the append copies them, so the array can be reused)."""
         if table not in self._dtypes:
             raise ValueError(f"unknown table {table!r}; tables: {', '.join(self._dtypes)}")
         return self._rows_to_array(table, rows)
