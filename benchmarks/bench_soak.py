@@ -56,6 +56,12 @@ def soak(out_dir: str, n_frames: int) -> None:
     print(f"  RSS before the run {base:.0f} MiB; {res.frames:,} frames in {wall:.0f} s ({res.frames / wall:.0f} frames/s)")
     print(f"  RSS after warm-up (10%..100% of the run, {len(warm)} samples): {lo:.1f} .. {hi:.1f} MiB, "
           f"spread {100 * (hi - lo) / lo:.2f}% (target <= 5%: {'ok' if hi - lo <= 0.05 * lo else 'NOT FLAT'})")
+    fs = [f for f, _, _ in samples if f >= 0.1 * n_frames]
+    if len(set(fs)) >= 2:  # least-squares slope of RSS over frames after warm-up
+        mf, mr = sum(fs) / len(fs), sum(warm) / len(warm)
+        slope = sum((f - mf) * (r - mr) for f, r in zip(fs, warm)) / sum((f - mf) ** 2 for f in fs)
+        print(f"  RSS slope after warm-up: {slope * 1e5:+.2f} MiB per 100k frames "
+              f"(extrapolated to 1M frames: {slope * 1e6:+.1f} MiB{'' if n_frames >= 10**6 else ', from a shorter run'})")
     print(f"  peak RSS of the process (incl. the end-of-run summary): "
           f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB; trace {os.path.getsize(path) / 2**20:.0f} MiB")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any, Callable
 
 import numpy as np
 
@@ -26,7 +27,10 @@ class Recorder:
         self.components = energy_components
         self.offset_ps = offset_ps
         self.frames = 0  # frames recorded (rows are not kept in memory: the run's memory stays flat)
-        self._layer_meta: dict[str, dict[str, np.ndarray]] = {}
+        # one template per (stream, config) pair: bounded by the scenario, not by the run's length
+        self._frame_rows: dict[tuple[str, str], np.ndarray] = {}
+        self._layer_rows: dict[tuple[str, str], np.ndarray] = {}
+        self._counter_columns = [(f"c_{n}", COUNTER_INDEX[n]) for n in COUNTER_NAMES if n not in ("start_ps", "end_ps")]
 
     @staticmethod
     def layer_extra_columns(components: tuple[str, ...]) -> dict[str, str]:
@@ -62,58 +66,72 @@ class Recorder:
         self.w.append_resources({"time_s": [t_ps / PS_PER_S], "resource": [resource], "value": [float(value)],
                                  "unit": [RESOURCES[resource].unit]})
 
-    def frame(self, f: Frame, workload_of) -> None:
+    def frame(self, f: Frame, workload_of: Callable[[str], Any]) -> None:
         ran = f.start_ps >= 0 and f.end_ps >= 0
         nan = math.nan
-        self.w.append_frames({
-            "stream": [f.stream], "frame": [f.index],
-            "arrival_s": [f.arrival_ps / PS_PER_S], "deadline_s": [f.deadline_ps / PS_PER_S],
-            "start_s": [f.start_ps / PS_PER_S if ran else nan], "end_s": [f.end_ps / PS_PER_S if ran else nan],
-            "config": [f.config], "accuracy": [f.accuracy if ran and not f.aborted else nan],
-            "latency_s": [(f.end_ps - f.arrival_ps) / PS_PER_S if ran else nan],
-            "energy_j": [f.energy_j if ran else 0.0],
-            "missed": [bool(ran and not f.aborted and f.end_ps > f.deadline_ps)],
-            "dropped": [bool(f.dropped or f.aborted)],
-        })
+        row = self._frame_row(f.stream, f.config)
+        row["frame"] = f.index
+        row["arrival_s"] = f.arrival_ps / PS_PER_S
+        row["deadline_s"] = f.deadline_ps / PS_PER_S
+        row["start_s"] = f.start_ps / PS_PER_S if ran else nan
+        row["end_s"] = f.end_ps / PS_PER_S if ran else nan
+        row["accuracy"] = f.accuracy if ran and not f.aborted else nan
+        row["latency_s"] = (f.end_ps - f.arrival_ps) / PS_PER_S if ran else nan
+        row["energy_j"] = f.energy_j if ran else 0.0
+        row["missed"] = bool(ran and not f.aborted and f.end_ps > f.deadline_ps)
+        row["dropped"] = bool(f.dropped or f.aborted)
         if ran and f.outcome is not None and f.outcome.detail is not None:
-            self._layers(f, f.outcome.detail, workload_of(f.config))
+            self._layers(f, f.outcome.detail, workload_of)
+        self.w.append_frames(row)  # after its layers: a flushed frame row implies its layers are on disk
         f.outcome = None  # the per-layer result is in the trace now
         self.frames += 1
 
-    def _meta(self, config: str, wl) -> dict[str, np.ndarray]:
-        m = self._layer_meta.get(config)
-        if m is None:
-            m = {
-                "name": np.array([l.name for l in wl.layers], dtype=object),
-                "op": np.array([l.op for l in wl.layers], dtype=object),
-                "op_class": np.array([l.op_class for l in wl.layers], dtype=object),
-            }
-            self._layer_meta[config] = m
-        return m
+    # Rows to fill: per (stream, config), one frame row and the layer rows, their constant columns
+    # (names, ops) validated and encoded once by the writer. A frame overwrites every number
+    # column; the writer copies the rows when they are appended, so the arrays are reused.
+    def _frame_row(self, stream: str, config: str) -> np.ndarray:
+        t = self._frame_rows.get((stream, config))
+        if t is None:
+            t = self._frame_rows[(stream, config)] = self.w.as_rows("frames", {
+                "stream": [stream], "frame": [0], "arrival_s": [0.0], "deadline_s": [0.0], "start_s": [0.0],
+                "end_s": [0.0], "config": [config], "accuracy": [0.0], "latency_s": [0.0], "energy_j": [0.0],
+                "missed": [False], "dropped": [False]})
+        return t
 
-    def _layers(self, f: Frame, res, wl) -> None:
+    def _layer_rows_of(self, stream: str, config: str, workload_of) -> np.ndarray:
+        t = self._layer_rows.get((stream, config))
+        if t is None:
+            layers = workload_of(config).layers
+            n = len(layers)
+            cols: dict[str, object] = {
+                "stream": [stream] * n, "frame": np.zeros(n, dtype=np.int64), "layer": np.arange(n, dtype=np.int64),
+                "name": [l.name for l in layers], "op": [l.op for l in layers],
+                "op_class": [l.op_class for l in layers],
+            }
+            dtype = self.w.dtype("layers")
+            for name in dtype.names:
+                cols.setdefault(name, np.zeros(n, dtype=dtype[name]))  # numbers: filled per frame
+            t = self._layer_rows[(stream, config)] = self.w.as_rows("layers", cols)
+        return t
+
+    def _layers(self, f: Frame, res, workload_of) -> None:
         counts = np.asarray(res.counters)
         n = min(counts.shape[0], int(res.layers_done))  # an aborted inference: only the layers it finished
         if n == 0:
             return
         counts = counts[:n]  # every column is trimmed alike (names, counters, energies)
-        meta = self._meta(f.config, wl)
+        rows = self._layer_rows_of(f.stream, f.config, workload_of)[:n]
         ci = COUNTER_INDEX
-        cols: dict[str, object] = {
-            "stream": [f.stream] * n,
-            "frame": np.full(n, f.index, dtype=np.int64),
-            "layer": np.arange(n, dtype=np.int64),
-            "name": meta["name"][:n], "op": meta["op"][:n], "op_class": meta["op_class"][:n],
-            "start_s": (counts[:, ci["start_ps"]] - self.offset_ps) / PS_PER_S,
-            "end_s": (counts[:, ci["end_ps"]] - self.offset_ps) / PS_PER_S,
-            "macs_useful": counts[:, ci["macs_useful"]].astype(np.int64),
-            "macs_issued": counts[:, ci["macs_issued"]].astype(np.int64),
-            "dram_bytes": (counts[:, ci["dram_read_bytes"]] + counts[:, ci["dram_write_bytes"]]).astype(np.int64),
-            "energy_j": np.asarray(res.layer_energy_j)[:n],
-        }
+        rows["frame"] = f.index
+        rows["start_s"] = (counts[:, ci["start_ps"]] - self.offset_ps) / PS_PER_S
+        rows["end_s"] = (counts[:, ci["end_ps"]] - self.offset_ps) / PS_PER_S
+        rows["macs_useful"] = counts[:, ci["macs_useful"]]
+        rows["macs_issued"] = counts[:, ci["macs_issued"]]
+        rows["dram_bytes"] = counts[:, ci["dram_read_bytes"]] + counts[:, ci["dram_write_bytes"]]
+        rows["energy_j"] = np.asarray(res.layer_energy_j)[:n]
         for c in self.components:
-            cols[f"energy_{c}_j"] = np.asarray(res.energy[c])[:n]
-        for name in COUNTER_NAMES:
-            if name not in ("start_ps", "end_ps"):
-                cols[f"c_{name}"] = counts[:, ci[name]].astype(np.float64)
-        self.w.append_layers(cols)
+            rows[f"energy_{c}_j"] = np.asarray(res.energy[c])[:n]
+        for name, i in self._counter_columns:
+            rows[name] = counts[:, i]  # int64 -> float64, as the column is stored
+        self.w.append_layers(rows)
+

@@ -10,6 +10,7 @@ from accelerator.counters import COUNTER_INDEX, NUM_COUNTERS
 from accelerator.energy import COMPONENTS, DERIVED, EnergyModel, _USES
 from accelerator.params import ParamError
 from accelerator.presets import list_presets, load_preset
+from vocab.units import J_PER_PJ
 
 
 
@@ -142,3 +143,36 @@ def test_counter_weights_sum_to_the_breakdown():
     w = em.counter_weights_pj()
     by_weights = sum(counts[:, COUNTER_INDEX[k]] * v for k, v in w.items()) * 1e-12 + dur * em.leakage_w
     assert np.allclose(by_weights, em.total(counts, dur), rtol=1e-12)
+
+
+def _breakdown_by_loop(em: EnergyModel, counts: np.ndarray, duration_s: np.ndarray) -> dict[str, np.ndarray]:
+    """The breakdown as a loop per component and action: 0 + count x J (+ count x J), in `_USES` order."""
+    c = np.asarray(counts, dtype=np.float64)
+    out = {}
+    for comp, uses in _USES.items():
+        e = np.zeros(c.shape[0])
+        for counter, action in uses:
+            col = (c[:, COUNTER_INDEX[DERIVED[counter][0]]] - c[:, COUNTER_INDEX[DERIVED[counter][1]]]
+                   if counter in DERIVED else c[:, COUNTER_INDEX[counter]])
+            e = e + col * (em.pj[action] * J_PER_PJ)
+        out[comp] = e
+    out["leakage"] = np.asarray(duration_s, dtype=np.float64) * em.leakage_w
+    return out
+
+
+@pytest.mark.parametrize("preset", ["simba-like", "rt-64pe"])
+@pytest.mark.parametrize("zero_gating", [True, False])
+def test_vectorised_breakdown_equals_the_loop_bit_for_bit(preset, zero_gating):
+    """Traces must not change when the breakdown is computed in array operations: same
+    operations in the same order per element, so every joule is the same float."""
+    em = EnergyModel(load_preset(preset).replace(zero_gating=zero_gating))
+    rng = np.random.default_rng(1)
+    counts = rng.integers(0, 10**12, size=(57, NUM_COUNTERS), dtype=np.int64)
+    counts[:, COUNTER_INDEX["macs_issued"]] = counts[:, COUNTER_INDEX["macs_useful"]] + rng.integers(0, 10**6, 57)
+    dur = rng.random(57) * 1e-3
+    got, want = em.breakdown(counts, dur), _breakdown_by_loop(em, counts, dur)
+    assert list(got) == list(want) == list(COMPONENTS)
+    for k in want:
+        assert got[k].dtype == np.float64 and got[k].tobytes() == want[k].tobytes(), k
+    one = em.breakdown(counts[0], dur[:1])  # one layer as a 1-D row
+    assert all(one[k].tobytes() == want[k][:1].tobytes() for k in want)

@@ -198,6 +198,41 @@ def _coerce_str(table: str, col: Column, values: Any) -> np.ndarray:
 # ---------------------------------------------------------------------------
 
 
+def row_bytes(rows: np.ndarray) -> np.ndarray:
+    """Contiguous structured rows as their bytes (1-D uint8): copying those is one memory copy
+    (numpy copies a structured array whose fields carry h5py's string metadata field by field,
+    and opaque records record by record: 10-50x slower)."""
+    return np.ascontiguousarray(rows).reshape(-1).view(np.uint8)
+
+
+class _RowBuffer:
+    """One table's rows between flushes, in one growing byte array: an append is one copy into
+    place (no list of small arrays for the flush to concatenate); the capacity is kept across
+    flushes, so a steady run allocates nothing after its first flushes."""
+
+    def __init__(self, dtype: np.dtype) -> None:
+        self.dtype = dtype
+        self._raw = np.empty(chunk_rows(dtype.itemsize) * dtype.itemsize, dtype=np.uint8)
+        self.n = 0
+
+    def push(self, arr: np.ndarray) -> None:
+        size = self.dtype.itemsize
+        start, end = self.n * size, (self.n + len(arr)) * size
+        if end > len(self._raw):
+            grown = np.empty(max(end, 2 * len(self._raw)), dtype=np.uint8)
+            grown[:start] = self._raw[:start]
+            self._raw = grown
+        self._raw[start:end] = row_bytes(arr)
+        self.n += len(arr)
+
+    def rows(self) -> np.ndarray:
+        """The buffered rows (a view: valid until the next push or clear)."""
+        return self._raw[: self.n * self.dtype.itemsize].view(self.dtype)
+
+    def clear(self) -> None:
+        self.n = 0
+
+
 class TraceWriteError(OSError):
     """Writing the trace failed (e.g. the disk is full); the file keeps the rows of the
     last completed flush and nothing else."""
@@ -225,7 +260,10 @@ class TraceWriter:
     scalar that is repeated), a list of row mappings, or a pandas DataFrame.
     Every column of the table (extras included) must be given; an unknown or
     missing column, a value of the wrong type or a string over its width raises
-    ValueError naming the column, and nothing of that call is kept.
+    ValueError naming the column, and nothing of that call is kept. The fast
+    path for a hot loop: a 1-D structured array of the table's :meth:`dtype`
+    (e.g. rows made once by :meth:`as_rows`, their numbers filled in per call),
+    copied as they are.
 
     Parameters
     ----------
@@ -361,10 +399,9 @@ class TraceWriter:
             raise
         self._f = f
         self._failed: TraceWriteError | None = None
-        self._buf: dict[str, list[np.ndarray]] = {t: [] for t in schema.TABLES}
+        self._buf = {t: _RowBuffer(self._dtypes[t]) for t in schema.TABLES}
         self._nbuf = 0
         self._written = {t: 0 for t in schema.TABLES}
-        self._buffered = {t: 0 for t in schema.TABLES}
         self._configs: dict[str, tuple] = {}
         self._last_flush = time.monotonic()
 
@@ -404,7 +441,7 @@ class TraceWriter:
     @property
     def rows(self) -> dict[str, int]:
         """Rows appended so far per table (flushed or still buffered)."""
-        return {t: self._written[t] + self._buffered[t] for t in schema.TABLES}
+        return {t: self._written[t] + self._buf[t].n for t in schema.TABLES}
 
     @property
     def flushed_rows(self) -> dict[str, int]:
@@ -416,6 +453,19 @@ class TraceWriter:
             raise ValueError(f"TraceWriter for {self.path} is closed")
 
     # ---- appends -----------------------------------------------------------
+    def dtype(self, table: str) -> np.dtype:
+        """The numpy structured dtype of a table's rows (extras included), as stored."""
+        return self._dtypes[table]
+
+    def as_rows(self, table: str, rows: Any) -> np.ndarray:
+        """Validate rows (any form the ``append_*`` calls take) into a structured array of
+        :meth:`dtype`, without appending them: e.g. rows whose strings are validated and encoded
+        once, whose number columns a caller fills per call before appending them as an array
+        (the fast path; the append copies them, so the array can be reused)."""
+        if table not in self._dtypes:
+            raise ValueError(f"unknown table {table!r}; tables: {', '.join(self._dtypes)}")
+        return self._rows_to_array(table, rows)
+
     def append_frames(self, rows: Any) -> int:
         """Append frame rows; returns the number of rows appended."""
         return self._append("frames", rows)
@@ -496,8 +546,7 @@ class TraceWriter:
         return len(arr)
 
     def _push(self, table: str, arr: np.ndarray) -> None:
-        self._buf[table].append(arr)
-        self._buffered[table] += len(arr)
+        self._buf[table].push(arr)
         self._nbuf += len(arr)
         if self.flush_every_rows is not None and self._nbuf >= self.flush_every_rows:
             self.flush()
@@ -507,6 +556,13 @@ class TraceWriter:
     def _rows_to_array(self, table: str, rows: Any) -> np.ndarray:
         cols = self.columns[table]
         names = self._names[table]
+        if isinstance(rows, np.ndarray):
+            # the fast path: rows already of the stored type (types and string widths hold by
+            # construction); copied into the buffer by the append
+            if rows.dtype != self._dtypes[table] or rows.ndim != 1:
+                raise ValueError(f"rows of /{table} as an array must be 1-D of the table's dtype "
+                                 f"(TraceWriter.dtype({table!r})), got {rows.dtype} with shape {rows.shape}")
+            return rows
         if hasattr(rows, "columns") and hasattr(rows, "to_dict"):  # pandas DataFrame
             rows = {c: rows[c].to_numpy() for c in rows.columns}
         if isinstance(rows, Mapping):
@@ -566,10 +622,9 @@ class TraceWriter:
         self._check_space()
         try:
             for t in ("configs", "resources", "layers", "frames"):
-                bufs = self._buf[t]
-                if not bufs:
+                arr = self._buf[t].rows()
+                if not len(arr):
                     continue
-                arr = bufs[0] if len(bufs) == 1 else np.concatenate(bufs)
                 ds = self._ds[t]
                 n0 = self._written[t]
                 ds.resize((n0 + len(arr),))
@@ -584,8 +639,7 @@ class TraceWriter:
             raise self._failed from None
         self._written = new
         for t in schema.TABLES:
-            self._buf[t] = []
-            self._buffered[t] = 0
+            self._buf[t].clear()
         self._nbuf = 0
         self._last_flush = time.monotonic()
 
@@ -595,13 +649,14 @@ class TraceWriter:
         process). Room = the buffered rows uncompressed, plus one rewritten chunk per table,
         plus a margin for metadata."""
         need = SPACE_MARGIN_BYTES
-        for t, bufs in self._buf.items():
-            if bufs:
+        for t, buf in self._buf.items():
+            if buf.n:
+                rows = buf.rows()
                 item = self._dtypes[t].itemsize
-                raw = sum(len(b) for b in bufs) * item
+                raw = len(rows) * item
                 # the rows compress: twice the compressed size of a sample (without HDF5's shuffle,
                 # which only compresses better), never more than the raw size
-                sample = bufs[0][: max(1, SPACE_SAMPLE_BYTES // item)].tobytes()
+                sample = rows[: max(1, SPACE_SAMPLE_BYTES // item)].tobytes()
                 ratio = len(zlib.compress(sample, GZIP_LEVEL)) / max(1, len(sample))
                 need += int(raw * min(1.0, 2 * ratio)) + chunk_rows(item) * item
         try:
@@ -621,8 +676,8 @@ class TraceWriter:
             f"cannot write trace {self.path}: {_reason(e)}; the trace keeps the {self._written['frames']} frames "
             "of its last completed flush")
         self._failed.in_hdf5 = not (isinstance(e, OSError) and e.errno == errno.ENOSPC and "needed" in str(e))
-        self._buf = {t: [] for t in schema.TABLES}
-        self._buffered = {t: 0 for t in schema.TABLES}
+        for buf in self._buf.values():
+            buf.clear()
         self._nbuf = 0
         if self._failed.in_hdf5:
             for t, ds in self._ds.items():
