@@ -30,7 +30,7 @@ class Recorder:
         # one template per (stream, config) pair: bounded by the scenario, not by the run's length
         self._frame_rows: dict[tuple[str, str], np.ndarray] = {}
         self._layer_rows: dict[tuple[str, str], np.ndarray] = {}
-        self._counter_columns = [(f"c_{n}", COUNTER_INDEX[n]) for n in COUNTER_NAMES if n not in ("start_ps", "end_ps")]
+        self._counter_columns = [(counter_column(n), COUNTER_INDEX[n]) for n in COUNTER_NAMES if n not in ("start_ps", "end_ps")]
 
     @staticmethod
     def layer_extra_columns(components: tuple[str, ...]) -> dict[str, str]:
@@ -130,7 +130,7 @@ class Recorder:
         rows["dram_bytes"] = counts[:, ci["dram_read_bytes"]] + counts[:, ci["dram_write_bytes"]]
         rows["energy_j"] = np.asarray(res.layer_energy_j)[:n]
         for c in self.components:
-            rows[f"energy_{c}_j"] = np.asarray(res.energy[c])[:n]
+            rows[energy_column(c)] = np.asarray(res.energy[c])[:n]
         for name, i in self._counter_columns:
             rows[name] = counts[:, i]  # int64 -> float64, as the column is stored
         self.w.append_layers(rows)

@@ -190,7 +190,6 @@ def _simulate(system, path, claim, scenario_source, progress, created, use_profi
               sync="decoupled") -> SimulationResult:
     import traces
     import workloads
-    from accelerator.energy import EnergyModel
     from accelerator.model import Accelerator
 
     from . import __version__
@@ -221,14 +220,14 @@ def _simulate(system, path, claim, scenario_source, progress, created, use_profi
     levels = {ResourceLevel()} | {ResourceLevel.of(lv) for _, lv in merged_levels(timelines)}
     profile = measure(acc, hw, sorted({c.id for c in configs.values()}), levels, program_of, use_cache=use_profile_cache)
 
-    energy = EnergyModel(hw)
+    components = tuple(acc.energy_model.components)  # the energy columns the results will carry
     writer = traces.TraceWriter(
         path, seed=system.seed, scenario=scenario_source, hardware=hw.record(), tool_version=__version__,
-        created=created, layer_extra_columns=Recorder.layer_extra_columns(tuple(energy.components)), claim=claim,
-        vocabulary=Recorder.trace_vocabulary(tuple(energy.components)),
+        created=created, layer_extra_columns=Recorder.layer_extra_columns(components), claim=claim,
+        vocabulary=Recorder.trace_vocabulary(components),
     )
     bridge = Bridge(acc, hw, program_of)
-    rec = Recorder(writer, tuple(energy.components), bridge.offset_ps)
+    rec = Recorder(writer, components, bridge.offset_ps)
     try:
         for s in system.streams:
             objective = objective_of([cands[c] for c in s.all_candidates()])
