@@ -11,9 +11,8 @@
 
 #include "core.h"
 #include "dma.h"
-#include "dram.h"
+#include "bandwidth_server.h"
 #include "global_buffer.h"
-#include "noc.h"
 #include "pe_array.h"
 #include "ppu.h"
 #include "timed_wait_loop.h"

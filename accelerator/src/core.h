@@ -48,15 +48,17 @@ struct Completion {
 };
 
 // A fixed-capacity FIFO of slots: the double buffers between the engines.
-template <typename T, int CAP>
+template <typename T, unsigned CAP>
 struct Slots {
+    static_assert((CAP & (CAP - 1)) == 0, "a power of two: slot indices wrap with a mask");
     T item[CAP];
-    int head = 0, count = 0;
+    unsigned head = 0, count = 0;
     bool empty() const { return count == 0; }
     bool full() const { return count == CAP; }
     T& front() { return item[head]; }
-    void push(const T& v) { item[(head + count) % CAP] = v; ++count; }
-    void pop() { head = (head + 1) % CAP; --count; }
+    T& back_free() { return item[(head + count) & (CAP - 1)]; }  // the slot push() fills next
+    void push(const T& v) { back_free() = v; ++count; }
+    void pop() { head = (head + 1) & (CAP - 1); --count; }
     void clear() { head = 0; count = 0; }
 };
 

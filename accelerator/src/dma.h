@@ -24,10 +24,9 @@
 #include <algorithm>
 #include <systemc>
 
+#include "bandwidth_server.h"
 #include "core.h"
-#include "dram.h"
 #include "global_buffer.h"
-#include "noc.h"
 
 namespace dynvit {
 
@@ -116,8 +115,7 @@ SC_MODULE(Dma) {
         if (layer_end_epoch != core.epoch || j != core.active || j != job) return -1;
         const Program& prog = *j->prog;
         if (next_layer >= prog.n_layers) return -1;  // the inference ends: at the kernel's time
-        TileWalker probe(prog.layer(next_layer), core.hw);
-        if (probe.num_tiles() == 0) return -1;
+        if (TileWalker::count_tiles(prog.layer(next_layer)) == 0) return -1;
         const int64_t te = layer_end_ps;
         layer_end_job = nullptr;
         ev_store_done.cancel();
@@ -139,7 +137,7 @@ SC_MODULE(Dma) {
         int64_t* row = j->row(j->cur_layer);
         while (!core.in.full() && walker.has_next()) {
             // build the next tile in place in the free slot
-            InTile& tile = core.in.item[(core.in.head + core.in.count) % 2];
+            InTile& tile = core.in.back_free();
             walker.next(tile.w);
             tile.job = j;
             tile.layer = j->cur_layer;

@@ -1,0 +1,34 @@
+// An exact memo of durations: the per-tile path computes a duration (a transfer's occupancy, a
+// tile's compute time) from a size and the runtime rates with a floating-point division; a
+// layer's tiles have a handful of distinct sizes, so most find theirs here instead.
+#pragma once
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+
+namespace dynvit {
+
+// A duration (ps) that depends on one size and on two rate inputs. Same inputs, same
+// arithmetic: the results are identical to computing every time.
+struct DurationMemo {
+    static constexpr int BITS = 4, N = 1 << BITS;  // direct-mapped entries
+    int64_t key[N], val[N];
+    double rate_a = NAN, rate_b = NAN;  // the rate inputs the entries were computed with
+
+    template <class F>
+    int64_t get(int64_t size, double a, double b, F compute) {
+        if (a != rate_a || b != rate_b) {  // a rate changed (or first use): drop every entry
+            std::fill(key, key + N, (int64_t)-1);
+            rate_a = a;
+            rate_b = b;
+        }
+        const int i = (int)(((uint64_t)size * 0x9E3779B97F4A7C15ull) >> (64 - BITS));  // Fibonacci hashing
+        if (key[i] != size) {
+            val[i] = compute();  // may throw (out of range): nothing is stored then
+            key[i] = size;
+        }
+        return val[i];
+    }
+};
+
+}  // namespace dynvit
