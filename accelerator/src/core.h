@@ -70,12 +70,7 @@ struct InTile {
 };
 
 struct OutTile {
-    Job* job = nullptr;
-    int64_t layer = 0;
-    int64_t bytes = 0;
-    bool via_noc = true;
-    bool last = false;     // last output of the layer
-    int64_t done_ps = -1;  // when its DRAM write completes (-1: not issued yet)
+    int64_t done_ps = -1;  // when its DRAM write completes: the slot is free from then
 };
 
 struct Core {

@@ -162,7 +162,7 @@ SC_MODULE(Dma) {
         int64_t* row = j->row(layer);
         int64_t done = dram.reserve(bytes, t);
         if (via_noc) done = std::max(done, noc.reserve(bytes, t));
-        core.out.push(OutTile{j, layer, bytes, via_noc, last, done});
+        core.out.push(OutTile{done});
         row[CTR_DRAM_WRITE] += bytes;
         if (via_noc) row[CTR_NOC] += bytes;  // PEs -> NoC -> global buffer
         glb.write(row, bytes);                 // (the PPU writes the GLB directly)

@@ -3,24 +3,29 @@
 // layer's tiles have a handful of distinct sizes, so most find theirs here instead.
 #pragma once
 #include <algorithm>
-#include <cmath>
 #include <cstdint>
+#include <cstring>
 
 namespace dynvit {
 
 // A duration (ps) that depends on one size and on two rate inputs. Same inputs, same
 // arithmetic: the results are identical to computing every time.
 struct DurationMemo {
-    static constexpr int BITS = 4, N = 1 << BITS;  // direct-mapped entries
+    static constexpr int BITS = 8, N = 1 << BITS;  // direct-mapped entries (fewer: more collisions)
     int64_t key[N], val[N];
-    double rate_a = NAN, rate_b = NAN;  // the rate inputs the entries were computed with
+    // the rate inputs the entries were computed with, as bit patterns (equal bits, equal
+    // arithmetic); initially a NaN no rate has, so the first call fills the memo
+    uint64_t rate_a = ~0ull, rate_b = ~0ull;
 
     template <class F>
     int64_t get(int64_t size, double a, double b, F compute) {
-        if (a != rate_a || b != rate_b) {  // a rate changed (or first use): drop every entry
+        uint64_t ba, bb;
+        std::memcpy(&ba, &a, sizeof ba);
+        std::memcpy(&bb, &b, sizeof bb);
+        if ((ba ^ rate_a) | (bb ^ rate_b)) {  // a rate changed (or first use): drop every entry
             std::fill(key, key + N, (int64_t)-1);
-            rate_a = a;
-            rate_b = b;
+            rate_a = ba;
+            rate_b = bb;
         }
         const int i = (int)(((uint64_t)size * 0x9E3779B97F4A7C15ull) >> (64 - BITS));  // Fibonacci hashing
         if (key[i] != size) {

@@ -163,8 +163,13 @@ class TileWalker {
             trips_[d] = dim_[d] > 0 ? cdiv(dim_[d], tsz_[d]) : 0;
             ntiles_ *= trips_[d];
             last_[d] = dim_[d] - (trips_[d] - 1) * tsz_[d];
-            ord_[d] = (int)L[F_ORD0 + d];
             idx_[d] = 0;
+        }
+        // the odometer skips loops of one trip (their index never moves)
+        nlevels_ = 0;
+        for (int lvl = 0; lvl < NUM_DIMS; ++lvl) {
+            const int d = (int)L[F_ORD0 + lvl];
+            if (trips_[d] > 1) ord_[nlevels_++] = d;
         }
         const bool wact = L[F_WACT] != 0;
         grouped_ = L[F_GROUPS] > 1;
@@ -272,11 +277,11 @@ class TileWalker {
             changed = (1u << NUM_DIMS) - 1;  // every operand tile is new
         } else {  // advance the odometer, innermost loop first
             changed = 0;
-            for (int lvl = NUM_DIMS - 1; lvl >= 0; --lvl) {
+            for (int lvl = nlevels_ - 1; lvl >= 0; --lvl) {
                 const int d = ord_[lvl];
-                if (++idx_[d] < trips_[d]) { changed |= 1u << d; break; }
-                idx_[d] = 0;
-                if (trips_[d] > 1) changed |= 1u << d;  // wrapped to its first tile
+                changed |= 1u << d;
+                if (++idx_[d] < trips_[d]) break;
+                idx_[d] = 0;  // wrapped to its first tile
             }
         }
         for (unsigned m = changed; m; m &= m - 1) {
@@ -308,12 +313,13 @@ class TileWalker {
             const int64_t stride = L[F_STRIDE], pad = L[F_PAD];
             if (changed & (1u << DIM_P)) rows_ = window(idx_[DIM_P] * tsz_[DIM_P], c.pt, stride, L[F_R], pad, L[F_H]);
             if (changed & (1u << DIM_Q)) cols_ = window(idx_[DIM_Q] * tsz_[DIM_Q], c.qt, stride, L[F_S], pad, L[F_W]);
-            int64_t cin = c.ct;
-            if (grouped_) {
+            if (!grouped_) {
+                cin_ = c.ct;
+            } else if (changed & ((1u << DIM_K) | (1u << DIM_C))) {  // the groups the K tile spans
                 const int64_t o = idx_[DIM_K] * tsz_[DIM_K];
-                cin = ((o + c.kt - 1) / kg_ - o / kg_ + 1) * c.ct;
+                cin_ = ((o + c.kt - 1) / kg_ - o / kg_ + 1) * c.ct;
             }
-            const int64_t ib = c.nt * cin * rows_ * cols_ * L[F_DB];
+            const int64_t ib = c.nt * cin_ * rows_ * cols_ * L[F_DB];
             // inputs: DRAM -> global buffer -> NoC (multicast) -> PE input buffers
             t.noc_in += ib;
             t.glb_read += ib;
@@ -333,13 +339,15 @@ class TileWalker {
     // MAC: loop nest
     int64_t dim_[NUM_DIMS] = {}, tsz_[NUM_DIMS] = {}, trips_[NUM_DIMS] = {}, last_[NUM_DIMS] = {},
             idx_[NUM_DIMS] = {};
-    int ord_[NUM_DIMS] = {};
+    int ord_[NUM_DIMS] = {};  // the loops of more than one trip, outermost first
+    int nlevels_ = 0;
     unsigned wmask_ = 0, imask_ = 0;  // dimensions the weight / input tile depends on
     unsigned edges_ = 0;              // dimensions at their last (edge) tile
     unsigned nonzero_ = 0;            // dimensions not at their first tile
     bool grouped_ = false;
     int64_t kg_ = 1;
     int64_t rows_ = 0, cols_ = 0;     // input window of the current tile (follow P and Q)
+    int64_t cin_ = 0;                 // input channels of the current tile (follow K and C)
     // tile classes by edge pattern, worked out on first use (bit e of classes_: class_[e] valid)
     uint32_t classes_ = 0;
     TileClass class_[1 << NUM_DIMS];
