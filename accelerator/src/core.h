@@ -88,7 +88,10 @@ struct Core {
     bool compute_busy() const { const int64_t t = now_ps(); return t >= busy_from && t < busy_until; }
     std::vector<Completion> completions;
     int64_t activations = 0;   // process activations (method triggers, thread resumes) of the model
-    // count one activation, also against the layer in flight
+    // Count one activation, also against the layer in flight: an activation counts against the
+    // layer the model works on in it (the one that starts an inference: Dma::engine), so an
+    // inference's activations are the sum over its layers; wake-ups of an idle unit count
+    // against none.
     void count_activation() {
         ++activations;
         if (active && active->cur_layer >= 0) ++active->acts[active->cur_layer];

@@ -79,6 +79,8 @@ SC_MODULE(Dma) {
             job = j;
             next_layer = 0;
             start_layers(j);
+            // this activation started the inference: it counts against the layer it began
+            if (!j->finished && j->cur_layer >= 0) ++j->acts[j->cur_layer];
         }
         core.engine_running = false;
     }
