@@ -21,7 +21,7 @@ namespace dynvit {
 // DRAM: bytes / (bandwidth x share) seconds, rounded up to the ps, plus the access latency.
 struct DramRate {
     DurationMemo memo;
-    int64_t occupancy_ps(const Core& core, int64_t bytes) {
+    DYNVIT_INLINE int64_t occupancy_ps(const Core& core, int64_t bytes) {
         const double bw = core.hw.dram_bandwidth_bytes_per_s, share = core.rt.dram_share;
         return memo.get(bytes, bw, share, [&] {
             const double rate = bw * share;  // B/s
@@ -36,7 +36,7 @@ struct DramRate {
 // NoC: whole cycles of noc_bytes_per_cycle at the runtime clock; no latency beyond them.
 struct NocRate {
     DurationMemo memo;
-    int64_t occupancy_ps(const Core& core, int64_t bytes) {
+    DYNVIT_INLINE int64_t occupancy_ps(const Core& core, int64_t bytes) {
         const int64_t per_cycle = core.hw.noc_bytes_per_cycle;
         const double clock = core.rt.clock_hz;
         return memo.get(bytes, (double)per_cycle, clock, [&] { return cycles_to_ps(cdiv(bytes, per_cycle), clock); });
@@ -54,7 +54,7 @@ struct BandwidthServer : sc_core::sc_module {
 
     // Reserve a transfer issued at time t (the model's local time, >= the kernel's); returns
     // its completion time (ps).
-    int64_t reserve(int64_t bytes, int64_t t) {
+    DYNVIT_INLINE int64_t reserve(int64_t bytes, int64_t t) {
         if (bytes <= 0) return t;
         const int64_t start = std::max(t, free_at);
         free_at = start + law.occupancy_ps(core, bytes);

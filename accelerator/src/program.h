@@ -224,8 +224,11 @@ class TileWalker {
     };
 
     const TileClass& tile_class(unsigned edges) {
+        return (classes_ & (1u << edges)) ? class_[edges] : make_class(edges);
+    }
+
+    const TileClass& make_class(unsigned edges) {
         TileClass& c = class_[edges];
-        if (classes_ & (1u << edges)) return c;
         classes_ |= 1u << edges;
         int64_t s[NUM_DIMS];
         for (int d = 0; d < NUM_DIMS; ++d) s[d] = (edges >> d) & 1 ? last_[d] : tsz_[d];
