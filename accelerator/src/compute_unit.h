@@ -88,12 +88,12 @@ struct ComputeUnit : sc_core::sc_module {
                 const int64_t te = dma.layer_end_inline();
                 if (te < 0 || core.in.empty()) return;  // idle until a layer's tiles are in
                 t = te;
-                if (core.in.front().w.kind != kind) {  // the other unit's layer
-                    core.ev_in_ready[core.in.front().w.kind].notify(ps(te - now));
+                if (core.in.front().w->kind != kind) {  // the other unit's layer
+                    core.ev_in_ready[core.in.front().w->kind].notify(ps(te - now));
                     return;
                 }
             }
-            if (core.in.front().w.kind != kind) return;
+            if (core.in.front().w->kind != kind) return;
             holding = true;
             epoch = core.epoch;
             time_tile(t);
@@ -110,8 +110,8 @@ struct ComputeUnit : sc_core::sc_module {
     void time_tile(int64_t t) {
         const InTile& tile = core.in.front();
         int64_t s = std::max(tile.ready_ps, t);
-        if (unit().completes_outputs(tile.w)) s = std::max(s, core.out_slot_free(t));
-        cycles = unit().tile_cycles(tile.w);
+        if (unit().completes_outputs(*tile.w)) s = std::max(s, core.out_slot_free(t));
+        cycles = unit().tile_cycles(*tile.w);
         start_ps = s;
         const double clock = core.rt.clock_hz;
         end_ps = s + tile_ps.get(cycles, clock, 0.0, [&] { return cycles_to_ps(cycles, clock); });
@@ -130,10 +130,10 @@ struct ComputeUnit : sc_core::sc_module {
         idle_since = t;
         row[CTR_COMPUTE_CYCLES] += cycles;
         row[CTR_TILES] += 1;
-        unit().account(row, tile.w);
-        const bool out = unit().completes_outputs(tile.w);
-        const int64_t out_bytes = tile.w.out_bytes;
-        const bool via_noc = tile.w.out_via_noc, last = tile.w.last;
+        unit().account(row, *tile.w);
+        const bool out = unit().completes_outputs(*tile.w);
+        const int64_t out_bytes = tile.w->out_bytes;
+        const bool via_noc = tile.w->out_via_noc, last = tile.w->last;
         core.in.pop();  // the slot is free; fill() reuses it
         if (j->abort_req) { core.end_job(j, true); return; }
         // the store channel issues first, then the load channel (the order of the DRAM and NoC

@@ -66,7 +66,7 @@ struct InTile {
     Job* job = nullptr;
     int64_t layer = 0;
     int64_t ready_ps = 0;  // when its operands are in the PE (or PPU) buffers
-    TileWork w;
+    const TileWork* w = nullptr;  // the walker's (valid while the layer runs)
 };
 
 struct OutTile {

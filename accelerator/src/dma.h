@@ -140,10 +140,10 @@ SC_MODULE(Dma) {
         while (!core.in.full() && walker.has_next()) {
             // build the next tile in place in the free slot
             InTile& tile = core.in.back_free();
-            walker.next(tile.w);
+            TileLoad w;
+            tile.w = walker.next(w);
             tile.job = j;
             tile.layer = j->cur_layer;
-            const TileWork& w = tile.w;
             // issue the transfer: DRAM (bandwidth server) and NoC in parallel
             int64_t done = dram.reserve(w.dram_read, t);
             if (w.noc_in) done = std::max(done, noc.reserve(w.noc_in, t));

@@ -74,19 +74,23 @@ inline int64_t window(int64_t o0, int64_t ot, int64_t stride, int64_t r, int64_t
     return std::max<int64_t>(hi - lo, 0);
 }
 
-// What one tile does: produced by the walker (DMA load engine), consumed by the PE array
-// or the PPU and (for the last reduction tile) by the store engine.
-struct TileWork {
-    int kind = KIND_MAC;
-    bool last_c = false;       // last reduction tile of its outputs: outputs are stored after it
-    bool last = false;         // last tile of the layer
-    // loads (bytes)
+// What one tile loads (bytes): produced by the walker, issued by the DMA's load channel.
+struct TileLoad {
     int64_t dram_read = 0;     // DRAM -> global buffer
     int64_t noc_in = 0;        // global buffer / DMA -> PEs over the NoC (multicast counted once)
     int64_t glb_write = 0;     // into the global buffer (inputs from DRAM)
     int64_t glb_read = 0;      // out of the global buffer (inputs to the PEs or the PPU)
     int64_t wbuf_write = 0;    // into the PE weight buffers (replicated per PE)
     int64_t ibuf_write = 0;    // into the PE input buffers (replicated per PE)
+};
+
+// What one tile computes and stores: produced by the walker, consumed by the PE array or the
+// PPU and (for the last reduction tile) by the store channel. It depends only on the tile's
+// class (TileWalker), so tiles refer to their class's copy.
+struct TileWork {
+    int kind = KIND_MAC;
+    bool last_c = false;       // last reduction tile of its outputs: outputs are stored after it
+    bool last = false;         // last tile of the layer
     // compute
     int64_t chunk_cycles = 0;  // cycles of the largest per-PE chunk
     int64_t drain_cycles = 0;  // reading the accumulators out (last reduction tile)
@@ -153,6 +157,7 @@ class TileWalker {
                 t.out_bytes = et * L[F_DB];
                 t.out_via_noc = false;
                 t.last_c = true;
+                t.last = c == 1;
             }
             return;
         }
@@ -184,13 +189,14 @@ class TileWalker {
     bool has_next() const { return done_ < ntiles_; }
     int kind() const { return kind_; }
 
-    // Fill the next tile; false when the layer has no more tiles.
-    bool next(TileWork& t) {
-        if (done_ >= ntiles_) return false;
-        if (kind_ == KIND_PPU) ppu_tile(t); else mac_tile(t);
+    // The next tile: what it computes (valid until the walker starts another layer), and its
+    // load; nullptr when the layer has no more tiles.
+    const TileWork* next(TileLoad& load) {
+        if (done_ >= ntiles_) return nullptr;
+        load = TileLoad();
+        const TileWork* w = kind_ == KIND_PPU ? ppu_tile(load) : mac_tile(load);
         ++done_;
-        t.last = done_ == ntiles_;
-        return true;
+        return w;
     }
 
   private:
@@ -198,9 +204,8 @@ class TileWalker {
     static constexpr int kDimField[NUM_DIMS] = {F_N, F_K, F_P, F_Q, F_C};
     static constexpr int kTileField[NUM_DIMS] = {F_NT, F_KT, F_PT, F_QT, F_CT};
 
-    void ppu_tile(TileWork& t) {
+    const TileWork* ppu_tile(TileLoad& t) {
         const bool last = done_ == ntiles_ - 1;
-        t = ppu_[last];
         const int64_t in0 = in_q_;
         if (last) {
             in_q_ = IN_ * E_ / E_;  // the whole input (as IN * end / E with end = E)
@@ -212,11 +217,12 @@ class TileWalker {
         t.dram_read = (in_q_ - in0) * L_[F_DB];
         t.glb_write = t.dram_read;
         t.glb_read = t.dram_read;
+        return &ppu_[last];
     }
 
     // What a MAC tile computes and its weight load, given which dimensions are at their edge.
     struct TileClass {
-        TileWork work;       // the compute part, loads zero
+        TileWork work;
         int64_t nt = 0, kt = 0, pt = 0, qt = 0, ct = 0;  // the tile's sizes
         int64_t nk = 0;      // PEs along K (a non-grouped input tile is multicast to them)
         int64_t wbytes = 0;  // the weight (second operand) tile
@@ -267,6 +273,7 @@ class TileWalker {
         t.acc_read = psum + (t.last_c ? nt * kt * pt * qt * L[F_ACCB] : 0);  // + drain
         t.out_bytes = t.last_c ? nt * kt * pt * qt * db : 0;
         t.out_via_noc = true;
+        t.last = edges == (1u << NUM_DIMS) - 1;  // at the edge along every loop: the last tile
         c.nt = nt; c.kt = kt; c.pt = pt; c.qt = qt; c.ct = ct;
         c.nk = nk;
         c.np = np;
@@ -274,7 +281,7 @@ class TileWalker {
         return c;
     }
 
-    void mac_tile(TileWork& t) {
+    const TileWork* mac_tile(TileLoad& t) {
         unsigned changed;  // dimensions whose tile index changed since the previous tile
         if (done_ == 0) {
             changed = (1u << NUM_DIMS) - 1;  // every operand tile is new
@@ -294,7 +301,6 @@ class TileWalker {
             nonzero_ = idx_[d] != 0 ? nonzero_ | bit : nonzero_ & ~bit;
         }
         const TileClass& c = tile_class(edges_);
-        t = c.work;
         const int64_t* L = L_;
         // operand loads: only tiles whose index changed
         if (changed & wmask_) {
@@ -329,6 +335,7 @@ class TileWalker {
             t.ibuf_write += ib * (grouped_ ? 1 : c.nk);  // grouped: each PE reads its own channels
             if (!L[F_IRES] || first) { t.dram_read += ib; t.glb_write += ib; }
         }
+        return &c.work;
     }
 
     const int64_t* L_ = nullptr;
