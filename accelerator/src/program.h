@@ -112,13 +112,14 @@ struct TileWork {
 // only along the dimensions where it is the last (edge) tile, so everything a tile
 // computes, and the weight tile it loads, depends on which dimensions are at their edge:
 // at most 2^5 tile classes per layer, each worked out on first use (TileClass). Per tile
-// the walker then advances the loop odometer (usually only the innermost loop moves),
-// copies its class's work and adds the input tile, whose size also depends on where the
-// tile lies (the clipped input window, a grouped convolution's channel span).
+// the walker then advances the loop odometer (usually only the innermost loop moves), hands
+// out its class's work and computes its load: the weight tile (a class constant) and the
+// input tile, whose size also depends on where the tile lies (the clipped input window, a
+// grouped convolution's channel span). The layer's last tile is the one class at the edge
+// along every loop.
 class TileWalker {
   public:
     TileWalker() = default;
-    TileWalker(const int64_t* L, const HwConfig& hw) { init(L, hw); }
 
     // Tiles of the layer L (a record of a Program), without walking it.
     static int64_t count_tiles(const int64_t* L) {
