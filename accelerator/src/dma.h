@@ -140,19 +140,19 @@ SC_MODULE(Dma) {
         while (!core.in.full() && walker.has_next()) {
             // build the next tile in place in the free slot
             InTile& tile = core.in.back_free();
-            TileLoad w;
-            tile.w = walker.next(w);
+            TileLoad load;
+            tile.w = walker.next(load);
             tile.job = j;
             tile.layer = j->cur_layer;
             // issue the transfer: DRAM (bandwidth server) and NoC in parallel
-            int64_t done = dram.reserve(w.dram_read, t);
-            if (w.noc_in) done = std::max(done, noc.reserve(w.noc_in, t));
-            row[CTR_DRAM_READ] += w.dram_read;
-            glb.write(row, w.glb_write);
-            glb.read(row, w.glb_read);
-            row[CTR_NOC] += w.noc_in;
-            row[CTR_WBUF_WRITE] += w.wbuf_write;
-            row[CTR_IBUF_WRITE] += w.ibuf_write;
+            int64_t done = dram.reserve(load.dram_read, t);
+            if (load.noc_in) done = std::max(done, noc.reserve(load.noc_in, t));
+            row[CTR_DRAM_READ] += load.dram_read;
+            glb.write(row, load.glb_write);
+            glb.read(row, load.glb_read);
+            row[CTR_NOC] += load.noc_in;
+            row[CTR_WBUF_WRITE] += load.wbuf_write;
+            row[CTR_IBUF_WRITE] += load.ibuf_write;
             tile.ready_ps = done;
             ++core.in.count;
         }

@@ -31,7 +31,7 @@ struct PeArray : ComputeUnit<PeArray> {
 
     int64_t tile_cycles(const TileWork& w) const {
         const int64_t active = std::max<int64_t>(1, std::min(core.rt.active_pes, core.hw.num_pes));
-        const int64_t rounds = w.nchunks <= active ? 1 : cdiv(w.nchunks, active);  // (no division when one round)
+        const int64_t rounds = w.nchunks > active ? cdiv(w.nchunks, active) : (w.nchunks > 0);  // no division for one round
         return rounds * (w.chunk_cycles + w.drain_cycles);
     }
     bool completes_outputs(const TileWork& w) const { return w.last_c; }
