@@ -15,7 +15,7 @@ namespace dynvit {
 // arithmetic: the results are identical to computing every time.
 struct DurationMemo {
     static constexpr int BITS = 8, N = 1 << BITS;  // direct-mapped entries (fewer: more collisions)
-    struct Entry { int64_t key, val; };
+    struct Entry { int64_t key = -1, val = 0; };  // key -1: empty (sizes are >= 0)
     Entry entry[N];  // key and value side by side: one cache line per lookup
     // the rate inputs the entries were computed with, as bit patterns (equal bits, equal
     // arithmetic); initially a NaN no rate has, so the first call fills the memo
