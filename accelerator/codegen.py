@@ -84,7 +84,9 @@ def _hw_config_h() -> str:
     out.append("};\n\n// Throws std::invalid_argument naming the first field out of its declared range.\n")
     out.append("inline void check_hw(const HwConfig& hw) {\n")
     out += [_check(f) for f in HW_CONFIG_FIELDS]
-    out.append("}\n\n}  // namespace dynvit\n")
+    out.append("}\n\n}  // namespace dynvit\n\n")
+    # an X-macro over the fields, in declaration order, for tools that read or print a HwConfig
+    out.append("#define DYNVIT_HW_CONFIG_FIELDS(X) " + " ".join(f"X({f.name})" for f in HW_CONFIG_FIELDS) + "\n")
     return "".join(out)
 
 

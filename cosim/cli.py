@@ -150,7 +150,9 @@ def simulate(
         t0 = time.perf_counter()
         r = acc.run(handle)
         wall = time.perf_counter() - t0
-        events = acc.activations - a0
+        events = acc.activations - a0  # the kernel's, in this call (also wake-ups of idle units)
+        activations = int(r.layer_activations.sum())  # the inference's: the sum over its layers
+        tiles = int(r.counter("tiles").sum())
         area = area_mm2(hwp)
         layers = [
             {"name": l.name, "op": l.op, "op_class": l.op_class, "macs": int(r.counter("macs_useful")[i]),
@@ -165,8 +167,8 @@ def simulate(
             "model": cfg.name, "config": cfg.id, "hardware": hwp.name, "hardware_overrides": hwp.overrides, "latency_s": r.latency_s, "energy_j": r.energy_j,
             "energy_breakdown_j": r.energy_by_component, "macs": r.macs, "macs_issued": r.macs_issued,
             "dram_bytes": r.dram_bytes, "utilization": r.utilization, "roofline_ratio": r.roofline_ratio,
-            "area_mm2": area["total"], "area_breakdown_mm2": area, "events": events, "activations": events,
-            "tiles": int(r.counter("tiles").sum()), "sync": acc.sync, "wall_s": wall,
+            "area_mm2": area["total"], "area_breakdown_mm2": area, "events": events, "activations": activations,
+            "tiles": tiles, "sync": acc.sync, "wall_s": wall,
             "layers": layers,
         }
         if as_json:
@@ -174,12 +176,14 @@ def simulate(
             return
         t = Table(title=f"{cfg.id} on {hwp.name}", title_justify="left")
         for c, j in (("#", "right"), ("layer", "left"), ("op", "left"), ("MACs", "right"), ("latency us", "right"),
-                     ("x roofline", "right"), ("DRAM KB", "right"), ("energy uJ", "right")):
+                     ("x roofline", "right"), ("DRAM KB", "right"), ("energy uJ", "right"), ("tiles", "right"),
+                     ("activ.", "right")):
             t.add_column(c, justify=j)
         for i, row in enumerate(layers if not max_rows else layers[:max_rows]):
             t.add_row(str(i), row["name"], row["op"], _fmt_int(row["macs"]) if row["macs"] else "-",
                       f"{row['latency_s'] * 1e6:.2f}", f"{row['roofline_ratio']:.2f}",
-                      f"{row['dram_bytes'] / 1e3:,.1f}", f"{row['energy_j'] * 1e6:,.1f}")
+                      f"{row['dram_bytes'] / 1e3:,.1f}", f"{row['energy_j'] * 1e6:,.1f}", f"{row['tiles']:,}",
+                      str(row["activations"]))
         console.print(t)
         if max_rows and len(layers) > max_rows:
             console.print(f"... {len(layers) - max_rows} more layers")
@@ -194,7 +198,7 @@ def simulate(
             f"latency [bold]{r.latency_s * 1e3:.3f} ms[/] ({r.roofline_ratio:.2f} x roofline), energy "
             f"[bold]{r.energy_j * 1e3:.2f} mJ[/], MACs {_fmt_int(r.macs)} (issued {_fmt_int(r.macs_issued)}), "
             f"utilization {100 * r.utilization:.1f}%, DRAM {r.dram_bytes / 1e6:.1f} MB, area {area['total']:.2f} mm2; "
-            f"{int(r.counter('tiles').sum()):,} tiles in {events:,} kernel activations ({acc.sync}), "
+            f"{tiles:,} tiles in {activations:,} kernel activations ({acc.sync}), "
             f"{wall * 1e3:.1f} ms wall"
         )
 

@@ -75,3 +75,31 @@ def test_periodic_throttling_with_late_finish(tmp_path):
         scheduler=Scheduler(policy="fifo", late="finish"),
     )
     _both(system, tmp_path)
+
+
+def test_simulate_json_reports_tiles_and_activations_per_inference_and_layer():
+    """`cosim simulate --json` (issue 12): simulated tiles and kernel activations, per inference
+    and per layer; an activation counts against the layer the model works on in it."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from cosim.cli import app
+
+    out = {}
+    for sync in ("decoupled", "tile"):
+        r = CliRunner().invoke(app, ["simulate", "segformer-b0", "-r", "64x64", "--json", "--sync", sync])
+        assert r.exit_code == 0, r.output
+        d = json.loads(r.stdout)
+        layers = d["layers"]
+        assert d["sync"] == sync and d["tiles"] > 2 * len(layers)
+        assert sum(l["tiles"] for l in layers) == d["tiles"]
+        assert sum(l["activations"] for l in layers) == d["activations"] > 0
+        # the kernel's count in the call adds only the wake-ups of the idle units at the end
+        assert d["activations"] <= d["events"] <= d["activations"] + 2
+        out[sync] = d
+    dec, tile = out["decoupled"], out["tile"]
+    assert [l["tiles"] for l in dec["layers"]] == [l["tiles"] for l in tile["layers"]]
+    assert all(l["activations"] >= l["tiles"] for l in tile["layers"])  # the reference: one per tile at least
+    assert dec["activations"] <= len(dec["layers"]) < dec["tiles"]      # decoupled: at most one per layer
+    assert dec["latency_s"] == tile["latency_s"] and dec["energy_j"] == tile["energy_j"]

@@ -11,10 +11,9 @@
 
 #include "core.h"
 #include "dma.h"
-#include "dram.h"
+#include "bandwidth_server.h"
 #include "global_buffer.h"
 #include "model_api.h"
-#include "noc.h"
 #include "pe_array.h"
 #include "ppu.h"
 #include "timed_wait_loop.h"

@@ -17,9 +17,18 @@
 
 #include "core.h"
 #include "dma.h"
+#include "duration_memo.h"
 
 namespace dynvit {
 
+// Unit: the PE array or the PPU (CRTP: the per-tile calls below are resolved at compile time)
+// provides
+//   int64_t tile_cycles(const TileWork&) const       cycles of a tile with the current runtime resources
+//   bool completes_outputs(const TileWork&) const    does the tile complete outputs (it needs an output
+//                                                    slot, and they are stored after it)?
+//   void account(int64_t* row, const TileWork&) const   counters of a computed tile (besides compute
+//                                                    cycles and tiles)
+template <class Unit>
 struct ComputeUnit : sc_core::sc_module {
     Core& core;
     Dma& dma;
@@ -31,6 +40,7 @@ struct ComputeUnit : sc_core::sc_module {
     int64_t start_ps = 0, end_ps = 0, cycles = 0;
     int64_t idle_since = 0;  // end of the unit's previous tile
     sc_core::sc_event ev_tile_end;
+    DurationMemo tile_ps;  // cycles -> ps at the runtime clock
 
     SC_HAS_PROCESS(ComputeUnit);
     ComputeUnit(sc_core::sc_module_name name, Core& c, Dma& d, int k)
@@ -40,14 +50,8 @@ struct ComputeUnit : sc_core::sc_module {
         sensitive << core.ev_in_ready[k] << ev_tile_end << core.ev_compute_wake;
         dont_initialize();
     }
-    virtual ~ComputeUnit() = default;
 
-    // cycles of a tile with the current runtime resources
-    virtual int64_t tile_cycles(const TileWork& w) const = 0;
-    // does the tile complete outputs (it needs an output slot, and they are stored after it)?
-    virtual bool completes_outputs(const TileWork& w) const = 0;
-    // counters of a computed tile (besides compute cycles and tiles)
-    virtual void account(int64_t* row, const TileWork& w) const = 0;
+    const Unit& unit() const { return static_cast<const Unit&>(*this); }
 
     void step() {
         core.count_activation();
@@ -84,12 +88,12 @@ struct ComputeUnit : sc_core::sc_module {
                 const int64_t te = dma.layer_end_inline();
                 if (te < 0 || core.in.empty()) return;  // idle until a layer's tiles are in
                 t = te;
-                if (core.in.front().w.kind != kind) {  // the other unit's layer
-                    core.ev_in_ready[core.in.front().w.kind].notify(ps(te - now));
+                if (core.in.front().w->kind != kind) {  // the other unit's layer
+                    core.ev_in_ready[core.in.front().w->kind].notify(ps(te - now));
                     return;
                 }
             }
-            if (core.in.front().w.kind != kind) return;
+            if (core.in.front().w->kind != kind) return;
             holding = true;
             epoch = core.epoch;
             time_tile(t);
@@ -106,10 +110,11 @@ struct ComputeUnit : sc_core::sc_module {
     void time_tile(int64_t t) {
         const InTile& tile = core.in.front();
         int64_t s = std::max(tile.ready_ps, t);
-        if (completes_outputs(tile.w)) s = std::max(s, core.out_slot_free(t));
-        cycles = tile_cycles(tile.w);
+        if (unit().completes_outputs(*tile.w)) s = std::max(s, core.out_slot_free(t));
+        cycles = unit().tile_cycles(*tile.w);
         start_ps = s;
-        end_ps = s + cycles_to_ps(cycles, core.rt.clock_hz);
+        const double clock = core.rt.clock_hz;
+        end_ps = s + tile_ps.get(cycles, clock, 0.0, [&] { return cycles_to_ps(cycles, clock); });
         core.busy_from = start_ps;
         core.busy_until = end_ps;
     }
@@ -125,10 +130,10 @@ struct ComputeUnit : sc_core::sc_module {
         idle_since = t;
         row[CTR_COMPUTE_CYCLES] += cycles;
         row[CTR_TILES] += 1;
-        account(row, tile.w);
-        const bool out = completes_outputs(tile.w);
-        const int64_t out_bytes = tile.w.out_bytes;
-        const bool via_noc = tile.w.out_via_noc, last = tile.w.last;
+        unit().account(row, *tile.w);
+        const bool out = unit().completes_outputs(*tile.w);
+        const int64_t out_bytes = tile.w->out_bytes;
+        const bool via_noc = tile.w->out_via_noc, last = tile.w->last;
         core.in.pop();  // the slot is free; fill() reuses it
         if (j->abort_req) { core.end_job(j, true); return; }
         // the store channel issues first, then the load channel (the order of the DRAM and NoC

@@ -48,15 +48,17 @@ struct Completion {
 };
 
 // A fixed-capacity FIFO of slots: the double buffers between the engines.
-template <typename T, int CAP>
+template <typename T, unsigned CAP>
 struct Slots {
+    static_assert((CAP & (CAP - 1)) == 0, "a power of two: slot indices wrap with a mask");
     T item[CAP];
-    int head = 0, count = 0;
+    unsigned head = 0, count = 0;
     bool empty() const { return count == 0; }
     bool full() const { return count == CAP; }
     T& front() { return item[head]; }
-    void push(const T& v) { item[(head + count) % CAP] = v; ++count; }
-    void pop() { head = (head + 1) % CAP; --count; }
+    T& back_free() { return item[(head + count) & (CAP - 1)]; }  // the slot push() fills next
+    void push(const T& v) { back_free() = v; ++count; }
+    void pop() { head = (head + 1) & (CAP - 1); --count; }
     void clear() { head = 0; count = 0; }
 };
 
@@ -64,16 +66,11 @@ struct InTile {
     Job* job = nullptr;
     int64_t layer = 0;
     int64_t ready_ps = 0;  // when its operands are in the PE (or PPU) buffers
-    TileWork w;
+    const TileWork* w = nullptr;  // the walker's (valid while the layer runs)
 };
 
 struct OutTile {
-    Job* job = nullptr;
-    int64_t layer = 0;
-    int64_t bytes = 0;
-    bool via_noc = true;
-    bool last = false;     // last output of the layer
-    int64_t done_ps = -1;  // when its DRAM write completes (-1: not issued yet)
+    int64_t done_ps = -1;  // when its DRAM write completes: the slot is free from then
 };
 
 struct Core {
@@ -91,7 +88,10 @@ struct Core {
     bool compute_busy() const { const int64_t t = now_ps(); return t >= busy_from && t < busy_until; }
     std::vector<Completion> completions;
     int64_t activations = 0;   // process activations (method triggers, thread resumes) of the model
-    // count one activation, also against the layer in flight
+    // Count one activation, also against the layer in flight: an activation counts against the
+    // layer the model works on in it (the one that starts an inference: Dma::engine), so an
+    // inference's activations are the sum over its layers; wake-ups of an idle unit count
+    // against none.
     void count_activation() {
         ++activations;
         if (active && active->cur_layer >= 0) ++active->acts[active->cur_layer];

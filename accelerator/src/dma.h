@@ -24,10 +24,9 @@
 #include <algorithm>
 #include <systemc>
 
+#include "bandwidth_server.h"
 #include "core.h"
-#include "dram.h"
 #include "global_buffer.h"
-#include "noc.h"
 
 namespace dynvit {
 
@@ -80,6 +79,8 @@ SC_MODULE(Dma) {
             job = j;
             next_layer = 0;
             start_layers(j);
+            // this activation started the inference: it counts against the layer it began
+            if (!j->finished && j->cur_layer >= 0) ++j->acts[j->cur_layer];
         }
         core.engine_running = false;
     }
@@ -116,8 +117,7 @@ SC_MODULE(Dma) {
         if (layer_end_epoch != core.epoch || j != core.active || j != job) return -1;
         const Program& prog = *j->prog;
         if (next_layer >= prog.n_layers) return -1;  // the inference ends: at the kernel's time
-        TileWalker probe(prog.layer(next_layer), core.hw);
-        if (probe.num_tiles() == 0) return -1;
+        if (TileWalker::count_tiles(prog.layer(next_layer)) == 0) return -1;
         const int64_t te = layer_end_ps;
         layer_end_job = nullptr;
         ev_store_done.cancel();
@@ -139,20 +139,20 @@ SC_MODULE(Dma) {
         int64_t* row = j->row(j->cur_layer);
         while (!core.in.full() && walker.has_next()) {
             // build the next tile in place in the free slot
-            InTile& tile = core.in.item[(core.in.head + core.in.count) % 2];
-            walker.next(tile.w);
+            InTile& tile = core.in.back_free();
+            TileLoad load;
+            tile.w = walker.next(load);
             tile.job = j;
             tile.layer = j->cur_layer;
-            const TileWork& w = tile.w;
             // issue the transfer: DRAM (bandwidth server) and NoC in parallel
-            int64_t done = dram.reserve(w.dram_read, t);
-            if (w.noc_in) done = std::max(done, noc.reserve(w.noc_in, t));
-            row[CTR_DRAM_READ] += w.dram_read;
-            glb.write(row, w.glb_write);
-            glb.read(row, w.glb_read);
-            row[CTR_NOC] += w.noc_in;
-            row[CTR_WBUF_WRITE] += w.wbuf_write;
-            row[CTR_IBUF_WRITE] += w.ibuf_write;
+            int64_t done = dram.reserve(load.dram_read, t);
+            if (load.noc_in) done = std::max(done, noc.reserve(load.noc_in, t));
+            row[CTR_DRAM_READ] += load.dram_read;
+            glb.write(row, load.glb_write);
+            glb.read(row, load.glb_read);
+            row[CTR_NOC] += load.noc_in;
+            row[CTR_WBUF_WRITE] += load.wbuf_write;
+            row[CTR_IBUF_WRITE] += load.ibuf_write;
             tile.ready_ps = done;
             ++core.in.count;
         }
@@ -164,7 +164,7 @@ SC_MODULE(Dma) {
         int64_t* row = j->row(layer);
         int64_t done = dram.reserve(bytes, t);
         if (via_noc) done = std::max(done, noc.reserve(bytes, t));
-        core.out.push(OutTile{j, layer, bytes, via_noc, last, done});
+        core.out.push(OutTile{done});
         row[CTR_DRAM_WRITE] += bytes;
         if (via_noc) row[CTR_NOC] += bytes;  // PEs -> NoC -> global buffer
         glb.write(row, bytes);                 // (the PPU writes the GLB directly)

@@ -26,15 +26,16 @@
 
 namespace dynvit {
 
-struct PeArray : ComputeUnit {
-    PeArray(sc_core::sc_module_name name, Core& c, Dma& d) : ComputeUnit(name, c, d, KIND_MAC) {}
+struct PeArray : ComputeUnit<PeArray> {
+    PeArray(sc_core::sc_module_name name, Core& c, Dma& d) : ComputeUnit<PeArray>(name, c, d, KIND_MAC) {}
 
-    int64_t tile_cycles(const TileWork& w) const override {
+    int64_t tile_cycles(const TileWork& w) const {
         const int64_t active = std::max<int64_t>(1, std::min(core.rt.active_pes, core.hw.num_pes));
-        return cdiv(w.nchunks, active) * (w.chunk_cycles + w.drain_cycles);
+        const int64_t rounds = w.nchunks > active ? cdiv(w.nchunks, active) : (w.nchunks > 0);  // no division for one round
+        return rounds * (w.chunk_cycles + w.drain_cycles);
     }
-    bool completes_outputs(const TileWork& w) const override { return w.last_c; }
-    void account(int64_t* row, const TileWork& w) const override {
+    bool completes_outputs(const TileWork& w) const { return w.last_c; }
+    void account(int64_t* row, const TileWork& w) const {
         row[CTR_MACS_USEFUL] += w.macs_useful;
         row[CTR_MACS_ISSUED] += w.macs_issued;
         row[CTR_WBUF_READ] += w.wbuf_read;

@@ -10,12 +10,12 @@
 
 namespace dynvit {
 
-struct Ppu : ComputeUnit {
-    Ppu(sc_core::sc_module_name name, Core& c, Dma& d) : ComputeUnit(name, c, d, KIND_PPU) {}
+struct Ppu : ComputeUnit<Ppu> {
+    Ppu(sc_core::sc_module_name name, Core& c, Dma& d) : ComputeUnit<Ppu>(name, c, d, KIND_PPU) {}
 
-    int64_t tile_cycles(const TileWork& w) const override { return w.ppu_cycles; }
-    bool completes_outputs(const TileWork&) const override { return true; }
-    void account(int64_t* row, const TileWork& w) const override { row[CTR_PPU_OPS] += w.ppu_ops; }
+    int64_t tile_cycles(const TileWork& w) const { return w.ppu_cycles; }
+    bool completes_outputs(const TileWork&) const { return true; }
+    void account(int64_t* row, const TileWork& w) const { row[CTR_PPU_OPS] += w.ppu_ops; }
 };
 
 }  // namespace dynvit
