@@ -4,17 +4,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.utils.flop_counter import FlopCounterMode
+from torch_counts import flop_macs
 
 from workloads.extract import ExtractError, extract_layers
 from workloads.ir import Workload
-
-
-def flop_macs(module, x) -> int:
-    fc = FlopCounterMode(display=False)
-    with torch.no_grad(), fc:
-        module(x)
-    return fc.get_total_flops() // 2
 
 
 def params_of(module) -> int:

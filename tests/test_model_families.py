@@ -36,7 +36,7 @@ from functools import lru_cache
 import numpy as np
 import pytest
 import torch
-from torch.utils.flop_counter import FlopCounterMode
+from torch_counts import flop_macs, nparams
 
 import workloads
 from workloads.knobs import Config, Family, Knob, is_range
@@ -215,9 +215,7 @@ def lowered(config: Config):
 def torch_count(f: Family, config: Config) -> tuple[int, int]:
     """(MACs by PyTorch's FlopCounterMode, parameters) of the knob-applied module (meta)."""
     m = f.build_torch(config, device="meta")
-    with torch.no_grad(), FlopCounterMode(display=False) as fc:
-        m(f.example_input(config, device="meta"))
-    return fc.get_total_flops() // 2, sum(p.numel() for p in m.parameters())
+    return flop_macs(m, f.example_input(config, device="meta")), nparams(m)
 
 
 def assert_ir_equals_torch(f: Family, config: Config) -> None:
@@ -271,7 +269,7 @@ def test_torch_model_has_the_published_size(family, model):
     c = f.config(name=model, resolution=pub.resolution)
     if pub.macs is None:
         m = f.build_torch(c, device="meta")
-        macs, params = None, sum(p.numel() for p in m.parameters())
+        macs, params = None, nparams(m)
     else:
         macs, params = torch_count(f, c)
         assert abs(macs - pub.macs) <= pub.macs_tol, (model, macs, pub.source)

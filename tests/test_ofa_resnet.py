@@ -9,7 +9,7 @@ import random
 import pytest
 import torch
 import torch.nn.functional as F
-from torch.utils.flop_counter import FlopCounterMode
+from torch_counts import flop_macs, nparams
 
 from workloads.knobs import ConfigError
 from workloads.ofa_resnet import (
@@ -26,17 +26,6 @@ from workloads.ofa_resnet import (
 )
 
 OFA = OFAResNet50Family()
-
-
-def flop_macs(module, res):
-    x = torch.zeros(1, 3, *res, device=next(module.parameters()).device)
-    with torch.no_grad(), FlopCounterMode(display=False) as fc:
-        module(x)
-    return fc.get_total_flops() // 2
-
-
-def nparams(m):
-    return sum(p.numel() for p in m.parameters())
 
 
 def random_config(rng, resolution=None):

@@ -7,23 +7,12 @@ import copy
 
 import pytest
 import torch
-from torch.utils.flop_counter import FlopCounterMode
+from torch_counts import flop_macs, nparams
 
 from workloads.knobs import ConfigError
 from workloads.swin import NUM_HEADS, SwinFamily, apply_knobs
 
 SWIN = SwinFamily()
-
-
-def flop_macs(module, res):
-    x = torch.zeros(1, 3, *res, device=next(module.parameters()).device)
-    with torch.no_grad(), FlopCounterMode(display=False) as fc:
-        module(x)
-    return fc.get_total_flops() // 2
-
-
-def nparams(m):
-    return sum(p.numel() for p in m.parameters())
 
 
 def meta_cost(cfg):

@@ -6,6 +6,7 @@
 #include "program.h"
 #include "model_api.h"
 #include "core.h"
+#include "duration_memo.h"
 #include "bandwidth_server.h"
 #include "global_buffer.h"
 #include "dma.h"
