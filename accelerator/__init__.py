@@ -1,6 +1,7 @@
 """The SystemC accelerator: C++ sources (src/), the cppyy loader, typed parameters,
 presets, mapping, energy and area tables, and the Python driver (`Accelerator`).
 
+It imports only `vocab` and `workloads`, never the host (contracts in ``pyproject.toml``).
 Imports are lazy so that ``import accelerator`` does not load SystemC.
 """
 

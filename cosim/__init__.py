@@ -1,4 +1,7 @@
-"""Co-simulation: the SimPy-SystemC bridge, the gem5-style `System`/`simulate()`, and the `cosim` CLI."""
+"""Co-simulation: the SimPy-SystemC bridge, the gem5-style `System`/`simulate()`, and the `cosim` CLI.
+
+The one package that wires the others (`vocab`, `workloads`, `accelerator`, `host`, `traces`).
+"""
 
 __version__ = "0.1.0"
 

@@ -1,7 +1,7 @@
 """The real-time host: SimPy processes for frame sources, resource availability,
 governors (configuration choice) and the scheduler of one shared accelerator.
 
-The host imports only `workloads`. It reaches the accelerator through an
+The host imports only `vocab` and `workloads` (contracts in ``pyproject.toml``). It reaches the accelerator through an
 `AcceleratorPort` (see `port.py`) that `cosim` implements, and gets its latency
 and energy predictions as data (`ProfileTable`) that `cosim` measures on the
 SystemC model.

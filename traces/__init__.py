@@ -1,7 +1,8 @@
 """HDF5 traces of dynvit-cosim runs: schema, writer, reader, summaries.
 
-This package imports no other part of dynvit-cosim: it is the schema the rest
-of the project writes and reads.
+It imports only `vocab`: a trace describes itself (its component, counter and op-class
+names travel in the file), so the schema the rest of the project writes and reads owes
+nothing to the accelerator (contracts in ``pyproject.toml``).
 
     from traces import TraceWriter
     import traces

@@ -1,6 +1,6 @@
 """Workloads: real PyTorch models lowered to a layer IR, their dynamic knobs and accuracy profiles.
 
-This package imports no other part of dynvit-cosim.
+It imports only `vocab` (the ground); the contracts in ``pyproject.toml`` enforce it.
 """
 
 from .ir import Layer, Workload, OP_CLASSES, MAC_OPS, PPU_OPS
