@@ -223,6 +223,10 @@ class Accelerator:
         if _INSTANCE is not None:
             if _INSTANCE.hw != hw:
                 _INSTANCE._retarget(hw)
+            elif not (_INSTANCE.busy or _INSTANCE._jobs):
+                # a new user of the process's model gets it as a fresh one would be: at full
+                # resources, whatever an earlier user left set
+                _INSTANCE.set_resources(RuntimeResources.full(hw))
             return _INSTANCE
         self = super().__new__(cls)
         self._init(hw)

@@ -82,6 +82,17 @@ def test_one_accelerator_per_process_retargets_when_idle(acc):
     assert acc.hw == HW and acc.run(block()).latency_s == full
 
 
+def test_a_new_user_gets_full_resources(acc):
+    """Accelerator(hw) returns the process's one model at full resources, not at what an earlier
+    user left set (tests sharing a worker process ran slower at 'full' resources before)."""
+    full = acc.run(block()).latency_s
+    acc.set_resources(active_pes=HW.num_pes // 2, clock_hz=HW.clock_hz / 2)
+    assert acc.run(block()).latency_s > full
+    again = Accelerator(HW)
+    assert again is acc and again.resources == RuntimeResources.full(HW)
+    assert again.run(block()).latency_s == full
+
+
 def test_result_shape_and_basic_invariants(base):
     c = base.counters
     assert c.shape == (len(block().layers), NUM_COUNTERS) and c.dtype == np.int64
