@@ -16,7 +16,11 @@ from traces import TraceWriter
 from traces.schema import counter_column, energy_column
 from traces.vocabulary import TraceVocabulary
 
-from accelerator.counters import COUNTER_INDEX, COUNTER_NAMES
+from accelerator.counters import COUNTER_INDEX
+
+#: The counters stored as /layers columns ``c_<name>``: all but the layer's start and end times,
+#: which are the ``start_s`` / ``end_s`` columns.
+STORED_COUNTERS = tuple(c for c in COUNTERS if c[0] not in ("start_ps", "end_ps"))
 
 
 class Recorder:
@@ -30,12 +34,12 @@ class Recorder:
         # one template per (stream, config) pair: bounded by the scenario, not by the run's length
         self._frame_rows: dict[tuple[str, str], np.ndarray] = {}
         self._layer_rows: dict[tuple[str, str], np.ndarray] = {}
-        self._counter_columns = [(counter_column(n), COUNTER_INDEX[n]) for n in COUNTER_NAMES if n not in ("start_ps", "end_ps")]
+        self._counter_columns = [(counter_column(n), COUNTER_INDEX[n]) for n, _, _ in STORED_COUNTERS]
 
     @staticmethod
     def layer_extra_columns(components: tuple[str, ...]) -> dict[str, str]:
         cols = {energy_column(c): "J" for c in components}
-        cols.update({counter_column(n): "" for n in COUNTER_NAMES if n not in ("start_ps", "end_ps")})
+        cols.update({counter_column(n): unit for n, unit, _ in STORED_COUNTERS})
         return cols
 
     @staticmethod
@@ -49,7 +53,7 @@ class Recorder:
         kept = set(components)
         return TraceVocabulary.of(
             energy_components=[(c, meaning[c]) for c in components],
-            counters=[c for c in COUNTERS if c[0] not in ("start_ps", "end_ps")],
+            counters=list(STORED_COUNTERS),
             op_classes=OP_CLASSES,
             energy_levels={lv: [c for c in cs if c in kept] for lv, cs in ENERGY_LEVELS.items()
                            if any(c in kept for c in cs)},

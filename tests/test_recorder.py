@@ -87,3 +87,13 @@ def test_fast_path_rows_equal_the_validated_rows(tmp_path):
             assert a[t][()].tobytes() == b[t][()].tobytes(), t
         n0, n1 = (results[c].n_layers for c in CONFIGS)
         assert len(a["layers"]) == 2 * n0 + 2 * n1 + n1 // 2  # frames 0, 2 / 1, 5 in full, half of 3, none of 4
+
+
+def test_counter_columns_carry_their_units():
+    from cosim.recorder import Recorder
+    from vocab.names import COUNTERS, ENERGY_COMPONENTS
+
+    cols = Recorder.layer_extra_columns(ENERGY_COMPONENTS)
+    units = {n: u for n, u, _ in COUNTERS}
+    assert cols["c_dram_read_bytes"] == "B" and cols["c_macs_issued"] == "MAC" and cols["energy_mac_j"] == "J"
+    assert all(cols[f"c_{n}"] == units[n] for n in units if n not in ("start_ps", "end_ps"))
