@@ -39,3 +39,17 @@ def test_a_violation_fails(tmp_path, source, target):
     r = _lint(tmp_path)
     assert r.returncode != 0, r.stdout
     assert "BROKEN" in r.stdout and f"{source}" in r.stdout
+
+
+def test_scenarios_import_only_cosim_and_host():
+    """Scenario scripts (not a package, so outside lint-imports) assemble a System from cosim and
+    host, as the layout says; the accelerator, workloads and traces stay behind cosim."""
+    import ast
+
+    for path in sorted((ROOT / "scenarios").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else [])
+            for name in names:
+                top = name.split(".")[0]
+                assert top not in set(PACKAGES) - {"cosim", "host"}, f"{path.name} imports {name}"
