@@ -47,6 +47,10 @@ _USES: dict[str, tuple[tuple[str, str], ...]] = {
     "dram": (("dram_read_bytes", "dram.read"), ("dram_write_bytes", "dram.write")),
     "ppu": (("ppu_ops", "ppu.op"),),
 }
+if set(_USES) != set(COMPONENTS) - {"leakage"}:  # a component added in one place only
+    raise RuntimeError(f"accelerator/energy.py _USES must name every energy component of vocab.names.ENERGY_COMPONENTS "
+                       f"but 'leakage': it has {sorted(_USES)}, vocab.names has {sorted(set(COMPONENTS) - {'leakage'})}")
+_USES = {c: _USES[c] for c in COMPONENTS if c != "leakage"}  # one order everywhere: the declared one
 
 
 class _BreakdownPlan:

@@ -7,6 +7,7 @@ table) and returns a configuration id, or ``None`` to drop the frame.
 Writing your own (the plug-in interface)::
 
     from host import Governor, register_governor
+    from vocab.params import Param
 
     @register_governor("cautious")
     class Cautious(Governor):

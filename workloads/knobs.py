@@ -195,8 +195,10 @@ class Family:
     """Base class of a model family: its knobs, its torch module, its IR lowering.
 
     Subclasses set ``family``, ``knobs``, ``default_resolution``, ``min_resolution``
-    and ``resolution_multiple`` and implement ``_build(config, device)``; they may declare
-    ``representative_model`` and ``published_sizes()``, which the family test suite
+    and ``resolution_multiple`` and implement ``_build(config)`` (the knob-applied torch
+    module; ``_build(config, weights=None)`` where the family loads weights; ``build_torch``
+    calls it under the wanted device). They may declare ``representative_model`` (default: the
+    family's name) and ``published_sizes()`` (default: none), which the family test suite
     (tests/test_model_families.py) checks.
     """
 
