@@ -1,5 +1,6 @@
-"""Host time: SimPy runs in integer picoseconds (SystemC's default resolution),
-so no float drift ever enters the event order."""
+"""The one time unit: integer picoseconds (SystemC's default resolution), in which SimPy runs,
+so no float drift ever enters the event order; its conversions and bounds, and the picojoule
+of the per-action energy tables."""
 
 from __future__ import annotations
 
