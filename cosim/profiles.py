@@ -34,10 +34,11 @@ def cache_dir() -> Path:
 def model_version() -> str:
     """Hash of every source file that determines a measured latency or energy."""
     import accelerator
+    import vocab
     import workloads
 
     h = hashlib.sha256()
-    for pkg in (accelerator, workloads):
+    for pkg in (vocab, accelerator, workloads):  # vocab: the counters, components and units they share
         root = Path(pkg.__file__).parent
         for p in sorted(root.rglob("*")):
             if p.suffix in (".py", ".h", ".cpp", ".yaml") and "__pycache__" not in p.parts:

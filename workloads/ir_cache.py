@@ -57,10 +57,14 @@ def _library_versions() -> tuple[tuple[str, str], ...]:
 
 @lru_cache(maxsize=1)
 def _sources_hash() -> str:
-    """Every source of this package: a knob's definition, a family's module, the tracer."""
+    """Every source of this package (a knob's definition, a family's module, the tracer) and of
+    the ground package it imports (`vocab`)."""
+    import vocab
+
     h = hashlib.sha256()
-    for p in sorted(Path(__file__).parent.glob("*.py")):
-        h.update(p.name.encode() + b"\0" + p.read_bytes() + b"\0")
+    for pkg in (Path(vocab.__file__).parent, Path(__file__).parent):
+        for p in sorted(pkg.glob("*.py")):
+            h.update(f"{pkg.name}/{p.name}".encode() + b"\0" + p.read_bytes() + b"\0")
     return h.hexdigest()
 
 
