@@ -437,10 +437,6 @@ def model_build() -> ModelBuild | None:
     return _state.get("build")
 
 
-def sources() -> list[Path]:
-    return sorted(SRC_DIR.glob("*.h"))
-
-
 if __name__ == "__main__":  # pragma: no cover - diagnostic
     inst = find_systemc()
     print(inst.describe())

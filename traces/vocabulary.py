@@ -45,6 +45,11 @@ def _levels(levels: Mapping[str, Iterable[str]], what: str) -> tuple[tuple[str, 
     return tuple(out)
 
 
+def _level_columns(terms: Sequence[Term], levels) -> dict[str, tuple[str, ...]]:
+    col = {t.name: t.column for t in terms}
+    return {level: tuple(col[n] for n in names) for level, names in levels}
+
+
 @dataclass(frozen=True)
 class TraceVocabulary:
     """Names a trace's readers need (see the module doc). Levels are ordered pairs
@@ -115,13 +120,11 @@ class TraceVocabulary:
 
     def energy_level_columns(self) -> dict[str, tuple[str, ...]]:
         """Energy level -> the /layers columns of its components."""
-        col = {t.name: t.column for t in self.energy_components}
-        return {level: tuple(col[n] for n in names) for level, names in self.energy_levels}
+        return _level_columns(self.energy_components, self.energy_levels)
 
     def traffic_level_columns(self) -> dict[str, tuple[str, ...]]:
         """Traffic level -> the /layers columns of its counters."""
-        col = {t.name: t.column for t in self.counters}
-        return {level: tuple(col[n] for n in names) for level, names in self.traffic_levels}
+        return _level_columns(self.counters, self.traffic_levels)
 
     def terms(self) -> list[dict[str, str]]:
         """Every energy component and counter as a row (kind, name, column, unit, doc)."""
