@@ -25,7 +25,7 @@ import tempfile
 from pathlib import Path
 
 from vocab.names import COUNTERS
-from vocab.paths import cache_dir
+from vocab.paths import atomic_write_text, cache_dir
 
 from .hw_config import HW_CONFIG_FIELDS, CxxField
 from .mapping import DIMS, KINDS, PROGRAM_FIELD_DECLS
@@ -163,10 +163,7 @@ def write_headers(root: Path | None = None) -> Path:
             # a damaged folder (not a concurrent writer's): replace its files one by one, atomically
             out.mkdir(exist_ok=True)
             for name, text in texts.items():
-                fd, p = tempfile.mkstemp(dir=out, prefix=f".{name}.")
-                with os.fdopen(fd, "w") as fh:
-                    fh.write(text)
-                os.replace(p, out / name)
+                atomic_write_text(out / name, text)
     return out
 
 

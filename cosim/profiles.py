@@ -14,14 +14,13 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import warnings
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from host.profile import ProfileTable, ResourceLevel
-from vocab.paths import cache_dir as shared_cache_dir
+from vocab.paths import atomic_write_text, cache_dir as shared_cache_dir
 
 from .bridge import resource_settings
 
@@ -79,10 +78,7 @@ def measure(
             table.add(config, lv, *cached[k])
         if dirty and use_cache:
             try:
-                d.mkdir(parents=True, exist_ok=True)
-                tmp = path.with_suffix(".tmp")
-                tmp.write_text(json.dumps({"config": config, "hw": hw_dict, "levels": cached}, sort_keys=True))
-                tmp.replace(path)
+                atomic_write_text(path, json.dumps({"config": config, "hw": hw_dict, "levels": cached}, sort_keys=True))
             except OSError:
                 pass  # a read-only cache only costs time
     _set_level(acc, hw, ResourceLevel())

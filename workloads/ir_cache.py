@@ -21,12 +21,11 @@ import hashlib
 import json
 import os
 import sys
-import tempfile
 from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
-from vocab.paths import cache_dir
+from vocab.paths import atomic_write_text, cache_dir
 
 from .ir import Workload
 from .knobs import Config
@@ -103,22 +102,10 @@ def write(config: Config, wl: Workload) -> None:
     path = path_of(config)
     data = json.dumps({"key": path.stem, "config": config.id, "libraries": dict(_library_versions()),
                        "workload": wl.to_dict()}, separators=(",", ":"))
-    tmp = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.stem + ".", suffix=".tmp")
-        with os.fdopen(fd, "w") as f:
-            f.write(data)
-        os.replace(tmp, path)
-        tmp = None
+        atomic_write_text(path, data)
     except OSError:
-        pass
-    finally:
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
+        pass  # a read-only cache only costs time
 
 
 def cached(config: Config, lower: Callable[[Config], Workload]) -> Workload:

@@ -39,7 +39,6 @@ import hashlib
 import json
 import math
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
@@ -47,6 +46,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 
 from vocab.errors import UserError
+from vocab.paths import atomic_write_text
 
 from .accuracy import AccuracyDataError
 from .datasets import DatasetError, DatasetSpec, read_image, read_label
@@ -356,23 +356,6 @@ def sweep(family: Family, base: Config, knob: str) -> list[Config]:
 # the profile file
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
 def read_profile_doc(path: Path) -> dict:
     """The YAML document of an existing profile (for resuming); {} if there is none."""
     import yaml
@@ -402,7 +385,7 @@ def write_profile(path: Path, doc: dict, header: str = "") -> None:
     import yaml
 
     text = (header or _HEADER) + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=120)
-    _atomic_write(path, text)
+    atomic_write_text(path, text, durable=True)
 
 
 @dataclass
