@@ -33,7 +33,6 @@ Where SystemC comes from: ``$SYSTEMC_HOME`` (``include/`` and one of ``lib``,
 from __future__ import annotations
 
 import ctypes
-import glob
 import hashlib
 import os
 import platform

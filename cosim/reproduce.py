@@ -6,7 +6,6 @@ tool cannot answer honestly (an accuracy that was never published or measured) t
 
 from __future__ import annotations
 
-import math
 import time
 from pathlib import Path
 from typing import Any, Callable, Iterable

@@ -18,8 +18,7 @@ from accelerator.model import Accelerator
 from accelerator.presets import load_preset
 from cosim import System, simulate
 from cosim.scenario import ScenarioError, load
-from host import FrameSource, Piecewise, Scheduler, Stream, to_ps
-from vocab.params import ParamError
+from host import FrameSource, Piecewise, Stream, to_ps
 
 HW = "rt-64pe"
 SMALL = "segformer-b0@128x128"

@@ -15,7 +15,7 @@ import workloads
 from accelerator.cost import mac_cost
 from accelerator.counters import COUNTER_INDEX
 from accelerator.energy import EnergyModel
-from accelerator.mapping import (ORDERS, _divisors, _legal, _mac_dims, energy_model, layer_cost, map_layer,
+from accelerator.mapping import (_divisors, _legal, _mac_dims, energy_model, layer_cost, map_layer,
                                  mapping_candidates)
 from accelerator.model import Accelerator
 from accelerator.presets import list_presets, load_preset

@@ -4,7 +4,6 @@ last completed flush and holds no invented rows."""
 from __future__ import annotations
 
 import errno
-import os
 from collections import namedtuple
 
 import h5py

@@ -5,9 +5,8 @@ import pytest
 
 from dataclasses import replace
 
-from accelerator.mapping import (ORDERS, Mapping, MappingError, _map_mac, encode_program, evaluate, map_layer,
+from accelerator.mapping import (ORDERS, MappingError, _map_mac, encode_program, evaluate, map_layer,
                                  map_layers, map_layers_like, map_like)
-from accelerator.params import HardwareParams
 from accelerator.presets import load_preset
 from workloads.ir import Layer
 
