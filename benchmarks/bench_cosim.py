@@ -54,7 +54,9 @@ def timed(cls: type, method: str, into: dict[str, float], key: str):
         setattr(cls, method, real)
 
 
-def bench_default(tmp: str, runs: int) -> None:
+def bench_default(tmp: str, runs: int) -> float:
+    """Time the default scenario ``runs`` times after a warm-up; print the runs and the median
+    run's split; return the median frames per wall-second."""
     from accelerator.model import Accelerator
     from cosim.scenario import load
     from cosim.system import simulate
@@ -88,6 +90,7 @@ def bench_default(tmp: str, runs: int) -> None:
     for name, w, c in parts:
         print(f"    {name:<40} {1e3 * w / frames:7.2f}  {1e3 * c / frames:7.2f}  {100 * c / cpu:6.0f} %")
     print(f"    {'total':<40} {1e3 * wall / frames:7.2f}  {1e3 * cpu / frames:7.2f}")
+    return statistics.median(r[0] for r in rows)
 
 
 def bench_memory(tmp: str, n_frames: int) -> None:
