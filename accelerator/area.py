@@ -1,13 +1,19 @@
-"""On-chip area per component, and the technology-scaling factors (energy and area).
+"""Area and static power per component, and the technology-scaling factors (energy and area).
 
-Data: ``accelerator/data/area_45nm.yaml`` (areas at 45 nm with sources) and
-``accelerator/data/scaling.yaml`` (Stillmaker & Baas 2017 factors). Components
-whose area is unknown (PPU, NoC) are reported as NaN and left out of ``total``.
+Data: ``accelerator/data/area_45nm.yaml`` (on-chip areas at 45 nm), ``energy_45nm.yaml``
+(on-chip leakage), ``dram_interface.yaml`` (PHY, memory controller and DRAM background power per
+channel, by DRAM type) and ``scaling.yaml`` (Stillmaker & Baas 2017 factors), each number with its
+source. A component whose figure is unknown is NaN (with the reason) and left out of totals.
+
+    cost_breakdown(hw)        # {component: ComponentCost(area_mm2, static_w, memory_interface, ...)}
+    area_mm2(hw)              # {component: mm^2, ..., "total"}
+    totals(hw, memory_interface=False)   # the same design with the memory interface free
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -15,14 +21,19 @@ from typing import Any
 import yaml
 
 from vocab.params import ParamError
+from vocab.units import J_PER_PJ
 
 from .params import HardwareParams
 
-__all__ = ["DATA_DIR", "energy_scale_factor", "area_scale_factor", "area_mm2", "onchip_area_mm2",
-           "AREA_COMPONENTS"]
+__all__ = ["DATA_DIR", "energy_scale_factor", "area_scale_factor", "area_mm2", "core_area_mm2",
+           "AREA_COMPONENTS", "MEMORY_INTERFACE_COMPONENTS", "ComponentCost", "cost_breakdown", "totals",
+           "dram_channels", "onchip_leakage_w", "memory_interface_static_w", "cost_record"]
 
 DATA_DIR = Path(__file__).with_name("data")
-AREA_COMPONENTS = ("mac", "weight_buffer", "input_buffer", "accum_buffer", "global_buffer", "noc", "ppu")
+# every component the model times, in display order; the last three are the memory interface
+AREA_COMPONENTS = ("mac", "weight_buffer", "input_buffer", "accum_buffer", "global_buffer", "noc", "ppu", "dma",
+                   "dram_phy", "dram_controller", "dram_devices")
+MEMORY_INTERFACE_COMPONENTS = ("dram_phy", "dram_controller", "dram_devices")
 
 
 @lru_cache(maxsize=None)
@@ -60,31 +71,194 @@ def area_scale_factor(from_nm: float, to_nm: float) -> float:
     return _interp(to_nm, row, "area") / _interp(from_nm, row, "area")
 
 
-def area_mm2(hw: HardwareParams) -> dict[str, float]:
-    """Component -> mm^2 at ``hw.technology_nm``, plus ``total`` (of the known components).
-
-    Unknown components (``noc``, ``ppu``) are NaN and not in ``total``.
-    """
+# -- on-chip core (MACs, buffers) -------------------------------------------------------------
+def _core_area(hw: HardwareParams) -> dict[str, float]:
     d = load_data("area_45nm.yaml")
     k = area_scale_factor(d["technology_nm"], hw.technology_nm) * 1e-6  # um^2 -> mm^2, scaled
     sram = d["sram"]["um2"] / d["sram"]["bytes"]
     acc = d["accum_buffer"]["um2"] / d["accum_buffer"]["bytes"]
-    out = {
+    return {
         "mac": hw.peak_macs_per_cycle * d["mac"]["um2_per_mac"] * k,
         "weight_buffer": hw.num_pes * hw.weight_buffer_bytes * sram * k,
         "input_buffer": hw.num_pes * hw.input_buffer_bytes * sram * k,
         "accum_buffer": hw.num_pes * hw.accum_buffer_bytes * acc * k,
         "global_buffer": hw.global_buffer_bytes * sram * k,
-        "noc": math.nan if d["noc"]["um2"] is None else d["noc"]["um2"] * k,
-        "ppu": math.nan if d["ppu"]["um2"] is None else d["ppu"]["um2"] * k,
     }
+
+
+def core_area_mm2(hw: HardwareParams) -> float:
+    """Area of the MACs and buffers (mm^2): what the NoC spans (its mean wire length derives from
+    it). The DRAM PHY sits at the die edge and does not lengthen GLB-PE wires, so it is not here."""
+    c = _core_area(hw)
+    return c["mac"] + c["weight_buffer"] + c["input_buffer"] + c["accum_buffer"] + c["global_buffer"]
+
+
+def onchip_leakage_w(hw: HardwareParams) -> dict[str, tuple[float, str, str, str]]:
+    """On-chip leakage at 45 nm: action -> (W, kind, source, flag); scale by `energy_scale_factor`.
+    The one definition of these terms (EnergyModel's leakage rows and `cost_breakdown` use it)."""
+    L = load_data("energy_45nm.yaml")["leakage"]
+    w_per_pj_cycle = J_PER_PJ / L["cycle_s"]
+    sram_bytes = hw.num_pes * (hw.weight_buffer_bytes + hw.input_buffer_bytes) + hw.global_buffer_bytes
+    unknown = lambda key: (L[f"{key}_w"] or 0.0, "unknown" if L[f"{key}_w"] is None else "published",  # noqa: E731
+                           L[f"{key}_source"], "unknown, counted as 0")
+    return {
+        "leakage.mac": (hw.peak_macs_per_cycle * L["mac_pj_per_cycle"] * w_per_pj_cycle, "published",
+                        L["mac_source"] + f"; x {hw.peak_macs_per_cycle} MACs", ""),
+        "leakage.sram": (sram_bytes * L["sram_pj_per_cycle"] / L["sram_bytes"] * w_per_pj_cycle, "derived",
+                         L["sram_source"] + f"; x {sram_bytes} B", ""),
+        "leakage.accum_buffer": (hw.num_pes * hw.accum_buffer_bytes * L["accum_pj_per_cycle"] /
+                                 L["accum_bytes"] * w_per_pj_cycle, "derived",
+                                 L["accum_source"] + f"; x {hw.num_pes * hw.accum_buffer_bytes} B", ""),
+        "leakage.ppu": unknown("ppu"),
+        "leakage.noc": unknown("noc"),
+        "leakage.dma": unknown("dma"),
+    }
+
+
+# -- the DRAM interface -------------------------------------------------------------------------
+def _dram(hw: HardwareParams) -> dict[str, Any]:
+    types = load_data("dram_interface.yaml")["types"]
+    if hw.dram_type not in types:
+        raise ParamError(f"HardwareParams.dram_type = {hw.dram_type!r} has no data in "
+                         f"{DATA_DIR / 'dram_interface.yaml'} (types there: {', '.join(types)})")
+    return types[hw.dram_type]
+
+
+def dram_channels(hw: HardwareParams) -> int:
+    """Channels of ``hw.dram_type`` needed for ``hw.dram_bandwidth_bytes_per_s`` (whole channels)."""
+    t = _dram(hw)
+    per_channel = t["channel_bits"] / 8 * t["data_rate_mts"] * 1e6
+    return max(1, math.ceil(hw.dram_bandwidth_bytes_per_s / per_channel - 1e-9))
+
+
+def _logic_leak_w_per_mm2_45nm() -> float:
+    """Leakage density of logic at 45 nm: the Accelergy example's MAC (W per mm^2)."""
+    L = load_data("energy_45nm.yaml")["leakage"]
+    mac_um2 = load_data("area_45nm.yaml")["mac"]["um2_per_mac"]
+    return L["mac_pj_per_cycle"] * J_PER_PJ / L["cycle_s"] / (mac_um2 * 1e-6)
+
+
+def _dram_interface(hw: HardwareParams) -> dict[str, tuple[float, float, str, str]]:
+    """component -> (mm^2, W, kind, source) of the memory interface at ``hw.technology_nm``."""
+    t, n = _dram(hw), dram_channels(hw)
+    node = hw.technology_nm
+    pa = t["phy_area"]
+    phy_mm2 = n * pa["mm2_per_channel"] * ((1 - pa["logic_fraction"]) +
+                                           pa["logic_fraction"] * area_scale_factor(pa["node_nm"], node))
+    ca = t["controller_area"]
+    ctl_mm2 = n * ca["mm2_per_72bit"] * t["channel_bits"] / 72 * area_scale_factor(ca["node_nm"], node)
+    ctl_w = (ctl_mm2 / area_scale_factor(45, node)) * _logic_leak_w_per_mm2_45nm() * energy_scale_factor(45, node)
+    ps = t["phy_static"]
+    phy_mw = (ps["phy_mw"] + ps["i_bias_ma"] * ps["vdd_io_v"]
+              + ps["i_leak_na_per_pin"] * 1e-6 * t["pins_per_channel"] * ps["vdd_io_v"]
+              + ps["vdd_io_v"] * ps["v_sw_clk_v"] / ps["r_diff_term_ohm"] * 1e3)
+    dev = t["device_background"]
+    dev_mw = sum(v * i for v, i in zip(dev["vdd_v"], dev["idd5ab_ma"]))
+    ch = f" Here {n} x{t['channel_bits']} {hw.dram_type} channel(s) at {node} nm."
+    return {
+        "dram_phy": (phy_mm2, n * phy_mw * 1e-3, pa["kind"],
+                     " ".join(f"area: {pa['source']} static: {ps['source']}".split()) + ch),
+        "dram_controller": (ctl_mm2, ctl_w, ca["kind"],
+                            " ".join(f"area: {ca['source']} static: {t['controller_static']['source']}".split()) + ch),
+        "dram_devices": (0.0, n * dev_mw * 1e-3, dev["kind"],
+                         " ".join(f"off-chip (no accelerator area). static: {dev['source']}".split()) + ch),
+    }
+
+
+def memory_interface_static_w(hw: HardwareParams) -> dict[str, tuple[float, str, str]]:
+    """Static power of the memory interface by energy component: ``dram_interface`` (PHY and
+    controller) and ``dram_background`` (the DRAM devices) -> (W, kind, source); 0 W with
+    ``memory_interface_cost`` false."""
+    mi = _dram_interface(hw)
+    on = hw.memory_interface_cost
+    off = "memory_interface_cost = False: not counted."
+    phy, ctl, dev = mi["dram_phy"], mi["dram_controller"], mi["dram_devices"]
+    return {
+        "dram_interface": ((phy[1] + ctl[1]) if on else 0.0, "derived" if on else "choice",
+                           f"PHY {phy[1] * 1e3:.4g} mW + controller {ctl[1] * 1e3:.4g} mW. " + (
+                               phy[3] + " | " + ctl[3] if on else off)),
+        "dram_background": (dev[1] if on else 0.0, dev[2] if on else "choice", dev[3] if on else off),
+    }
+
+
+# -- the breakdown --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ComponentCost:
+    """Area and static power of one component at the hardware's node. NaN = unknown (see source)."""
+
+    component: str
+    area_mm2: float          # on-chip area; 0 for the off-chip DRAM devices
+    static_w: float          # leakage / static power
+    memory_interface: bool   # part of the DRAM interface (priced only with memory_interface_cost)
+    energy_component: str    # the energy-breakdown term its static power x time lands in
+    kind: str
+    source: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def cost_breakdown(hw: HardwareParams) -> dict[str, ComponentCost]:
+    """Every component the model times -> its `ComponentCost`, in `AREA_COMPONENTS` order.
+
+    With ``hw.memory_interface_cost`` false the memory-interface components report 0 (not
+    counted); `totals(hw, memory_interface=False)` gives the same for any hardware."""
+    d = load_data("area_45nm.yaml")
+    k = area_scale_factor(d["technology_nm"], hw.technology_nm) * 1e-6
+    f = energy_scale_factor(load_data("energy_45nm.yaml")["technology_nm"], hw.technology_nm)
+    core = _core_area(hw)
+    leak = {a: w * f for a, (w, *_r) in onchip_leakage_w(hw).items()}
+    sram_w = leak["leakage.sram"] / (core["weight_buffer"] + core["input_buffer"] + core["global_buffer"])
+    src = lambda key: " ".join(str(d[key]["source"]).split())  # noqa: E731
+    nan = math.nan
+    out = {
+        "mac": (core["mac"], leak["leakage.mac"], d["mac"]["kind"], src("mac")),
+        "weight_buffer": (core["weight_buffer"], core["weight_buffer"] * sram_w, d["sram"]["kind"], src("sram")),
+        "input_buffer": (core["input_buffer"], core["input_buffer"] * sram_w, d["sram"]["kind"], src("sram")),
+        "accum_buffer": (core["accum_buffer"], leak["leakage.accum_buffer"], d["accum_buffer"]["kind"],
+                         src("accum_buffer")),
+        "global_buffer": (core["global_buffer"], core["global_buffer"] * sram_w, d["sram"]["kind"], src("sram")),
+        "noc": (nan if d["noc"]["um2_per_router_per_link_bit"] is None else
+                hw.num_pes * d["noc"]["um2_per_router_per_link_bit"] * hw.noc_bytes_per_cycle * 8 * k,
+                nan, "unknown", src("noc")),
+        "ppu": (nan if d["ppu"]["um2"] is None else d["ppu"]["um2"] * k, nan, "unknown", src("ppu")),
+        "dma": (nan if d["dma"]["um2"] is None else d["dma"]["um2"] * k, nan, "unknown", src("dma")),
+    }
+    for c, (mm2, w, kind, s) in _dram_interface(hw).items():
+        out[c] = (mm2, w, kind, s) if hw.memory_interface_cost else \
+            (0.0, 0.0, "choice", "memory_interface_cost = False: not counted. " + s)
+    term = {"dram_phy": "dram_interface", "dram_controller": "dram_interface", "dram_devices": "dram_background"}
+    return {c: ComponentCost(c, float(out[c][0]), float(out[c][1]), c in MEMORY_INTERFACE_COMPONENTS,
+                             term.get(c, "leakage"), out[c][2], out[c][3]) for c in AREA_COMPONENTS}
+
+
+def totals(hw: HardwareParams, memory_interface: bool = True) -> dict[str, float]:
+    """Known area (mm^2) and static power (W), with or without the memory-interface components
+    (the EDAP of a design with the memory interface priced or free)."""
+    b = cost_breakdown(hw).values()
+    keep = [c for c in b if memory_interface or not c.memory_interface]
+    return {"area_mm2": sum(c.area_mm2 for c in keep if not math.isnan(c.area_mm2)),
+            "static_w": sum(c.static_w for c in keep if not math.isnan(c.static_w))}
+
+
+def area_mm2(hw: HardwareParams) -> dict[str, float]:
+    """Component -> mm^2 at ``hw.technology_nm``, plus ``total`` (of the known components).
+
+    Unknown components (``noc``, ``ppu``, ``dma``) are NaN and not in ``total``; the memory
+    interface counts only with ``hw.memory_interface_cost``. The core components' sum is the
+    figure before issue 24, in the same order (so it is the same float)."""
+    out = {c: v.area_mm2 for c, v in cost_breakdown(hw).items()}
     out["total"] = sum(v for v in out.values() if not math.isnan(v))
     return out
 
 
-def onchip_area_mm2(hw: HardwareParams) -> float:
-    """Total known on-chip area (mm^2) at ``hw.technology_nm``."""
-    return area_mm2(hw)["total"]
+def cost_record(hw: HardwareParams) -> dict[str, Any]:
+    """Area and static power by component, as plain data (traces, ``cosim hw show --json``)."""
+    b = cost_breakdown(hw)
+    return {"dram_channels": dram_channels(hw), "memory_interface_cost": hw.memory_interface_cost,
+            "components": {c: {"area_mm2": v.area_mm2, "static_w": v.static_w, "memory_interface": v.memory_interface,
+                               "energy_component": v.energy_component, "kind": v.kind} for c, v in b.items()},
+            "total": totals(hw), "total_without_memory_interface": totals(hw, memory_interface=False)}
 
 
 def area_table() -> list[dict[str, Any]]:
@@ -95,7 +269,7 @@ def area_table() -> list[dict[str, Any]]:
     for key, name in (("sram", "sram (weight, input, global buffer)"), ("accum_buffer", "accum_buffer")):
         rows.append({"component": name, "um2_45nm": d[key]["um2"] / d[key]["bytes"], "unit": "um^2/B",
                      "kind": d[key]["kind"], "source": " ".join(d[key]["source"].split())})
-    for key in ("ppu", "noc"):
-        rows.append({"component": key, "um2_45nm": d[key]["um2"], "unit": "um^2", "kind": "unknown",
-                     "source": d[key]["source"]})
+    for key in ("ppu", "noc", "dma"):
+        rows.append({"component": key, "um2_45nm": math.nan, "unit": "um^2", "kind": "unknown",
+                     "source": " ".join(d[key]["source"].split())})
     return rows

@@ -5,8 +5,9 @@ scaled to ``hw.technology_nm`` with ``accelerator/data/scaling.yaml`` (on-chip o
 DRAM is not scaled). The counters are those of `accelerator.counters`.
 
     em = EnergyModel(hw)
-    em.components                       # ('mac', 'weight_buffer', ..., 'leakage')
+    em.components                       # ('mac', 'weight_buffer', ..., 'leakage', 'dram_interface', ...)
     em.breakdown(counts, duration_s)    # {component: joules per layer (numpy)}
+    em.static_w                         # {static component: W} (static power x time components)
     print(em.format_table())            # action, value, unit, kind, source, flag
 """
 
@@ -22,13 +23,17 @@ from vocab.names import ENERGY_COMPONENTS
 from vocab.params import ParamError, format_table
 from vocab.units import J_PER_PJ
 
-from .area import area_scale_factor, energy_scale_factor, load_data, onchip_area_mm2
+from .area import (area_scale_factor, core_area_mm2, energy_scale_factor, load_data, memory_interface_static_w,
+                   onchip_leakage_w)
 from .counters import COUNTER_INDEX, NUM_COUNTERS
 from .params import HardwareParams
 
-__all__ = ["EnergyModel", "COMPONENTS", "DERIVED"]
+__all__ = ["EnergyModel", "COMPONENTS", "DERIVED", "STATIC_COMPONENTS"]
 
 COMPONENTS: tuple[str, ...] = ENERGY_COMPONENTS
+# components that are static power x time (no counter): on-chip leakage, the DRAM PHY and controller,
+# the DRAM devices' background (standby + refresh) power
+STATIC_COMPONENTS: tuple[str, ...] = ("leakage", "dram_interface", "dram_background")
 
 # counters derived from the model's counters (name -> (minuend, subtrahend))
 DERIVED: dict[str, tuple[str, str]] = {"macs_padded": ("macs_issued", "macs_useful")}
@@ -47,10 +52,11 @@ _USES: dict[str, tuple[tuple[str, str], ...]] = {
     "dram": (("dram_read_bytes", "dram.read"), ("dram_write_bytes", "dram.write")),
     "ppu": (("ppu_ops", "ppu.op"),),
 }
-if set(_USES) != set(COMPONENTS) - {"leakage"}:  # a component added in one place only
-    raise RuntimeError(f"accelerator/energy.py _USES must name every energy component of vocab.names.ENERGY_COMPONENTS "
-                       f"but 'leakage': it has {sorted(_USES)}, vocab.names has {sorted(set(COMPONENTS) - {'leakage'})}")
-_USES = {c: _USES[c] for c in COMPONENTS if c != "leakage"}  # one order everywhere: the declared one
+if set(_USES) != set(COMPONENTS) - set(STATIC_COMPONENTS) or not set(STATIC_COMPONENTS) <= set(COMPONENTS):
+    raise RuntimeError(f"accelerator/energy.py _USES and STATIC_COMPONENTS must together name every energy component "
+                       f"of vocab.names.ENERGY_COMPONENTS: _USES has {sorted(_USES)}, STATIC_COMPONENTS "
+                       f"{sorted(STATIC_COMPONENTS)}, vocab.names has {sorted(COMPONENTS)}")
+_USES = {c: _USES[c] for c in COMPONENTS if c not in STATIC_COMPONENTS}  # one order everywhere: the declared one
 
 
 class _BreakdownPlan:
@@ -136,10 +142,10 @@ class EnergyModel:
         n = d["noc"]
         # mean distance from the modelled on-chip area; at another node the wire energy per bit-mm
         # scales like logic (Stillmaker factor) and the distance like sqrt(area factor)
-        area = onchip_area_mm2(hw)
+        area = core_area_mm2(hw)
         dist45 = math.sqrt(area / self.area_scale) / 2.0
         add("noc.transfer", n["fj_per_bit_mm"] * 1e-3 * 8 * dist45, "pJ/B", n["kind"],
-            f"{n['source']} Here: on-chip area {area:.3g} mm^2 at {hw.technology_nm} nm -> mean distance "
+            f"{n['source']} Here: core area (MACs, buffers) {area:.3g} mm^2 at {hw.technology_nm} nm -> mean distance "
             f"{math.sqrt(area) / 2:.3g} mm.", flag="low-swing link figure; routers not included",
             factor=self.scale * math.sqrt(self.area_scale))
 
@@ -151,30 +157,18 @@ class EnergyModel:
         p = d["ppu"]
         add("ppu.op", p["pj_per_element_op"], "pJ/op", p["kind"], p["source"])
 
-        L = d["leakage"]
-        w_per_pj_cycle = J_PER_PJ / L["cycle_s"]
-        sram_bytes = hw.num_pes * (hw.weight_buffer_bytes + hw.input_buffer_bytes) + hw.global_buffer_bytes
-        leak = {
-            "leakage.mac": (hw.peak_macs_per_cycle * L["mac_pj_per_cycle"] * w_per_pj_cycle, "published",
-                            L["mac_source"] + f"; x {hw.peak_macs_per_cycle} MACs", ""),
-            "leakage.sram": (sram_bytes * L["sram_pj_per_cycle"] / L["sram_bytes"] * w_per_pj_cycle, "derived",
-                             L["sram_source"] + f"; x {sram_bytes} B", ""),
-            "leakage.accum_buffer": (hw.num_pes * hw.accum_buffer_bytes * L["accum_pj_per_cycle"] /
-                                     L["accum_bytes"] * w_per_pj_cycle, "derived",
-                                     L["accum_source"] + f"; x {hw.num_pes * hw.accum_buffer_bytes} B", ""),
-            "leakage.ppu": (L["ppu_w"] or 0.0, "unknown" if L["ppu_w"] is None else "published",
-                            L["ppu_source"], "unknown, counted as 0"),
-            "leakage.noc": (L["noc_w"] or 0.0, "unknown" if L["noc_w"] is None else "published",
-                            L["noc_source"], "unknown, counted as 0"),
-        }
-        for action, (w, kind, src, flag) in leak.items():
+        for action, (w, kind, src, flag) in onchip_leakage_w(hw).items():
             add(action, w, "W", kind, src, flag)
-        add("leakage.dram", L["dram_w"], "W", "published", L["dram_source"],
-            "DRAM background power not modelled", factor=1.0)
+        for comp, (w, kind, src) in memory_interface_static_w(hw).items():
+            add(f"{comp}.static", w, "W", kind, src, factor=1.0)  # already at hw's node (area.py)
 
         self._rows = rows
         self.pj: dict[str, float] = {r["action"]: r["value"] for r in rows if r["unit"] != "W"}
-        self.leakage_w: float = sum(r["value"] for r in rows if r["unit"] == "W")
+        # static power by component (leakage.* rows -> "leakage", in row order: the same float as before
+        # the DRAM terms existed); leakage_w is all of it: what x time adds to a layer (the mapper's cost)
+        self.static_w: dict[str, float] = {c: sum(r["value"] for r in rows if r["unit"] == "W" and
+                                                  r["action"].split(".")[0] == c) for c in STATIC_COMPONENTS}
+        self.leakage_w: float = sum(self.static_w.values())
         self.warnings: tuple[str, ...] = tuple(f"{r['action']}: {r['flag']}" for r in rows if r["flag"])
 
     # -- API -------------------------------------------------------------------
@@ -182,7 +176,7 @@ class EnergyModel:
         """Joules per layer and component.
 
         ``counts``: array [n_layers, NUM_COUNTERS] in the order of `accelerator.counters.COUNTERS`;
-        ``duration_s``: array [n_layers] (leakage = total leakage power x duration).
+        ``duration_s``: array [n_layers] (each static component = its power x duration).
         Each component is ``0 + count_1 x J_1 (+ count_2 x J_2)``, its actions in `_USES` order.
         """
         c = np.asarray(counts, dtype=np.float64)
@@ -199,14 +193,17 @@ class EnergyModel:
             rows[d] = rows[a] - rows[b]
         x = rows[p.counter]  # [use, component, layer]
         x *= p.joules[:, :, None]
-        e = np.empty((len(_USES) + 1, n))  # components in `_USES` order, then leakage
-        np.add(0.0, x[0], out=e[:-1])
+        u = len(_USES)
+        e = np.empty((u + len(STATIC_COMPONENTS), n))  # components in `_USES` order, then the static ones
+        np.add(0.0, x[0], out=e[:u])
         for j in range(1, len(x)):
-            e[:-1] += x[j]
-        np.multiply(t, self.leakage_w, out=e[-1])
-        return dict(zip(self._components_out, e))
+            e[:u] += x[j]
+        for k, c in enumerate(STATIC_COMPONENTS):
+            np.multiply(t, self.static_w[c], out=e[u + k])
+        out = dict(zip(self._components_out, e))
+        return out if self._components_out == COMPONENTS else {c: out[c] for c in COMPONENTS}
 
-    _components_out: tuple[str, ...] = (*_USES, "leakage")
+    _components_out: tuple[str, ...] = (*_USES, *STATIC_COMPONENTS)
 
     @cached_property
     def _plan(self) -> "_BreakdownPlan":
@@ -214,7 +211,7 @@ class EnergyModel:
 
     def counter_weights_pj(self) -> dict[str, float]:
         """pJ per unit of each model counter, all components summed (derived counters expanded):
-        sum(weight x count) + leakage x time is `total` -- the same table, for callers that
+        sum(weight x count) + leakage_w (all static power) x time is `total` -- the same table, for callers that
         only need the sum (the mapper ranking many tilings)."""
         w: dict[str, float] = {}
         for uses in _USES.values():

@@ -39,6 +39,14 @@ class HardwareParams(Component):
     dram_bandwidth_bytes_per_s = Param(float, 25.6e9, unit="B/s", min=0, min_exclusive=True,
                                        doc="peak DRAM bandwidth")
     dram_latency_s = Param(float, 43.125e-9, unit="s", min=0, doc="DRAM access latency")
+    dram_type = Param(str, "lpddr4", choices=("lpddr4",),
+                      doc="DRAM standard: its channel width and rate, PHY, controller and device background "
+                          "power come from accelerator/data/dram_interface.yaml (only types with sourced "
+                          "figures are offered)")
+    memory_interface_cost = Param(bool, True,
+                                  doc="count the area and static power of the DRAM interface (PHY, memory "
+                                      "controller, one per channel) and the DRAM devices' background power; "
+                                      "false leaves the memory interface free (the model before issue 24)")
     ppu_elements_per_cycle = Param(int, 16, unit="element/cycle", min=1,
                                    doc="post-processing-unit throughput")
     data_bytes = Param(int, 1, unit="B", min=1, max=8, doc="bytes per activation/weight element")

@@ -51,6 +51,8 @@ ENERGY_COMPONENT_TERMS: tuple[tuple[str, str], ...] = (
     ("dram", "DRAM reads and writes"),
     ("ppu", "post-processing-unit element operations"),
     ("leakage", "static power x time"),
+    ("dram_interface", "DRAM PHY and memory-controller static power x time"),
+    ("dram_background", "DRAM devices' background power (standby and refresh) x time"),
 )
 ENERGY_COMPONENTS: tuple[str, ...] = tuple(name for name, _ in ENERGY_COMPONENT_TERMS)
 
@@ -62,6 +64,7 @@ ENERGY_LEVELS: dict[str, tuple[str, ...]] = {
     "PE buffers": ("weight_buffer", "input_buffer", "accum_buffer"),
     "compute (MAC, PPU)": ("mac", "mac_padded", "ppu"),
     "leakage": ("leakage",),
+    "DRAM static (interface, background)": ("dram_interface", "dram_background"),
 }
 
 #: Bytes moved at each memory level: level -> byte counters of `COUNTERS`, in display order.
