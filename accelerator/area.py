@@ -253,12 +253,18 @@ def area_mm2(hw: HardwareParams) -> dict[str, float]:
 
 
 def cost_record(hw: HardwareParams) -> dict[str, Any]:
-    """Area and static power by component, as plain data (traces, ``cosim hw show --json``)."""
+    """Area and static power by component as plain JSON data (traces store it in their ``hardware``
+    attribute, ``cosim hw show --json`` prints it); unknown figures are null."""
     b = cost_breakdown(hw)
-    return {"dram_channels": dram_channels(hw), "memory_interface_cost": hw.memory_interface_cost,
-            "components": {c: {"area_mm2": v.area_mm2, "static_w": v.static_w, "memory_interface": v.memory_interface,
-                               "energy_component": v.energy_component, "kind": v.kind} for c, v in b.items()},
-            "total": totals(hw), "total_without_memory_interface": totals(hw, memory_interface=False)}
+    known = lambda x: None if math.isnan(x) else x  # noqa: E731
+    t, t0 = totals(hw), totals(hw, memory_interface=False)
+    return {"area_mm2": {c: known(v.area_mm2) for c, v in b.items()},
+            "static_w": {c: known(v.static_w) for c, v in b.items()},
+            "memory_interface_components": [c for c, v in b.items() if v.memory_interface],
+            "dram_channels": dram_channels(hw),
+            "area_total_mm2": t["area_mm2"], "static_total_w": t["static_w"],
+            "area_total_without_memory_interface_mm2": t0["area_mm2"],
+            "static_total_without_memory_interface_w": t0["static_w"]}
 
 
 def area_table() -> list[dict[str, Any]]:

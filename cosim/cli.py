@@ -236,7 +236,7 @@ def hw_show(preset: str = typer.Argument(..., help="preset name or YAML path"),
     """Show a preset: every parameter with unit, value and source; energy and area tables."""
 
     def go():
-        from accelerator.area import area_mm2
+        from accelerator.area import area_mm2, cost_breakdown, cost_record
         from accelerator.energy import EnergyModel
         from accelerator.presets import provenance
 
@@ -246,7 +246,9 @@ def hw_show(preset: str = typer.Argument(..., help="preset name or YAML path"),
         em = EnergyModel(hw)
         if as_json:
             sys.stdout.write(json.dumps({"params": hw.to_dict(), "overrides": hw.overrides, "provenance": prov, "energy": em.table(),
-                                         "area_mm2": area_mm2(hw)}, default=str) + "\n")
+                                         "area_mm2": area_mm2(hw), "silicon": cost_record(hw),
+                                         "silicon_sources": {c: v.source for c, v in cost_breakdown(hw).items()}},
+                                        default=str) + "\n")
             return
         from accelerator.presets import preset_info
 
@@ -267,11 +269,17 @@ def hw_show(preset: str = typer.Argument(..., help="preset name or YAML path"),
         for r in rows:
             e.add_row(*[f"{r[c]:.4g}" if isinstance(r[c], float) else str(r[c]) for c in cols])
         console.print(e)
-        a = Table(title="area", title_justify="left")
-        a.add_column("component")
-        a.add_column("mm2", justify="right")
-        for k, v in area_mm2(hw).items():
-            a.add_row(k, f"{v:.3f}")
+        rec = cost_record(hw)
+        a = Table(title=f"area and static power at {hw.technology_nm} nm ({rec['dram_channels']} {hw.dram_type} "
+                        f"channel(s); NaN = unknown, see source)", title_justify="left")
+        for c in ("component", "mm2", "static mW", "memory interface", "kind", "source"):
+            a.add_column(c, overflow="fold", justify="right" if c in ("mm2", "static mW") else "left")
+        for k, v in cost_breakdown(hw).items():
+            a.add_row(k, f"{v.area_mm2:.3f}", f"{v.static_w * 1e3:.4g}", "yes" if v.memory_interface else "",
+                      v.kind, v.source)
+        a.add_row("total (known)", f"{rec['area_total_mm2']:.3f}", f"{rec['static_total_w'] * 1e3:.4g}", "", "", "")
+        a.add_row("total without memory interface", f"{rec['area_total_without_memory_interface_mm2']:.3f}",
+                  f"{rec['static_total_without_memory_interface_w'] * 1e3:.4g}", "", "", "")
         console.print(a)
 
     _guard(go)

@@ -190,6 +190,7 @@ def _simulate(system, path, claim, scenario_source, progress, created, use_profi
               sync="decoupled") -> SimulationResult:
     import traces
     import workloads
+    from accelerator.area import cost_record
     from accelerator.model import Accelerator
 
     from . import __version__
@@ -222,7 +223,7 @@ def _simulate(system, path, claim, scenario_source, progress, created, use_profi
 
     components = tuple(acc.energy_model.components)  # the energy columns the results will carry
     writer = traces.TraceWriter(
-        path, seed=system.seed, scenario=scenario_source, hardware=hw.record(), tool_version=__version__,
+        path, seed=system.seed, scenario=scenario_source, hardware={**hw.record(), "silicon": cost_record(hw)}, tool_version=__version__,
         created=created, layer_extra_columns=Recorder.layer_extra_columns(components), claim=claim,
         vocabulary=Recorder.trace_vocabulary(components),
     )

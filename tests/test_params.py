@@ -50,7 +50,8 @@ def test_hardware_params_fields_and_derived():
     assert HardwareParams.param_names() == (
         "name", "technology_nm", "clock_hz", "num_pes", "lanes", "vector_size", "weight_buffer_bytes",
         "input_buffer_bytes", "accum_buffer_bytes", "accum_bits", "global_buffer_bytes", "noc_bytes_per_cycle",
-        "dram_bandwidth_bytes_per_s", "dram_latency_s", "ppu_elements_per_cycle", "data_bytes",
+        "dram_bandwidth_bytes_per_s", "dram_latency_s", "dram_type", "memory_interface_cost", "ppu_elements_per_cycle",
+        "data_bytes",
         "weight_buffer_word_bits", "input_buffer_word_bits", "global_buffer_word_bits", "accum_buffer_ports",
         "zero_gating", "mapping_objective")
     hw = HardwareParams()
