@@ -26,7 +26,7 @@ from vocab.units import J_PER_PJ
 from .params import HardwareParams
 
 __all__ = ["DATA_DIR", "energy_scale_factor", "area_scale_factor", "area_mm2", "core_area_mm2",
-           "AREA_COMPONENTS", "MEMORY_INTERFACE_COMPONENTS", "ComponentCost", "cost_breakdown", "totals",
+           "AREA_COMPONENTS", "MEMORY_INTERFACE_COMPONENTS", "MEMORY_INTERFACE_ENERGY_COMPONENTS", "ComponentCost", "cost_breakdown", "totals",
            "dram_channels", "onchip_leakage_w", "memory_interface_static_w", "cost_record"]
 
 DATA_DIR = Path(__file__).with_name("data")
@@ -34,6 +34,8 @@ DATA_DIR = Path(__file__).with_name("data")
 AREA_COMPONENTS = ("mac", "weight_buffer", "input_buffer", "accum_buffer", "global_buffer", "noc", "ppu", "dma",
                    "dram_phy", "dram_controller", "dram_devices")
 MEMORY_INTERFACE_COMPONENTS = ("dram_phy", "dram_controller", "dram_devices")
+# the energy-breakdown terms holding the memory interface's static power x time (see cost_breakdown)
+MEMORY_INTERFACE_ENERGY_COMPONENTS = ("dram_interface", "dram_background")
 
 
 @lru_cache(maxsize=None)
@@ -227,7 +229,8 @@ def cost_breakdown(hw: HardwareParams) -> dict[str, ComponentCost]:
     for c, (mm2, w, kind, s) in _dram_interface(hw).items():
         out[c] = (mm2, w, kind, s) if hw.memory_interface_cost else \
             (0.0, 0.0, "choice", "memory_interface_cost = False: not counted. " + s)
-    term = {"dram_phy": "dram_interface", "dram_controller": "dram_interface", "dram_devices": "dram_background"}
+    term = dict(zip(MEMORY_INTERFACE_COMPONENTS, ("dram_interface", "dram_interface", "dram_background")))
+    assert set(term.values()) == set(MEMORY_INTERFACE_ENERGY_COMPONENTS)
     return {c: ComponentCost(c, float(out[c][0]), float(out[c][1]), c in MEMORY_INTERFACE_COMPONENTS,
                              term.get(c, "leakage"), out[c][2], out[c][3]) for c in AREA_COMPONENTS}
 
