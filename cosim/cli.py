@@ -8,6 +8,7 @@ from typing import List, Optional
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from .cli_common import (  # noqa: F401  (app, console: also the names other code imports from cosim.cli)
     SET_HELP,
@@ -105,7 +106,7 @@ def _print_workload(wl, max_rows: int) -> None:
         if k == "non_mac":
             continue
         b.add_row(k, _fmt_int(v), f"{100 * v / total:.1f}%")
-    b.add_row("[bold]total[/]", f"[bold]{_fmt_int(wl.total_macs)}[/]", "100.0%")
+    b.add_row("total", _fmt_int(wl.total_macs), "100.0%", style="bold")
     console.print(b)
     console.print(
         f"layers {len(wl.layers)}, parameters {_fmt_int(wl.params)}, non-MAC elements {_fmt_int(wl.non_mac_elements())}"
@@ -195,8 +196,8 @@ def simulate(
             e.add_row(k, f"{v * 1e3:.3f}", f"{100 * v / out['energy_j']:.1f}%")
         console.print(e)
         console.print(
-            f"latency [bold]{r.latency_s * 1e3:.3f} ms[/] ({r.roofline_ratio:.2f} x roofline), energy "
-            f"[bold]{r.energy_j * 1e3:.2f} mJ[/], MACs {_fmt_int(r.macs)} (issued {_fmt_int(r.macs_issued)}), "
+            f"latency {r.latency_s * 1e3:.3f} ms ({r.roofline_ratio:.2f} x roofline), energy "
+            f"{r.energy_j * 1e3:.2f} mJ, MACs {_fmt_int(r.macs)} (issued {_fmt_int(r.macs_issued)}), "
             f"utilization {100 * r.utilization:.1f}%, DRAM {r.dram_bytes / 1e6:.1f} MB, area {area['total']:.2f} mm2; "
             f"{tiles:,} tiles in {activations:,} kernel activations ({acc.sync}), "
             f"{wall * 1e3:.1f} ms wall"
@@ -250,7 +251,7 @@ def hw_show(preset: str = typer.Argument(..., help="preset name or YAML path"),
             return
         from accelerator.presets import preset_info
 
-        console.print(f"[bold]{preset}[/]: {' '.join(str(preset_info(preset).get('description', '')).split())}")
+        console.print(Text(preset, style="bold") + Text(": " + " ".join(str(preset_info(preset).get("description", "")).split())))
         t = Table(title=f"preset {preset}", title_justify="left")
         for c in ("parameter", "value", "unit", "source"):
             t.add_column(c, overflow="fold")
@@ -341,14 +342,14 @@ def regress(
         for n in todo:
             problems = rg.check(n, update=update)
             if update:
-                console.print(f"[green]updated[/] {rg.golden_path(n)}")
+                console.print(Text("updated ", style="green") + Text(str(rg.golden_path(n))))
             elif problems:
                 failed += 1
-                console.print(f"[red]FAIL[/] {n}")
+                console.print(Text("FAIL ", style="red") + Text(n))
                 for p in problems:
-                    console.print(f"    {p}", highlight=False)
+                    console.print(f"    {p}")
             else:
-                console.print(f"[green]ok[/]   {n}")
+                console.print(Text("ok   ", style="green") + Text(n))
         if failed:
             _fail(f"{failed} of {len(todo)} scenarios differ from their goldens", code=1)
 

@@ -6,9 +6,8 @@ from __future__ import annotations
 from typing import List, Optional
 
 import typer
-from rich.table import Table
 
-from .cli_common import _fail, _guard, app, console, err_console
+from .cli_common import _fail, _guard, app, console, err_console, print_table
 
 
 @app.command("sweep")
@@ -49,7 +48,7 @@ def sweep_cmd(
         console.print(str(rep), highlight=False)
         if rep.failed:
             for pid, e in list(rep.errors.items())[:5]:
-                console.print(f"  [red]failed[/] {pid}: {e}", highlight=False)
+                console.print(f"  failed {pid}: {e}")
             if rep.failed > 5:
                 console.print(f"  ... {rep.failed - 5} more (the error column of the results)")
         if df is not None and len(df):
@@ -69,7 +68,8 @@ def pareto_cmd(
                                                           "accuracy are left out)"),
     group: Optional[str] = typer.Option(None, "--group", help="one front per value of this column"),
     where: Optional[List[str]] = typer.Option(None, "--where", help="COLUMN=VALUE filter, repeatable"),
-    out: Optional[str] = typer.Option(None, "--out", "-o", help="PNG path (default: RESULTS/pareto_<x>_<y>.png)"),
+    out: Optional[str] = typer.Option(None, "--out", "-o", help="PNG file, or an existing folder to write it in "
+                                                            "(default: beside RESULTS, RESULTS-pareto_<x>_<y>.png)"),
 ) -> None:
     """Pareto front(s) of sweep results: a table, a PNG and the knee points."""
 
@@ -89,24 +89,38 @@ def pareto_cmd(
             df = df[df[k].astype(str) == v]
         objectives = [x, y] + ([z] if z else [])
         res = pa.fronts(df, objectives, maximise=["accuracy"] if accuracy else [], group=group)
-        png = Path(out) if out else (Path(results) if Path(results).is_dir() else Path(results).parent) / \
-            f"pareto_{x}_{y}{'_' + z if z else ''}{'_acc' if accuracy else ''}.png"
-        pa.plot(res, x, y, z, png, group=group)
-        t = Table(title=f"Pareto front ({', '.join(res.objectives_text)}): {len(res.front)} of {res.n_valid} points"
-                        + (f", {res.n_dropped} without values left out" if res.n_dropped else ""),
-                  title_justify="left")
+        png = _pareto_png(results, out, f"pareto_{x}_{y}{'_' + z if z else ''}{'_acc' if accuracy else ''}.png")
+        png = pa.plot(res, x, y, z, png, group=group)
+        title = (f"Pareto front ({', '.join(res.objectives_text)}): {len(res.front)} of {res.n_valid} points"
+                 + (f", {res.n_dropped} without values left out" if res.n_dropped else ""))
         cols = [c for c in res.label_columns if c in res.front.columns] + res.all_objectives + ["knee"]
-        for c in cols:
-            t.add_column(c, justify="left" if c in res.label_columns else "right")
-        for _, r in res.front.iterrows():
-            t.add_row(*[("*" if r["knee"] else "") if c == "knee" else _fmt(r[c]) for c in cols])
-        console.print(t)
+        rows = [[("*" if r["knee"] else "") if c == "knee" else _fmt(r[c]) for c in cols] for _, r in res.front.iterrows()]
+        nlab = len([c for c in cols if c in res.label_columns])
+        print_table(title, cols, rows, justify=["left" if c in res.label_columns else "right" for c in cols],
+                    key_columns=max(nlab, 1))
         for _, r in res.front[res.front["knee"]].iterrows():
             console.print("knee" + (f" [{r[group]}]" if group else "") + ": " + ", ".join(
-                f"{c}={_fmt(r[c])}" for c in cols if c != "knee"), highlight=False, markup=False)
-        console.print(f"figure: {png}", highlight=False)
+                f"{c}={_fmt(r[c])}" for c in cols if c != "knee"))
+        console.print(f"figure: {png}")
 
     _guard(go)
+
+
+def _pareto_png(results: str, out: str | None, name: str):
+    """Where the figure goes: ``-o FILE`` as given (``.png`` added when it has no suffix), ``-o
+    FOLDER`` (an existing one) inside it; by default beside the results, never inside a sweep's
+    folder (readers of the folder take every file there for a result)."""
+    from pathlib import Path
+
+    r = Path(results)
+    if out:
+        o = Path(out)
+        if o.is_dir():
+            return o / name
+        return o if o.suffix else o.with_name(o.name + ".png")
+    if r.is_dir():
+        return r.parent / f"{r.name}-{name}"
+    return r.parent / f"{r.stem}-{name}"
 
 
 def _fmt(v) -> str:
