@@ -37,8 +37,8 @@ def _default_report_dir(trace: str) -> str:
 
 @app.command()
 def report(
-    trace: str = typer.Argument(..., help="trace file (.h5) written by `cosim run`"),
-    out: Optional[str] = typer.Option(None, "--out", "-o", help="report folder (default: <trace>-report beside the trace)"),
+    trace: str = typer.Argument(..., metavar="TRACE.h5", help="trace file (.h5) written by `cosim run`"),
+    out: Optional[str] = typer.Option(None, "--out", "-o", metavar="FOLDER", help="report folder (default: <trace>-report beside the trace)"),
     markdown_only: bool = typer.Option(False, "--markdown", help="write the Markdown page only (no HTML)"),
 ) -> None:
     """Write a report of a trace: summary tables, figures (PNG) and a page embedding them."""
@@ -64,8 +64,8 @@ def report(
 
 @app.command()
 def export(
-    trace: str = typer.Argument(..., help="trace file (.h5)"),
-    chrome_trace: Optional[str] = typer.Option(None, "--chrome-trace", help="write Chrome / Perfetto trace-event JSON here"),
+    trace: str = typer.Argument(..., metavar="TRACE.h5", help="trace file (.h5)"),
+    chrome_trace: Optional[str] = typer.Option(None, "--chrome-trace", metavar="FILE.json", help="write Chrome / Perfetto trace-event JSON here"),
     no_layers: bool = typer.Option(False, "--no-layers", help="leave out the layer events (smaller file)"),
     force: bool = typer.Option(False, "--force", "-f", help="overwrite an existing output file"),
 ) -> None:
@@ -91,8 +91,8 @@ def export(
 def compare(
     traces_: List[str] = typer.Argument(..., metavar="TRACE.h5...", help="two or more trace files"),
     streams: bool = typer.Option(True, "--streams/--all-only", help="show every stream, or only each trace's aggregate"),
-    csv: Optional[str] = typer.Option(None, "--csv", help="also write the table as CSV here"),
-    plot: Optional[str] = typer.Option(None, "--plot", help="also write a comparison figure (PNG) here"),
+    csv: Optional[str] = typer.Option(None, "--csv", metavar="FILE.csv", help="also write the table as CSV here"),
+    plot: Optional[str] = typer.Option(None, "--plot", metavar="FILE.png", help="also write a comparison figure (PNG) here"),
 ) -> None:
     """Print the summaries of several traces side by side."""
 
@@ -149,7 +149,7 @@ app.add_typer(trace_app, name="trace")
 
 
 @trace_app.command("repair")
-def trace_repair(trace: str = typer.Argument(..., help="trace file (.h5) of a killed or failed run")) -> None:
+def trace_repair(trace: str = typer.Argument(..., metavar="TRACE.h5", help="trace file (.h5) of a killed or failed run")) -> None:
     """Make a killed run's trace a plain HDF5 file any tool opens: clear the 'open for writing'
     flag (as h5clear -s does) and cut the tables back to the last completed flush."""
 

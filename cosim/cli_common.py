@@ -19,8 +19,33 @@ from rich.text import Text
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
+    # plain (click) help and usage errors: choices shown as [a|b], flags without a type, no boxes
+    # hard-wrapped at a guessed width, text printed as written
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
     help="dynvit-cosim: dynamic vision-transformer inference on a SystemC accelerator under a SimPy real-time host.",
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from . import __version__
+
+        print(f"dynvit-cosim {__version__} (Python {sys.version.split()[0]})")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: bool = typer.Option(False, "--version", help="print the version and exit", callback=_version,
+                                 is_eager=True),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="also show other libraries' warnings and "
+                                 "SystemC's own diagnostics (on stderr)"),
+) -> None:
+    """dynvit-cosim: dynamic vision-transformer inference on a SystemC accelerator under a SimPy real-time host."""
+    from . import quiet
+
+    quiet.configure(verbose)
 
 
 class _Console(Console):

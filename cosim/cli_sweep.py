@@ -12,12 +12,12 @@ from .cli_common import _fail, _guard, app, console, err_console, print_table
 
 @app.command("sweep")
 def sweep_cmd(
-    spec: str = typer.Argument(..., help="sweep spec (YAML; see studies/ and cosim/sweeps.py)"),
-    out: str = typer.Option(..., "--out", "-o", help="results directory (Parquet, one file per point; re-runs skip "
+    spec: str = typer.Argument(..., metavar="SPEC.yaml", help="sweep spec (YAML; see studies/ and cosim/sweeps.py)"),
+    out: str = typer.Option(..., "--out", "-o", metavar="FOLDER", help="results directory (Parquet, one file per point; re-runs skip "
                                                      "finished points)"),
-    workers: Optional[int] = typer.Option(None, "--workers", "-j", help="local worker processes (default: one per "
+    workers: Optional[int] = typer.Option(None, "--workers", "-j", metavar="N", help="local worker processes (default: one per "
                                                                         "core)"),
-    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="address of an existing Dask scheduler, "
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", metavar="ADDRESS", help="address of an existing Dask scheduler, "
                                                                       "e.g. tcp://10.0.0.5:8786"),
     retry_failed: bool = typer.Option(False, "--retry-failed", help="run points again whose earlier attempt failed"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
@@ -60,15 +60,15 @@ def sweep_cmd(
 
 @app.command("pareto")
 def pareto_cmd(
-    results: str = typer.Argument(..., help="sweep results directory (or one Parquet file)"),
-    x: str = typer.Option("latency_s", "--x", help="column to minimise (x axis)"),
-    y: str = typer.Option("energy_j", "--y", help="column to minimise (y axis)"),
-    z: Optional[str] = typer.Option(None, "--z", help="a third column to minimise (colour)"),
+    results: str = typer.Argument(..., metavar="RESULTS", help="sweep results directory (or one Parquet file)"),
+    x: str = typer.Option("latency_s", "--x", metavar="COLUMN", help="column to minimise (x axis)"),
+    y: str = typer.Option("energy_j", "--y", metavar="COLUMN", help="column to minimise (y axis)"),
+    z: Optional[str] = typer.Option(None, "--z", metavar="COLUMN", help="a third column to minimise (colour)"),
     accuracy: bool = typer.Option(False, "--accuracy", help="also maximise the accuracy column (rows with unknown "
                                                           "accuracy are left out)"),
-    group: Optional[str] = typer.Option(None, "--group", help="one front per value of this column"),
-    where: Optional[List[str]] = typer.Option(None, "--where", help="COLUMN=VALUE filter, repeatable"),
-    out: Optional[str] = typer.Option(None, "--out", "-o", help="PNG file, or an existing folder to write it in "
+    group: Optional[str] = typer.Option(None, "--group", metavar="COLUMN", help="one front per value of this column"),
+    where: Optional[List[str]] = typer.Option(None, "--where", metavar="COLUMN=VALUE", help="COLUMN=VALUE filter, repeatable"),
+    out: Optional[str] = typer.Option(None, "--out", "-o", metavar="FILE|FOLDER", help="PNG file, or an existing folder to write it in "
                                                             "(default: beside RESULTS, RESULTS-pareto_<x>_<y>.png)"),
 ) -> None:
     """Pareto front(s) of sweep results: a table, a PNG and the knee points."""
@@ -131,11 +131,11 @@ def _fmt(v) -> str:
 
 @app.command("reproduce")
 def reproduce_cmd(
-    out: str = typer.Option("runs/reproduce", "--out", "-o", help="output folder (figures, sweeps, the page)"),
-    workers: Optional[int] = typer.Option(None, "--workers", "-j", help="local worker processes (default: one per "
+    out: str = typer.Option("runs/reproduce", "--out", "-o", metavar="FOLDER", help="output folder (figures, sweeps, the page)"),
+    workers: Optional[int] = typer.Option(None, "--workers", "-j", metavar="N", help="local worker processes (default: one per "
                                                                         "core)"),
-    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="address of an existing Dask scheduler"),
-    only: Optional[List[str]] = typer.Option(None, "--only", help="run only these parts (op_classes, b2_dynamic, "
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", metavar="ADDRESS", help="address of an existing Dask scheduler"),
+    only: Optional[List[str]] = typer.Option(None, "--only", metavar="PART", help="run only these parts (op_classes, b2_dynamic, "
                                                                   "ofa, vector_size, scaling)"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress output"),
 ) -> None:
