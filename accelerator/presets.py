@@ -14,6 +14,8 @@ from typing import Any
 
 import yaml
 
+from vocab.params import did_you_mean
+
 from .params import HardwareParams, ParamError
 
 __all__ = ["PRESET_DIR", "DEFAULT_PRESET", "KINDS", "list_presets", "load_preset", "provenance",
@@ -103,33 +105,11 @@ def provenance(name_or_path: str | Path) -> dict[str, str]:
     return {f: f"{e['kind']}: {e['source']} ({e['file']})" for f, e in info["params"].items()}
 
 
-_TRUE, _FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
-
 
 def _convert(field: str, text: Any) -> Any:
-    """A ``--set`` value (text, or a YAML value) converted to the type of ``HardwareParams.<field>``."""
-    p = HardwareParams._params[field]
-    what = f"HardwareParams.{field}" + (f" [{p.unit}]" if p.unit else "")
-    if not isinstance(text, str):
-        return text  # typed already (YAML, Python): Param.check does the rest
-    t = text.strip()
-    if p.type is bool:
-        if t.lower() in _TRUE or t.lower() in _FALSE:
-            return t.lower() in _TRUE
-        raise ParamError(f"{what} = {text!r} is not a boolean (allowed: true, false)")
-    if p.type in (int, float):
-        try:
-            v = float(t.replace("_", ""))
-        except ValueError:
-            raise ParamError(f"{what} = {text!r} is not a number (allowed: {p.range_text()}"
-                             f"{' ' + p.unit if p.unit else ''})") from None
-        if p.type is int:
-            if not v.is_integer():
-                raise ParamError(f"{what} = {text!r} is not an integer (allowed: {p.range_text()}"
-                                 f"{' ' + p.unit if p.unit else ''})")
-            return int(v)
-        return v
-    return t
+    """A ``--set`` value (text, or a YAML value) converted to the type of ``HardwareParams.<field>``
+    (unit literals such as 800MHz, 128KiB: `vocab.params.Param.parse`)."""
+    return HardwareParams._params[field].parse(text)
 
 
 def parse_overrides(items: Any) -> dict[str, Any]:
@@ -152,7 +132,7 @@ def parse_overrides(items: Any) -> dict[str, Any]:
     for k, v in pairs:
         if k not in HardwareParams._params:
             raise ParamError(f"--set {k}: unknown hardware parameter; valid names: "
-                             f"{', '.join(HardwareParams.param_names())}")
+                             f"{', '.join(HardwareParams.param_names())}{did_you_mean(k, HardwareParams.param_names())}")
         out[k] = _convert(k, v)
     return out
 

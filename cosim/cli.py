@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import sys
+from enum import Enum
 from typing import List, Optional
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from .cli_common import (  # noqa: F401  (app, console: also the names other code imports from cosim.cli)
     SET_HELP,
@@ -41,13 +43,13 @@ def _dims(l) -> str:
 
 @app.command()
 def workload(
-    model: Optional[str] = typer.Argument(None, help="model name (see --list)"),
-    config: Optional[str] = typer.Option(None, "--config", "-c", help="a configuration id, e.g. segformer-b2@512x512/heads=1.2.4.8"),
-    knob: Optional[List[str]] = typer.Option(None, "--knob", "-k", help="NAME=VALUE, repeatable (see --list)"),
-    resolution: Optional[str] = typer.Option(None, "--resolution", "-r", help="input resolution HxW"),
+    model: Optional[str] = typer.Argument(None, metavar="MODEL", help="model name (see --list)"),
+    config: Optional[str] = typer.Option(None, "--config", "-c", metavar="ID", help="a configuration id, e.g. segformer-b2@512x512/heads=1.2.4.8"),
+    knob: Optional[List[str]] = typer.Option(None, "--knob", "-k", metavar="NAME=VALUE", help="NAME=VALUE, repeatable (see --list)"),
+    resolution: Optional[str] = typer.Option(None, "--resolution", "-r", metavar="HxW", help="input resolution HxW"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
     list_: bool = typer.Option(False, "--list", help="list models and their knobs"),
-    max_rows: int = typer.Option(0, "--rows", help="print at most this many layer rows (0 = all)"),
+    max_rows: int = typer.Option(0, "--rows", metavar="N", help="print at most this many layer rows (0 = all)"),
 ) -> None:
     """Lower a model configuration to the layer IR and print its layers, MACs and parameters."""
     import workloads
@@ -105,11 +107,17 @@ def _print_workload(wl, max_rows: int) -> None:
         if k == "non_mac":
             continue
         b.add_row(k, _fmt_int(v), f"{100 * v / total:.1f}%")
-    b.add_row("[bold]total[/]", f"[bold]{_fmt_int(wl.total_macs)}[/]", "100.0%")
+    b.add_row("total", _fmt_int(wl.total_macs), "100.0%", style="bold")
     console.print(b)
     console.print(
         f"layers {len(wl.layers)}, parameters {_fmt_int(wl.params)}, non-MAC elements {_fmt_int(wl.non_mac_elements())}"
     )
+
+
+class Sync(str, Enum):
+    """--sync: how the accelerator synchronises with the SystemC kernel."""
+    decoupled = "decoupled"
+    tile = "tile"
 
 
 _SYNC_HELP = ("decoupled: the accelerator runs tiles ahead in local time up to the next host event (fast); "
@@ -119,15 +127,15 @@ _SYNC_HELP = ("decoupled: the accelerator runs tiles ahead in local time up to t
 
 @app.command()
 def simulate(
-    model: str = typer.Argument(..., help="model name (see `cosim workload --list`)"),
-    config: Optional[str] = typer.Option(None, "--config", "-c", help="a configuration id"),
-    knob: Optional[List[str]] = typer.Option(None, "--knob", "-k", help="NAME=VALUE, repeatable"),
-    resolution: Optional[str] = typer.Option(None, "--resolution", "-r", help="input resolution HxW"),
-    hw: Optional[str] = typer.Option(None, "--hw", help="hardware preset name or YAML file (default: the default preset)"),
-    sets: Optional[List[str]] = typer.Option(None, "--set", help=SET_HELP),
+    model: str = typer.Argument(..., metavar="MODEL", help="model name (see `cosim workload --list`)"),
+    config: Optional[str] = typer.Option(None, "--config", "-c", metavar="ID", help="a configuration id"),
+    knob: Optional[List[str]] = typer.Option(None, "--knob", "-k", metavar="NAME=VALUE", help="NAME=VALUE, repeatable"),
+    resolution: Optional[str] = typer.Option(None, "--resolution", "-r", metavar="HxW", help="input resolution HxW"),
+    hw: Optional[str] = typer.Option(None, "--hw", metavar="PRESET|FILE", help="hardware preset name or YAML file (default: the default preset)"),
+    sets: Optional[List[str]] = typer.Option(None, "--set", metavar="FIELD=VALUE", help=SET_HELP),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
-    max_rows: int = typer.Option(0, "--rows", help="print at most this many layer rows (0 = all)"),
-    sync: str = typer.Option("decoupled", "--sync", help=_SYNC_HELP),
+    max_rows: int = typer.Option(0, "--rows", metavar="N", help="print at most this many layer rows (0 = all)"),
+    sync: Sync = typer.Option(Sync.decoupled, "--sync", help=_SYNC_HELP),
 ) -> None:
     """Run one inference on the SystemC accelerator and print per-layer timing and energy."""
     import time
@@ -144,7 +152,7 @@ def simulate(
         hwp = _hardware(hw, sets)
         wl = workloads.lower(cfg)
         acc = Accelerator(hwp)
-        acc.sync = sync
+        acc.sync = sync.value
         handle = load_program(acc, cfg)
         a0 = acc.activations
         t0 = time.perf_counter()
@@ -195,8 +203,8 @@ def simulate(
             e.add_row(k, f"{v * 1e3:.3f}", f"{100 * v / out['energy_j']:.1f}%")
         console.print(e)
         console.print(
-            f"latency [bold]{r.latency_s * 1e3:.3f} ms[/] ({r.roofline_ratio:.2f} x roofline), energy "
-            f"[bold]{r.energy_j * 1e3:.2f} mJ[/], MACs {_fmt_int(r.macs)} (issued {_fmt_int(r.macs_issued)}), "
+            f"latency {r.latency_s * 1e3:.3f} ms ({r.roofline_ratio:.2f} x roofline), energy "
+            f"{r.energy_j * 1e3:.2f} mJ, MACs {_fmt_int(r.macs)} (issued {_fmt_int(r.macs_issued)}), "
             f"utilization {100 * r.utilization:.1f}%, DRAM {r.dram_bytes / 1e6:.1f} MB, area {area['total']:.2f} mm2; "
             f"{tiles:,} tiles in {activations:,} kernel activations ({acc.sync}), "
             f"{wall * 1e3:.1f} ms wall"
@@ -230,8 +238,8 @@ def hw_list() -> None:
 
 
 @hw_app.command("show")
-def hw_show(preset: str = typer.Argument(..., help="preset name or YAML path"),
-            sets: Optional[List[str]] = typer.Option(None, "--set", help=SET_HELP),
+def hw_show(preset: str = typer.Argument(..., metavar="PRESET", help="preset name or YAML path"),
+            sets: Optional[List[str]] = typer.Option(None, "--set", metavar="FIELD=VALUE", help=SET_HELP),
             as_json: bool = typer.Option(False, "--json", help="print one JSON object")) -> None:
     """Show a preset: every parameter with unit, value and source; energy and area tables."""
 
@@ -252,7 +260,7 @@ def hw_show(preset: str = typer.Argument(..., help="preset name or YAML path"),
             return
         from accelerator.presets import preset_info
 
-        console.print(f"[bold]{preset}[/]: {' '.join(str(preset_info(preset).get('description', '')).split())}")
+        console.print(Text(preset, style="bold") + Text(": " + " ".join(str(preset_info(preset).get("description", "")).split())))
         t = Table(title=f"preset {preset}", title_justify="left")
         for c in ("parameter", "value", "unit", "source"):
             t.add_column(c, overflow="fold")
@@ -287,15 +295,15 @@ def hw_show(preset: str = typer.Argument(..., help="preset name or YAML path"),
 
 @app.command()
 def run(
-    scenario: Optional[str] = typer.Argument(None, help="scenario script (a path, or a built-in name); default: the built-in default"),
-    out: Optional[str] = typer.Option(None, "--out", "-o", help="trace file (default: runs/<scenario>-seed<N>.h5)"),
-    seed: Optional[int] = typer.Option(None, "--seed", help="override the scenario's seed"),
-    duration: Optional[float] = typer.Option(None, "--duration", help="override the scenario's duration [s]"),
+    scenario: Optional[str] = typer.Argument(None, metavar="SCENARIO", help="scenario script (a path, or a built-in name); default: the built-in default"),
+    out: Optional[str] = typer.Option(None, "--out", "-o", metavar="FILE", help="trace file (default: runs/<scenario>-seed<N>.h5)"),
+    seed: Optional[int] = typer.Option(None, "--seed", metavar="N", help="override the scenario's seed"),
+    duration: Optional[float] = typer.Option(None, "--duration", metavar="SECONDS", help="override the scenario's duration [s]"),
     no_cache: bool = typer.Option(False, "--no-cache", help="measure profile tables again instead of using the cache"),
-    sets: Optional[List[str]] = typer.Option(None, "--set", help=SET_HELP),
+    sets: Optional[List[str]] = typer.Option(None, "--set", metavar="FIELD=VALUE", help=SET_HELP),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
-    sync: str = typer.Option("decoupled", "--sync", help=_SYNC_HELP),
-    accuracy: Optional[List[str]] = typer.Option(None, "--accuracy", help="measured accuracy profile YAML (repeatable; before the scenario's own)"),
+    sync: Sync = typer.Option(Sync.decoupled, "--sync", help=_SYNC_HELP),
+    accuracy: Optional[List[str]] = typer.Option(None, "--accuracy", metavar="PROFILE.yaml", help="measured accuracy profile YAML (repeatable; before the scenario's own)"),
     force: bool = typer.Option(False, "--force", "-f", help="overwrite an existing trace file"),
 ) -> None:
     """Co-simulate a scenario and write its HDF5 trace; print a summary."""
@@ -326,7 +334,7 @@ def run(
             try:
                 res = simulate(system, out, seed=seed, duration_s=duration, scenario_source=source,
                                progress=tick, use_profile_cache=not no_cache, overwrite=force,
-                               inputs=(str(scen.resolve(scenario)),), sync=sync)
+                               inputs=(str(scen.resolve(scenario)),), sync=sync.value)
             except traces.TraceWriteError as e:  # e.g. disk full: the rows flushed so far are kept
                 _fail(str(e), code=1)
         print_summary(res.summary, title=f"{system.name}: {res}", metrics=traces.accuracy_metrics(res.trace_path))
@@ -336,7 +344,7 @@ def run(
 
 @app.command()
 def regress(
-    names: Optional[List[str]] = typer.Argument(None, help="scenarios (default: every built-in scenario)"),
+    names: Optional[List[str]] = typer.Argument(None, metavar="SCENARIO...", help="scenarios (default: every built-in scenario)"),
     update: bool = typer.Option(False, "--update", help="rewrite the goldens from this run (a deliberate act: review the diff)"),
 ) -> None:
     """Run the scenarios and compare their summaries with the committed goldens (tests/golden)."""
@@ -349,14 +357,14 @@ def regress(
         for n in todo:
             problems = rg.check(n, update=update)
             if update:
-                console.print(f"[green]updated[/] {rg.golden_path(n)}")
+                console.print(Text("updated ", style="green") + Text(str(rg.golden_path(n))))
             elif problems:
                 failed += 1
-                console.print(f"[red]FAIL[/] {n}")
+                console.print(Text("FAIL ", style="red") + Text(n))
                 for p in problems:
-                    console.print(f"    {p}", highlight=False)
+                    console.print(f"    {p}")
             else:
-                console.print(f"[green]ok[/]   {n}")
+                console.print(Text("ok   ", style="green") + Text(n))
         if failed:
             _fail(f"{failed} of {len(todo)} scenarios differ from their goldens", code=1)
 

@@ -6,10 +6,8 @@ import os
 from typing import List, Optional
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
-from .cli_common import _fail, _guard, app, console, print_summary
+from .cli_common import _fail, _guard, app, console, print_summary, print_table
 
 
 def _trace_guard(fn):
@@ -39,8 +37,8 @@ def _default_report_dir(trace: str) -> str:
 
 @app.command()
 def report(
-    trace: str = typer.Argument(..., help="trace file (.h5) written by `cosim run`"),
-    out: Optional[str] = typer.Option(None, "--out", "-o", help="report folder (default: <trace>-report beside the trace)"),
+    trace: str = typer.Argument(..., metavar="TRACE.h5", help="trace file (.h5) written by `cosim run`"),
+    out: Optional[str] = typer.Option(None, "--out", "-o", metavar="FOLDER", help="report folder (default: <trace>-report beside the trace)"),
     markdown_only: bool = typer.Option(False, "--markdown", help="write the Markdown page only (no HTML)"),
 ) -> None:
     """Write a report of a trace: summary tables, figures (PNG) and a page embedding them."""
@@ -52,21 +50,22 @@ def report(
         with traces.open(trace) as t:
             s = traces.summary(t)
             metrics = traces.accuracy_metrics(t)
-        print_summary(s, title=f"{os.path.basename(trace)}", metrics=metrics)
+            complete = t.meta["complete"]
+        print_summary(s, title=f"{os.path.basename(trace)}", metrics=metrics, complete=complete)
         files = write_report_files(trace, out or _default_report_dir(trace), formats=("md",) if markdown_only else ("html", "md"))
         page = files.get("html") or files["md"]
-        console.print(f"[bold]report:[/] {page}", highlight=False)
+        console.print(f"report: {page}")
         for kind, p in files.items():
             if p != page:
-                console.print(f"  wrote {p}", highlight=False)
+                console.print(f"  wrote {p}")
 
     _trace_guard(go)
 
 
 @app.command()
 def export(
-    trace: str = typer.Argument(..., help="trace file (.h5)"),
-    chrome_trace: Optional[str] = typer.Option(None, "--chrome-trace", help="write Chrome / Perfetto trace-event JSON here"),
+    trace: str = typer.Argument(..., metavar="TRACE.h5", help="trace file (.h5)"),
+    chrome_trace: Optional[str] = typer.Option(None, "--chrome-trace", metavar="FILE.json", help="write Chrome / Perfetto trace-event JSON here"),
     no_layers: bool = typer.Option(False, "--no-layers", help="leave out the layer events (smaller file)"),
     force: bool = typer.Option(False, "--force", "-f", help="overwrite an existing output file"),
 ) -> None:
@@ -83,8 +82,7 @@ def export(
             raise OutputError(f"--chrome-trace {chrome_trace} exists; give --force to overwrite it")
 
         p = export_chrome_trace(trace, chrome_trace, layers=not no_layers)
-        console.print(f"[bold]chrome trace:[/] {p} ({os.path.getsize(p) / 1e6:.2f} MB); open it in https://ui.perfetto.dev",
-                      highlight=False)
+        console.print(f"chrome trace: {p} ({os.path.getsize(p) / 1e6:.2f} MB); open it in https://ui.perfetto.dev")
 
     _trace_guard(go)
 
@@ -93,15 +91,15 @@ def export(
 def compare(
     traces_: List[str] = typer.Argument(..., metavar="TRACE.h5...", help="two or more trace files"),
     streams: bool = typer.Option(True, "--streams/--all-only", help="show every stream, or only each trace's aggregate"),
-    csv: Optional[str] = typer.Option(None, "--csv", help="also write the table as CSV here"),
-    plot: Optional[str] = typer.Option(None, "--plot", help="also write a comparison figure (PNG) here"),
+    csv: Optional[str] = typer.Option(None, "--csv", metavar="FILE.csv", help="also write the table as CSV here"),
+    plot: Optional[str] = typer.Option(None, "--plot", metavar="FILE.png", help="also write a comparison figure (PNG) here"),
 ) -> None:
     """Print the summaries of several traces side by side."""
 
     def go():
-        from traces.compare import METRICS, compare as compare_df
-        from traces.summary import MIXED, MIXED_CELL, SUMMARY_FORMATS
+        from traces.compare import METRICS, accuracy_ranking, compare as compare_df, tidy
         from traces.output import check_not_input, prepare_parent
+        from traces.summary import ACCURACY_CELL_HEADER, PARTIAL_NOTE, SUMMARY_FORMATS, accuracy_cell, accuracy_partial
 
         for opt, p in (("--csv", csv), ("--plot", plot)):
             if p:
@@ -111,27 +109,37 @@ def compare(
                 prepare_parent(p, opt)  # a missing folder is made; a file in the way is a clear error
         df = compare_df(traces_)
         cols = list(df.columns) if streams else [c for c in df.columns if c[1] == "all"]
-        t = Table(title="comparison", title_justify="left")
-        t.add_column("metric", no_wrap=True)
-        for tr, st in cols:
-            t.add_column(escape(f"{tr}\n{st}"), justify="right")
-        mixed = {c for c in cols if df.attrs.get("metrics", {}).get(c[0], {}).get(c[1], "").startswith(MIXED)}
+        complete = df.attrs.get("complete", {})
+        metrics = df.attrs.get("metrics", {})
+        headers = ["metric"] + [f"{tr}{'' if complete.get(tr, True) else ' (INCOMPLETE)'} {st}" for tr, st in cols]
+        rows = []
         for key in METRICS:
+            if key == "accuracy_known":
+                continue  # shown with the mean accuracy
             f = SUMMARY_FORMATS[key]
-            t.add_row(escape(f.header()), *[MIXED_CELL if key == "accuracy_mean" and c in mixed else f.cell(df.loc[key, c])
-                                            for c in cols])
-        console.print(t)
+            label = ACCURACY_CELL_HEADER if key == "accuracy_mean" else f.header()
+            rows.append([label] + [accuracy_cell(df[c], metrics.get(c[0], {}).get(c[1], "")) if key == "accuracy_mean"
+                                   else f.cell(df.loc[key, c]) for c in cols])
+        print_table("comparison", headers, rows, key_columns=1, labels=True)
+        if any(accuracy_partial(df[c]) for c in cols):
+            console.print(PARTIAL_NOTE)
         for label, p in df.attrs["paths"].items():
             sc = df.attrs["scenarios"].get(label, "")
-            console.print(f"  {label}: {p}" + (f"  ({sc})" if sc else ""), highlight=False)
+            console.print(f"  {label}: {p}" + (f"  ({sc})" if sc else "")
+                          + ("" if complete.get(label, True) else "  [INCOMPLETE: a killed run, frames up to its last flush]"))
+        if not df.attrs.get("same_resources", True):
+            console.print("note: the traces applied different resource timelines, so their means are over frames at "
+                          "different resource levels")
+        order, why = accuracy_ranking(df)
+        console.print(f"{why}: {' > '.join(order)}" if order else why)
         if csv:
-            df.to_csv(csv)
-            console.print(f"wrote {csv}", highlight=False)
+            tidy(df).to_csv(csv, index=False)
+            console.print(f"wrote {csv} (one row per trace x stream x metric)")
         if plot:
             from traces.plots import compare_traces
 
             compare_traces(traces_, labels=list(df.columns.get_level_values(0).unique())).savefig(plot, dpi=110)
-            console.print(f"wrote {plot}", highlight=False)
+            console.print(f"wrote {plot}")
 
     _trace_guard(go)
 
@@ -141,7 +149,7 @@ app.add_typer(trace_app, name="trace")
 
 
 @trace_app.command("repair")
-def trace_repair(trace: str = typer.Argument(..., help="trace file (.h5) of a killed or failed run")) -> None:
+def trace_repair(trace: str = typer.Argument(..., metavar="TRACE.h5", help="trace file (.h5) of a killed or failed run")) -> None:
     """Make a killed run's trace a plain HDF5 file any tool opens: clear the 'open for writing'
     flag (as h5clear -s does) and cut the tables back to the last completed flush."""
 
@@ -155,6 +163,6 @@ def trace_repair(trace: str = typer.Argument(..., help="trace file (.h5) of a ki
         if r["cut"]:
             done.append("removed unflushed rows (" + ", ".join(f"/{t}: {n}" for t, n in r["cut"].items()) + ")")
         rows = ", ".join(f"{n} {t}" for t, n in r["rows"].items())
-        console.print(f"{trace}: {'; '.join(done) if done else 'nothing to repair'}; holds {rows}", highlight=False)
+        console.print(f"{trace}: {'; '.join(done) if done else 'nothing to repair'}; holds {rows}")
 
     _trace_guard(go)

@@ -14,20 +14,121 @@ import sys
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
+    # plain (click) help and usage errors: choices shown as [a|b], flags without a type, no boxes
+    # hard-wrapped at a guessed width, text printed as written
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
     help="dynvit-cosim: dynamic vision-transformer inference on a SystemC accelerator under a SimPy real-time host.",
 )
-# Piped output (logs, CI) gets a wide console instead of rich's 80-column fallback.
-console = Console(width=None if sys.stdout.isatty() else 160)
-err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from . import __version__
+
+        print(f"dynvit-cosim {__version__} (Python {sys.version.split()[0]})")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: bool = typer.Option(False, "--version", help="print the version and exit", callback=_version,
+                                 is_eager=True),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="also show other libraries' warnings and "
+                                 "SystemC's own diagnostics (on stderr)"),
+) -> None:
+    """dynvit-cosim: dynamic vision-transformer inference on a SystemC accelerator under a SimPy real-time host."""
+    from . import quiet
+
+    quiet.configure(verbose)
+
+
+class _Console(Console):
+    """A console whose messages are printed as written (no markup, no highlighting: user data
+    and bracketed text such as "[lo, hi]" stay intact) and never hard-wrapped where the output
+    is not a terminal (a log or a pipe gets one line per message, whatever COLUMNS says); in a
+    terminal it is as wide as the terminal."""
+
+    def __init__(self, **kw):
+        super().__init__(markup=False, highlight=False, **kw)
+
+    def print(self, *objects, soft_wrap: bool | None = None, **kw) -> None:
+        # off a terminal a message is one line; in one, long messages wrap at word boundaries
+        super().print(*objects, soft_wrap=(not self.is_terminal) if soft_wrap is None else soft_wrap, **kw)
+
+    @property
+    def size(self):
+        if not self.is_terminal:  # decided at each print: sys.stdout may be swapped (tests, pipes)
+            from rich.console import ConsoleDimensions
+
+            return ConsoleDimensions(_UNBOUNDED, 25)
+        return super().size
+
+    @size.setter
+    def size(self, new_size) -> None:
+        Console.size.fset(self, new_size)
+
+
+#: The width of a console that is not a terminal: wide enough that no table is squeezed.
+_UNBOUNDED = 100_000
+
+console = _Console()
+err_console = _Console(stderr=True)
 
 
 def _fail(msg: str, code: int = 2) -> None:
-    err_console.print(f"[bold red]error:[/] {msg}", highlight=False)
+    err_console.print(Text("error: ", style="bold red") + Text(msg))
     raise typer.Exit(code)
+
+
+def print_table(title: str, headers: list[str], rows: list[list[str]], justify: list[str] | None = None,
+                key_columns: int = 1, out: Console | None = None, labels: bool = False) -> None:
+    """Print a table that fits the console without truncating a value: as it is when it fits
+    (headers may wrap, values never do), else transposed (one row per column) when it has few
+    rows, else split into several tables by columns, each repeating the first ``key_columns``.
+    ``labels``: the first column holds labels (they may wrap, like headers)."""
+    out = out or console
+    width = out.width
+    justify = justify or ["left"] * key_columns + ["right"] * (len(headers) - key_columns)
+
+    def need(cols: list[int], hdrs, rws, wrap=()) -> int:  # rich's heavy-head box: 3 per column + 1
+        return 1 + sum(3 + _width(c, hdrs, rws, c in wrap) for c in cols)
+
+    def emit(ttl, hdrs, rws, cols, just, wrap=()) -> None:
+        t = Table(title=ttl or None, title_justify="left")
+        for c in cols:
+            t.add_column(hdrs[c], justify=just[c], min_width=_width(c, hdrs, rws, c in wrap, values_only=True),
+                         overflow="fold")
+        for r in rws:
+            t.add_row(*[r[c] for c in cols])
+        out.print(t)
+
+    allc = list(range(len(headers)))
+    wrap = (0,) if labels else ()
+    if need(allc, headers, rows, wrap) <= width:
+        return emit(title, headers, rows, allc, justify, wrap)
+    if len(rows) <= 6 and key_columns == 1:  # transposed: a metric per row, a column per key
+        th = [headers[0]] + [r[0] for r in rows]
+        tr = [[headers[c]] + [r[c] for r in rows] for c in range(1, len(headers))]
+        if need(list(range(len(th))), th, tr, wrap=(0,)) <= width:  # the labels may wrap, values not
+            return emit(title, th, tr, list(range(len(th))), ["left"] + ["right"] * len(rows), wrap=(0,))
+        headers, rows, justify, allc, wrap = th, tr, ["left"] + ["right"] * len(rows), list(range(len(th))), (0,)
+    keys, rest = allc[:key_columns], allc[key_columns:]
+    part: list[int] = []
+    n = 0
+    for c in rest:  # greedy split into tables that fit, each with the key columns
+        if part and need(keys + part + [c], headers, rows, wrap) > width:
+            n += 1
+            emit(f"{title} ({n})" if title else "", headers, rows, keys + part, justify, wrap)
+            part = []
+        part.append(c)
+    if part:
+        emit(f"{title} ({n + 1})" if title and n else title, headers, rows, keys + part, justify, wrap)
 
 
 def _guard(fn):
@@ -75,25 +176,30 @@ def _hardware(spec: str | None, sets: list[str] | None = None):
     return apply_overrides(load_preset(spec or DEFAULT_PRESET), sets)
 
 
-def print_summary(summ, title: str = "summary", metrics: dict | None = None) -> None:
-    """A trace summary (traces.summary DataFrame) as a table. ``metrics`` (traces.summary.
-    accuracy_metrics) names each row's accuracy metric: a row mixing metrics shows no mean."""
-    from traces.summary import MIXED, MIXED_CELL, SUMMARY_FORMATS as F
+def _width(c: int, headers, rows, wrap: bool = False, values_only: bool = False) -> int:
+    """Width column ``c`` needs: its longest value (its longest word if ``wrap``), and the
+    longest word of its header (headers wrap)."""
+    cells = [str(r[c]) for r in rows]
+    vals = [max((len(w) for w in x.split()), default=0) if wrap else len(x) for x in cells]
+    head = [] if values_only else [max((len(w) for w in str(headers[c]).split()), default=0)]
+    return max(vals + head + [0])
+
+
+def print_summary(summ, title: str = "summary", metrics: dict | None = None, complete: bool = True) -> None:
+    """A trace summary (traces.summary DataFrame) as a table that fits the console. ``metrics``
+    (traces.summary.accuracy_metrics) names each row's accuracy metric: a row mixing metrics
+    shows no mean; a partial mean (accuracy known for part of the run frames) is marked and
+    footnoted; ``complete=False`` (a killed run's trace) is said in the title."""
+    from traces.summary import ACCURACY_CELL_HEADER, PARTIAL_NOTE, SUMMARY_FORMATS as F, accuracy_cell, accuracy_partial
 
     metrics = metrics or {}
-    t = Table(title=title, title_justify="left")
     cols = ["stream", "frames", "run", "dropped", "missed", "miss_rate", "accuracy_mean", "energy_per_frame_j",
             "latency_p50_s", "latency_p99_s", "configs"]
-    for k in cols:
-        t.add_column(f"{F[k].header()} (frames known)" if k == "accuracy_mean" else F[k].header(compact=True),
-                     justify="left" if k == "stream" else "right")
-    for _, r in summ.iterrows():
-        def f(k):
-            if k != "accuracy_mean":
-                return F[k].cell(r[k])
-            if metrics.get(str(r["stream"]), "").startswith(MIXED):
-                return f"{MIXED_CELL} ({r['accuracy_known']} known)"
-            v = r[k]
-            return F[k].cell(v) if v != v else f"{F[k].cell(v)} ({r['accuracy_known']}/{r['run']})"
-        t.add_row(*[f(k) for k in cols])
-    console.print(t)
+    headers = [ACCURACY_CELL_HEADER if k == "accuracy_mean" else F[k].header(compact=True) for k in cols]
+    rows = [[accuracy_cell(r, metrics.get(str(r["stream"]), "")) if k == "accuracy_mean" else F[k].cell(r[k])
+             for k in cols] for _, r in summ.iterrows()]
+    if not complete:
+        title += " [INCOMPLETE: a killed run's trace, its frames up to the last flush]"
+    print_table(title, headers, rows)
+    if any(accuracy_partial(r) for _, r in summ.iterrows()):
+        console.print(PARTIAL_NOTE)

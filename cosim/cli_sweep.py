@@ -6,19 +6,18 @@ from __future__ import annotations
 from typing import List, Optional
 
 import typer
-from rich.table import Table
 
-from .cli_common import _fail, _guard, app, console, err_console
+from .cli_common import _fail, _guard, app, console, err_console, print_table
 
 
 @app.command("sweep")
 def sweep_cmd(
-    spec: str = typer.Argument(..., help="sweep spec (YAML; see studies/ and cosim/sweeps.py)"),
-    out: str = typer.Option(..., "--out", "-o", help="results directory (Parquet, one file per point; re-runs skip "
+    spec: str = typer.Argument(..., metavar="SPEC.yaml", help="sweep spec (YAML; see studies/ and cosim/sweeps.py)"),
+    out: str = typer.Option(..., "--out", "-o", metavar="FOLDER", help="results directory (Parquet, one file per point; re-runs skip "
                                                      "finished points)"),
-    workers: Optional[int] = typer.Option(None, "--workers", "-j", help="local worker processes (default: one per "
+    workers: Optional[int] = typer.Option(None, "--workers", "-j", metavar="N", help="local worker processes (default: one per "
                                                                         "core)"),
-    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="address of an existing Dask scheduler, "
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", metavar="ADDRESS", help="address of an existing Dask scheduler, "
                                                                       "e.g. tcp://10.0.0.5:8786"),
     retry_failed: bool = typer.Option(False, "--retry-failed", help="run points again whose earlier attempt failed"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
@@ -49,7 +48,7 @@ def sweep_cmd(
         console.print(str(rep), highlight=False)
         if rep.failed:
             for pid, e in list(rep.errors.items())[:5]:
-                console.print(f"  [red]failed[/] {pid}: {e}", highlight=False)
+                console.print(f"  failed {pid}: {e}")
             if rep.failed > 5:
                 console.print(f"  ... {rep.failed - 5} more (the error column of the results)")
         if df is not None and len(df):
@@ -61,15 +60,16 @@ def sweep_cmd(
 
 @app.command("pareto")
 def pareto_cmd(
-    results: str = typer.Argument(..., help="sweep results directory (or one Parquet file)"),
-    x: str = typer.Option("latency_s", "--x", help="column to minimise (x axis)"),
-    y: str = typer.Option("energy_j", "--y", help="column to minimise (y axis)"),
-    z: Optional[str] = typer.Option(None, "--z", help="a third column to minimise (colour)"),
+    results: str = typer.Argument(..., metavar="RESULTS", help="sweep results directory (or one Parquet file)"),
+    x: str = typer.Option("latency_s", "--x", metavar="COLUMN", help="column to minimise (x axis)"),
+    y: str = typer.Option("energy_j", "--y", metavar="COLUMN", help="column to minimise (y axis)"),
+    z: Optional[str] = typer.Option(None, "--z", metavar="COLUMN", help="a third column to minimise (colour)"),
     accuracy: bool = typer.Option(False, "--accuracy", help="also maximise the accuracy column (rows with unknown "
                                                           "accuracy are left out)"),
-    group: Optional[str] = typer.Option(None, "--group", help="one front per value of this column"),
-    where: Optional[List[str]] = typer.Option(None, "--where", help="COLUMN=VALUE filter, repeatable"),
-    out: Optional[str] = typer.Option(None, "--out", "-o", help="PNG path (default: RESULTS/pareto_<x>_<y>.png)"),
+    group: Optional[str] = typer.Option(None, "--group", metavar="COLUMN", help="one front per value of this column"),
+    where: Optional[List[str]] = typer.Option(None, "--where", metavar="COLUMN=VALUE", help="COLUMN=VALUE filter, repeatable"),
+    out: Optional[str] = typer.Option(None, "--out", "-o", metavar="FILE|FOLDER", help="PNG file, or an existing folder to write it in "
+                                                            "(default: beside RESULTS, RESULTS-pareto_<x>_<y>.png)"),
 ) -> None:
     """Pareto front(s) of sweep results: a table, a PNG and the knee points."""
 
@@ -89,24 +89,38 @@ def pareto_cmd(
             df = df[df[k].astype(str) == v]
         objectives = [x, y] + ([z] if z else [])
         res = pa.fronts(df, objectives, maximise=["accuracy"] if accuracy else [], group=group)
-        png = Path(out) if out else (Path(results) if Path(results).is_dir() else Path(results).parent) / \
-            f"pareto_{x}_{y}{'_' + z if z else ''}{'_acc' if accuracy else ''}.png"
-        pa.plot(res, x, y, z, png, group=group)
-        t = Table(title=f"Pareto front ({', '.join(res.objectives_text)}): {len(res.front)} of {res.n_valid} points"
-                        + (f", {res.n_dropped} without values left out" if res.n_dropped else ""),
-                  title_justify="left")
+        png = _pareto_png(results, out, f"pareto_{x}_{y}{'_' + z if z else ''}{'_acc' if accuracy else ''}.png")
+        png = pa.plot(res, x, y, z, png, group=group)
+        title = (f"Pareto front ({', '.join(res.objectives_text)}): {len(res.front)} of {res.n_valid} points"
+                 + (f", {res.n_dropped} without values left out" if res.n_dropped else ""))
         cols = [c for c in res.label_columns if c in res.front.columns] + res.all_objectives + ["knee"]
-        for c in cols:
-            t.add_column(c, justify="left" if c in res.label_columns else "right")
-        for _, r in res.front.iterrows():
-            t.add_row(*[("*" if r["knee"] else "") if c == "knee" else _fmt(r[c]) for c in cols])
-        console.print(t)
+        rows = [[("*" if r["knee"] else "") if c == "knee" else _fmt(r[c]) for c in cols] for _, r in res.front.iterrows()]
+        nlab = len([c for c in cols if c in res.label_columns])
+        print_table(title, cols, rows, justify=["left" if c in res.label_columns else "right" for c in cols],
+                    key_columns=max(nlab, 1))
         for _, r in res.front[res.front["knee"]].iterrows():
             console.print("knee" + (f" [{r[group]}]" if group else "") + ": " + ", ".join(
-                f"{c}={_fmt(r[c])}" for c in cols if c != "knee"), highlight=False, markup=False)
-        console.print(f"figure: {png}", highlight=False)
+                f"{c}={_fmt(r[c])}" for c in cols if c != "knee"))
+        console.print(f"figure: {png}")
 
     _guard(go)
+
+
+def _pareto_png(results: str, out: str | None, name: str):
+    """Where the figure goes: ``-o FILE`` as given (``.png`` added when it has no suffix), ``-o
+    FOLDER`` (an existing one) inside it; by default beside the results, never inside a sweep's
+    folder (readers of the folder take every file there for a result)."""
+    from pathlib import Path
+
+    r = Path(results)
+    if out:
+        o = Path(out)
+        if o.is_dir():
+            return o / name
+        return o if o.suffix else o.with_name(o.name + ".png")
+    if r.is_dir():
+        return r.parent / f"{r.name}-{name}"
+    return r.parent / f"{r.stem}-{name}"
 
 
 def _fmt(v) -> str:
@@ -117,11 +131,11 @@ def _fmt(v) -> str:
 
 @app.command("reproduce")
 def reproduce_cmd(
-    out: str = typer.Option("runs/reproduce", "--out", "-o", help="output folder (figures, sweeps, the page)"),
-    workers: Optional[int] = typer.Option(None, "--workers", "-j", help="local worker processes (default: one per "
+    out: str = typer.Option("runs/reproduce", "--out", "-o", metavar="FOLDER", help="output folder (figures, sweeps, the page)"),
+    workers: Optional[int] = typer.Option(None, "--workers", "-j", metavar="N", help="local worker processes (default: one per "
                                                                         "core)"),
-    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="address of an existing Dask scheduler"),
-    only: Optional[List[str]] = typer.Option(None, "--only", help="run only these parts (op_classes, b2_dynamic, "
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", metavar="ADDRESS", help="address of an existing Dask scheduler"),
+    only: Optional[List[str]] = typer.Option(None, "--only", metavar="PART", help="run only these parts (op_classes, b2_dynamic, "
                                                                   "ofa, vector_size, scaling)"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress output"),
 ) -> None:

@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from . import scenario as scen
+from .builtin import golden_dir
 
-GOLDEN_DIR = Path(__file__).resolve().parent.parent / "tests" / "golden"
+GOLDEN_DIR = golden_dir()  # the checkout's tests/golden/, or the installed package data
 REL_TOL = 1e-9
 FIXED_CREATED = "2000-01-01T00:00:00Z"
 

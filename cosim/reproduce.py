@@ -12,7 +12,9 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
-STUDY_DIR = Path(__file__).resolve().parent.parent / "studies"
+from .builtin import study_dir
+
+STUDY_DIR = study_dir()  # the checkout's studies/, or the installed package data
 PARTS = ("op_classes", "b2_dynamic", "ofa", "vector_size", "scaling")
 FAMILIES = {
     "equal MACs per PE": ("vs8", "vs16", "vs32"),

@@ -14,7 +14,9 @@ from pathlib import Path
 from vocab.errors import UserError
 from vocab.params import ParamError
 
-SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
+from .builtin import scenario_dir
+
+SCENARIO_DIR = scenario_dir()  # the checkout's scenarios/, or the installed package data
 DEFAULT_SCENARIO = SCENARIO_DIR / "default.py"
 
 

@@ -120,6 +120,37 @@ SUMMARY_FORMATS: dict[str, MetricFormat] = {
 #: Text shown instead of a mean accuracy over frames of different accuracy metrics.
 MIXED_CELL = "mixed metrics"
 
+#: Mark of a partial mean accuracy (known for only part of the run frames) and its footnote.
+PARTIAL_MARK = "*"
+PARTIAL_NOTE = ("* partial mean: accuracy is known for only part of the run frames (known/run shown); "
+                "not comparable with a mean over all of them")
+
+
+def accuracy_partial(row: Any) -> bool:
+    """Whether a summary row's mean accuracy covers only part of its run frames (some run
+    frames have an unknown accuracy): such a mean is not comparable with a full one."""
+    mean = row["accuracy_mean"]
+    return bool(mean == mean and int(row["accuracy_known"]) < int(row["run"]))
+
+
+def accuracy_cell(row: Any, metric: str = "") -> str:
+    """A summary row's mean accuracy with its coverage, e.g. ``36.97 (591/591)``; a partial
+    mean is marked (``45.58* (301/591)``, see :data:`PARTIAL_NOTE`), a mean over mixed metrics
+    is not shown (:data:`MIXED_CELL`), an unknown one reads ``unknown``. The one definition
+    the command line, the report and the notebooks show."""
+    known, run = int(row["accuracy_known"]), int(row["run"])
+    if metric.startswith(MIXED):
+        return f"{MIXED_CELL} ({known} known)"
+    mean = row["accuracy_mean"]
+    f = SUMMARY_FORMATS["accuracy_mean"]
+    if mean != mean:
+        return f.cell(mean)
+    return f"{f.cell(mean)}{PARTIAL_MARK if accuracy_partial(row) else ''} ({known}/{run})"
+
+
+#: Header of the column :func:`accuracy_cell` fills.
+ACCURACY_CELL_HEADER = "mean accuracy (known/run)"
+
 
 def _frames_of(trace: Trace | pd.DataFrame | str | os.PathLike) -> pd.DataFrame:
     if isinstance(trace, pd.DataFrame):
@@ -269,4 +300,5 @@ def summary_dict(trace: Trace | pd.DataFrame | str | os.PathLike) -> dict[str, A
     return {"schema_version": schema.SCHEMA_VERSION, "streams": streams}
 
 
-__all__ = ["ALL", "MIXED", "MIXED_CELL", "SUMMARY_COLUMNS", "SUMMARY_FORMATS", "MetricFormat", "summary", "config_counts", "summary_dict", "accuracy_metrics"]
+__all__ = ["ALL", "MIXED", "MIXED_CELL", "PARTIAL_MARK", "PARTIAL_NOTE", "ACCURACY_CELL_HEADER", "accuracy_cell",
+           "accuracy_partial", "SUMMARY_COLUMNS", "SUMMARY_FORMATS", "MetricFormat", "summary", "config_counts", "summary_dict", "accuracy_metrics"]

@@ -26,7 +26,7 @@ from typing import Any, Iterable, Mapping
 
 from .errors import UserError
 
-__all__ = ["ParamError", "Param", "Component", "REQUIRED", "format_table"]
+__all__ = ["ParamError", "Param", "Component", "REQUIRED", "format_table", "parse_quantity", "did_you_mean"]
 
 
 class ParamError(UserError, ValueError):
@@ -121,6 +121,74 @@ class Param:
                 raise ParamError(f"{_where}{self._what()} = {value!r} is out of range "
                                  f"(allowed: {self.range_text()}{unit})")
         return value
+
+    def parse(self, text: Any) -> Any:
+        """A value typed on a command line (``--set``) converted to this parameter's type:
+        ``true``/``false`` for a bool, a number with or without a unit literal for a number
+        (:func:`parse_quantity`: ``800MHz``, ``128KiB``, ``25.6GB/s``, ``43ns``), text as is.
+        A value that is not text is returned unchanged (typed already); :meth:`check` does the
+        range and type checks."""
+        if not isinstance(text, str):
+            return text
+        t = text.strip()
+        if self.type is bool:
+            if t.lower() in _TRUE or t.lower() in _FALSE:
+                return t.lower() in _TRUE
+            raise ParamError(f"{self._what()} = {text!r} is not a boolean (allowed: true, false)")
+        if self.type in (int, float):
+            v = parse_quantity(t, self.unit, what=self._what(), allowed=self.range_text())
+            if self.type is int:
+                if not float(v).is_integer():
+                    raise ParamError(f"{self._what()} = {text!r} is not an integer (allowed: {self.range_text()}"
+                                     f"{' ' + self.unit if self.unit else ''})")
+                return int(v)
+            return float(v)
+        return t
+
+
+_TRUE, _FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
+
+#: SI prefixes (decimal: k = 1000, so 25.6GB/s is 25.6e9 B/s) and IEC binary ones (KiB = 1024 B).
+#: Unlike gem5's toMemorySize, "kB" here is 1000 bytes: write KiB for 1024.
+_PREFIXES = {"": 1, "k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "m": 1e-3, "u": 1e-6, "µ": 1e-6, "n": 1e-9,
+             "p": 1e-12, "Ki": 2 ** 10, "Mi": 2 ** 20, "Gi": 2 ** 30, "Ti": 2 ** 40}
+_UNIT_ALIASES = {"bits": "bit", "b": "bit", "Bps": "B/s", "sec": "s"}
+
+
+def parse_quantity(text: str, unit: str, what: str = "value", allowed: str = "") -> float:
+    """``"800MHz"`` -> 8e8 for a parameter in ``Hz``; ``"128KiB"`` -> 131072 in ``B``;
+    ``"25.6GB/s"`` -> 2.56e10 in ``B/s``; ``"43ns"`` -> 4.3e-8 in ``s``; a bare number is in
+    ``unit`` already (``"1_000"`` too). A unit literal must name ``unit`` (with an SI or
+    binary prefix); anything else is a ParamError naming ``what`` and the unit expected."""
+    import re
+
+    t = text.strip().replace("_", "")
+    try:
+        return float(t)  # a bare number (also inf / nan, which the range check then judges)
+    except ValueError:
+        pass
+    m = re.fullmatch(r"([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(\S*)", t)
+    if not m:
+        raise ParamError(f"{what} = {text!r} is not a number (allowed: {allowed}{' ' + unit if unit else ''})")
+    num, lit = float(m.group(1)), m.group(2)
+    if not lit:
+        return num
+    ex = f"e.g. 800MHz, 128KiB, 25.6GB/s, 43ns" if unit else "a plain number"
+    for pre in sorted(_PREFIXES, key=len, reverse=True):  # the longest prefix first (Ki before K)
+        if lit.startswith(pre):
+            u = _UNIT_ALIASES.get(lit[len(pre):], lit[len(pre):])
+            if u and u == unit:
+                return num * _PREFIXES[pre]
+    raise ParamError(f"{what} = {text!r}: unit {lit!r} is not {unit or 'allowed (the value has no unit)'} "
+                     f"with an optional prefix (k M G T, Ki Mi Gi Ti, m u n p; {ex})")
+
+
+def did_you_mean(name: str, names: Iterable[str]) -> str:
+    """``"; did you mean 'num_pes'?"`` for the closest of ``names`` (``""`` if none is close)."""
+    import difflib
+
+    close = difflib.get_close_matches(name, list(names), n=2, cutoff=0.75)
+    return f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
 
 
 def _fresh(default: Any) -> Any:

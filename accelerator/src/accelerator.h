@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <iostream>
 #include <memory>
 #include <stdexcept>
 #include <systemc>
@@ -68,7 +69,15 @@ class Accelerator : public sc_core::sc_module, public Model {
     void init() override {
         if (sc_core::sc_get_time_resolution() != sc_core::sc_time(1, sc_core::SC_PS))
             throw std::runtime_error("dynvit: SystemC time resolution must be 1 ps");
+        sc_core::sc_report_handler::set_handler(&report_to_stderr);
         start(sc_core::SC_ZERO_TIME);
+    }
+
+    // SystemC's own diagnostics (e.g. W536) on stderr: the default handler prints them on
+    // stdout, between the tool's results. Everything else (log, throw, stop) as by default.
+    static void report_to_stderr(const sc_core::sc_report& r, const sc_core::sc_actions& a) {
+        if (a & sc_core::SC_DISPLAY) std::cerr << sc_core::sc_report_compose_message(r) << std::endl;
+        sc_core::sc_report_handler::default_handler(r, a & ~sc_core::SC_DISPLAY);
     }
 
     // sc_start, with a SystemC report (how the kernel rethrows what a process threw) turned
