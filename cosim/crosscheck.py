@@ -1,0 +1,254 @@
+"""Cross-check this tool's cost model against ZigZag on the same layers and hardware.
+
+`crosscheck(layers, hw)` exports the preset and the MAC layers (`accelerator.export.zigzag`),
+runs ZigZag (``zigzag-dse``, the optional ``crosscheck`` extra) and compares, per layer:
+
+* latency (ZigZag's ``latency_total2`` cycles at the preset's clock; this tool's cost-model
+  estimate `Mapping.time_s`, whose action counts equal the SystemC simulation's) and energy;
+* energy by memory level and operand: weight buffer (W), input buffer (I), accumulation buffer
+  (O), global buffer (I+O: this tool's counters do not split it), DRAM reads (I+W) and writes
+  (O); plus the terms only this tool charges (NoC, leakage, padded MACs).
+  DRAM is split into inputs + weights (this tool's DRAM reads) and outputs (its writes).
+
+Two modes: ``search`` lets ZigZag search its own spatial and temporal mapping (LOMA) under the
+preset's objective, so differences mix cost model and mapping search; ``pinned`` gives ZigZag
+this tool's loop nest (`accelerator.export.zigzag.pinned_mapping`: spatial unrolling and a
+complete temporal ordering; ZigZag still allocates the loops to memory levels), which separates
+the cost models. A layer whose latency or energy differs by more than ``TOLERANCE`` is explained
+by the term whose difference is largest (`explain`).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import yaml
+
+from vocab.errors import UserError
+
+__all__ = ["CrosscheckError", "LayerCheck", "crosscheck", "TERMS", "TOLERANCE", "zigzag_version", "MODES"]
+
+TOLERANCE = 0.25
+MODES = ("search", "pinned")
+#: Compared energy terms: (key, level, operands); ZigZag's side is the sum of those operands at
+#: that level ("dram.r": the DRAM reads of W and I, "dram.w": the DRAM writes of O).
+TERMS: tuple[tuple[str, str, str], ...] = (
+    ("mac", "MAC", "-"), ("weight_buffer", "weight buffer", "W"), ("input_buffer", "input buffer", "I"),
+    ("accum_buffer", "accum buffer", "O"), ("global_buffer", "global buffer", "I+O"),
+    ("dram.r", "DRAM", "I+W"), ("dram.w", "DRAM", "O"),
+    ("noc", "NoC (ours only)", "I"), ("leakage", "leakage (ours only)", "-"), ("mac_padded", "padded MACs (ours)", "-"),
+)
+# ZigZag's memory hierarchy per operand, innermost first (accelerator.export.zigzag.hardware)
+_HIERARCHY = {"W": ("weight_buffer", "dram"), "I": ("input_buffer", "global_buffer", "dram"),
+              "O": ("accum_buffer", "global_buffer", "dram")}
+
+
+class CrosscheckError(UserError, RuntimeError):
+    """ZigZag is not installed, or it could not evaluate a layer."""
+
+
+def zigzag_version() -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("zigzag-dse")
+    except PackageNotFoundError:
+        return None
+
+
+@dataclass
+class LayerCheck:
+    """One layer: both tools' latency (s) and energy (J) and energy terms (J, `TERMS` keys)."""
+
+    name: str
+    op: str
+    macs: int
+    ours_s: float
+    ours_j: float
+    zz_s: float
+    zz_j: float
+    ours_terms: dict[str, float]
+    zz_terms: dict[str, float]
+    ours_loopnest: str
+    zz_loopnest: str
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def latency_ratio(self) -> float:
+        return self.zz_s / self.ours_s if self.ours_s else math.nan
+
+    @property
+    def energy_ratio(self) -> float:
+        return self.zz_j / self.ours_j if self.ours_j else math.nan
+
+    def explain(self) -> list[str]:
+        """Why the tools differ by more than `TOLERANCE` (empty when they agree)."""
+        out = []
+        if not (1 - TOLERANCE <= self.energy_ratio <= 1 + TOLERANCE):
+            key, *_ = max(TERMS, key=lambda t: abs(self.zz_terms.get(t[0], 0.0) - self.ours_terms.get(t[0], 0.0)))
+            level, ops = next((lv, o) for k, lv, o in TERMS if k == key)
+            a, b = self.ours_terms.get(key, 0.0), self.zz_terms.get(key, 0.0)
+            why = _WHY.get(key, "")
+            out.append(f"energy x{self.energy_ratio:.2f}: mostly {level} ({ops}): ours {a * 1e6:.3g} uJ, ZigZag "
+                       f"{b * 1e6:.3g} uJ{'; ' + why if why else ''}")
+        if not (1 - TOLERANCE <= self.latency_ratio <= 1 + TOLERANCE):
+            out.append(f"latency x{self.latency_ratio:.2f}: " + self._latency_note)
+        return out
+
+    _latency_note: str = ""
+
+
+_WHY = {
+    "dram.r": "different reuse of inputs/weights across tiles (loop order and tile sizes)",
+    "dram.w": "this tool writes each output once (reduction innermost); ZigZag may spill partial sums",
+    "global_buffer": "ZigZag's allocation of loops to the global buffer differs from this tool's tiles",
+    "accum_buffer": "partial-sum traffic per MAC (ZigZag counts it per its loop allocation)",
+    "weight_buffer": "weight-vector reuse in the lanes (this tool refetches a vector per accumulation block)",
+    "input_buffer": "input-vector reuse across lanes (one read broadcast to the lanes)",
+    "noc": "ZigZag has no NoC energy",
+    "leakage": "ZigZag has no leakage",
+    "mac_padded": "MACs on vector/lane padding, not in ZigZag",
+}
+
+
+def _ours(layer, hw) -> tuple[Any, float, dict[str, float]]:
+    from accelerator.mapping import layer_cost, map_layer
+
+    m = map_layer(layer, hw)
+    cost = layer_cost(layer, m, hw)
+    e = {k: float(v) for k, v in cost.energy_j.items()}
+    counts = {k: float(v) for k, v in cost.counts.items()}
+    from accelerator.mapping import energy_model
+
+    pj = energy_model(hw).pj
+    terms = {k: e.get(k, 0.0) for k in ("mac", "weight_buffer", "input_buffer", "accum_buffer", "global_buffer",
+                                         "noc", "leakage", "mac_padded")}
+    terms["dram.r"] = counts.get("dram_read_bytes", 0.0) * pj["dram.read"] * 1e-12
+    terms["dram.w"] = counts.get("dram_write_bytes", 0.0) * pj["dram.write"] * 1e-12
+    return m, float(cost.time_s), terms
+
+
+def _zz_terms(cme) -> dict[str, float]:
+    """ZigZag's energy by `TERMS` key (J): MAC, and each operand's energy at each level of its
+    hierarchy (DRAM: inputs and weights -> ``dram.r``; outputs, written and any partial sums read
+    back -> ``dram.w``)."""
+    t = {k: 0.0 for k, *_ in TERMS}
+    t["mac"] = cme.mac_energy * 1e-12
+    for op, per_level in cme.mem_energy_breakdown.items():
+        names = _HIERARCHY[str(op)]
+        for i, pj_ in enumerate(per_level):
+            lv = names[i]
+            key = ("dram.w" if str(op) == "O" else "dram.r") if lv == "dram" else lv
+            t[key] += float(pj_) * 1e-12
+    return t
+
+
+def _zz_loopnest(cme) -> str:
+    try:
+        return str(cme.temporal_mapping)
+    except Exception:  # only for display
+        return ""
+
+
+def _run_zigzag(wl_path: Path, hw_path: Path, map_path: Path, dump: Path, objective: str, lpf_limit: int,
+                n_spatial: int) -> list:
+    from zigzag.mapping.temporal_mapping import TemporalMappingType
+    from zigzag.stages.evaluation.cost_model_evaluation import CostModelStage
+    from zigzag.stages.main import MainStage
+    from zigzag.stages.mapping.spatial_mapping_generation import SpatialMappingGeneratorStage
+    from zigzag.stages.mapping.temporal_mapping_generator_stage import TemporalMappingGeneratorStage
+    from zigzag.stages.parser.accelerator_parser import AcceleratorParserStage
+    from zigzag.stages.parser.workload_parser import WorkloadParserStage
+    from zigzag.stages.results.reduce_stages import (MinimalEDPStage, MinimalEnergyStage, MinimalLatencyStage,
+                                                     SumStage)
+    from zigzag.stages.workload_iterator import WorkloadStage
+
+    opt = {"edp": MinimalEDPStage, "energy": MinimalEnergyStage, "latency": MinimalLatencyStage}[objective]
+    stages = [WorkloadParserStage, AcceleratorParserStage, SumStage, WorkloadStage, opt,
+              SpatialMappingGeneratorStage, opt, TemporalMappingGeneratorStage, CostModelStage]
+    main = MainStage(list_of_callables=stages, accelerator=str(hw_path), workload=str(wl_path),
+                     mapping=str(map_path), dump_folder=str(dump), loma_lpf_limit=lpf_limit,
+                     loma_show_progress_bar=False, nb_mappings_generated=n_spatial,
+                     enable_mix_spatial_mapping_generation=True, access_same_data_considered_as_no_access=True,
+                     temporal_mapping_type=TemporalMappingType("uneven"))
+    cmes = main.run()
+    return [cme for cme, _ in cmes[0][1]]
+
+
+def crosscheck(layers: Sequence, hw, mode: str = "search", lpf_limit: int = 5, n_spatial: int = 2,
+               workdir: str | Path | None = None) -> list[LayerCheck]:
+    """Run ZigZag on the MAC layers of ``layers`` on ``hw`` and compare them with this tool."""
+    if mode not in MODES:
+        raise CrosscheckError(f"mode = {mode!r} is not one of {', '.join(MODES)}")
+    if zigzag_version() is None:
+        raise CrosscheckError("ZigZag is not installed: pip install '.[crosscheck]' (the zigzag-dse package)")
+    from accelerator.export import zigzag as zz
+    from accelerator.export.levels import NOT_EXPRESSED  # noqa: F401  (documented in the output)
+
+    from .loopnest import render_loopnest
+
+    macs = [l for l in layers if l.is_mac and l.macs > 0]
+    if not macs:
+        raise CrosscheckError("no MAC layers to cross-check (ZigZag models MAC layers only)")
+    ours = [_ours(l, hw) for l in macs]
+    pinned: dict[str, dict] = {}
+    notes: dict[str, list[str]] = {}
+    if mode == "pinned":
+        for l, (m, _, _) in zip(macs, ours):
+            pinned[l.name], notes[l.name] = zz.pinned_mapping(l, m, hw)
+    with tempfile.TemporaryDirectory(dir=workdir) as tmp:
+        d = Path(tmp)
+        (d / "hw.yaml").write_text(yaml.safe_dump(zz.hardware(hw), sort_keys=False))
+        (d / "wl.yaml").write_text(yaml.safe_dump(zz.workload(macs, hw), sort_keys=False))
+        (d / "map.yaml").write_text(yaml.safe_dump(zz.mapping(macs, pinned), sort_keys=False))
+        logging.disable(logging.CRITICAL)  # ZigZag logs every mapping it evaluates
+        try:
+            cmes = _run_zigzag(d / "wl.yaml", d / "hw.yaml", d / "map.yaml", d / "dump", hw.mapping_objective,
+                               lpf_limit, 1 if mode == "pinned" else n_spatial)
+        except Exception as e:  # ZigZag's own assertion on an input it cannot map
+            raise CrosscheckError(f"ZigZag failed: {type(e).__name__}: {e}") from None
+        finally:
+            logging.disable(logging.NOTSET)
+    by_name = {c.layer.name: c for c in cmes}
+    out = []
+    for l, (m, t, terms) in zip(macs, ours):
+        c = by_name.get(l.name)
+        if c is None:
+            raise CrosscheckError(f"ZigZag returned no result for layer {l.name!r}")
+        zz_s = float(c.latency_total2) / hw.clock_hz
+        zz_terms = _zz_terms(c)
+        chk = LayerCheck(name=l.name, op=l.op, macs=l.macs, ours_s=t, ours_j=sum(terms.values()), zz_s=zz_s,
+                         zz_j=float(c.energy_total) * 1e-12, ours_terms=terms, zz_terms=zz_terms,
+                         ours_loopnest=render_loopnest(l, m, hw), zz_loopnest=_zz_loopnest(c),
+                         notes=notes.get(l.name, []))
+        ideal = float(c.ideal_temporal_cycle)
+        stall = float(c.latency_total2) - ideal
+        chk._latency_note = (f"ours {t * 1e6:.3g} us ({m.compute_cycles:,} PE-array cycles, DRAM "
+                             f"{m.dram_bytes:,} B at {hw.dram_bandwidth_bytes_per_s / 1e9:g} GB/s), ZigZag "
+                             f"{zz_s * 1e6:.3g} us ({ideal:,.0f} ideal temporal cycles at "
+                             f"{100 * float(c.mac_spatial_utilization):.0f}% spatial utilisation + "
+                             f"{stall:,.0f} stall/load cycles)")
+        out.append(chk)
+    return out
+
+
+def summary(checks: Sequence[LayerCheck]) -> dict[str, float]:
+    """Totals and the agreement measured: ratios of the sums, and the share of layers within
+    `TOLERANCE` (latency and energy)."""
+    if not checks:
+        return {}
+    ok = lambda r: 1 - TOLERANCE <= r <= 1 + TOLERANCE  # noqa: E731
+    return {
+        "layers": len(checks),
+        "ours_s": sum(c.ours_s for c in checks), "zz_s": sum(c.zz_s for c in checks),
+        "ours_j": sum(c.ours_j for c in checks), "zz_j": sum(c.zz_j for c in checks),
+        "latency_ratio": sum(c.zz_s for c in checks) / sum(c.ours_s for c in checks),
+        "energy_ratio": sum(c.zz_j for c in checks) / sum(c.ours_j for c in checks),
+        "latency_within": sum(ok(c.latency_ratio) for c in checks) / len(checks),
+        "energy_within": sum(ok(c.energy_ratio) for c in checks) / len(checks),
+    }
