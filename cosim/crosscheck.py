@@ -77,6 +77,7 @@ class LayerCheck:
     ours_loopnest: str
     zz_loopnest: str
     notes: list[str] = field(default_factory=list)
+    latency_note: str = ""
 
     @property
     def latency_ratio(self) -> float:
@@ -97,10 +98,8 @@ class LayerCheck:
             out.append(f"energy x{self.energy_ratio:.2f}: mostly {level} ({ops}): ours {a * 1e6:.3g} uJ, ZigZag "
                        f"{b * 1e6:.3g} uJ{'; ' + why if why else ''}")
         if not (1 - TOLERANCE <= self.latency_ratio <= 1 + TOLERANCE):
-            out.append(f"latency x{self.latency_ratio:.2f}: " + self._latency_note)
+            out.append(f"latency x{self.latency_ratio:.2f}: " + self.latency_note)
         return out
-
-    _latency_note: str = ""
 
 
 _WHY = {
@@ -228,7 +227,7 @@ def crosscheck(layers: Sequence, hw, mode: str = "search", lpf_limit: int = 5, n
                          notes=notes.get(l.name, []))
         ideal = float(c.ideal_temporal_cycle)
         stall = float(c.latency_total2) - ideal
-        chk._latency_note = (f"ours {t * 1e6:.3g} us ({m.compute_cycles:,} PE-array cycles, DRAM "
+        chk.latency_note = (f"ours {t * 1e6:.3g} us ({m.compute_cycles:,} PE-array cycles, DRAM "
                              f"{m.dram_bytes:,} B at {hw.dram_bandwidth_bytes_per_s / 1e9:g} GB/s), ZigZag "
                              f"{zz_s * 1e6:.3g} us ({ideal:,.0f} ideal temporal cycles at "
                              f"{100 * float(c.mac_spatial_utilization):.0f}% spatial utilisation + "

@@ -47,10 +47,15 @@ def loopnest_levels(layer, m, hw) -> list[tuple[str, str, list[tuple[str, int, s
     res = "whole input resident" if m.inputs_resident else "one tile, double-buffered"
     glb = [_loop("k", m.pes_k, f"PEs along K ({kpe} lane groups each)", True),
            _loop("p", m.pes_p, f"PEs along P ({rows} rows each)", True)]
-    pe = [_loop("k", kpe, f"lane groups of {lanes} channels"), _loop("n", min(m.N_t, N)),
-          _loop("p", rows), _loop("q", min(m.Q_t, Q)),
+    # a lane keeps one weight vector while it sweeps up to accum_entries_per_lane output positions
+    # (an accumulation block), so the positions are innermost and the reduction outside them
+    positions = min(m.N_t, N) * rows * min(m.Q_t, Q)
+    blocks = _cdiv(positions, hw.accum_entries_per_lane)
+    pe = [_loop("k", kpe, f"lane groups of {lanes} channels"),
+          _loop("blk", blocks, f"accumulation blocks of <= {hw.accum_entries_per_lane} positions"),
           _loop("c", _cdiv(min(m.C_t, Cr), vs), f"vectors of {vs} channels"),
-          _loop("r", max(1, layer.R)), _loop("s", max(1, layer.S))]
+          _loop("r", max(1, layer.R)), _loop("s", max(1, layer.S)), _loop("n", min(m.N_t, N)),
+          _loop("p", rows), _loop("q", min(m.Q_t, Q))]
     mac = [_loop("k", lanes, "lanes", True), _loop("c", vs, "vector MAC", True)]
     w_op = "Weights (an activation: B of the matmul)" if layer.weights_are_activations else "Weights"
     return [

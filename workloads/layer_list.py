@@ -8,7 +8,9 @@ kept), ``padding``, ``groups`` (``G``); ``op`` is ``conv`` (default when ``R``/`
 by ``C x M`` product). Non-MAC layers give their ``op`` (one of `workloads.ir.PPU_OPS`),
 ``elements`` and optionally ``in_elements`` (default: ``elements``). ``name`` is optional.
 
-YAML: either a list of rows or ``{layers: [...]}``; CSV: a header row with these names.
+YAML: either a list of rows or ``{layers: [...]}``, or one Timeloop v0.4 problem file
+(``{problem: {shape, instance}}``, e.g. from ``cosim workload --to timeloop``; padding is not
+part of a Timeloop problem and is taken as 0); CSV: a header row with these names.
 Input size ``H x W`` is derived from ``P, Q, R, S, stride, padding`` unless given.
 
     - {name: conv1, R: 7, S: 7, P: 112, Q: 112, C: 3, M: 64, stride: 2, padding: 3}
@@ -86,6 +88,23 @@ def _row_layer(i: int, row: dict[str, Any], source: str) -> Layer:
                  stride=stride, padding=pad, groups=G, params=params)
 
 
+def _timeloop_row(problem: dict, name: str, where: str) -> dict[str, Any]:
+    """A row from a Timeloop v0.4 problem (its ``instance``; ``M`` and ``C`` per group there)."""
+    inst = problem.get("instance")
+    if not isinstance(inst, dict):
+        raise LayerListError(f"{where}: a Timeloop problem needs an instance mapping")
+    shape_name = str((problem.get("shape") or {}).get("name", ""))
+    G = int(inst.get("G", 1))
+    row = {k: inst[k] for k in ("N", "P", "Q", "R", "S") if k in inst}
+    row.update(name=name, C=int(inst.get("C", 0)) * G, M=int(inst.get("M", 0)) * G, groups=G,
+               stride=inst.get("Hstride", 1))
+    if shape_name.startswith("matmul"):
+        row["op"] = "matmul"
+    elif shape_name.startswith("linear"):
+        row["op"] = "linear"
+    return row
+
+
 def layers_from_rows(rows: Iterable[dict[str, Any]], source: str = "layer list") -> list[Layer]:
     layers = [_row_layer(i, dict(r), source) for i, r in enumerate(rows)]
     if not layers:
@@ -113,7 +132,9 @@ def read_layer_list(path: str | Path) -> list[Layer]:
             data = yaml.safe_load(text)
         except yaml.YAMLError as e:
             raise LayerListError(f"layer list {str(path)!r}: not valid YAML: {e}") from None
-        if isinstance(data, dict):
+        if isinstance(data, dict) and isinstance(data.get("problem"), dict):
+            data = [_timeloop_row(data["problem"], p.stem.split(".")[0], str(path))]
+        elif isinstance(data, dict):
             data = data.get("layers")
         if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
             raise LayerListError(f"layer list {str(path)!r}: must be a list of layer mappings "
