@@ -243,6 +243,61 @@ def _gelu_chains(g: _Graph, nodes) -> dict[int, tuple[str, str, set[int]]]:
     return out
 
 
+def _infer(m):
+    import onnx
+
+    try:
+        return onnx.shape_inference.infer_shapes(m, data_prop=True)
+    except Exception as e:
+        raise OnnxImportError(f"ONNX shape inference failed: {type(e).__name__}: {str(e).splitlines()[0]}") from None
+
+
+_FOLD_MAX = 4096  # elements: shape values and index vectors, never weights or activations
+
+
+def _fold_shape_values(m) -> bool:
+    """Evaluate the nodes computing shape values (``Shape`` of a tensor whose shape inference knows,
+    and integer arithmetic on such values and constants, e.g. the split points of a ``chunk``) with
+    ONNX's reference evaluator, and store their results as initializers; True if any was folded."""
+    import numpy as np
+    from onnx import numpy_helper
+    from onnx.reference import ReferenceEvaluator
+
+    shapes = {vi.name: _dims(vi) for vi in list(m.graph.value_info) + list(m.graph.input)}
+    vals: dict[str, Any] = {t.name: numpy_helper.to_array(t) for t in m.graph.initializer}
+    keep, folded = [], []
+    for n in m.graph.node:
+        out = None
+        if n.op_type in ("Shape", "Size") and n.input[0] not in vals:
+            s = shapes.get(n.input[0])
+            if s and all(isinstance(d, int) and d > 0 for d in s):
+                a = _attrs(n)
+                shp = np.array(s, dtype=np.int64)
+                out = [shp[a.get("start", 0):a.get("end", len(s))] if n.op_type == "Shape"
+                       else np.array(int(np.prod(shp)), dtype=np.int64)]
+        elif n.op_type == "Constant" or (n.input and all(not i or i in vals for i in n.input)):
+            if all(i in vals and vals[i].size <= _FOLD_MAX for i in n.input if i) and n.op_type not in _MAC_OPS:
+                try:
+                    out = ReferenceEvaluator(n).run(None, {i: vals[i] for i in n.input if i})
+                except Exception:
+                    out = None
+                if out is not None and any(np.asarray(o).size > _FOLD_MAX for o in out):
+                    out = None
+        if out is not None:
+            for name, v in zip(n.output, out):
+                vals[name] = np.asarray(v)
+        if out is None or n.op_type == "Constant":  # constants stay nodes (not parameters)
+            keep.append(n)
+            continue
+        folded += [numpy_helper.from_array(np.asarray(v), name) for name, v in zip(n.output, out)]
+    if not folded:
+        return False
+    del m.graph.node[:]
+    m.graph.node.extend(keep)
+    m.graph.initializer.extend(folded)
+    return True
+
+
 def lower_onnx(model: Any, resolution: tuple[int, int] | None = None) -> tuple[list[Layer], int]:
     """The layer IR of an ONNX model (a path or a ``ModelProto``): ``(layers, parameters)``.
 
@@ -252,10 +307,11 @@ def lower_onnx(model: Any, resolution: tuple[int, int] | None = None) -> tuple[l
     m = onnx.ModelProto()
     m.CopyFrom(_load(model))
     _fix_input_dims(m, resolution)
-    try:
-        m = onnx.shape_inference.infer_shapes(m, data_prop=True)
-    except Exception as e:
-        raise OnnxImportError(f"ONNX shape inference failed: {type(e).__name__}: {str(e).splitlines()[0]}") from None
+    m = _infer(m)
+    for _ in range(8):  # shape arithmetic that inference cannot follow, evaluated, then inferred again
+        if not _fold_shape_values(m):
+            break
+        m = _infer(m)
     g = _Graph(m)
     nodes = list(m.graph.node)
     gelu = _gelu_chains(g, nodes)
