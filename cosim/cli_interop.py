@@ -149,11 +149,12 @@ def crosscheck_cmd(
         for col in ("layer", "op", "MACs", "ours us", "ZigZag us", "ratio", "ours uJ", "ZigZag uJ", "ratio"):
             t.add_column(col, justify="left" if col in ("layer", "op") else "right")
         for c in checks:
-            t.add_row(c.name, c.op, f"{c.macs:,}", f"{c.ours_s * 1e6:,.2f}", f"{c.zz_s * 1e6:,.2f}",
-                      _ratio(c.latency_ratio), f"{c.ours_j * 1e6:,.2f}", f"{c.zz_j * 1e6:,.2f}",
+            t.add_row(c.name, c.op, f"{c.macs:,}", f"{c.ours_s * 1e6:,.2f}", _num(c.zz_s * 1e6),
+                      _ratio(c.latency_ratio), f"{c.ours_j * 1e6:,.2f}", _num(c.zz_j * 1e6),
                       _ratio(c.energy_ratio))
         console.print(t)
-        groups = [("all layers", checks)] + ([(c.name, [c]) for c in checks] if detail else [])
+        done = [c for c in checks if c.zz_j == c.zz_j]
+        groups = [("all layers ZigZag evaluated", done)] + ([(c.name, [c]) for c in done] if detail else [])
         for title, cs in groups:
             e = Table(title=f"energy by memory level and operand: {title}", title_justify="left")
             for col in ("level", "operand", "ours uJ", "ZigZag uJ", "ratio"):
@@ -175,7 +176,13 @@ def crosscheck_cmd(
                 for line in x:
                     console.print(f"  {c.name}: {line}", highlight=False)
                 for n in c.notes:
-                    console.print(f"    (pinned loop nest rounded: {n})", highlight=False)
+                    if not n.startswith("ZigZag could not"):
+                        console.print(f"    (pinned loop nest: {n})", highlight=False)
+        if s.get("not_evaluated"):
+            console.print(f"{s['not_evaluated']} layer(s) not evaluated by ZigZag (reason above); the agreement "
+                          f"below is over the others", highlight=False)
+        if not s.get("layers"):
+            _fail("ZigZag evaluated none of the layers", code=1)
         console.print(
             f"agreement over {s['layers']} MAC layers: latency ZigZag/ours {s['latency_ratio']:.3f} "
             f"({100 * s['latency_within']:.0f}% of layers within +-{TOLERANCE:.0%}), energy ZigZag/ours "
@@ -184,6 +191,10 @@ def crosscheck_cmd(
             f"leakage or padded-MAC energy.", highlight=False)
 
     _guard(go)
+
+
+def _num(x: float) -> str:
+    return "-" if x != x else f"{x:,.2f}"
 
 
 def _ratio(r: float) -> str:

@@ -31,7 +31,7 @@ from ..mapping import Mapping, energy_model
 from ..params import HardwareParams
 from .levels import NOT_EXPRESSED, levels
 
-__all__ = ["hardware", "workload", "mapping", "pinned_mapping", "layer_dims", "write_hardware", "write_workload",
+__all__ = ["hardware", "occupancy", "workload", "mapping", "pinned_mapping", "layer_dims", "write_hardware", "write_workload",
            "OPERAND_LINKS"]
 
 OPERAND_LINKS = {"O": "O", "W": "I2", "I": "I1"}
@@ -59,14 +59,24 @@ def _ports(lv) -> list[dict[str, Any]]:
              "allocation": alloc}]
 
 
-def hardware(hw: HardwareParams) -> dict[str, Any]:
-    """The ZigZag accelerator description of ``hw`` (a dict for ``yaml.safe_dump``)."""
+def occupancy(m: Mapping) -> dict[str, int]:
+    """Bytes one tile of ``m`` keeps at each on-chip level (one copy of the double-buffered PE
+    buffers; the global buffer as this tool reserves it): capacities for `hardware` that make
+    ZigZag's loop allocator keep this tool's tile sizes at each level."""
+    return {"weight_buffer": max(1, m.wbuf_bytes_per_pe // 2), "input_buffer": max(1, m.ibuf_bytes_per_pe // 2),
+            "global_buffer": max(1, m.glb_bytes)}
+
+
+def hardware(hw: HardwareParams, capacities: dict[str, int] | None = None) -> dict[str, Any]:
+    """The ZigZag accelerator description of ``hw`` (a dict for ``yaml.safe_dump``); ``capacities``
+    (level -> bytes, e.g. `occupancy`) replaces the sizes of those levels, energies unchanged."""
     em = energy_model(hw)
     mems: dict[str, Any] = {}
     for lv in levels(hw):
         per_access_b = lv.word_bits / 8
+        size = (capacities or {}).get(lv.name, lv.bytes)
         mems[lv.name] = {
-            "size": int(min(lv.bytes * 8, 2 ** 62)),
+            "size": int(min(size * 8, 2 ** 62)),
             "r_cost": float(lv.read_pj_per_byte * per_access_b),
             "w_cost": float(lv.write_pj_per_byte * per_access_b),
             "area": 0.0,
@@ -200,7 +210,7 @@ def pinned_mapping(layer: Layer, m: Mapping, hw: HardwareParams) -> tuple[dict[s
         want = max(1, min(t, share.get(d, t)))
         got = _divisor_at_most(t, want)
         if got != want:
-            notes.append(f"{d}: tile share {want} -> {got} (a divisor of {t})")
+            notes.append(f"rounded {d}: tile share {want} -> {got} (a divisor of {t})")
         inner[d] = got
     # a lane keeps one weight vector while it sweeps the positions of its share (the cost model's
     # accumulation blocks), so the positions are innermost, then the kernel and channel vectors
