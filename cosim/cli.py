@@ -50,18 +50,30 @@ def workload(
     as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
     list_: bool = typer.Option(False, "--list", help="list models and their knobs"),
     max_rows: int = typer.Option(0, "--rows", metavar="N", help="print at most this many layer rows (0 = all)"),
+    onnx: Optional[str] = typer.Option(None, "--onnx", help="an ONNX file as the model (same as MODEL onnx:PATH)"),
+    to: Optional[str] = typer.Option(None, "--to", help="write the MAC layers for timeloop | zigzag (with -o)"),
+    out: Optional[str] = typer.Option(None, "--out", "-o", help="output folder of --to"),
+    hw: Optional[str] = typer.Option(None, "--hw", help="--to zigzag: the preset giving the precisions"),
 ) -> None:
     """Lower a model configuration to the layer IR and print its layers, MACs and parameters."""
     import workloads
 
     if list_:
         return _guard(_list_models)
+    if onnx:
+        if model:
+            _fail("give either MODEL or --onnx, not both")
+        model = f"onnx:{onnx}"
     if not model:
-        _fail("give a MODEL (see `cosim workload --list`)")
+        _fail("give a MODEL (see `cosim workload --list`), onnx:PATH, layers:PATH or --onnx PATH")
+    if bool(to) != bool(out):
+        _fail("--to and --out go together: --to timeloop|zigzag -o DIR")
 
     def go():
         cfg = resolve_config(model, config, knob, resolution)
         wl = workloads.lower(cfg)
+        if to:
+            return cli_interop.export_workload(wl, to, out, hw)
         if as_json:
             sys.stdout.write(json.dumps(wl.to_dict()) + "\n")
             return
@@ -377,6 +389,9 @@ from . import cli_map  # noqa: E402,F401  (map)
 from . import cli_sweep  # noqa: E402,F401  (sweep, pareto, reproduce)
 from . import cli_analysis  # noqa: E402,F401  (report, export, compare, trace repair)
 from . import cli_accuracy  # noqa: E402,F401  (accuracy, report-accuracy)
+from . import cli_interop  # noqa: E402  (crosscheck, hw export, workload --to)
+
+cli_interop.register_hw(hw_app)
 
 
 def main() -> None:  # pragma: no cover

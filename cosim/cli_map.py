@@ -34,6 +34,8 @@ def map_cmd(
                                             "hardware's mapping_objective)"),
     exhaustive: bool = typer.Option(False, "--exhaustive", help="search every legal tiling (small layers only)"),
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
+    loopnest: bool = typer.Option(False, "--loopnest", help="print each chosen mapping as a per-level loop nest "
+                                  "(Timeloop's map style)"),
 ) -> None:
     """Print the chosen mapping of each layer, its predicted time and energy, and the runner-up."""
 
@@ -54,11 +56,18 @@ def map_cmd(
                 layers = [l for l in wl.layers if l.name == layer]
             if not layers:
                 _fail(f"--layer {layer!r} is not a layer of {cfg.id} (see `cosim workload {model}`)")
-        out = []
+        out, chosen = [], []
         for l in layers:
             best = mapping_candidates(l, hwp, top=2, exhaustive=exhaustive)
+            chosen.append(best[0])
             out.append({"layer": l.name, "op": l.op, "macs": l.macs, "chosen": _row(best[0], l.macs),
                         "runner_up": _row(best[1], l.macs) if len(best) > 1 else None})
+        if loopnest:
+            from .loopnest import render_loopnest
+
+            for l, m in zip(layers, chosen):
+                console.print(render_loopnest(l, m, hwp), highlight=False, markup=False)
+            return
         if as_json:
             sys.stdout.write(json.dumps({"config": cfg.id, "hardware": hwp.name,
                                          "objective": hwp.mapping_objective, "layers": out}, default=float) + "\n")
