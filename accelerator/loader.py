@@ -397,7 +397,12 @@ def load() -> object:
 
         mode = build_mode()
         install = _load_systemc_library()
-        gen_dir = codegen.write_headers()
+        try:
+            gen_dir = codegen.write_headers()
+        except OSError as e:  # disk full, read-only cache: one line naming the folder, not a traceback
+            raise ModelBuildError(f"cannot write the generated model sources into the cache "
+                                  f"{e.filename or codegen.cache_dir('build')}: {e.strerror or e}; free space there "
+                                  "or set DYNVIT_CACHE_DIR to a writable folder") from None
         lib, reason = None, ""
         if mode != "jit":
             try:

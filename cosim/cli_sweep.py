@@ -69,16 +69,24 @@ def pareto_cmd(
                                                           "accuracy are left out)"),
     group: Optional[str] = typer.Option(None, "--group", help="one front per value of this column"),
     where: Optional[List[str]] = typer.Option(None, "--where", help="COLUMN=VALUE filter, repeatable"),
-    out: Optional[str] = typer.Option(None, "--out", "-o", help="PNG path (default: RESULTS/pareto_<x>_<y>.png)"),
+    out: Optional[str] = typer.Option(None, "--out", "-o", help="PNG path (default: RESULTS/pareto_<x>_<y>.png, "
+                                                                "replaced on each call)"),
+    force: bool = typer.Option(False, "--force", "-f", help="overwrite an existing --out file"),
 ) -> None:
     """Pareto front(s) of sweep results: a table, a PNG and the knee points."""
 
     def go():
         from pathlib import Path
 
+        from traces.output import check_output, output_path
+
         from . import pareto as pa
         from .sweeps import load_results
 
+        png = Path(out) if out else (Path(results) if Path(results).is_dir() else Path(results).parent) / \
+            f"pareto_{x}_{y}{'_' + z if z else ''}{'_acc' if accuracy else ''}.png"
+        inputs = sorted(Path(results).glob("part-*.parquet")) if Path(results).is_dir() else [results]
+        check_output(png, overwrite=force or not out, inputs=inputs, what="Pareto figure")
         df = load_results(results)
         for w in where or []:
             if "=" not in w:
@@ -89,9 +97,8 @@ def pareto_cmd(
             df = df[df[k].astype(str) == v]
         objectives = [x, y] + ([z] if z else [])
         res = pa.fronts(df, objectives, maximise=["accuracy"] if accuracy else [], group=group)
-        png = Path(out) if out else (Path(results) if Path(results).is_dir() else Path(results).parent) / \
-            f"pareto_{x}_{y}{'_' + z if z else ''}{'_acc' if accuracy else ''}.png"
-        pa.plot(res, x, y, z, png, group=group)
+        with output_path(png, overwrite=force or not out, inputs=inputs, what="Pareto figure") as tmp:
+            pa.plot(res, x, y, z, tmp, group=group)
         t = Table(title=f"Pareto front ({', '.join(res.objectives_text)}): {len(res.front)} of {res.n_valid} points"
                         + (f", {res.n_dropped} without values left out" if res.n_dropped else ""),
                   title_justify="left")

@@ -31,8 +31,8 @@ from typing import IO, Iterator, Iterable
 
 from vocab.errors import UserError
 
-__all__ = ["OutputError", "OutputClaim", "atomic_output", "output_path", "same_file", "check_not_input",
-           "prepare_parent", "check_output_folder"]
+__all__ = ["OutputError", "OutputClaim", "atomic_output", "output_path", "check_output", "same_file",
+           "check_not_input", "prepare_parent", "check_output_folder"]
 
 
 class OutputError(UserError, ValueError):
@@ -198,6 +198,14 @@ def check_output_folder(path: str | os.PathLike, *, inputs: Iterable[str | os.Pa
     if not os.access(path, os.W_OK):
         raise OutputError(f"cannot write {what} {path}: folder is not writable")
     return path
+
+
+def check_output(path: str | os.PathLike, *, overwrite: bool = False, inputs: Iterable[str | os.PathLike] = (),
+                 what: str = "output") -> str:
+    """Check an output up front, before any work (the claim of `OutputClaim`, taken and
+    dropped): OutputError naming the path if it cannot or must not be written now."""
+    OutputClaim(path, overwrite=overwrite, inputs=inputs, what=what).release()
+    return os.fspath(path)
 
 
 @contextlib.contextmanager
