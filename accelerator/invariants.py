@@ -171,8 +171,9 @@ def check_result(r: "InferenceResult") -> "InferenceResult":
     if not (0.0 <= u <= 1.0 + _REL):
         raise _fail(r, f"utilisation {u:.6g} is outside [0, 1]")
     # latency >= the compute and memory bounds of the whole inference, at the most resources
-    # granted during it (each tile's duration is rounded to whole picoseconds)
-    lat = r.latency_s
+    # granted during it (each tile's duration is rounded to whole picoseconds). Not for an
+    # aborted one: its counters include transfers issued and then cut short by the abort.
+    lat = r.latency_s if not r.aborted else math.inf
     tiles = float(ctr[:, C["tiles"]].sum())
     slack = lat * _REL + tiles * _PS_PER_TILE * S_PER_PS
     bounds = {"compute": r.macs / r.peak_macs_per_s if r.peak_macs_per_s > 0 else math.inf,

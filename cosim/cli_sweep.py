@@ -136,8 +136,11 @@ def reproduce_cmd(
     that puts the paper's published numbers beside the tool's."""
 
     def go():
+        from traces.output import check_output_folder
+
         from . import reproduce as rp
 
+        check_output_folder(out, what="output folder")  # before any sweep: a file in the way is one line
         page = rp.reproduce(out, workers=workers, scheduler=scheduler, only=only,
                             log=None if quiet else (lambda m: err_console.print(m, highlight=False)))
         console.print(f"page: {page}", highlight=False)
