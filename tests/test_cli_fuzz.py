@@ -160,10 +160,10 @@ AWAITING = {("pareto", k) for k in ("binary", "truncated", "empty")} | {("sweep"
 
 def check_cli(world, cmd: str, in_kind: str, out_kind: str, force: bool, awaiting_ok: bool = False) -> None:
     valid_name, out_name, make = COMMANDS[cmd]
-    if (cmd, in_kind) in AWAITING and not awaiting_ok:
-        in_kind = "missing"
     if NEEDS_A_FAULT.get(cmd) == "input" and in_kind == "valid":
         in_kind = "binary"
+    if (cmd, in_kind) in AWAITING and not awaiting_ok:
+        in_kind = "missing"
     if cmd == "reproduce" and out_kind in ("new", "full", "input"):
         out_kind = "parent_is_file"
     if cmd in WRITES_ITS_INPUT and in_kind in ("valid", "truncated"):
@@ -195,7 +195,7 @@ _cases = st.tuples(st.sampled_from(sorted(COMMANDS)), st.sampled_from(INPUT_FAUL
                    st.booleans())
 
 
-@settings(max_examples=30, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 @given(case=_cases)
 def test_cli_fuzz(world, case):
     check_cli(world, *case)
