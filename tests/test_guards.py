@@ -416,3 +416,24 @@ def test_accuracy_cli_refuses_to_mix_and_new_profile_replaces(tmp_path):
     assert {e["provenance"]["checkpoint_sha256"] for e in doc["entries"].values()} != \
         {e["provenance"]["checkpoint_sha256"] for e in yaml.safe_load(before)["entries"].values()}
     assert len({e["provenance"]["checkpoint_sha256"] for e in doc["entries"].values()}) == 1
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small tmpfs needs root")
+def test_a_full_cache_folder_is_one_line(tmp_path):
+    # before: OSError 28 traceback writing a generated source (the SystemC shim) into the cache
+    mnt = tmp_path / "cache"
+    mnt.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16k", "tmpfs", str(mnt)]).returncode:
+        pytest.skip("mount -t tmpfs is not allowed here")
+    try:
+        with open(mnt / "fill", "wb") as f, pytest.raises(OSError):
+            while True:
+                f.write(b"\0" * 4096)
+                f.flush()
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "DYNVIT_CACHE_DIR": str(mnt / "c")}
+        r = subprocess.run([sys.executable, "-m", "cosim", "simulate", "segformer-demo", "--rows", "1"], cwd=ROOT,
+                           env=env, capture_output=True, text=True, timeout=300)
+        assert r.returncode == 2 and "No space left" in r.stderr and "DYNVIT_CACHE_DIR" in r.stderr, r.stderr[-2000:]
+        assert "Traceback" not in r.stderr
+    finally:
+        subprocess.run(["umount", str(mnt)])
