@@ -396,12 +396,21 @@ def load() -> object:
         from . import codegen
 
         mode = build_mode()
-        install = _load_systemc_library()
-        gen_dir = codegen.write_headers()
+        try:
+            install = _load_systemc_library()
+            gen_dir = codegen.write_headers()
+        except OSError as e:  # disk full, read-only cache: one line naming the folder, not a traceback
+            raise ModelBuildError(f"cannot write the model's build files into the cache "
+                                  f"{e.filename or codegen.cache_dir('build')}: {e.strerror or e}; free space there "
+                                  "or set DYNVIT_CACHE_DIR to a writable folder") from None
         lib, reason = None, ""
         if mode != "jit":
             try:
                 lib = build_model(install, gen_dir)
+            except OSError as e:
+                raise ModelBuildError(f"cannot write the compiled model into the cache {e.filename or gen_dir.parent}: "
+                                      f"{e.strerror or e}; free space there or set DYNVIT_CACHE_DIR to a writable "
+                                      "folder") from None
             except ModelBuildError as e:
                 if mode == "compiled":
                     raise

@@ -35,6 +35,7 @@ from workloads.ir import Layer, Workload
 
 from .counters import COUNTER_INDEX, COUNTER_NAMES, NUM_COUNTERS
 from .hw_config import fill_hw_config
+from .invariants import check_program, check_result
 from .mapping import Mapping, encode_program, energy_model, map_layers, map_layers_like
 from .params import HardwareParams, ParamError, RuntimeResources
 
@@ -252,6 +253,7 @@ class Accelerator:
         self.hw = hw
         self.energy_model = energy_model(hw)  # the mapper's, shared
         self._programs.clear()
+        self._time_ok.clear()
         self._done.clear()
         self._resources = RuntimeResources.full(hw)
 
@@ -278,6 +280,7 @@ class Accelerator:
         self._jobs: dict[Hashable, dict] = {}  # tag -> submitted, not completed
         self._by_job: dict[int, Hashable] = {}
         self._done: dict[Hashable, dict] = {}  # tag -> completed, raw counters
+        self._time_ok: set[tuple] = set()  # (program, resources) within the time range
         self._resources = RuntimeResources.full(hw)
 
     # -- programs ------------------------------------------------------------------------
@@ -320,6 +323,7 @@ class Accelerator:
                 mappings = tuple(map_layers(layers, self.hw))
             else:
                 mappings = tuple(map_layers_like(layers, ref_layers, self.hw, ref_maps))
+        check_program(self.hw, layers, mappings, name=cfg or model)  # before any work: fits the time range
         prog = np.ascontiguousarray(encode_program(layers, mappings, self.hw))
         pid = next(self._pid)
         if key[0] == "explicit":
@@ -354,8 +358,9 @@ class Accelerator:
         if tag in self._jobs:
             raise ValueError(f"tag {tag!r} is already queued or running")
         self._done.pop(tag, None)
-        jid = int(self._core.submit(handle.id))
         r = self._resources
+        self._check_time(handle, r)
+        jid = int(self._core.submit(handle.id))
         self._jobs[tag] = {"job": jid, "handle": handle, "submit_ps": self.now_ps(),
                            "max_res": [r.clock_hz, r.active_pes, r.dram_share]}
         self._by_job[jid] = tag
@@ -370,6 +375,8 @@ class Accelerator:
             active_pes=cur.active_pes if active_pes is None else active_pes,
             dram_share=cur.dram_share if dram_share is None else dram_share,
         ).check_against(self.hw)
+        for j in self._jobs.values():  # queued or running: must still fit the time range
+            self._check_time(j["handle"], new)
         if new.clock_hz != self._core.clock_hz():
             self._core.set_clock_hz(float(new.clock_hz))
         self._core.set_active_pes(int(new.active_pes))
@@ -379,6 +386,15 @@ class Accelerator:
             m = j["max_res"]
             j["max_res"] = [max(m[0], new.clock_hz), max(m[1], new.active_pes), max(m[2], new.dram_share)]
         return new
+
+    def _check_time(self, h: ProgramHandle, r: RuntimeResources) -> None:
+        """`check_program` of ``h`` at reduced resources ``r`` (cached: once per program and level)."""
+        if r.clock_hz >= self.hw.clock_hz and r.active_pes >= self.hw.num_pes and r.dram_share >= 1.0:
+            return  # checked when loaded
+        key = (h.id, r.clock_hz, r.active_pes, r.dram_share)
+        if key not in self._time_ok:
+            check_program(self.hw, h.layers, h.mappings, r, h.config or h.model)
+            self._time_ok.add(key)
 
     @property
     def resources(self) -> RuntimeResources:
@@ -461,7 +477,7 @@ class Accelerator:
             peak_macs_per_cycle=int(hw.peak_macs_per_cycle), hw_name=hw.name,
             layer_activations=info["activations"],
         )
-        return r
+        return check_result(r)  # the one place every result is made: no impossible number leaves it
 
     # -- convenience -------------------------------------------------------------------------
     def run(self, workload: Workload | Sequence[Layer] | ProgramHandle,

@@ -13,6 +13,17 @@ from __future__ import annotations
 import math
 
 from vocab.params import Component, Param, ParamError
+from vocab.units import MAX_TIME_S, PS_PER_S
+
+# One clock cycle must last at least the simulated-time resolution (1 ps): a faster clock
+# rounds every tile to no time at all.
+MAX_CLOCK_HZ = float(PS_PER_S)
+
+
+def _check_clock(owner: str, clock_hz: float) -> None:
+    if clock_hz > MAX_CLOCK_HZ:
+        raise ParamError(f"{owner}.clock_hz [Hz] = {clock_hz:g} is out of range (allowed: (0, {MAX_CLOCK_HZ:g}]: "
+                         "one cycle must last at least the 1 ps resolution of simulated time)")
 
 __all__ = ["HardwareParams", "RuntimeResources", "ParamError"]
 
@@ -88,6 +99,11 @@ class HardwareParams(Component):
             v = getattr(self, name)
             if isinstance(v, float) and not math.isfinite(v):
                 raise ParamError(f"{n}.{name} = {v!r} must be a finite number")
+        # what the parameters imply for durations (the workload's bounds: accelerator.invariants)
+        _check_clock(n, self.clock_hz)
+        if self.dram_latency_s > MAX_TIME_S:
+            raise ParamError(f"{n}.dram_latency_s [s] = {self.dram_latency_s:g} is out of range (allowed: "
+                             f"[0, {MAX_TIME_S:g}], the simulated-time limit)")
         vec = self.vector_size * self.data_bytes
         need = 2 * self.lanes * vec
         if self.weight_buffer_bytes < need:
@@ -163,6 +179,11 @@ class RuntimeResources(Component):
     active_pes = Param(int, 16, min=1, doc="PEs the workload may use now (1..num_pes)")
     dram_share = Param(float, 1.0, min=0, max=1, min_exclusive=True,
                        doc="fraction of the DRAM bandwidth this accelerator gets now")
+
+    def validate(self) -> None:
+        if not math.isfinite(self.clock_hz):
+            raise ParamError(f"RuntimeResources.clock_hz = {self.clock_hz!r} must be a finite number")
+        _check_clock("RuntimeResources", self.clock_hz)
 
     @classmethod
     def full(cls, hw: HardwareParams) -> "RuntimeResources":

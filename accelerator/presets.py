@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from vocab.params import did_you_mean
+from vocab.inputs import check_file, read_text
 
 from .params import HardwareParams, ParamError
 
@@ -45,7 +46,7 @@ def _path_of(name_or_path: str | Path, relative_to: Path | None = None) -> Path:
             p = relative_to / p
         if not p.exists():
             raise ParamError(f"preset file {s!r} does not exist; shipped presets: {', '.join(list_presets())}")
-        return p
+        return check_file("preset file", p, "a preset YAML file (see accelerator/presets/)")
     p = PRESET_DIR / f"{s}.yaml"
     if not p.exists():
         raise ParamError(f"unknown preset {s!r}; available presets: {', '.join(list_presets())} "
@@ -57,8 +58,9 @@ def _read(path: Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     """The merged preset (base first): {'preset', 'description', 'sources', 'params'}."""
     if path.resolve() in _seen:
         raise ParamError(f"preset {path}: circular 'base' chain")
+    text = read_text("preset file", path, "a preset YAML file (see accelerator/presets/)")
     try:
-        doc = yaml.safe_load(path.read_text())
+        doc = yaml.safe_load(text)
     except yaml.YAMLError as e:
         raise ParamError(f"preset {path}: not valid YAML ({' '.join(str(e).split())}); available presets: "
                          f"{', '.join(list_presets())}") from e

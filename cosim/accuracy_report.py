@@ -62,16 +62,18 @@ def report(profile_path: str, out: str | None = None, hw: str | None = None) -> 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from workloads.accuracy import load_profile
+    from workloads.accuracy import load_profile, resolve_profile
+
+    from traces.output import check_output_folder, output_path
 
     prof = load_profile(profile_path)
     if not prof.entries:
         from workloads.accuracy import AccuracyDataError
 
         raise AccuracyDataError(f"{profile_path}: the profile has no entries; expected at least one configuration")
+    outdir = Path(check_output_folder(out if out else prof.path.resolve().with_name(prof.path.stem + "-report"),
+                                      inputs=[resolve_profile(profile_path)], what="report folder"))
     rows = rows_of(prof, hw)
-    outdir = Path(out) if out else prof.path.resolve().with_name(prof.path.stem + "-report")
-    outdir.mkdir(parents=True, exist_ok=True)
     xs = [("macs", "useful MACs (G)", 1e-9)]
     if hw:
         xs += [("latency_s", f"latency on {hw} (ms)", 1e3), ("energy_j", f"energy on {hw} (mJ)", 1e3)]
@@ -93,7 +95,8 @@ def report(profile_path: str, out: str | None = None, hw: str | None = None) -> 
     fig.suptitle(f"{prof.path.name}: accuracy vs work kept per knob\n({'; '.join(labels)})", fontsize=9)
     fig.tight_layout()
     png = outdir / "resilience.png"
-    fig.savefig(png, dpi=120)
+    with output_path(png, inputs=[prof.path], what="figure") as tmp:
+        fig.savefig(tmp, dpi=120)
     plt.close(fig)
 
     cols = ["config", "knob", "macs", "accuracy"] + (["latency_s", "energy_j"] if hw else [])
@@ -109,5 +112,6 @@ def report(profile_path: str, out: str | None = None, hw: str | None = None) -> 
         cells += [f"{100 * r['macs'] / r['full_macs']:.1f}", "" if math.isnan(drop) else f"{drop:+.2f}"]
         lines.append("| " + " | ".join(cells) + " |")
     md = outdir / "resilience.md"
-    md.write_text("\n".join(lines) + "\n")
+    with output_path(md, inputs=[prof.path], what="report page") as tmp:
+        Path(tmp).write_text("\n".join(lines) + "\n")
     return {"png": png, "md": md, "rows": rows, "table": "\n".join(lines[6:])}

@@ -22,10 +22,17 @@ def _acc_guard(fn):
     return _guard(go)
 
 
+def default_threads() -> int:
+    return max(1, min(os.cpu_count() or 1, 16))
+
+
 def _threads(n: Optional[int]) -> int:
+    """torch's thread count: ``n``, or all cores (at most 16); 0 or less is refused (one line)."""
     import torch
 
-    n = n or max(1, min(os.cpu_count() or 1, 16))
+    if n is not None and n < 1:
+        _fail(f"--threads {n} must be >= 1 (default: all cores, at most 16: {default_threads()} here)")
+    n = n or default_threads()
     torch.set_num_threads(n)
     return n
 
@@ -46,11 +53,24 @@ def accuracy(
     threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch (default: all cores, at most 16)"),
     device: Optional[str] = typer.Option(None, "--device", help="cpu | cuda (default: cuda when torch sees a GPU)"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
+    new_profile: bool = typer.Option(False, "--new-profile", help="replace an existing profile at OUT measured with "
+                                     "another checkpoint, data set, split or metric by a new one (else refused)"),
 ) -> None:
     """Measure the accuracy of configurations with the executable knobs; write a profile with provenance."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     def go():
+        from traces.output import OutputClaim
+
+        # the profile is claimed for the whole measurement (the writer lock `cosim run` holds):
+        # no other process writes it meanwhile; it is resumed, so an existing one is no error
+        claim = OutputClaim(out, overwrite=True, inputs=(checkpoint, data), what="accuracy profile")
+        try:
+            _measure()
+        finally:
+            claim.release()
+
+    def _measure():
         from pathlib import Path
 
         import torch
@@ -91,7 +111,11 @@ def accuracy(
         ckpt = load_checkpoint(fam, base, checkpoint)
         check_classes(ckpt, data_spec, synth)
         job = Measurement(fam, ckpt, data_spec, configs, Path(out), batch=batch, device=dev,
-                          tool_version=__version__, synthetic=synth)
+                          tool_version=__version__, synthetic=synth, new_profile=new_profile)
+        if not new_profile:  # before the long measurement: refuse to mix two measurements in one file
+            from workloads.measure import read_profile_doc
+
+            job.check_binding(read_profile_doc(Path(out)).get("entries") or {})
         err_console.print(f"{len(configs)} configuration(s) of {base.name} on {data_spec.description}; "
                           f"checkpoint sha256 {ckpt.sha256[:12]}; {dev}, {n_threads} thread(s)", highlight=False)
         with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),

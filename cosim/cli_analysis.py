@@ -45,14 +45,16 @@ def report(
 
     def go():
         import traces
+        from traces.output import check_output_folder
         from traces.report import write_report_files
 
+        folder = check_output_folder(out or _default_report_dir(trace), inputs=[trace], what="report folder")
         with traces.open(trace) as t:
             s = traces.summary(t)
             metrics = traces.accuracy_metrics(t)
             complete = t.meta["complete"]
         print_summary(s, title=f"{os.path.basename(trace)}", metrics=metrics, complete=complete)
-        files = write_report_files(trace, out or _default_report_dir(trace), formats=("md",) if markdown_only else ("html", "md"))
+        files = write_report_files(trace, folder, formats=("md",) if markdown_only else ("html", "md"))
         page = files.get("html") or files["md"]
         console.print(f"report: {page}")
         for kind, p in files.items():
@@ -75,11 +77,9 @@ def export(
 
     def go():
         from traces.chrome import export_chrome_trace
-        from traces.output import OutputError, check_not_input
+        from traces.output import check_output
 
-        check_not_input(chrome_trace, [trace], "--chrome-trace")
-        if os.path.lexists(chrome_trace) and not os.path.isdir(chrome_trace) and not force:
-            raise OutputError(f"--chrome-trace {chrome_trace} exists; give --force to overwrite it")
+        check_output(chrome_trace, overwrite=force, inputs=[trace], what="--chrome-trace")
 
         p = export_chrome_trace(trace, chrome_trace, layers=not no_layers)
         console.print(f"chrome trace: {p} ({os.path.getsize(p) / 1e6:.2f} MB); open it in https://ui.perfetto.dev")
@@ -93,20 +93,18 @@ def compare(
     streams: bool = typer.Option(True, "--streams/--all-only", help="show every stream, or only each trace's aggregate"),
     csv: Optional[str] = typer.Option(None, "--csv", metavar="FILE.csv", help="also write the table as CSV here"),
     plot: Optional[str] = typer.Option(None, "--plot", metavar="FILE.png", help="also write a comparison figure (PNG) here"),
+    force: bool = typer.Option(False, "--force", "-f", help="overwrite existing output files"),
 ) -> None:
     """Print the summaries of several traces side by side."""
 
     def go():
         from traces.compare import METRICS, accuracy_ranking, compare as compare_df, tidy
-        from traces.output import check_not_input, prepare_parent
+        from traces.output import check_output, output_path
         from traces.summary import ACCURACY_CELL_HEADER, PARTIAL_NOTE, SUMMARY_FORMATS, accuracy_cell, accuracy_partial
 
         for opt, p in (("--csv", csv), ("--plot", plot)):
             if p:
-                check_not_input(p, traces_, opt)
-                if os.path.isdir(p):
-                    _fail(f"{opt} {p} is a folder; give a file name")
-                prepare_parent(p, opt)  # a missing folder is made; a file in the way is a clear error
+                check_output(p, overwrite=force, inputs=traces_, what=opt)
         df = compare_df(traces_)
         cols = list(df.columns) if streams else [c for c in df.columns if c[1] == "all"]
         complete = df.attrs.get("complete", {})
@@ -133,12 +131,15 @@ def compare(
         order, why = accuracy_ranking(df)
         console.print(f"{why}: {' > '.join(order)}" if order else why)
         if csv:
-            tidy(df).to_csv(csv, index=False)
+            with output_path(csv, overwrite=force, inputs=traces_, what="--csv") as tmp:
+                tidy(df).to_csv(tmp, index=False)
             console.print(f"wrote {csv} (one row per trace x stream x metric)")
         if plot:
             from traces.plots import compare_traces
 
-            compare_traces(traces_, labels=list(df.columns.get_level_values(0).unique())).savefig(plot, dpi=110)
+            fig = compare_traces(traces_, labels=list(df.columns.get_level_values(0).unique()))
+            with output_path(plot, overwrite=force, inputs=traces_, what="--plot") as tmp:
+                fig.savefig(tmp, dpi=110)
             console.print(f"wrote {plot}")
 
     _trace_guard(go)

@@ -41,6 +41,7 @@ def map_cmd(
 
     def go():
         import workloads
+        from accelerator.invariants import check_program
         from accelerator.mapping import mapping_candidates
 
         cfg = resolve_config(model, config, knob, resolution)
@@ -60,6 +61,7 @@ def map_cmd(
         for l in layers:
             best = mapping_candidates(l, hwp, top=2, exhaustive=exhaustive)
             chosen.append(best[0])
+            check_program(hwp, [l], best[:1], name=cfg.id)  # the simulator's time range, as simulate checks it
             out.append({"layer": l.name, "op": l.op, "macs": l.macs, "chosen": _row(best[0], l.macs),
                         "runner_up": _row(best[1], l.macs) if len(best) > 1 else None})
         if loopnest:

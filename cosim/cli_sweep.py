@@ -70,15 +70,21 @@ def pareto_cmd(
     where: Optional[List[str]] = typer.Option(None, "--where", metavar="COLUMN=VALUE", help="COLUMN=VALUE filter, repeatable"),
     out: Optional[str] = typer.Option(None, "--out", "-o", metavar="FILE|FOLDER", help="PNG file, or an existing folder to write it in "
                                                             "(default: beside RESULTS, RESULTS-pareto_<x>_<y>.png)"),
+    force: bool = typer.Option(False, "--force", "-f", help="overwrite an existing --out file"),
 ) -> None:
     """Pareto front(s) of sweep results: a table, a PNG and the knee points."""
 
     def go():
         from pathlib import Path
 
+        from traces.output import check_output, output_path
+
         from . import pareto as pa
         from .sweeps import load_results
 
+        png = _pareto_png(results, out, f"pareto_{x}_{y}{'_' + z if z else ''}{'_acc' if accuracy else ''}.png")
+        inputs = sorted(Path(results).glob("part-*.parquet")) if Path(results).is_dir() else [results]
+        check_output(png, overwrite=force or not out, inputs=inputs, what="Pareto figure")
         df = load_results(results)
         for w in where or []:
             if "=" not in w:
@@ -89,8 +95,8 @@ def pareto_cmd(
             df = df[df[k].astype(str) == v]
         objectives = [x, y] + ([z] if z else [])
         res = pa.fronts(df, objectives, maximise=["accuracy"] if accuracy else [], group=group)
-        png = _pareto_png(results, out, f"pareto_{x}_{y}{'_' + z if z else ''}{'_acc' if accuracy else ''}.png")
-        png = pa.plot(res, x, y, z, png, group=group)
+        with output_path(png, overwrite=force or not out, inputs=inputs, what="Pareto figure") as tmp:
+            pa.plot(res, x, y, z, tmp, group=group)
         title = (f"Pareto front ({', '.join(res.objectives_text)}): {len(res.front)} of {res.n_valid} points"
                  + (f", {res.n_dropped} without values left out" if res.n_dropped else ""))
         cols = [c for c in res.label_columns if c in res.front.columns] + res.all_objectives + ["knee"]
@@ -143,8 +149,11 @@ def reproduce_cmd(
     that puts the paper's published numbers beside the tool's."""
 
     def go():
+        from traces.output import check_output_folder
+
         from . import reproduce as rp
 
+        check_output_folder(out, what="output folder")  # before any sweep: a file in the way is one line
         page = rp.reproduce(out, workers=workers, scheduler=scheduler, only=only,
                             log=None if quiet else (lambda m: err_console.print(m, highlight=False)))
         console.print(f"page: {page}", highlight=False)

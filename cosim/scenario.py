@@ -12,6 +12,7 @@ import runpy
 from pathlib import Path
 
 from vocab.errors import UserError
+from vocab.inputs import read_text
 from vocab.params import ParamError
 
 from .builtin import scenario_dir
@@ -48,7 +49,7 @@ def load(name_or_path: str | None):
     from .system import System
 
     path = resolve(name_or_path)
-    source = path.read_text()
+    source = read_text("scenario", path, "a Python script that builds a System")
     try:
         ns = runpy.run_path(str(path), run_name="__cosim_scenario__")
     except (ParamError, ConfigError, ScenarioError):
@@ -59,7 +60,12 @@ def load(name_or_path: str | None):
         raise ScenarioError(f"scenario {path} failed while building: {type(e).__name__}: {e}") from e
     system = ns.get("system")
     if system is None and callable(ns.get("build")):
-        system = ns["build"]()
+        try:
+            system = ns["build"]()
+        except (ParamError, ConfigError, ScenarioError):
+            raise
+        except Exception as e:  # like a module-level failure: one line saying where
+            raise ScenarioError(f"scenario {path} failed in build(): {type(e).__name__}: {e}") from e
     if not isinstance(system, System):
         raise ScenarioError(f"scenario {path} must bind a System to the name 'system' or define build() returning one")
     return system, source

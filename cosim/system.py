@@ -115,6 +115,37 @@ class System(Component):
         return out
 
 
+#: Most frames one run may emit unless the user raises it (DYNVIT_MAX_FRAMES): a duration x
+#: rate typo (1e6 s at 1e4 fps) would otherwise run for days and fill the disk.
+MAX_FRAMES = 10_000_000
+
+
+def check_size(system: System, limit: int | None = None) -> int:
+    """The most frames ``system`` can emit (each stream's highest rate over its time); ParamError
+    naming the streams and the limit (``limit``, else $DYNVIT_MAX_FRAMES, else MAX_FRAMES) if above."""
+    import math
+    import os
+
+    if limit is None:
+        env = os.environ.get("DYNVIT_MAX_FRAMES", "")
+        try:
+            limit = int(float(env)) if env else MAX_FRAMES
+        except ValueError:
+            raise ParamError(f"DYNVIT_MAX_FRAMES = {env!r} is not a number of frames") from None
+    per: dict[str, int] = {}
+    for st in system.streams:
+        src = st.source
+        fps = max([src.fps] + [c.fps for c in src.changes if c.fps is not None])
+        per[st.name] = math.ceil(fps * max(0.0, system.duration_s - src.start_s)) + 1
+    n = sum(per.values())
+    if n > limit:
+        worst = max(per, key=per.get)
+        raise ParamError(f"System: duration_s = {system.duration_s:g} s x the streams' frame rates gives up to {n:,} "
+                         f"frames (stream {worst!r}: {per[worst]:,}), above the limit of {limit:,}; shorten the "
+                         "duration, lower the rates, or set DYNVIT_MAX_FRAMES to raise the limit")
+    return n
+
+
 @dataclass
 class SimulationResult:
     trace_path: Path
@@ -170,6 +201,7 @@ def simulate(
     wall0 = time.perf_counter()
     if seed is not None or duration_s is not None:
         system = system.replace(**{k: v for k, v in (("seed", seed), ("duration_s", duration_s)) if v is not None})
+    check_size(system)  # before any work
     path = Path(out) if out else Path("runs") / f"{system.name}-seed{system.seed}.h5"
     claim = traces.OutputClaim(path, overwrite=overwrite, inputs=(*inputs, *_input_files(system)), what="trace file")
     try:

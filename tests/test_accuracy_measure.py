@@ -228,11 +228,15 @@ def test_classification_path_resnet50_on_an_imagenet_layout(tmp_path):
     e = load_profile(out).entries["resnet50@224x224"]
     assert 0 <= e.value <= 100 and e.metric == "ImageNet top-1" and e.provenance["images"] == 2
     assert e.label == "measured: cosim accuracy on imagenet val"
-    # a state_dict of another model
+    # a state_dict of another model (into a new profile: `out` holds the first checkpoint's)
     torch.save({"state_dict": {"foo.weight": torch.zeros(3)}}, tmp_path / "other.pth")
     r = _accuracy(["resnet50", "--checkpoint", str(tmp_path / "other.pth"), "--data", str(tmp_path / "imagenet"),
-                   "-o", str(out), "--threads", "1", "-q"])
+                   "-o", str(tmp_path / "other.yaml"), "--threads", "1", "-q"])
     _one_line_error(r, str(tmp_path / "other.pth"), "checkpoint of another model", "expected resnet50")
+    # ... and into `out`: refused, one profile is one checkpoint (issue 27)
+    r = _accuracy(["resnet50", "--checkpoint", str(tmp_path / "other.pth"), "--data", str(tmp_path / "imagenet"),
+                   "-o", str(out), "--threads", "1", "-q"])
+    _one_line_error(r, str(out), "checkpoint_sha256", "--new-profile")
     # class folders missing
     r = _accuracy(["resnet50", "--checkpoint", str(ck), "--data", str(val / "n00000003"), "--dataset", "imagenet",
                    "-o", str(out), "-q"])

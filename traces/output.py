@@ -9,7 +9,14 @@ naming the path.
 
 The lock is ``flock`` on a hidden file beside the output (``.<name>.lock``);
 the operating system drops it when the process ends, however it ends, so a
-killed run never leaves a stale lock behind (the empty lock file may remain).
+killed run never leaves a stale lock behind (the lock file may remain). The holder
+writes its process id and command line into the lock file, so a refused writer can
+name the process it waits for.
+
+This is the one output guard of the command line: the trace writer holds the claim for
+a whole run, and every other command that writes a file (`atomic_output`,
+`output_path`) takes the same claim for the time it writes, so no command replaces or
+writes into a file another process is writing, ``--force`` or not.
 """
 
 from __future__ import annotations
@@ -18,12 +25,14 @@ import contextlib
 import errno
 import fcntl
 import os
+import sys
 import tempfile
 from typing import IO, Iterator, Iterable
 
 from vocab.errors import UserError
 
-__all__ = ["OutputError", "OutputClaim", "atomic_output", "same_file", "check_not_input"]
+__all__ = ["OutputError", "OutputClaim", "atomic_output", "output_path", "check_output", "same_file",
+           "check_not_input", "prepare_parent", "check_output_folder"]
 
 
 class OutputError(UserError, ValueError):
@@ -49,6 +58,29 @@ def check_not_input(path: str | os.PathLike, inputs: Iterable[str | os.PathLike]
 
 def _reason(e: OSError) -> str:
     return e.strerror or str(e)
+
+
+# errors only a write gives: they are the output's fault, whatever the write was doing
+_WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS}
+
+
+def _write_holder(fd: int) -> None:
+    """Name this process in the lock file it holds (best effort: the lock works without it)."""
+    text = f"pid {os.getpid()}: {' '.join(sys.argv)[:300]}"
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, text.encode("utf-8", "replace"), 0)
+    except OSError:
+        pass
+
+
+def _holder(fd: int) -> str:
+    """" (pid N: command)" of the process holding the lock file ``fd``, or "" if unknown."""
+    try:
+        text = os.pread(fd, 400, 0).decode("utf-8", "replace").strip()
+    except OSError:
+        return ""
+    return f" ({' '.join(text.split())})" if text.startswith("pid ") else ""
 
 
 def prepare_parent(path: str, what: str = "output") -> str:
@@ -96,9 +128,10 @@ class OutputClaim:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError as e:
+                holder = _holder(fd)
                 os.close(fd)
                 if e.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                    raise OutputError(f"{what} {self.path} is being written by another run; "
+                    raise OutputError(f"{what} {self.path} is being written by another run{holder}; "
                                       "wait for it or choose another file") from None
                 raise OutputError(f"cannot lock {what} {self.path}: {_reason(e)}") from None
             # the lock file may have been removed (and re-created) by the holder we waited for
@@ -108,6 +141,7 @@ class OutputClaim:
                 same = False
             if same:
                 self._fd = fd
+                _write_holder(fd)
                 break
             os.close(fd)
         try:
@@ -150,27 +184,71 @@ class OutputClaim:
             pass
 
 
+def check_output_folder(path: str | os.PathLike, *, inputs: Iterable[str | os.PathLike] = (),
+                        what: str = "output folder") -> str:
+    """A folder a command writes several files into: not a file, not an input, creatable and
+    writable; made if missing. OutputError naming the path otherwise."""
+    path = os.fspath(path)
+    if not path:
+        raise OutputError(f"{what} path is empty")
+    if os.path.lexists(path) and not os.path.isdir(path):
+        raise OutputError(f"{what} {path} is a file, not a folder; give a folder name")
+    check_not_input(path, inputs, what)
+    prepare_parent(os.path.join(path, "x"), what)
+    if not os.access(path, os.W_OK):
+        raise OutputError(f"cannot write {what} {path}: folder is not writable")
+    return path
+
+
+def check_output(path: str | os.PathLike, *, overwrite: bool = False, inputs: Iterable[str | os.PathLike] = (),
+                 what: str = "output") -> str:
+    """Check an output up front, before any work (the claim of `OutputClaim`, taken and
+    dropped): OutputError naming the path if it cannot or must not be written now."""
+    OutputClaim(path, overwrite=overwrite, inputs=inputs, what=what).release()
+    return os.fspath(path)
+
+
+@contextlib.contextmanager
+def output_path(path: str | os.PathLike, *, overwrite: bool = True, inputs: Iterable[str | os.PathLike] = (),
+                what: str = "output") -> Iterator[str]:
+    """Write a file all at once, by name: yields a temporary path beside ``path`` (same suffix,
+    so tools that pick a format by it work) to write; renamed over ``path`` when the block
+    ends without error. Before anything is written the output is claimed (`OutputClaim`: the
+    writer lock a running ``cosim run`` holds; not a folder, not an input, parent creatable
+    and writable, an existing file only with ``overwrite``). A failed write (disk full, ...)
+    is an OutputError naming ``path`` and leaves any old file as it was and no partial file."""
+    path = os.fspath(path)
+    with OutputClaim(path, overwrite=overwrite, inputs=inputs, what=what):
+        parent = os.path.dirname(os.path.abspath(path))
+        base = os.path.basename(path)
+        suffix = os.path.splitext(base)[1]
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=f".{base}.", suffix=f".tmp{suffix}", dir=parent)
+            os.close(fd)
+        except OSError as e:
+            raise OutputError(f"cannot write {what} {path}: {_reason(e)}") from None
+        try:
+            yield tmp
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, path)
+        except OSError as e:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            if e.errno in _WRITE_ERRNOS or e.filename in (tmp, path):
+                raise OutputError(f"cannot write {what} {path}: {_reason(e)}") from None
+            raise
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+
+
 @contextlib.contextmanager
 def atomic_output(path: str | os.PathLike, *, inputs: Iterable[str | os.PathLike] = (), what: str = "output",
-                  mode: str = "w", encoding: str | None = "utf-8") -> Iterator[IO]:
-    """Write a file all at once: into a temporary file beside it, renamed over ``path``
-    only when the block ends without error (a failed write leaves any old file as it
-    was and no partial file). Never writes over one of ``inputs``."""
-    path = os.fspath(path)
-    if os.path.isdir(path):
-        raise OutputError(f"{what} {path} is a folder; give a file name")
-    check_not_input(path, inputs, what)
-    parent = prepare_parent(path, what)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=parent)
-    except OSError as e:
-        raise OutputError(f"cannot write {what} {path}: {_reason(e)}") from None
-    try:
-        with os.fdopen(fd, mode, encoding=encoding if "b" not in mode else None) as fh:
+                  mode: str = "w", encoding: str | None = "utf-8", overwrite: bool = True) -> Iterator[IO]:
+    """Write a file all at once through an open file (see `output_path`: the same claim, the
+    same checks): a failed write leaves any old file as it was and no partial file. Never
+    writes over one of ``inputs`` nor into a file another process is writing."""
+    with output_path(path, overwrite=overwrite, inputs=inputs, what=what) as tmp:
+        with open(tmp, mode, encoding=encoding if "b" not in mode else None) as fh:
             yield fh
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise

@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from vocab.errors import UserError
+from vocab.inputs import read_text
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 MEASURED_DIR = DATA_DIR / "measured"  # shipped measured profiles (not loaded automatically)
@@ -75,8 +76,9 @@ def _load_file(path: Path, where: str | None = None,
 
     where = where or path.name
     profile = profile or f"built-in: {path.name}"
+    text = read_text("accuracy profile", path, "a YAML file written by `cosim accuracy`")
     try:
-        doc = yaml.safe_load(path.read_text()) or {}
+        doc = yaml.safe_load(text) or {}
     except yaml.YAMLError as e:
         raise AccuracyDataError(f"{where}: not valid YAML ({str(e).splitlines()[0]})") from None
     if not isinstance(doc, dict) or doc.get("schema") != 1:
@@ -138,6 +140,48 @@ def profiles(data_dir: str | Path | None = None) -> dict[str, Accuracy]:
     return dict(_load_all(str(data_dir or DATA_DIR))[0])
 
 
+# What one measured profile is bound to: every entry's provenance has the same values of these
+# fields (checkpoint, data set, split) and every entry the same metric. Mixing them would make
+# every later use (governors, `report-accuracy`, the study) compare numbers of different models
+# or data as if they were one curve.
+BINDING_FIELDS = ("checkpoint_sha256", "dataset", "split")
+
+
+def binding_of(entry: Mapping[str, Any] | Accuracy) -> dict[str, Any]:
+    """The binding of one entry (a profile-file mapping or an `Accuracy`): checkpoint hash,
+    data set, split from its provenance (None where absent) and its metric."""
+    if isinstance(entry, Accuracy):
+        prov, metric = entry.provenance or {}, entry.metric
+    else:
+        prov, metric = entry.get("provenance") or {}, entry.get("metric")
+    prov = prov if isinstance(prov, Mapping) else {}
+    return {**{f: prov.get(f) for f in BINDING_FIELDS}, "metric": metric}
+
+
+def describe_binding(b: Mapping[str, Any]) -> str:
+    sha = b.get("checkpoint_sha256")
+    return (f"checkpoint sha256 {str(sha)[:12] if sha else 'unknown'}, data {b.get('dataset') or 'unknown'} "
+            f"{b.get('split') or ''}".rstrip() + f", metric {b.get('metric') or 'unknown'!r}")
+
+
+def profile_binding(where: str, entries: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The one binding all ``entries`` share (None for no entries); AccuracyDataError naming
+    the file and what differs if they mix checkpoints, data sets, splits or metrics."""
+    groups: dict[tuple, list[str]] = {}
+    for cid, e in entries.items():
+        b = binding_of(e)
+        groups.setdefault(tuple(b.items()), []).append(str(cid))
+    if len(groups) <= 1:
+        return dict(next(iter(groups))) if groups else None
+    keys = [dict(k) for k in groups]
+    differ = [f for f in (*BINDING_FIELDS, "metric") if len({str(k[f]) for k in keys}) > 1]
+    parts = "; ".join(f"{describe_binding(k)} ({len(v)} entries, e.g. {v[0]})" for k, v in
+                      zip(keys, groups.values()))
+    raise AccuracyDataError(f"{where}: the profile mixes {len(groups)} measurements (different "
+                            f"{', '.join(differ)}): {parts}; a profile holds one checkpoint, data set, split and "
+                            "metric: split it into one file per measurement, or measure again into a new profile")
+
+
 @dataclass(frozen=True)
 class Profile:
     """A measured accuracy profile file: its entries and its identity (path and hash)."""
@@ -179,6 +223,7 @@ def _load_profile(path: str, mtime_ns: int, size: int) -> Profile:
         shown = Path("workloads/data/measured") / p.name
     name = f"{shown} (sha256 {sha[:12]})"
     family, _, entries = _load_file(p, where=str(p), profile=name)
+    profile_binding(str(p), entries)  # one measurement per profile (an older tool could mix them)
     return Profile(shown, sha, family, entries)
 
 

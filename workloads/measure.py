@@ -46,9 +46,10 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 
 from vocab.errors import UserError
+from vocab.inputs import read_text
 from vocab.paths import atomic_write_text
 
-from .accuracy import AccuracyDataError
+from .accuracy import AccuracyDataError, binding_of, describe_binding, profile_binding
 from .datasets import DatasetError, DatasetSpec, read_image, read_label
 from .knobs import Config, ConfigError, Family
 from .metrics import ClassificationMeter, SegmentationMeter
@@ -147,8 +148,12 @@ def _load_hf(family: Family, config: Config, path: Path) -> Checkpoint:
     transformers.utils.logging.disable_progress_bar()
     try:
         model = cls.from_pretrained(str(path), local_files_only=True)
-    except (OSError, ValueError, RuntimeError) as e:
-        raise CheckpointError(f"{path}: cannot load the checkpoint ({str(e).splitlines()[0]}); expected {want}") from None
+    except Exception as e:  # noqa: BLE001 - OSError, ValueError, safetensors' SafetensorError (a truncated file), ...
+        if not isinstance(e, (OSError, ValueError, RuntimeError)) and type(e).__name__ != "SafetensorError":
+            raise
+        first = (str(e).splitlines() or [type(e).__name__])[0]
+        raise CheckpointError(f"{path}: cannot load the checkpoint ({type(e).__name__}: {first}); "
+                              f"damaged or truncated weights? expected {want}") from None
     weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
     del model
     num = int(got.get("num_labels") or len(got.get("id2label") or {}) or 0)
@@ -360,10 +365,11 @@ def read_profile_doc(path: Path) -> dict:
     """The YAML document of an existing profile (for resuming); {} if there is none."""
     import yaml
 
-    if not path.exists():
+    if not os.path.lexists(path):
         return {}
+    text = read_text("accuracy profile", path, "an accuracy profile to resume, or a new file name")
     try:
-        doc = yaml.safe_load(path.read_text()) or {}
+        doc = yaml.safe_load(text) or {}
     except yaml.YAMLError as e:
         raise AccuracyDataError(f"{path}: exists but is not valid YAML ({str(e).splitlines()[0]}); "
                                 "expected an accuracy profile to resume, or a new file name") from None
@@ -385,7 +391,10 @@ def write_profile(path: Path, doc: dict, header: str = "") -> None:
     import yaml
 
     text = (header or _HEADER) + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=120)
-    atomic_write_text(path, text, durable=True)
+    try:
+        atomic_write_text(path, text, durable=True)
+    except OSError as e:  # disk full, read-only folder: the old profile is left as it was
+        raise AccuracyDataError(f"cannot write accuracy profile {path}: {e.strerror or e}") from None
 
 
 @dataclass
@@ -402,6 +411,7 @@ class Measurement:
     tool_version: str = ""
     synthetic: dict | None = None
     notes: list[str] = field(default_factory=list)
+    new_profile: bool = False  # replace an existing profile of another measurement instead of refusing
 
     @property
     def metric_name(self) -> str:
@@ -444,6 +454,23 @@ class Measurement:
             p["synthetic_task"] = {k: self.synthetic[k] for k in ("task", "seed", "size") if k in self.synthetic}
         return p
 
+    @property
+    def binding(self) -> dict:
+        """What this measurement binds its profile to (`workloads.accuracy.BINDING_FIELDS`, metric)."""
+        return binding_of({"metric": self.metric_name, "provenance": {
+            "checkpoint_sha256": self.checkpoint.sha256, "dataset": self.data.name, "split": self.data.split}})
+
+    def check_binding(self, entries: Mapping[str, Any]) -> None:
+        """AccuracyDataError unless the existing ``entries`` of the output profile come from this
+        very checkpoint, data set, split and metric (never one profile of two measurements)."""
+        have = profile_binding(str(self.out), entries)
+        if have is not None and have != self.binding:
+            differ = [f for f in have if have[f] != self.binding[f]]
+            raise AccuracyDataError(
+                f"{self.out}: holds a profile of {describe_binding(have)}; this run measures "
+                f"{describe_binding(self.binding)} (different {', '.join(differ)}); a profile holds one checkpoint, "
+                "data set, split and metric: give another -o, or --new-profile to replace it with a new profile")
+
     def run(self, progress: Callable[[str, int, int], None] | None = None,
             on_done: Callable[[Config, float, bool], None] | None = None) -> dict:
         """Measure every configuration not finished yet; returns the profile document."""
@@ -456,6 +483,10 @@ class Measurement:
             raise AccuracyDataError(f"{self.out}: a profile of {doc.get('family')!r}; expected one of "
                                     f"{self.family.family!r} (give another -o)")
         entries: dict = dict(doc.get("entries") or {})
+        if entries and not self.new_profile:
+            self.check_binding(entries)
+        elif self.new_profile:
+            entries = {}
         doc = {"schema": 1, "family": self.family.family, "entries": entries}
         todo = []
         for cfg in self.configs:

@@ -1,0 +1,192 @@
+"""What the parameters imply, checked before work, and what every result must satisfy,
+checked before anything is written.
+
+Each parameter has its own range (`accelerator.params`); together they imply durations
+that the simulator must be able to represent. Simulated time is integer picoseconds in an
+int64 (9.2e6 s), and the host keeps every time within `vocab.units.MAX_TIME_S`. So before
+an inference runs, `check_program` bounds the longest tile and the whole inference of a
+mapped layer program from above (every resource demand in sequence, no overlap: compute
+cycles at the clock, DRAM bytes at the bandwidth share, one DRAM latency per transfer, the
+cost model's estimate) at the resources it will run with, and refuses one that could
+leave that range, naming the parameters and the limit. `check_hardware` is the one
+validation of a hardware point (its own ranges, the cross-field checks and, with a
+workload, these bounds) that `simulate`, `run`, `sweep`, `map` and the Python API share.
+
+After an inference, `check_result` checks the invariants of its numbers (utilisation in
+[0, 1], latency at least the compute and memory bounds, energy finite, non-negative and
+the sum of its components, counters consistent). A violation is a `ResultInvariantError`
+for that inference: a sweep records the point as failed with this message, a run stops
+with it; the numbers are never written as a row.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any, Sequence
+
+import numpy as np
+
+from vocab.errors import UserError
+from vocab.units import MAX_TIME_S, S_PER_PS
+
+from .params import HardwareParams, ParamError, RuntimeResources
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .mapping import Mapping
+    from .model import InferenceResult
+
+__all__ = ["ResultInvariantError", "TIME_LIMIT_S", "program_bound_s", "check_program", "check_hardware",
+           "check_result"]
+
+#: The longest inference (and so the longest tile) the simulator accepts: the host's time
+#: range (`vocab.units.MAX_TIME_S`), well inside the int64-picosecond range of SystemC.
+TIME_LIMIT_S = MAX_TIME_S
+
+# DRAM transfers per tile at most: the inputs, the weights, the partial sums in and out
+_TRANSFERS_PER_TILE = 4
+# relative slack for float rounding, and the rounding of each tile to whole picoseconds
+_REL = 1e-9
+_PS_PER_TILE = 1.0
+
+
+class ResultInvariantError(UserError, ValueError):
+    """An inference result that breaks an invariant (a bug or an input the checks missed):
+    never written; a sweep records its point as failed with this message."""
+
+
+def _parts(hw: HardwareParams, mappings: Sequence["Mapping"]) -> tuple[np.ndarray, ...]:
+    cyc = np.array([float(m.compute_cycles) for m in mappings])
+    dram = np.array([float(m.dram_read_bytes + m.dram_write_bytes) for m in mappings])
+    tiles = np.array([float(m.tiles) for m in mappings])
+    est = np.array([float(m.time_s) for m in mappings])
+    return cyc, dram, tiles, est
+
+
+def _terms(hw: HardwareParams, mappings: Sequence["Mapping"], r: RuntimeResources) -> dict[str, np.ndarray]:
+    """Each layer's demands [s] at ``r``, by the parameter that sets them ("": the estimate)."""
+    cyc, dram, tiles, est = _parts(hw, mappings)
+    pe_slow = math.ceil(hw.num_pes / r.active_pes)
+    slow = max(hw.clock_hz / r.clock_hz, 1.0 / r.dram_share, float(pe_slow))
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        return {"clock_hz": cyc * pe_slow / r.clock_hz,
+                "dram_bandwidth_bytes_per_s": dram / (hw.dram_bandwidth_bytes_per_s * r.dram_share),
+                "dram_latency_s": tiles * _TRANSFERS_PER_TILE * hw.dram_latency_s,
+                "": est * slow}  # the cost model's estimate (NoC included), at the slowest rate
+
+
+def program_bound_s(hw: HardwareParams, mappings: Sequence["Mapping"],
+                    resources: RuntimeResources | None = None) -> np.ndarray:
+    """An upper bound of each mapped layer's simulated duration [s] at ``resources`` (default:
+    all of ``hw``): every demand in sequence at the slowest rate the resources give."""
+    return sum(_terms(hw, mappings, resources or RuntimeResources.full(hw)).values())
+
+
+def _limit_error(what: str, bound: float, hw: HardwareParams, r: RuntimeResources, terms: dict) -> ParamError:
+    full = r == RuntimeResources.full(hw)
+    run = "" if full else \
+        f" at the runtime resources (clock_hz {r.clock_hz:g} Hz, active_pes {r.active_pes}, dram_share {r.dram_share:g})"
+    name = max((k for k in terms if k), key=lambda k: terms[k])
+    value = {"clock_hz": f"{hw.clock_hz:g} Hz" if full else f"{r.clock_hz:g} Hz at run time",
+             "dram_bandwidth_bytes_per_s": f"{hw.dram_bandwidth_bytes_per_s:g} B/s" + ("" if full else
+                                                                                     f" x dram_share {r.dram_share:g}"),
+             "dram_latency_s": f"{hw.dram_latency_s:g} s"}[name]
+    fix = "lower" if name == "dram_latency_s" else "raise"
+    return ParamError(f"{what} could last up to {bound:.3g} s on {hw.name!r}{run}, beyond the simulated-time limit "
+                      f"of {TIME_LIMIT_S:g} s, mostly because of HardwareParams.{name} = {value}: {fix} it")
+
+
+def check_program(hw: HardwareParams, layers: Sequence[Any], mappings: Sequence["Mapping"],
+                  resources: RuntimeResources | None = None, name: str = "") -> float:
+    """ParamError unless every layer (so every tile) and the whole inference of a mapped
+    program stay within `TIME_LIMIT_S` with finite, non-negative durations at ``resources``;
+    returns the inference's bound [s]."""
+    r = resources or RuntimeResources.full(hw)
+    terms = _terms(hw, mappings, r)
+    per_layer = sum(terms.values()) if mappings else np.zeros(0)
+    total = float(per_layer.sum())
+    if not np.all(np.isfinite(per_layer)) or np.any(per_layer < 0):
+        i = int(np.flatnonzero(~np.isfinite(per_layer) | (per_layer < 0))[0])
+        raise ParamError(f"layer {getattr(layers[i], 'name', i)!r}: its duration on {hw.name!r} is not a finite, "
+                         f"non-negative time (clock_hz {hw.clock_hz:g} Hz, dram_bandwidth_bytes_per_s "
+                         f"{hw.dram_bandwidth_bytes_per_s:g} B/s)")
+    if total > TIME_LIMIT_S:
+        i = int(np.argmax(per_layer))
+        if per_layer[i] > TIME_LIMIT_S:
+            err = _limit_error(f"layer {getattr(layers[i], 'name', i)!r}", float(per_layer[i]), hw, r,
+                                      {k: float(v[i]) for k, v in terms.items()})
+        else:
+            err = _limit_error(f"one inference of {name or 'this workload'} ({len(per_layer)} layers)", total,
+                                      hw, r, {k: float(v.sum()) for k, v in terms.items()})
+        raise err
+    return total
+
+
+def check_hardware(hw: HardwareParams, workload: Any = None,
+                   resources: RuntimeResources | None = None) -> HardwareParams:
+    """The one validation of a hardware point: its parameters' ranges, the cross-field checks
+    and (with ``workload``, a `Workload` or its layers) the time bounds of `check_program`
+    on its mapping. Raises ParamError (a UserError: one line naming parameter and limit);
+    returns ``hw``."""
+    if not isinstance(hw, HardwareParams):
+        raise ParamError(f"expected HardwareParams, got {type(hw).__name__}")
+    hw.validate()
+    if resources is not None:
+        resources.check_against(hw)
+    if workload is not None:
+        from .mapping import map_layers
+
+        layers = tuple(getattr(workload, "layers", workload))
+        check_program(hw, layers, map_layers(layers, hw), resources, getattr(workload, "config", ""))
+    return hw
+
+
+# ---------------------------------------------------------------------------------------------
+# results
+
+
+def _fail(r: "InferenceResult", what: str) -> ResultInvariantError:
+    return ResultInvariantError(f"inference {r.tag!r} ({r.config or r.model or 'program'} on {r.hw_name!r}): "
+                                f"{what}; the result is not recorded")
+
+
+def check_result(r: "InferenceResult") -> "InferenceResult":
+    """ResultInvariantError unless ``r``'s numbers satisfy the invariants; returns ``r``."""
+    from .counters import COUNTER_INDEX as C
+
+    ctr = r.counters
+    if ctr.shape != (r.n_layers, len(r.counter_names)):
+        raise _fail(r, f"counter table of shape {ctr.shape} for {r.n_layers} layers")
+    if ctr.size and ctr.min() < 0:
+        i, j = np.argwhere(ctr < 0)[0]
+        raise _fail(r, f"counter {r.counter_names[j]} of layer {r.layer_names[i]!r} is negative ({ctr[i, j]})")
+    if not (0 <= r.submit_ps <= r.start_ps <= r.end_ps) and not (r.aborted and r.layers_done == 0):
+        raise _fail(r, f"times out of order (submit {r.submit_ps} ps, start {r.start_ps} ps, end {r.end_ps} ps)")
+    if not 0 <= r.layers_done <= r.n_layers or (not r.aborted and r.layers_done != r.n_layers):
+        raise _fail(r, f"{r.layers_done} of {r.n_layers} layers done ({'aborted' if r.aborted else 'completed'})")
+    if np.any(ctr[:, C["end_ps"]] < ctr[:, C["start_ps"]]):
+        raise _fail(r, "a layer ends before it starts")
+    if np.any(ctr[:, C["macs_useful"]] > ctr[:, C["macs_issued"]]):
+        raise _fail(r, "more useful MACs than issued MACs")
+    u = r.utilization
+    if not (0.0 <= u <= 1.0 + _REL):
+        raise _fail(r, f"utilisation {u:.6g} is outside [0, 1]")
+    # latency >= the compute and memory bounds of the whole inference, at the most resources
+    # granted during it (each tile's duration is rounded to whole picoseconds). Not for an
+    # aborted one: its counters include transfers issued and then cut short by the abort.
+    lat = r.latency_s if not r.aborted else math.inf
+    tiles = float(ctr[:, C["tiles"]].sum())
+    slack = lat * _REL + tiles * _PS_PER_TILE * S_PER_PS
+    bounds = {"compute": r.macs / r.peak_macs_per_s if r.peak_macs_per_s > 0 else math.inf,
+              "memory": r.dram_bytes / r.dram_bytes_per_s if r.dram_bytes_per_s > 0 else math.inf}
+    for what, b in bounds.items():
+        if not (lat + slack >= b):
+            raise _fail(r, f"latency {lat:.6g} s is below its {what} bound {b:.6g} s")
+    parts = r.energy_by_component
+    bad = {k: v for k, v in parts.items() if not (math.isfinite(v) and v >= 0)}
+    if bad or any(np.any(~np.isfinite(v) | (v < 0)) for v in r.energy.values()):
+        k = next(iter(bad)) if bad else next(k for k, v in r.energy.items() if np.any(~np.isfinite(v) | (v < 0)))
+        raise _fail(r, f"energy component {k} is negative or not finite")
+    total, summed = r.energy_j, math.fsum(parts.values())
+    if not math.isclose(total, summed, rel_tol=1e-9, abs_tol=1e-18):
+        raise _fail(r, f"energy {total!r} J is not the sum of its components ({summed!r} J)")
+    return r
