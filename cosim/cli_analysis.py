@@ -141,20 +141,27 @@ app.add_typer(trace_app, name="trace")
 
 
 @trace_app.command("repair")
-def trace_repair(trace: str = typer.Argument(..., help="trace file (.h5) of a killed or failed run")) -> None:
+def trace_repair(
+    trace: str = typer.Argument(..., help="trace file (.h5) of a killed or failed run"),
+    no_backup: bool = typer.Option(False, "--no-backup", help="keep no copy of the original (default: TRACE.bak)"),
+) -> None:
     """Make a killed run's trace a plain HDF5 file any tool opens: clear the 'open for writing'
-    flag (as h5clear -s does) and cut the tables back to the last completed flush."""
+    flag (as h5clear -s does) and cut the tables back to the last completed flush. A complete
+    trace never loses a row; the work is done on a copy that replaces the file once it verifies,
+    and the original is kept as TRACE.bak unless --no-backup."""
 
     def go():
-        from traces.writer import repair
+        from traces.repair import repair
 
-        r = repair(trace)
-        done = []
-        if r["flags_cleared"]:
-            done.append("cleared the 'open for writing' flag")
-        if r["cut"]:
-            done.append("removed unflushed rows (" + ", ".join(f"/{t}: {n}" for t, n in r["cut"].items()) + ")")
-        rows = ", ".join(f"{n} {t}" for t, n in r["rows"].items())
-        console.print(f"{trace}: {'; '.join(done) if done else 'nothing to repair'}; holds {rows}", highlight=False)
+        r = repair(trace, backup=not no_backup)
+        rows = ", ".join(f"{n} {t}" for t, n in r.rows.items())
+        if not r.changed:
+            console.print(f"{trace}: nothing to repair; holds {rows}", highlight=False, markup=False, soft_wrap=True)
+            return
+        console.print(f"{trace}: repaired; holds {rows}", highlight=False, markup=False, soft_wrap=True)
+        for line in r.lines():
+            console.print(f"  {line}", highlight=False, markup=False, soft_wrap=True)
+        console.print(f"  original kept as {r.backup}" if r.backup else "  no backup kept (--no-backup)",
+                      highlight=False, markup=False, soft_wrap=True)
 
     _trace_guard(go)
