@@ -68,23 +68,37 @@ def export(
     trace: str = typer.Argument(..., help="trace file (.h5)"),
     chrome_trace: Optional[str] = typer.Option(None, "--chrome-trace", help="write Chrome / Perfetto trace-event JSON here"),
     no_layers: bool = typer.Option(False, "--no-layers", help="leave out the layer events (smaller file)"),
+    perfetto: Optional[str] = typer.Option(None, "--perfetto", help="write Perfetto's binary trace (protobuf) here; "
+                                           "a long run is cut into parts the Perfetto UI opens (OUT-001.pftrace, ...)"),
     force: bool = typer.Option(False, "--force", "-f", help="overwrite an existing output file"),
 ) -> None:
     """Export a trace for trace viewers (open the JSON in https://ui.perfetto.dev or chrome://tracing)."""
-    if not chrome_trace:
-        _fail("give an output: --chrome-trace OUT.json")
+    if not chrome_trace and not perfetto:
+        _fail("give an output: --perfetto OUT.pftrace (long runs) or --chrome-trace OUT.json")
 
     def go():
         from traces.chrome import export_chrome_trace
         from traces.output import OutputError, check_not_input
 
-        check_not_input(chrome_trace, [trace], "--chrome-trace")
-        if os.path.lexists(chrome_trace) and not os.path.isdir(chrome_trace) and not force:
-            raise OutputError(f"--chrome-trace {chrome_trace} exists; give --force to overwrite it")
+        for opt, p in (("--chrome-trace", chrome_trace), ("--perfetto", perfetto)):
+            if p:
+                check_not_input(p, [trace], opt)
+                if os.path.lexists(p) and not os.path.isdir(p) and not force:
+                    raise OutputError(f"{opt} {p} exists; give --force to overwrite it")
+        if perfetto:
+            from traces.perfetto import export_perfetto
 
-        p = export_chrome_trace(trace, chrome_trace, layers=not no_layers)
-        console.print(f"[bold]chrome trace:[/] {p} ({os.path.getsize(p) / 1e6:.2f} MB); open it in https://ui.perfetto.dev",
-                      highlight=False)
+            parts = export_perfetto(trace, perfetto, layers=not no_layers)
+            for p in parts:
+                console.print(f"perfetto trace: {p} ({os.path.getsize(p) / 1e6:.2f} MB)", highlight=False,
+                              markup=False, soft_wrap=True)
+            console.print("open it in https://ui.perfetto.dev" if len(parts) == 1 else
+                          "open the parts (each a span of simulated time) one at a time in https://ui.perfetto.dev",
+                          highlight=False, markup=False, soft_wrap=True)
+        if chrome_trace:
+            p = export_chrome_trace(trace, chrome_trace, layers=not no_layers)
+            console.print(f"[bold]chrome trace:[/] {p} ({os.path.getsize(p) / 1e6:.2f} MB); open it in https://ui.perfetto.dev",
+                          highlight=False)
 
     _trace_guard(go)
 
