@@ -69,20 +69,32 @@ def export(
     trace: str = typer.Argument(..., metavar="TRACE.h5", help="trace file (.h5)"),
     chrome_trace: Optional[str] = typer.Option(None, "--chrome-trace", metavar="FILE.json", help="write Chrome / Perfetto trace-event JSON here"),
     no_layers: bool = typer.Option(False, "--no-layers", help="leave out the layer events (smaller file)"),
+    perfetto: Optional[str] = typer.Option(None, "--perfetto", help="write Perfetto's binary trace (protobuf) here; "
+                                           "a long run is cut into parts the Perfetto UI opens (OUT-001.pftrace, ...)"),
     force: bool = typer.Option(False, "--force", "-f", help="overwrite an existing output file"),
 ) -> None:
     """Export a trace for trace viewers (open the JSON in https://ui.perfetto.dev or chrome://tracing)."""
-    if not chrome_trace:
-        _fail("give an output: --chrome-trace OUT.json")
+    if not chrome_trace and not perfetto:
+        _fail("give an output: --perfetto OUT.pftrace (long runs) or --chrome-trace OUT.json")
 
     def go():
         from traces.chrome import export_chrome_trace
         from traces.output import check_output
 
-        check_output(chrome_trace, overwrite=force, inputs=[trace], what="--chrome-trace")
+        for opt, p in (("--chrome-trace", chrome_trace), ("--perfetto", perfetto)):
+            if p:
+                check_output(p, overwrite=force, inputs=[trace], what=opt)
+        if perfetto:
+            from traces.perfetto import export_perfetto
 
-        p = export_chrome_trace(trace, chrome_trace, layers=not no_layers)
-        console.print(f"chrome trace: {p} ({os.path.getsize(p) / 1e6:.2f} MB); open it in https://ui.perfetto.dev")
+            parts = export_perfetto(trace, perfetto, layers=not no_layers)
+            for p in parts:
+                console.print(f"perfetto trace: {p} ({os.path.getsize(p) / 1e6:.2f} MB)")
+            console.print("open it in https://ui.perfetto.dev" if len(parts) == 1 else
+                          "open the parts (each a span of simulated time) one at a time in https://ui.perfetto.dev")
+        if chrome_trace:
+            p = export_chrome_trace(trace, chrome_trace, layers=not no_layers)
+            console.print(f"chrome trace: {p} ({os.path.getsize(p) / 1e6:.2f} MB); open it in https://ui.perfetto.dev")
 
     _trace_guard(go)
 
@@ -150,20 +162,26 @@ app.add_typer(trace_app, name="trace")
 
 
 @trace_app.command("repair")
-def trace_repair(trace: str = typer.Argument(..., metavar="TRACE.h5", help="trace file (.h5) of a killed or failed run")) -> None:
+def trace_repair(
+    trace: str = typer.Argument(..., metavar="TRACE.h5", help="trace file (.h5) of a killed or failed run"),
+    no_backup: bool = typer.Option(False, "--no-backup", help="keep no copy of the original (default: TRACE.bak)"),
+) -> None:
     """Make a killed run's trace a plain HDF5 file any tool opens: clear the 'open for writing'
-    flag (as h5clear -s does) and cut the tables back to the last completed flush."""
+    flag (as h5clear -s does) and cut the tables back to the last completed flush. A complete
+    trace never loses a row; the work is done on a copy that replaces the file once it verifies,
+    and the original is kept as TRACE.bak unless --no-backup."""
 
     def go():
-        from traces.writer import repair
+        from traces.repair import repair
 
-        r = repair(trace)
-        done = []
-        if r["flags_cleared"]:
-            done.append("cleared the 'open for writing' flag")
-        if r["cut"]:
-            done.append("removed unflushed rows (" + ", ".join(f"/{t}: {n}" for t, n in r["cut"].items()) + ")")
-        rows = ", ".join(f"{n} {t}" for t, n in r["rows"].items())
-        console.print(f"{trace}: {'; '.join(done) if done else 'nothing to repair'}; holds {rows}")
+        r = repair(trace, backup=not no_backup)
+        rows = ", ".join(f"{n} {t}" for t, n in r.rows.items())
+        if not r.changed:
+            console.print(f"{trace}: nothing to repair; holds {rows}")
+            return
+        console.print(f"{trace}: repaired; holds {rows}")
+        for line in r.lines():
+            console.print(f"  {line}")
+        console.print(f"  original kept as {r.backup}" if r.backup else "  no backup kept (--no-backup)")
 
     _trace_guard(go)

@@ -26,12 +26,9 @@ def sweep_cmd(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     def go():
-        from .sweeps import SweepReport, load_spec, sweep
+        from .sweeps import SweepReport, check_workers, load_spec, sweep
 
-        if workers is not None and workers < 1:
-            _fail(f"--workers {workers} must be >= 1")
-        if workers is not None and scheduler:
-            _fail("give either --workers (a local cluster) or --scheduler (an existing one), not both")
+        check_workers(workers, scheduler)
         s = load_spec(spec)
         rep = SweepReport()
         with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -152,8 +149,10 @@ def reproduce_cmd(
         from traces.output import check_output_folder
 
         from . import reproduce as rp
+        from .sweeps import check_workers
 
         check_output_folder(out, what="output folder")  # before any sweep: a file in the way is one line
+        check_workers(workers, scheduler)  # the same check as `cosim sweep`'s
         page = rp.reproduce(out, workers=workers, scheduler=scheduler, only=only,
                             log=None if quiet else (lambda m: err_console.print(m, highlight=False)))
         console.print(f"page: {page}", highlight=False)

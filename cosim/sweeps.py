@@ -54,10 +54,12 @@ from typing import Any, Callable, Iterable, Mapping
 
 from vocab.errors import UserError
 
+from .sweep_checks import MAX_POINTS, number_error, range_count, size_error
+
 __all__ = ["SpecError", "Spec", "Point", "load_spec", "run_point", "sweep", "load_results", "SweepReport"]
 
 MODES = ("simulate", "run")
-SPEC_KEYS = ("name", "mode", "seed", "sample", "fixed", "axes", "description")
+SPEC_KEYS = ("name", "mode", "seed", "sample", "fixed", "axes", "description", "max_points")
 SIM_COORDS = ("model", "resolution", "config")
 RUN_COORDS = ("scenario", "seed", "duration_s", "governor")
 #: metric columns of every row (energy components follow as energy_<component>_j)
@@ -66,6 +68,17 @@ SIM_METRICS = ("latency_s", "energy_j", "area_mm2", "dram_bytes", "macs", "macs_
 RUN_METRICS = ("frames", "run", "dropped", "missed", "miss_rate", "accuracy_mean", "energy_per_frame_j",
                "energy_total_j", "latency_p50_s", "latency_p99_s", "area_mm2")
 TEXT_RESULTS = ("hardware", "config", "accuracy_label", "accuracy_metric")
+#: The resolved hardware of every point: the preset it started from, the overrides (JSON field ->
+#: value) and every field with its value (JSON); ``hardware`` is the preset's name followed by the
+#: overrides (``vs16+num_pes=64``), so that a label never names hardware a point did not run.
+HARDWARE_COLUMNS = ("hardware", "hardware_preset", "hardware_overrides", "hardware_params")
+#: Units of the result columns (the Parquet schema metadata carries them with those of the
+#: hardware coordinates); "1" is dimensionless.
+UNITS = {"latency_s": "s", "energy_j": "J", "area_mm2": "mm^2", "dram_bytes": "B", "macs": "MAC",
+         "macs_issued": "MAC", "utilization": "1", "roofline_ratio": "1", "peak_macs_per_cycle": "MAC/cycle",
+         "accuracy": "accuracy_metric", "frames": "frame", "run": "frame", "dropped": "frame", "missed": "frame",
+         "miss_rate": "1", "accuracy_mean": "accuracy_metric", "energy_per_frame_j": "J", "energy_total_j": "J",
+         "latency_p50_s": "s", "latency_p99_s": "s", "wall_s": "s", "duration_s": "s"}
 
 
 class SpecError(UserError, ValueError):
@@ -123,22 +136,29 @@ class Spec:
     def grid_size(self) -> int:
         return math.prod(len(v) for _, v in self.axes)
 
+    def coordinates(self) -> Iterable[dict[str, Any]]:
+        """The coordinates of every point (the grid, or its seeded random sample), in a stable
+        order, made one at a time: a sample of a huge grid never expands the grid."""
+        sizes = [len(v) for _, v in self.axes]
+        total = math.prod(sizes)
+        if self.sample is not None and self.sample < total:
+            idx: Iterable[int] = sorted(random.Random(self.seed).sample(range(total), self.sample))
+        else:
+            idx = range(total)
+        for i in idx:
+            digits = []
+            for n in reversed(sizes):  # the last axis varies fastest (itertools.product's order)
+                i, j = divmod(i, n)
+                digits.append(j)
+            c = dict(self.fixed)
+            for (_, values), j in zip(self.axes, reversed(digits)):
+                c.update(values[j])
+            yield c
+
     def points(self) -> list[Point]:
         """Every point (the grid, or its seeded random sample), in a stable order."""
-        import itertools
-
-        combos = itertools.product(*[v for _, v in self.axes]) if self.axes else [()]
-        pts = []
-        for combo in combos:
-            c = dict(self.fixed)
-            for d in combo:
-                c.update(d)
-            pts.append(c)
-        if self.sample is not None and self.sample < len(pts):
-            idx = sorted(random.Random(self.seed).sample(range(len(pts)), self.sample))
-            pts = [pts[i] for i in idx]
         out, seen = [], set()
-        for c in pts:
+        for c in self.coordinates():
             p = make_point(self.mode, c)
             if p.id not in seen:
                 seen.add(p.id)
@@ -157,6 +177,7 @@ def _check_coord(where: str, mode: str, key: str, value: Any) -> Any:
 
     if not isinstance(key, str):
         raise _fail(where, f"coordinate names must be text, got {key!r}")
+    value = _checked_number(where, key, value)
     if key.startswith("tag."):
         if not isinstance(value, (str, int, float, bool)):
             raise _fail(where, f"{key} must be a scalar label, got {value!r}")
@@ -175,7 +196,7 @@ def _check_coord(where: str, mode: str, key: str, value: Any) -> Any:
         from accelerator.params import HardwareParams
 
         try:
-            return HardwareParams._params[key].check(_convert(key, value))
+            return _checked_number(where, key, HardwareParams._params[key].check(_convert(key, value)))
         except ParamError as e:
             raise _fail(where, str(e)) from None
     if mode == "simulate":
@@ -229,6 +250,13 @@ def _check_coord(where: str, mode: str, key: str, value: Any) -> Any:
     raise _fail(where, f"unknown coordinate {key!r} for mode {mode!r}; allowed: {_allowed_coords(mode)}")
 
 
+def _checked_number(where: str, key: str, value: Any) -> Any:
+    err = number_error(key, value)
+    if err:
+        raise _fail(where, err)
+    return value
+
+
 def _num(x: Any) -> Any:
     """YAML reads 5e8 (no dot) as text: numbers written that way count as numbers."""
     if isinstance(x, str):
@@ -240,8 +268,9 @@ def _num(x: Any) -> Any:
     return x
 
 
-def _axis_values(where: str, mode: str, name: str, spec: Any, rng: random.Random) -> list[dict[str, Any]]:
-    """An axis spec -> list of coordinate dicts."""
+def _axis_values(where: str, mode: str, name: str, spec: Any, rng: random.Random,
+                 limit: int = MAX_POINTS) -> list[dict[str, Any]]:
+    """An axis spec -> list of coordinate dicts (its size checked against ``limit`` first)."""
     if isinstance(spec, Mapping) and not any(k in spec for k in ("range", "uniform", "loguniform", "choice")):
         raise _fail(where, f"an axis is a list of values, or a mapping with one of range, uniform, loguniform, "
                            f"choice; got keys {', '.join(map(str, spec))}")
@@ -257,6 +286,12 @@ def _axis_values(where: str, mode: str, name: str, spec: Any, rng: random.Random
         n = spec.get("n")
         if kind != "range" and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
             raise _fail(f"{where}.n", f"{kind} needs n = the number of draws (an integer >= 1), got {n!r}")
+        if kind != "range" and size_error(n, limit, f"n = {n}"):
+            raise _fail(f"{where}.n", size_error(n, limit, f"n = {n}"))
+        if isinstance(arg, list):
+            for x in arg:
+                if isinstance(x, (int, float)) and number_error(kind, x):
+                    raise _fail(f"{where}.{kind}", number_error(kind, x))
         if kind == "range":
             if not (isinstance(arg, list) and len(arg) in (2, 3) and all(
                     isinstance(x, (int, float)) and not isinstance(x, bool) for x in arg)):
@@ -265,6 +300,9 @@ def _axis_values(where: str, mode: str, name: str, spec: Any, rng: random.Random
             step = arg[2] if len(arg) == 3 else 1
             if not step > 0 or hi < lo:
                 raise _fail(f"{where}.range", f"needs lo <= hi and step > 0, got {arg!r}")
+            count = range_count(lo, hi, step)
+            if size_error(count, limit, f"range {arg!r}"):
+                raise _fail(f"{where}.range", size_error(count, limit, f"range {arg!r}"))
             vals, i = [], 0
             while lo + i * step <= hi + 1e-9 * abs(step):
                 v = lo + i * step
@@ -313,9 +351,20 @@ def load_spec(spec: str | os.PathLike | Mapping[str, Any]) -> Spec:
     if isinstance(spec, (str, os.PathLike)):
         p = Path(spec)
         where = str(p)
+        if p.is_dir():
+            raise SpecError(f"sweep spec {str(p)!r} is a folder; give a YAML file (e.g. studies/vector_size.yaml)")
         if not p.is_file():
-            raise SpecError(f"sweep spec {str(p)!r} does not exist")
-        source = p.read_text()
+            raise SpecError(f"sweep spec {str(p)!r} does not exist" if not p.exists() else
+                            f"sweep spec {str(p)!r} is not a regular file")
+        try:
+            source = p.read_bytes().decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise SpecError(f"{where}: not a text (UTF-8) file: byte {e.start} cannot be decoded; a sweep spec "
+                            "is YAML text") from None
+        except OSError as e:
+            raise SpecError(f"{where}: cannot be read ({e.strerror or e})") from None
+        if "\x00" in source:
+            raise SpecError(f"{where}: not a text file (it holds NUL bytes); a sweep spec is YAML text")
         try:
             doc = yaml.safe_load(source)
         except yaml.YAMLError as e:
@@ -340,6 +389,9 @@ def load_spec(spec: str | os.PathLike | Mapping[str, Any]) -> Spec:
     sample = doc.get("sample")
     if sample is not None and (isinstance(sample, bool) or not isinstance(sample, int) or sample < 1):
         raise SpecError(f"{where}: sample = {sample!r} must be an integer >= 1 (points drawn from the grid)")
+    limit = doc.get("max_points", MAX_POINTS)
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise SpecError(f"{where}: max_points = {limit!r} must be an integer >= 1 (default {MAX_POINTS})")
     fixed_doc = doc.get("fixed") or {}
     if not isinstance(fixed_doc, Mapping):
         raise SpecError(f"{where}: fixed must be a mapping of coordinate -> value")
@@ -350,16 +402,53 @@ def load_spec(spec: str | os.PathLike | Mapping[str, Any]) -> Spec:
     if not axes_doc and not fixed:
         raise SpecError(f"{where}: axes: give at least one axis (or fixed coordinates)")
     rng = random.Random(seed)
-    axes = [(str(k), _axis_values(f"{where}: axes.{k}", mode, str(k), v, rng)) for k, v in axes_doc.items()]
+    axes = [(str(k), _axis_values(f"{where}: axes.{k}", mode, str(k), v, rng, limit)) for k, v in axes_doc.items()]
     s = Spec(name=name, mode=mode, seed=seed, sample=sample, fixed=fixed, axes=axes, source=source,
              description=str(doc.get("description", "")))
+    grid = s.grid_size()
+    what = (f"sample = {sample}" if sample is not None and sample < grid else
+            "the grid (" + " x ".join(f"{len(v)} {k}" for k, v in axes) + ")")
+    err = size_error(min(grid, sample) if sample is not None else grid, limit, what)
+    if err:
+        raise SpecError(f"{where}: {err}")
     cols = s.columns
     if mode == "simulate":
         if "config" in cols and ("model" in cols or any(c.startswith("knob.") for c in cols)):
             raise SpecError(f"{where}: give either config (configuration ids) or model/knob.* coordinates, not both")
         if "config" not in cols and "model" not in cols:
             raise SpecError(f"{where}: simulate points need a model (fixed.model or axes.model) or a config")
+        _check_configs(where, s)
     return s
+
+
+def _config_of(coords: Mapping[str, Any]):
+    """The configuration a simulate point runs (validated by the model's family)."""
+    import workloads
+
+    if "config" in coords:
+        cfg = workloads.parse_config(coords["config"])
+        if "resolution" in coords:
+            cfg = workloads.make_config(cfg.name, resolution=coords["resolution"], **{k: v for k, v in cfg.knobs})
+        return cfg
+    knobs = {k[5:]: (v if isinstance(v, str) else str(v)) for k, v in coords.items() if k.startswith("knob.")}
+    return workloads.make_config(coords["model"], resolution=coords.get("resolution"), **knobs)
+
+
+def _check_configs(where: str, s: Spec) -> None:
+    """Every configuration the points run (model, resolution, knobs) is valid for its model family,
+    checked before any worker starts (a 100000x100000 resolution is refused here, not per point)."""
+    keys = [k for k in s.columns if k in ("model", "config", "resolution") or k.startswith("knob.")]
+    seen: set[tuple] = set()
+    for c in s.coordinates():
+        key = tuple((k, c.get(k)) for k in keys)
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
+            _config_of(c)
+        except UserError as e:
+            point = ", ".join(f"{k}={v}" for k, v in key if v is not None)
+            raise SpecError(f"{where}: the point with {point}: {' '.join(str(e).split())}") from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -426,6 +515,15 @@ def _hardware_of(coords: Mapping[str, Any], default: Any = None):
     return apply_overrides(hw, {k: v for k, v in coords.items() if k in _hw_fields()})
 
 
+def hardware_columns(hw) -> dict[str, str]:
+    """The resolved hardware of a point as its text columns (see HARDWARE_COLUMNS)."""
+    ov = {k: v["value"] for k, v in sorted(hw.overrides.items())}
+    label = hw.name + "".join(f"+{k}={v:g}" if isinstance(v, float) else f"+{k}={v}" for k, v in ov.items())
+    return {"hardware": label, "hardware_preset": hw.name,
+            "hardware_overrides": json.dumps(ov, sort_keys=True, default=str),
+            "hardware_params": json.dumps(hw.to_dict(), sort_keys=True, default=str)}
+
+
 def _simulate_point(coords: Mapping[str, Any]) -> dict[str, Any]:
     import workloads
     from accelerator.area import area_mm2
@@ -434,18 +532,12 @@ def _simulate_point(coords: Mapping[str, Any]) -> dict[str, Any]:
 
     from .programs import load_program
 
-    if "config" in coords:
-        cfg = workloads.parse_config(coords["config"])
-        if "resolution" in coords:
-            cfg = workloads.make_config(cfg.name, resolution=coords["resolution"], **{k: v for k, v in cfg.knobs})
-    else:
-        knobs = {k[5:]: (v if isinstance(v, str) else str(v)) for k, v in coords.items() if k.startswith("knob.")}
-        cfg = workloads.make_config(coords["model"], resolution=coords.get("resolution"), **knobs)
+    cfg = _config_of(coords)
     hw = _hardware_of(coords)
     acc = Accelerator(hw)
     r = acc.run(load_program(acc, cfg))
     a = accuracy_of(cfg)
-    row = {"hardware": hw.name, "config": cfg.id, "latency_s": r.latency_s, "energy_j": r.energy_j,
+    row = {**hardware_columns(hw), "config": cfg.id, "latency_s": r.latency_s, "energy_j": r.energy_j,
            "area_mm2": area_mm2(hw)["total"], "dram_bytes": r.dram_bytes, "macs": r.macs,
            "macs_issued": r.macs_issued, "utilization": r.utilization, "roofline_ratio": r.roofline_ratio,
            "peak_macs_per_cycle": hw.peak_macs_per_cycle, "accuracy": a.value, "accuracy_label": a.label,
@@ -473,7 +565,7 @@ def _run_point(coords: Mapping[str, Any]) -> dict[str, Any]:
                        scenario_source=source, created="1970-01-01T00:00:00Z")
         summ = res.summary
         row_all = summ[summ["stream"] == "all"].iloc[0]
-    row = {"hardware": hw.name, "area_mm2": area_mm2(hw)["total"]}
+    row = {**hardware_columns(hw), "area_mm2": area_mm2(hw)["total"]}
     for k in RUN_METRICS:
         if k in row_all.index:
             v = row_all[k]
@@ -485,10 +577,14 @@ def run_point(mode: str, coords: Mapping[str, Any]) -> dict[str, Any]:
     """Run one point in this process; never raises for a bad point (the error is in the row)."""
     import socket
 
+    from .sweep_checks import row_violations
+
     t0 = time.perf_counter()
     try:
         row = _simulate_point(coords) if mode == "simulate" else _run_point(coords)
-        row["error"] = ""
+        bad = row_violations(row)
+        # a result that breaks an invariant is a failed point with its reason, never a row of numbers
+        row = {k: v for k, v in row.items() if k in HARDWARE_COLUMNS} | {"error": bad} if bad else row | {"error": ""}
     except Exception as e:  # one bad point must not stop the sweep
         row = {"error": _one_line(e)}
     row["wall_s"] = time.perf_counter() - t0
@@ -570,14 +666,30 @@ def _schema(spec: Spec, points: list[Point]):
     fields = [pa.field("point_id", pa.string()), pa.field("sweep", pa.string()), pa.field("mode", pa.string())]
     for c in spec.columns:
         fields.append(pa.field(c, _coord_type([p.as_dict().get(c) for p in points])))
-    text = ["hardware"] + (["config", "accuracy_label", "accuracy_metric"] if spec.mode == "simulate" else [])
+    text = list(HARDWARE_COLUMNS) + (["config", "accuracy_label", "accuracy_metric"] if spec.mode == "simulate" else [])
     # a `config` coordinate becomes the canonical id the point ran (the same configuration)
     fields = [pa.field(f.name, pa.string()) if f.name in text else f for f in fields]
     fields += [pa.field(c, pa.string()) for c in text if c not in spec.columns]
     ints = ("dram_bytes", "macs", "macs_issued", "peak_macs_per_cycle", "frames", "run", "dropped", "missed")
     fields += [pa.field(c, pa.int64() if c in ints else pa.float64()) for c in _metric_columns(spec.mode)]
     fields += [pa.field("error", pa.string()), pa.field("wall_s", pa.float64()), pa.field("worker", pa.string())]
-    return pa.schema(fields)
+    return pa.schema(fields, metadata=_schema_metadata(spec, [f.name for f in fields]))
+
+
+def _schema_metadata(spec: Spec, names: list[str]) -> dict[bytes, bytes]:
+    """What a reader needs to interpret the rows without this project: the tool version, the
+    units of the columns, the sweep's name, mode and spec."""
+    from accelerator.energy import COMPONENTS
+    from accelerator.params import HardwareParams
+
+    from . import __version__
+
+    units = {k: v for k, v in UNITS.items() if k in names}
+    units.update({f"energy_{c}_j": "J" for c in COMPONENTS if f"energy_{c}_j" in names})
+    units.update({k: p.unit for k, p in HardwareParams._params.items() if k in names and p.unit})
+    meta = {"tool": "dynvit-cosim", "tool_version": __version__, "units": json.dumps(units, sort_keys=True),
+            "sweep": spec.name, "mode": spec.mode, "spec": spec.source}
+    return {f"dynvit.{k}".encode(): v.encode() for k, v in meta.items()}
 
 
 def _cell(v: Any, typ) -> Any:
@@ -601,8 +713,15 @@ def _write_row(out: Path, schema, point: Point, spec: Spec, row: Mapping[str, An
     full = {"point_id": point.id, "sweep": spec.name, "mode": spec.mode, **point.as_dict(), **row}
     table = pa.Table.from_pylist([{f.name: _cell(full.get(f.name), f.type) for f in schema}], schema=schema)
     tmp = out / f".tmp-{point.id}-{uuid.uuid4().hex[:8]}.parquet"
-    pq.write_table(table, tmp)
-    os.replace(tmp, out / f"part-{point.id}.parquet")
+    try:
+        pq.write_table(table, tmp)
+        os.replace(tmp, out / f"part-{point.id}.parquet")
+    except BaseException:
+        try:  # a part is whole or absent (a full disk leaves no half-written part)
+            tmp.unlink()
+        except OSError:
+            pass
+        raise
 
 
 def finished_ids(out: str | os.PathLike, include_failed: bool = True) -> set[str]:
@@ -626,7 +745,13 @@ def load_results(out: str | os.PathLike):
     files = sorted(d.glob("part-*.parquet")) if d.is_dir() else [d]
     if not files or not files[0].exists():
         raise SpecError(f"{out}: no sweep results here (expected part-*.parquet files written by `cosim sweep`)")
-    frames = [pq.read_table(f).to_pandas() for f in files]
+    frames = []
+    for f in files:
+        try:
+            frames.append(pq.read_table(f).to_pandas())
+        except Exception as e:  # ArrowInvalid, OSError: a damaged or foreign file
+            raise SpecError(f"{f}: not a readable sweep result part ({' '.join(str(e).split())[:200]}); "
+                            "`cosim sweep` sets damaged parts aside and runs their points again") from None
     return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
 
 
@@ -644,6 +769,7 @@ class SweepReport:
     workers: int = 0
     out: Path | None = None
     errors: dict[str, str] = field(default_factory=dict)
+    damaged: dict[str, str] = field(default_factory=dict)  # part file set aside -> why (its point runs again)
 
     @property
     def points_per_min(self) -> float:
@@ -653,10 +779,20 @@ class SweepReport:
 
     def __str__(self) -> str:
         s = f"{self.total} points: {self.done} run ({self.failed} failed), {self.skipped} already done"
+        if self.damaged:
+            s += f", {len(self.damaged)} damaged result part(s) set aside and run again"
         if self.done:
             s += (f"; {self.wall_s:.1f} s wall on {self.workers} worker(s) ({self.startup_s:.1f} s start-up), "
                   f"{self.points_per_min:.1f} points/min")
         return s + f" -> {self.out}"
+
+
+def check_workers(workers: Any, scheduler: str | None = None) -> None:
+    """The one check of a worker count (``--workers/-j`` of every command that starts a cluster)."""
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise SpecError(f"--workers {workers} must be an integer >= 1 (local worker processes)")
+    if workers is not None and scheduler:
+        raise SpecError("give either --workers (a local cluster) or --scheduler (an existing one), not both")
 
 
 def _client(workers: int | None, scheduler: str | None):
@@ -666,11 +802,39 @@ def _client(workers: int | None, scheduler: str | None):
     from distributed import Client, LocalCluster
 
     if scheduler:
-        return Client(scheduler, timeout="30s"), None
+        from .sweep_checks import check_scheduler
+
+        check_scheduler(scheduler)  # form and reachability, in seconds and one line
+        try:
+            return Client(scheduler, timeout="10s"), None
+        except (OSError, ValueError, TypeError) as e:
+            raise SpecError(f"--scheduler {scheduler}: cannot connect a Dask client ({_one_line(e)})") from None
     n = workers or max(1, os.cpu_count() or 1)
     cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
                            silence_logs=logging.ERROR, host="127.0.0.1")
     return Client(cluster), cluster
+
+
+def _results_folder(out: str | os.PathLike) -> Path:
+    """The results folder, made if missing; one line if it cannot be."""
+    from .sweep_checks import ResultsError
+
+    d = Path(out)
+    if d.exists() and not d.is_dir():
+        raise SpecError(f"-o {str(d)!r} exists and is not a directory (sweep results are a Parquet directory)")
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ResultsError(f"cannot create results folder {d}: {e.strerror or e}") from None
+    return d
+
+
+def _write_error(d: Path, e: OSError, rep: SweepReport, todo: int):
+    from .sweep_checks import ResultsError
+
+    return ResultsError(f"cannot write results to {d}: {e.strerror or e}; {rep.done} of {todo} points were "
+                        "written this run, each part whole (none half-written); free space or fix the folder, "
+                        "then run the same command again to resume")
 
 
 def sweep(spec: str | os.PathLike | Mapping[str, Any] | Spec, out: str | os.PathLike, *, workers: int | None = None,
@@ -682,22 +846,37 @@ def sweep(spec: str | os.PathLike | Mapping[str, Any] | Spec, out: str | os.Path
     an existing Dask scheduler (``tcp://HOST:PORT``) instead; ``client``: a `distributed.Client`
     to use (several sweeps on one cluster; left open). ``retry_failed`` runs points
     again whose earlier attempt failed. ``progress(report)`` is called after every point.
+    One sweep at a time writes a results folder (a second is refused, naming the first); damaged
+    result parts are set aside (``.damaged-part-*.parquet``) and their points run again.
     """
+    from .sweep_checks import ResultsLock
+
+    check_workers(workers, scheduler)
+    s = spec if isinstance(spec, Spec) else load_spec(spec)
+    d = _results_folder(out)
+    with ResultsLock(d):
+        return _sweep_locked(s, d, workers, scheduler, client, retry_failed, progress,
+                             report if report is not None else SweepReport())
+
+
+def _sweep_locked(s: Spec, d: Path, workers, scheduler, client, retry_failed, progress, rep: SweepReport):
+    """`sweep` once the folder is claimed (damaged parts, the points to run, the cluster, the rows)."""
     from distributed import as_completed
 
-    s = spec if isinstance(spec, Spec) else load_spec(spec)
-    d = Path(out)
-    if d.exists() and not d.is_dir():
-        raise SpecError(f"-o {str(d)!r} exists and is not a directory (sweep results are a Parquet directory)")
-    d.mkdir(parents=True, exist_ok=True)
+    from .sweep_checks import damaged_parts, set_aside
+
     points = s.points()
     schema = _schema(s, points)
-    done = finished_ids(d, include_failed=not retry_failed)
-    todo = [p for p in points if p.id not in done]
-    rep = report if report is not None else SweepReport()
-    rep.total, rep.skipped, rep.out = len(points), len(points) - len(todo), d
-    (d / "_sweep.json").write_text(json.dumps({"name": s.name, "mode": s.mode, "spec": s.source,
-                                               "points": len(points)}, indent=1))
+    try:
+        for part, why in damaged_parts(d):
+            rep.damaged[str(set_aside(part))] = why
+        done = finished_ids(d, include_failed=not retry_failed)
+        todo = [p for p in points if p.id not in done]
+        rep.total, rep.skipped, rep.out = len(points), len(points) - len(todo), d
+        _write_text_atomic(d / "_sweep.json", json.dumps({"name": s.name, "mode": s.mode, "spec": s.source,
+                                                           "points": len(points)}, indent=1))
+    except OSError as e:
+        raise _write_error(d, e, rep, 0) from None
     t0 = time.perf_counter()
     if todo:
         own = client is None
@@ -725,7 +904,12 @@ def sweep(spec: str | os.PathLike | Mapping[str, Any] | Spec, out: str | os.Path
                     row = fut.result()
                 except Exception as e:  # a worker died under the point (KilledWorker), or transport
                     row = {"error": _one_line(e), "wall_s": float("nan"), "worker": ""}
-                _write_row(d, schema, p, s, row)
+                try:
+                    _write_row(d, schema, p, s, row)
+                except OSError as e:  # a full disk, a folder made read-only: stop; a re-run resumes
+                    for f in futs:
+                        f.cancel()
+                    raise _write_error(d, e, rep, len(todo)) from None
                 rep.done += 1
                 if row.get("error"):
                     rep.failed += 1
@@ -744,3 +928,16 @@ def sweep(spec: str | os.PathLike | Mapping[str, Any] | Spec, out: str | os.Path
         ids = {p.id for p in points}
         df = df[df["point_id"].isin(ids)].reset_index(drop=True)
     return df
+
+
+def _write_text_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
+        raise

@@ -25,6 +25,10 @@ from . import schema
 from .vocabulary import TraceVocabulary, legacy_vocabulary
 
 
+#: numpy dtype kinds each schema column kind may be stored as (h5py reads HDF5 enum bools as '?').
+_KINDS = {"str": "S", "int": "i", "float": "f", "bool": "b"}
+
+
 class TraceFormatError(UserError, ValueError):
     """The file exists but is not a (readable) dynvit-cosim trace."""
 
@@ -153,10 +157,35 @@ class Trace:
         if missing:
             raise TraceFormatError(f"{self.path} is not a dynvit-cosim trace (missing table(s) {', '.join(missing)})")
         for t, cols in schema.TABLES.items():
-            have = f[t].dtype.names or ()
+            dt = f[t].dtype
+            have = dt.names or ()
             lack = [c.name for c in cols if c.name not in have and c.name not in schema.LATER_COLUMNS.get(t, ())]
             if lack:
                 raise TraceFormatError(f"{self.path}: table /{t} lacks column(s) {', '.join(lack)}")
+            for c in cols:  # a damaged column is one line here, not a pandas traceback later
+                if c.name in have and dt[c.name].kind not in _KINDS[c.kind]:
+                    raise TraceFormatError(f"{self.path}: column {c.name!r} of /{t} is stored as {dt[c.name]}, "
+                                           f"not {c.kind} as the trace schema declares (damaged or foreign file)")
+            for name in have:
+                if name not in {c.name for c in cols} and dt[name].kind not in _KINDS["float"]:
+                    raise TraceFormatError(f"{self.path}: extra column {name!r} of /{t} is stored as {dt[name]}, "
+                                           "not float as extra columns are")
+        self._check_vocabulary_columns(f)
+
+    def _check_vocabulary_columns(self, f: h5py.File) -> None:
+        """Every /layers column the file's own vocabulary declares is there."""
+        if not any(k in f.attrs for k in schema.VOCABULARY_ATTRS):
+            return
+        try:
+            voc = TraceVocabulary.from_attrs({k: f.attrs[k] for k in schema.VOCABULARY_ATTRS if k in f.attrs})
+        except (ValueError, *H5_ERRORS):
+            return  # damaged attributes: `Trace.vocabulary` says so, when a reader needs them
+        have = set(f["layers"].dtype.names or ())
+        for kind, terms in (("energy component", voc.energy_components), ("counter", voc.counters)):
+            for term in terms:
+                if term.column and term.column not in have:
+                    raise TraceFormatError(f"{self.path}: column {term.column!r} of /layers is missing, though the "
+                                           f"file's vocabulary declares it ({kind} {term.name!r}); damaged file?")
 
     # ---- lifecycle -------------------------------------------------------
     def close(self) -> None:

@@ -15,6 +15,14 @@ not fsync, so a power loss is not covered.) Within one flush the tables are
 written configs, resources, layers, then frames, so a frame row on disk implies
 its layers are on disk too if they were appended before it.
 
+The file is created complete (root attributes, every table, empty) under a
+hidden temporary name beside it and renamed into place, so a run killed at any
+instant leaves either no new file (any old one untouched) or a readable trace.
+A frame's layer rows are appended before its frame row (as the recorder does); a
+flush holds back the layer rows of the frame in flight (whose frame row has not
+been appended yet), so no layer row reaches the file before its frame row and a
+killed run leaves no orphan layer rows (an incomplete close drops them).
+
 A file whose writer was killed (or is still running) carries HDF5's
 "open for writing" superblock flag: :func:`traces.open` reads it anyway (it
 falls back to a SWMR read), plain h5py needs ``h5py.File(path, "r", swmr=True)``,
@@ -66,6 +74,19 @@ CHUNK_CACHE_BYTES = 8 * 1024 * 1024
 #: HDF5 file-format bounds: SWMR needs the 1.10 format; capping it there keeps
 #: files readable by any HDF5 >= 1.10.
 LIBVER = ("v110", "v110")
+
+
+def _creating_name(path: str) -> str:
+    """A hidden temporary name beside ``path`` for the file while it is being created."""
+    head, tail = os.path.split(path)
+    return os.path.join(head, f".{tail}.creating-{os.getpid()}-{os.urandom(4).hex()}")
+
+
+def _unlink_quietly(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 def chunk_rows(itemsize: int) -> int:
@@ -232,6 +253,16 @@ class _RowBuffer:
     def clear(self) -> None:
         self.n = 0
 
+    def keep_last(self, k: int) -> None:
+        """Keep only the last ``k`` rows (moved to the front)."""
+        if k <= 0:
+            self.n = 0
+            return
+        size = self.dtype.itemsize
+        start = (self.n - k) * size
+        self._raw[: k * size] = self._raw[start : self.n * size].copy()
+        self.n = k
+
 
 class TraceWriteError(OSError):
     """Writing the trace failed (e.g. the disk is full); the file keeps the rows of the
@@ -350,14 +381,14 @@ class TraceWriter:
         elif not claim.held or not same_file(claim.path, self.path):
             raise ValueError(f"TraceWriter for {self.path}: the claim given is for {claim.path} or was released")
         self._claim = claim  # held (another writer of this file is refused) until close
+        # Created complete (attributes, every table, empty) under a temporary name and renamed
+        # into place: a run killed at any instant leaves either no new file or a readable trace.
+        # HDF5 stores no file name, so the bytes are those of a file created in place.
+        tmp = _creating_name(self.path)
         try:
-            f = h5py.File(self.path, "w", libver=LIBVER, rdcc_nbytes=CHUNK_CACHE_BYTES)
+            f = h5py.File(tmp, "w", libver=LIBVER, rdcc_nbytes=CHUNK_CACHE_BYTES)
         except OSError as e:
-            try:
-                if os.path.isfile(self.path) and os.path.getsize(self.path) < 4096:
-                    os.unlink(self.path)  # a file HDF5 could not even start: leave nothing behind
-            except OSError:
-                pass
+            _unlink_quietly(tmp)  # a file HDF5 could not even start: leave nothing behind
             claim.release()
             raise OutputError(f"cannot create trace file {self.path}: {_reason(e)}") from None
         try:
@@ -393,9 +424,13 @@ class TraceWriter:
                 self._ds[t] = ds
             f.swmr_mode = True  # from here on: no new objects or attributes
             f.flush()
-        except BaseException:
+            os.replace(tmp, self.path)  # the open file keeps working under its new name
+        except BaseException as e:
             f.close()
+            _unlink_quietly(tmp)
             claim.release()
+            if isinstance(e, OSError) and not isinstance(e, OutputError):
+                raise OutputError(f"cannot create trace file {self.path}: {_reason(e)}") from None
             raise
         self._f = f
         self._failed: TraceWriteError | None = None
@@ -403,6 +438,7 @@ class TraceWriter:
         self._nbuf = 0
         self._written = {t: 0 for t in schema.TABLES}
         self._configs: dict[str, tuple] = {}
+        self._flushed_frames: set[tuple[bytes, int]] = set()  # (stream, frame) keys of the last flush
         self._last_flush = time.monotonic()
 
     @staticmethod
@@ -615,14 +651,20 @@ class TraceWriter:
         flush are dropped (the tables are cut back to the last completed flush, and the
         ``committed_<table>`` attributes, which readers obey, still names those counts), and
         the writer refuses further writes."""
+        self._flush(hold_in_flight=True)
+
+    def _flush(self, hold_in_flight: bool) -> None:
         self._check_open()
         if self._failed is not None:
             raise self._failed
         new = dict(self._written)
         self._check_space()
+        held = self._in_flight_layers() if hold_in_flight else 0
         try:
             for t in ("configs", "resources", "layers", "frames"):
                 arr = self._buf[t].rows()
+                if t == "layers" and held:
+                    arr = arr[: len(arr) - held]
                 if not len(arr):
                     continue
                 ds = self._ds[t]
@@ -638,10 +680,34 @@ class TraceWriter:
             self._fail(e)
             raise self._failed from None
         self._written = new
+        frames = self._buf["frames"].rows()
+        if len(frames):
+            self._flushed_frames = set(zip(frames["stream"].tolist(), frames["frame"].tolist()))
         for t in schema.TABLES:
-            self._buf[t].clear()
-        self._nbuf = 0
+            if t == "layers":
+                self._buf[t].keep_last(held)  # the frame in flight's rows stay buffered
+            else:
+                self._buf[t].clear()
+        self._nbuf = held
         self._last_flush = time.monotonic()
+
+    def _in_flight_layers(self) -> int:
+        """Buffered layer rows of the frame in flight, held back by a flush so that no layer row
+        reaches the file before its frame row (a killed run would leave them as orphans): the
+        trailing rows of the last layer row's (stream, frame), when no frame row of that key was
+        appended yet (layers are appended before their frame row, as `cosim.recorder` does)."""
+        buf = self._buf["layers"]
+        if not buf.n:
+            return 0
+        rows = buf.rows()
+        stream, frame = rows["stream"][-1], rows["frame"][-1]
+        fr = self._buf["frames"].rows()
+        if len(fr) and bool(np.any((fr["frame"] == frame) & (fr["stream"] == stream))):
+            return 0
+        if (stream, int(frame)) in self._flushed_frames:
+            return 0
+        other = np.flatnonzero((rows["frame"] != frame) | (rows["stream"] != stream))
+        return len(rows) - (int(other[-1]) + 1 if len(other) else 0)
 
     def _check_space(self) -> None:
         """Refuse a flush the file system has no room for, before HDF5 is asked to write it:
@@ -694,7 +760,9 @@ class TraceWriter:
             return
         try:
             if self._failed is None:
-                self.flush()
+                # a complete run writes every row; an incomplete one leaves out the layers of
+                # its frame in flight (whose frame row never came)
+                self._flush(hold_in_flight=not complete)
                 if complete:
                     self._f.attrs["complete"] = np.bool_(True)  # in-place rewrite, allowed under SWMR
         finally:
@@ -804,34 +872,8 @@ def clear_write_flags(path: str | os.PathLike) -> bool:
 __all__ = ["TraceWriter", "TraceWriteError", "clear_write_flags", "repair", "lookup3", "chunk_rows", "utc_now_iso"]
 
 
-def repair(path: str | os.PathLike) -> dict[str, Any]:
-    """Make a killed (or failed) run's trace a plain HDF5 file that any tool opens: clear
-    the "open for writing" flags (like ``h5clear -s``) and cut every table back to the rows
-    of the writer's last completed flush (``committed_<table>``). Refused while a writer
-    holds the file. Returns ``{"flags_cleared": bool, "cut": {table: rows removed}, "rows": {table: rows}}``."""
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"trace file not found: {path}")
-    with OutputClaim(path, overwrite=True, what="trace file"):
-        try:
-            cleared = clear_write_flags(path)
-        except ValueError as e:
-            raise OutputError(f"cannot repair {path}: {e}") from None
-        cut: dict[str, int] = {}
-        rows: dict[str, int] = {}
-        try:
-            with h5py.File(path, "r+") as f:
-                for t in schema.TABLES:
-                    if t not in f:
-                        continue
-                    ds = f[t]
-                    n = ds.shape[0]
-                    c = f.attrs.get(f"committed_{t}")
-                    if isinstance(c, (int, np.integer)) and 0 <= int(c) < n:
-                        ds.resize((int(c),))
-                        cut[t] = n - int(c)
-                        n = int(c)
-                    rows[t] = n
-        except OSError as e:
-            raise OutputError(f"cannot repair {path}: {e}") from None
-    return {"flags_cleared": cleared, "cut": cut, "rows": rows}
+def repair(path: str | os.PathLike, *, backup: bool = True) -> dict[str, Any]:
+    """:func:`traces.repair.repair` as a dict (kept for callers of this older entry point)."""
+    from .repair import repair as _repair
+
+    return _repair(path, backup=backup).as_dict()
