@@ -37,7 +37,7 @@ def hardware_of(row) -> HardwareParams:
 def edap_table(df):
     """One row per (model, design): latency, energy and area priced and free, both EDAPs and their
     rank within the model (1 = best)."""
-    df = df[df["error"].isna()].copy() if "error" in df else df.copy()
+    df = df[df["error"].fillna("") == ""].copy() if "error" in df else df.copy()  # failed points carry an error
     hws = [hardware_of(r) for _, r in df.iterrows()]
     df["design"] = [f"{hw.num_pes}PE/{hw.global_buffer_bytes // 1024}K/{hw.dram_bandwidth_bytes_per_s / 1e9:g}GB/s"
                     for hw in hws]
