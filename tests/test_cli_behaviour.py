@@ -111,3 +111,38 @@ print("RESULT")
     assert r.returncode == 0, r.stderr
     assert r.stdout == "RESULT\n", r.stdout
     assert "Warning: dynvit-test: a diagnostic" in r.stderr
+
+
+def test_export_tables_and_tidy_compare_csv(cli, tmp_path):
+    import json
+
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    import traces
+    from test_analysis import make_trace
+
+    runner, app = cli
+    a = make_trace(tmp_path / "a.h5")
+    b = make_trace(tmp_path / "b.h5", seed=2, scale=1.6)
+    r = runner.invoke(app, ["export", a, "--parquet", str(tmp_path / "pq"), "--csv", str(tmp_path / "csv")])
+    assert r.exit_code == 0, r.output
+    with traces.open(a) as t:
+        for table in ("frames", "layers", "resources", "configs"):
+            want = t.table(table)
+            got = pd.read_parquet(tmp_path / "pq" / f"{table}.parquet")
+            pd.testing.assert_frame_equal(got, want, check_dtype=False)
+            assert len(pd.read_csv(tmp_path / "csv" / f"{table}.csv")) == len(want)
+        units = json.loads(pq.read_schema(tmp_path / "pq" / "frames.parquet").metadata[b"dynvit.units"])
+        assert units == t.units("frames") and units["latency_s"] == "s"
+    r = runner.invoke(app, ["export", a, "--csv", str(tmp_path / "csv")])
+    assert r.exit_code == 2 and "--force" in r.output
+    out = tmp_path / "cmp.csv"
+    r = runner.invoke(app, ["compare", a, b, "--csv", str(out)])
+    assert r.exit_code == 0, r.output
+    text = out.read_text().splitlines()
+    assert text[0] == "trace,stream,metric,value,unit,complete"
+    df = pd.read_csv(out)
+    assert len(df) == 2 * 3 * 13 and set(df["stream"]) == {"cam0", "cam1", "all"}
+    assert "a,all,frames,80,,True" in text  # counts as integers
+    assert any(line.startswith("a,all,miss_rate,0.") for line in text)

@@ -16,6 +16,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _run(cmd, **kw):
+    # PYTHONPATH would put the checkout (and the egg-info a build leaves there) before the install
+    kw.setdefault("env", {k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=900, **kw)
     assert r.returncode == 0, f"{cmd}\n{r.stdout}\n{r.stderr}"
     return r
