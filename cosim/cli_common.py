@@ -39,8 +39,8 @@ def _version(value: bool) -> None:
 def _main(
     version: bool = typer.Option(False, "--version", help="print the version and exit", callback=_version,
                                  is_eager=True),
-    verbose: bool = typer.Option(False, "--verbose", "-v", help="also show other libraries' warnings and "
-                                 "SystemC's own diagnostics (on stderr)"),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="also show other libraries' warnings, "
+                                 "notices and progress bars (on stderr)"),
 ) -> None:
     """dynvit-cosim: dynamic vision-transformer inference on a SystemC accelerator under a SimPy real-time host."""
     from . import quiet
