@@ -48,6 +48,7 @@ from pathlib import Path
 
 from vocab.errors import UserError
 from vocab.paths import cache_dir
+from vocab.progress import first_use
 
 SRC_DIR = Path(__file__).resolve().parent / "src"
 # The one header that includes every C++ source of the model, in dependency order.
@@ -315,6 +316,7 @@ def build_model(install: SystemCInstall, gen_dir: Path) -> Path:
     with _file_lock(root / f"dynvit-model-{key}.lock"):
         if _intact(lib):  # another process built it while this one waited
             return lib
+        first_use(f"compiling the SystemC model with {cxx} (once per source change; cached afterwards)")
         fd, tmp = tempfile.mkstemp(dir=root, prefix=f".{lib.name}.", suffix=".tmp")
         os.close(fd)
         cmd = [cxx, *model_flags(install), "-I", str(SRC_DIR), "-I", str(gen_dir), "-I", str(install.include_dir),

@@ -356,7 +356,7 @@ def run(
 
 @app.command()
 def regress(
-    names: Optional[List[str]] = typer.Argument(None, metavar="SCENARIO...", help="scenarios (default: every built-in scenario)"),
+    names: Optional[List[str]] = typer.Argument(None, metavar="SCENARIO", help="scenarios (default: every built-in scenario)"),
     update: bool = typer.Option(False, "--update", help="rewrite the goldens from this run (a deliberate act: review the diff)"),
 ) -> None:
     """Run the scenarios and compare their summaries with the committed goldens (tests/golden)."""

@@ -68,16 +68,34 @@ def report(
 def export(
     trace: str = typer.Argument(..., metavar="TRACE.h5", help="trace file (.h5)"),
     chrome_trace: Optional[str] = typer.Option(None, "--chrome-trace", metavar="FILE.json", help="write Chrome / Perfetto trace-event JSON here"),
+    parquet: Optional[str] = typer.Option(None, "--parquet", metavar="FOLDER", help="write the tables (frames, layers, "
+                                          "resources, configs) as FOLDER/<table>.parquet, units in the schema metadata"),
+    csv: Optional[str] = typer.Option(None, "--csv", metavar="FOLDER", help="write the tables as FOLDER/<table>.csv"),
     no_layers: bool = typer.Option(False, "--no-layers", help="leave out the layer events (smaller file)"),
     perfetto: Optional[str] = typer.Option(None, "--perfetto", help="write Perfetto's binary trace (protobuf) here; "
                                            "a long run is cut into parts the Perfetto UI opens (OUT-001.pftrace, ...)"),
     force: bool = typer.Option(False, "--force", "-f", help="overwrite an existing output file"),
 ) -> None:
-    """Export a trace for trace viewers (open the JSON in https://ui.perfetto.dev or chrome://tracing)."""
-    if not chrome_trace and not perfetto:
-        _fail("give an output: --perfetto OUT.pftrace (long runs) or --chrome-trace OUT.json")
+    """Export a trace: its tables as Parquet or CSV (pandas reads them without this project), or a
+    timeline for trace viewers (Perfetto's binary format for long runs, or Chrome trace-event JSON;
+    open either in https://ui.perfetto.dev)."""
+    if not (chrome_trace or perfetto or parquet or csv):
+        _fail("give an output: --perfetto OUT.pftrace (long runs), --chrome-trace OUT.json, --parquet FOLDER or --csv FOLDER")
 
     def go():
+        from traces.tables import export_tables
+
+        for fmt, folder in (("parquet", parquet), ("csv", csv)):
+            if folder:
+                if os.path.exists(folder) and not os.path.isdir(folder):
+                    _fail(f"--{fmt} {folder} is a file; give a folder")
+                try:
+                    files = export_tables(trace, folder, fmt, overwrite=force)
+                except FileExistsError as e:
+                    _fail(str(e))
+                console.print(f"{fmt}: " + ", ".join(str(p) for p in files))
+        if not (chrome_trace or perfetto):
+            return
         from traces.chrome import export_chrome_trace
         from traces.output import check_output
 

@@ -39,13 +39,32 @@ def _version(value: bool) -> None:
 def _main(
     version: bool = typer.Option(False, "--version", help="print the version and exit", callback=_version,
                                  is_eager=True),
-    verbose: bool = typer.Option(False, "--verbose", "-v", help="also show other libraries' warnings and "
-                                 "SystemC's own diagnostics (on stderr)"),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="also show other libraries' warnings, "
+                                 "notices and progress bars (on stderr)"),
 ) -> None:
     """dynvit-cosim: dynamic vision-transformer inference on a SystemC accelerator under a SimPy real-time host."""
     from . import quiet
 
     quiet.configure(verbose)
+    _show_first_use()
+
+
+def _show_first_use() -> None:
+    """First-use work (vocab.progress) as labelled lines on stderr, above a live progress bar."""
+    import logging
+
+    from vocab.progress import LOGGER
+
+    class _Say(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            err_console.print(Text("... ", style="dim") + Text(record.getMessage()))
+
+    if not any(getattr(h, "dynvit_cli", False) for h in LOGGER.handlers):  # once per process
+        h = _Say()
+        h.dynvit_cli = True
+        LOGGER.addHandler(h)
+    LOGGER.setLevel(logging.INFO)
+    LOGGER.propagate = False
 
 
 class _Console(Console):

@@ -21,6 +21,7 @@ from typing import Any, Callable, Iterable
 
 from host.profile import ProfileTable, ResourceLevel
 from vocab.paths import atomic_write_text, cache_dir as shared_cache_dir
+from vocab.progress import first_use
 
 from .bridge import resource_settings
 
@@ -70,6 +71,9 @@ def measure(
         dirty = False
         if use_cache and path.is_file():
             cached, dirty = _load_entries(path)
+        todo = [lv for lv in levels if json.dumps(list(lv)) not in cached]
+        if todo:
+            first_use(f"profiling {config} at {len(todo)} resource level(s) (first use; cached afterwards)")
         for lv in levels:
             k = json.dumps(list(lv))
             if k not in cached:

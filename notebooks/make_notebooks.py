@@ -3,9 +3,11 @@
     .venv/bin/python notebooks/make_notebooks.py
 
 Edit the cells here, not in the .ipynb files, then run this script again.
-Each notebook takes its trace path(s) in its first code cell, from the
-environment (DYNVIT_TRACE / DYNVIT_TRACES) or a default under runs/, and runs
-top to bottom without edits (the tests execute them).
+Each notebook takes its inputs in its first code cell, tagged ``parameters`` as papermill expects
+(plain assignments with defaults under runs/): edit it, or let a tool inject a cell after it
+(``papermill -p TRACE runs/x.h5 ...``; the tests do the same with :func:`inject_parameters`). With
+the defaults a notebook runs top to bottom after ``make run`` (``jupyter execute NOTEBOOK``, which
+``make setup`` installs).
 """
 
 from __future__ import annotations
@@ -60,6 +62,16 @@ def params_cell(src: str):
     return c
 
 
+def inject_parameters(notebook: nbformat.NotebookNode, **values) -> nbformat.NotebookNode:
+    """Papermill's convention: a cell tagged ``injected-parameters`` right after the cell tagged
+    ``parameters``, assigning the given values (their ``repr``). Returns the notebook."""
+    i = next(i for i, c in enumerate(notebook.cells) if "parameters" in c.metadata.get("tags", []))
+    cell = new_code_cell("\n".join(f"{k} = {v!r}" for k, v in values.items()))
+    cell.metadata["tags"] = ["injected-parameters"]
+    notebook.cells.insert(i + 1, cell)
+    return notebook
+
+
 def run_at_a_glance():
     return nb([
         new_markdown_cell("""# 1. A run at a glance
@@ -68,18 +80,18 @@ What the host saw and did, frame by frame: the resources it was given, the confi
 chose, latency against the deadline (misses and drops), energy per frame.
 
 **Input:** one trace written by `cosim run` (default `runs/default-seed1.h5`, which `cosim run` writes for the
-default scenario). Set `DYNVIT_TRACE=/path/to/trace.h5` before starting Jupyter, or edit the first code cell.
-The same figures without Jupyter: `cosim report TRACE.h5`."""),
-        params_cell(f'''
+default scenario): the `TRACE` parameter in the next cell (tagged `parameters`, so papermill's `-p TRACE ...`
+sets it too). The same figures without Jupyter: `cosim report TRACE.h5`."""),
+        params_cell('''
+TRACE = "runs/default-seed1.h5"  # the trace to analyse (relative paths: from the repository root)'''),
+        new_code_cell(f'''
 import os
 import sys
-
-TRACE = os.environ.get("DYNVIT_TRACE", "runs/default-seed1.h5")  # parameter: the trace to analyse
 
 {SETUP}
 
 TRACE = resolve(TRACE)
-TRACE'''),
+TRACE'''.strip()),
         new_code_cell(IMPORTS),
         new_markdown_cell("""## Open the trace
 
@@ -92,11 +104,21 @@ print(t)
         new_markdown_cell("""## Summary per stream
 
 Miss rate = (missed + dropped) / frames. Mean accuracy is over run frames whose accuracy is known; an
-accuracy nobody measured or published is NaN (*unknown*), never invented."""),
-        new_code_cell('''s = traces.summary(t)
+accuracy nobody measured or published is NaN (*unknown*), never invented. `accuracy_known` of `run` says how
+many frames a mean covers: a partial mean (marked `*`) is not comparable with a mean over all frames."""),
+        new_code_cell('''from traces.summary import PARTIAL_NOTE, accuracy_cell, accuracy_partial
+
+s = traces.summary(t)
+metrics = traces.accuracy_metrics(t)
+s.insert(s.columns.get_loc("accuracy_mean"), "accuracy (known/run)",
+         [accuracy_cell(r, metrics.get(r["stream"], "")) for _, r in s.iterrows()])
 s'''),
-        new_code_cell('''acc = s.set_index("stream").loc["all", "accuracy_mean"]
-print("mean accuracy:", "unknown" if np.isnan(acc) else f"{acc:.2f} ({plots.accuracy_metric(t) or 'metric not recorded'})")'''),
+        new_code_cell('''row = s.set_index("stream").loc["all"]
+print("mean accuracy:", row["accuracy (known/run)"], f"({plots.accuracy_metric(t) or 'metric not recorded'})")
+if accuracy_partial(row):
+    print(PARTIAL_NOTE)
+if not t.meta["complete"]:
+    print("INCOMPLETE: a killed run's trace; its frames end at the last flush")'''),
         new_markdown_cell("## The whole run on one time axis"),
         new_code_cell('''display(plots.run_at_a_glance(t))'''),
         new_markdown_cell("""## Querying the tables directly
@@ -134,19 +156,19 @@ def where_time_and_energy_go():
 Per-layer breakdown of time and energy by op class (dense_conv, pointwise, depthwise, attention, non_mac) and
 by level of the memory hierarchy (DRAM, global buffer + NoC, PE buffers), for chosen configurations.
 
-**Input:** `DYNVIT_TRACE` (default `runs/default-seed1.h5`); optionally `DYNVIT_CONFIGS`, a comma-separated
-list of configuration ids (default: the most used ones)."""),
-        params_cell(f'''
+**Input:** the parameters in the next cell: `TRACE` (default `runs/default-seed1.h5`) and `CONFIGS`, a list of
+configuration ids (default `[]`: the most used ones)."""),
+        params_cell('''
+TRACE = "runs/default-seed1.h5"  # the trace to analyse (relative paths: from the repository root)
+CONFIGS = []  # configuration ids to break down ([] = the most used ones)'''),
+        new_code_cell(f'''
 import os
 import sys
-
-TRACE = os.environ.get("DYNVIT_TRACE", "runs/default-seed1.h5")  # parameter: the trace to analyse
-CONFIGS = [c for c in os.environ.get("DYNVIT_CONFIGS", "").split(",") if c]  # parameter: [] = most used
 
 {SETUP}
 
 TRACE = resolve(TRACE)
-TRACE, CONFIGS'''),
+TRACE, CONFIGS'''.strip()),
         new_code_cell(IMPORTS),
         new_code_cell('''t = traces.open(TRACE)
 configs = CONFIGS or plots.choose_configs(t)
@@ -196,31 +218,39 @@ def compare_runs():
 
 Several traces side by side: miss rate, mean accuracy, energy per frame, p99 latency, configuration mix.
 
-**Input:** `DYNVIT_TRACES`, a comma-separated list of traces; if it is not set, every trace in `runs/`
-(`DYNVIT_RUNS` to look elsewhere): after `make run` that is `runs/default-seed1.h5` alone; add another with
-e.g. `cosim run --seed 2`. The same table on the command line: `cosim compare A.h5 B.h5 ...`."""),
-        params_cell(f'''
+**Input:** the parameters in the next cell: `TRACES`, a list of traces; if it is empty, every trace in the
+folder `RUNS` (default `runs/`: after `make run` that is `runs/default-seed1.h5` alone; add another with e.g.
+`cosim run --seed 2`). The same table on the command line: `cosim compare A.h5 B.h5 ...`."""),
+        params_cell('''
+TRACES = []  # the traces to compare ([] = every trace in RUNS)
+RUNS = "runs"  # folder of traces used when TRACES is empty (relative paths: from the repository root)'''),
+        new_code_cell(f'''
 import glob
 import os
 import sys
 
-TRACES = os.environ.get("DYNVIT_TRACES", "")  # parameter: comma-separated traces ('' = every trace in RUNS)
-RUNS = os.environ.get("DYNVIT_RUNS", "runs")  # parameter: folder of traces used when TRACES is empty
-
 {SETUP}
 
-if TRACES.strip():
-    TRACES = [resolve(p) for p in TRACES.split(",") if p.strip()]
+if TRACES:
+    TRACES = [resolve(p) for p in TRACES]
 else:
     TRACES = sorted(glob.glob(os.path.join(resolve(RUNS), "*.h5")))
 if not TRACES:
-    raise SystemExit(f"no traces in {{RUNS}}: run `make run` (or `cosim run`) first, or set DYNVIT_TRACES")
-TRACES'''),
-        new_code_cell(IMPORTS + "\nfrom traces.compare import compare"),
+    raise SystemExit(f"no traces in {{RUNS}}: run `make run` (or `cosim run`) first, or set TRACES")
+TRACES'''.strip()),
+        new_code_cell(IMPORTS + "\nfrom traces.compare import accuracy_ranking, compare"),
         new_markdown_cell("""## Summaries side by side
 
-`compare` gives one column block per trace (labelled by file name) and one column per stream plus `all`."""),
+`compare` gives one column block per trace (labelled by file name) and one column per stream plus `all`.
+A mean accuracy covers `accuracy_known` of the `run` frames: where that is only part of them the mean is not
+comparable with another, and `accuracy_ranking` refuses to rank on it (and says why). A killed run's trace
+(`complete` False) holds its frames up to the last flush only."""),
         new_code_cell('''df = compare(TRACES)
+print("complete:", df.attrs["complete"])
+if not df.attrs["same_resources"]:
+    print("the traces applied different resource timelines: their means are over frames at different resource levels")
+order, why = accuracy_ranking(df)
+print(why + (": " + " > ".join(order) if order else ""))
 df.round(4)'''),
         new_code_cell('''# only each trace's aggregate
 df.xs("all", axis=1, level="stream").round(4)'''),
@@ -255,21 +285,22 @@ def design_space() -> nbformat.NotebookNode:
 
 Reads the Parquet results of `cosim sweep SPEC.yaml -o DIR` (one row per point: coordinates, latency,
 energy by component, area, accuracy, error) with pandas and draws the latency-energy Pareto front with its
-knee. Set `DYNVIT_SWEEP` to the results directory (default: the vector-size part of `cosim reproduce`,
-`runs/reproduce/sweeps/vector_size`). The same on the command line:
+knee. `SWEEP` in the next cell is the results directory (default: the vector-size part of `cosim reproduce`,
+`runs/reproduce/sweeps/vector_size`); `cosim.load_results` reads its result files only (another file in the
+folder is ignored). The same on the command line:
 `cosim pareto DIR --x latency_s --y energy_j [--z area_mm2] [--accuracy] [--group preset]`."""),
-        params_cell(f'''
+        params_cell('''
+SWEEP = "runs/reproduce/sweeps/vector_size"  # a sweep's results directory (relative paths: from the repository root)'''),
+        new_code_cell(f'''
 import os
 import sys
-
-SWEEP = os.environ.get("DYNVIT_SWEEP", "runs/reproduce/sweeps/vector_size")  # parameter
 
 {SETUP}
 
 SWEEP = resolve(SWEEP)
-SWEEP'''),
-        new_code_cell(IMPORTS + "\nfrom cosim.pareto import fronts"),
-        new_code_cell('''df = pd.read_parquet(SWEEP)
+SWEEP'''.strip()),
+        new_code_cell(IMPORTS + "\nfrom cosim import load_results\nfrom cosim.pareto import fronts"),
+        new_code_cell('''df = load_results(SWEEP)
 failed = df[df["error"].fillna("") != ""]
 print(f"{len(df)} points, {len(failed)} failed")
 display(failed[["point_id", "error"]].head())

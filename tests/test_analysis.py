@@ -351,9 +351,8 @@ def test_notebook_runs(name, min_images, trace_path, trace_path2, monkeypatch):
     nb = nbformat.read(path, as_version=4)
     assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), "commit notebooks without outputs"
     first = next(c for c in nb.cells if c.cell_type == "code")
-    assert "DYNVIT_TRACE" in first.source
-    monkeypatch.setenv("DYNVIT_TRACE", trace_path)
-    monkeypatch.setenv("DYNVIT_TRACES", f"{trace_path},{trace_path2}")
+    assert "parameters" in first.metadata["tags"] and "environ" not in first.source  # papermill-style
+    inject_parameters(nb, **({"TRACES": [trace_path, trace_path2]} if "TRACES" in first.source else {"TRACE": trace_path}))
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     NotebookClient(nb, timeout=120, kernel_name="python3",
                    resources={"metadata": {"path": str(REPO / "notebooks")}}).execute()
@@ -361,6 +360,16 @@ def test_notebook_runs(name, min_images, trace_path, trace_path2, monkeypatch):
     n_disp = sum(1 for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "display_data"
                  and "image/png" in o.get("data", {}))
     assert n_disp >= min_images
+
+
+def inject_parameters(nb, **values):
+    """The notebooks' own papermill-style injection (notebooks/make_notebooks.py)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_notebooks", REPO / "notebooks" / "make_notebooks.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.inject_parameters(nb, **values)
 
 
 def test_notebooks_are_generated_from_the_script(tmp_path):

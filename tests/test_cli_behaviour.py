@@ -111,3 +111,71 @@ print("RESULT")
     assert r.returncode == 0, r.stderr
     assert r.stdout == "RESULT\n", r.stdout
     assert "Warning: dynvit-test: a diagnostic" in r.stderr
+
+
+def test_export_tables_and_tidy_compare_csv(cli, tmp_path):
+    import json
+
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    import traces
+    from test_analysis import make_trace
+
+    runner, app = cli
+    a = make_trace(tmp_path / "a.h5")
+    b = make_trace(tmp_path / "b.h5", seed=2, scale=1.6)
+    r = runner.invoke(app, ["export", a, "--parquet", str(tmp_path / "pq"), "--csv", str(tmp_path / "csv")])
+    assert r.exit_code == 0, r.output
+    with traces.open(a) as t:
+        for table in ("frames", "layers", "resources", "configs"):
+            want = t.table(table)
+            got = pd.read_parquet(tmp_path / "pq" / f"{table}.parquet")
+            pd.testing.assert_frame_equal(got, want, check_dtype=False)
+            assert len(pd.read_csv(tmp_path / "csv" / f"{table}.csv")) == len(want)
+        units = json.loads(pq.read_schema(tmp_path / "pq" / "frames.parquet").metadata[b"dynvit.units"])
+        assert units == t.units("frames") and units["latency_s"] == "s"
+    r = runner.invoke(app, ["export", a, "--csv", str(tmp_path / "csv")])
+    assert r.exit_code == 2 and "--force" in r.output
+    out = tmp_path / "cmp.csv"
+    r = runner.invoke(app, ["compare", a, b, "--csv", str(out)])
+    assert r.exit_code == 0, r.output
+    text = out.read_text().splitlines()
+    assert text[0] == "trace,stream,metric,value,unit,complete"
+    df = pd.read_csv(out)
+    assert len(df) == 2 * 3 * 13 and set(df["stream"]) == {"cam0", "cam1", "all"}
+    assert "a,all,frames,80,,True" in text  # counts as integers
+    assert any(line.startswith("a,all,miss_rate,0.") for line in text)
+
+
+def test_first_use_work_is_labelled_on_stderr(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DYNVIT_CACHE_DIR": str(tmp_path / "cache")}
+    r = subprocess.run([sys.executable, "-m", "cosim", "workload", "segformer-b0", "-r", "64x64", "--json"],
+                       capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert "lowering segformer-b0@64x64 to the layer IR (first use; cached afterwards)" in r.stderr
+    assert r.stdout.startswith("{") and r.stdout.count("\n") == 1  # results alone on stdout
+    r = subprocess.run([sys.executable, "-m", "cosim", "workload", "segformer-b0", "-r", "64x64", "--json"],
+                       capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600)
+    assert r.returncode == 0 and "lowering" not in r.stderr  # cached: nothing to say
+
+
+@pytest.mark.parametrize("verbose", [False, True])
+def test_third_party_warnings_only_with_v(verbose):
+    code = f"""
+import warnings, logging
+from cosim import quiet
+quiet.configure({verbose})
+warnings.warn_explicit("Port 8787 is already in use.\\nPerhaps you already have a cluster running?", UserWarning,
+                       "node.py", 1, module="distributed.node")
+logging.getLogger("distributed.scheduler").warning("a scheduler notice")
+import os
+print(os.environ.get("TRANSFORMERS_VERBOSITY"), os.environ.get("HF_HUB_DISABLE_PROGRESS_BARS"))
+"""
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120,
+                       env={k: v for k, v in {**os.environ, "PYTHONPATH": str(ROOT)}.items()
+                            if k not in ("TRANSFORMERS_VERBOSITY", "HF_HUB_DISABLE_PROGRESS_BARS")})
+    assert r.returncode == 0, r.stderr
+    shown = "Port 8787" in r.stderr and "a scheduler notice" in r.stderr
+    assert shown == verbose, r.stderr
+    assert r.stdout.split() == (["None", "None"] if verbose else ["error", "1"])

@@ -16,6 +16,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _run(cmd, **kw):
+    # PYTHONPATH would put the checkout (and the egg-info a build leaves there) before the install
+    kw.setdefault("env", {k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=900, **kw)
     assert r.returncode == 0, f"{cmd}\n{r.stdout}\n{r.stderr}"
     return r
@@ -29,10 +31,12 @@ def test_wheel_installs_and_runs_from_an_unrelated_folder(tmp_path):
     venv = tmp_path / "venv"
     _run([sys.executable, "-m", "venv", "--without-pip", str(venv)])
     py = venv / "bin" / "python"
-    # the dependencies come from this environment (nothing is downloaded); the project only from the wheel
-    purelib = Path(_run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]).stdout.strip())
-    (purelib / "_deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     _run([sys.executable, "-m", "pip", "--python", str(py), "install", "--no-deps", "--no-index", "-q", str(whl)])
+    # the dependencies come from this environment (nothing is downloaded), after the venv's own packages: the
+    # project only from the wheel (this environment's editable install is not on the path: its .pth is not read)
+    purelib = Path(_run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]).stdout.strip())
+    assert (purelib / "cosim" / "scenarios" / "default.py").is_file()
+    (purelib / "_deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     work = tmp_path / "elsewhere"
     work.mkdir()
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}

@@ -162,8 +162,10 @@ def test_design_space_notebook_runs(tiny_sweep, monkeypatch):
     path = Path(ROOT) / "notebooks" / "04_design_space.ipynb"
     nb = nbformat.read(path, as_version=4)
     assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), "commit notebooks without outputs"
-    assert "DYNVIT_SWEEP" in next(c for c in nb.cells if c.cell_type == "code").source
-    monkeypatch.setenv("DYNVIT_SWEEP", str(tiny_sweep[1]))
+    from test_analysis import inject_parameters
+
+    assert "SWEEP =" in next(c for c in nb.cells if "parameters" in c.metadata.get("tags", [])).source
+    inject_parameters(nb, SWEEP=str(tiny_sweep[1]))
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     NotebookClient(nb, timeout=120, kernel_name="python3",
                    resources={"metadata": {"path": str(Path(ROOT) / "notebooks")}}).execute()

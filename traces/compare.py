@@ -105,7 +105,9 @@ def tidy(df: pd.DataFrame) -> pd.DataFrame:
                 v = int(v)
             rows.append({"trace": tr, "stream": st, "metric": metric, "value": v,
                          "unit": _SI_UNIT.get(metric, ""), "complete": df.attrs.get("complete", {}).get(tr, True)})
-    return pd.DataFrame(rows, columns=["trace", "stream", "metric", "value", "unit", "complete"])
+    out = pd.DataFrame(rows, columns=["trace", "stream", "metric", "value", "unit", "complete"])
+    out["value"] = pd.Series([r["value"] for r in rows], dtype=object)  # ints stay ints (not 40.0)
+    return out
 
 
 #: The unit of each metric as compare stores it (the table's display units are in SUMMARY_FORMATS).

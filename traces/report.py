@@ -23,8 +23,8 @@ import pandas as pd
 
 from . import plots, schema
 from .reader import open as _open_trace
-from .summary import (ALL, MIXED, MIXED_CELL, SUMMARY_COLUMNS, SUMMARY_FORMATS, accuracy_metrics, config_counts,
-                      summary, summary_dict)
+from .summary import (ACCURACY_CELL_HEADER, ALL, PARTIAL_NOTE, SUMMARY_COLUMNS, SUMMARY_FORMATS, accuracy_cell,
+                      accuracy_metrics, accuracy_partial, config_counts, summary, summary_dict)
 
 #: Figures of a report: file name -> (plot function, caption).
 FIGURES: dict[str, tuple[Any, str]] = {
@@ -46,17 +46,20 @@ FIGURES: dict[str, tuple[Any, str]] = {
 
 def format_summary(s: pd.DataFrame, metrics: dict[str, str] | None = None) -> pd.DataFrame:
     """A :func:`traces.summary` table as strings, formatted by :data:`traces.summary.SUMMARY_FORMATS`
-    (units in the headers; NaN accuracy reads "unknown", other NaN "-"). With ``metrics``
-    (:func:`traces.accuracy_metrics`) a column names each row's accuracy metric, and a row mixing
-    metrics shows no mean."""
+    (units in the headers; NaN accuracy reads "unknown", other NaN "-"). The mean accuracy shows
+    its coverage (known/run frames) and marks a partial mean (:func:`traces.summary.accuracy_cell`).
+    With ``metrics`` (:func:`traces.accuracy_metrics`) a column names each row's accuracy metric,
+    and a row mixing metrics shows no mean."""
     out = {}
     metrics = metrics or {}
     for col in SUMMARY_COLUMNS:
         f = SUMMARY_FORMATS[col]
         if col == "accuracy_mean" and metrics:
             out["accuracy metric"] = [metrics.get(str(st), "") or "-" for st in s["stream"]]
-        out[f.header()] = [MIXED_CELL if col == "accuracy_mean" and metrics.get(str(st), "").startswith(MIXED)
-                           else f.cell(v) for st, v in zip(s["stream"], s[col])]
+        if col == "accuracy_mean":  # with its coverage; a partial mean marked (one definition: accuracy_cell)
+            out[ACCURACY_CELL_HEADER] = [accuracy_cell(r, metrics.get(str(r["stream"]), "")) for _, r in s.iterrows()]
+            continue
+        out[f.header()] = [f.cell(v) for v in s[col]]
     return pd.DataFrame(out)
 
 
@@ -192,6 +195,7 @@ def write_report_files(trace_path: str | os.PathLike, out_dir: str | os.PathLike
             figs.append((fname, caption))
 
         s_view = format_summary(s, accuracy_metrics(t))
+        partial = any(accuracy_partial(r) for _, r in s.iterrows())
         cfg_view = _configs_view(t)
         cnt_view = _counts_view(t)
         voc_view = _vocabulary_view(t)
@@ -222,6 +226,8 @@ def write_report_files(trace_path: str | os.PathLike, out_dir: str | os.PathLike
             md.append("Miss rate = frames missed or dropped / frames. Mean accuracy over run frames whose "
                       "accuracy is known (unknown = not measured or published, never invented).\n")
             md.append(_md_table(s_view))
+            if partial:
+                md.append("\n" + PARTIAL_NOTE.replace("*", "\\*", 1) + "\n")
             md.append("\n## Configurations\n")
             md.append(_md_table(cfg_view))
             md.append("\n## Run frames per configuration and stream\n")
@@ -254,6 +260,8 @@ def write_report_files(trace_path: str | os.PathLike, out_dir: str | os.PathLike
                      "frames whose accuracy is known (<em>unknown</em> = not measured or published, never "
                      "invented).</p>")
             h.append(_html_table(s_view))
+            if partial:
+                h.append(f"<p class=\"warn\">{e(PARTIAL_NOTE)}</p>")
             h.append("<h2>Configurations</h2>" + _html_table(cfg_view))
             h.append("<h2>Run frames per configuration and stream</h2>" + _html_table(cnt_view))
             h.append(f"<h2>Layer columns: energy components and counters</h2><p>{e(voc_note)}</p><details>"

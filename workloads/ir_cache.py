@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Callable
 
 from vocab.paths import atomic_write_text, cache_dir
+from vocab.progress import first_use
 
 from .ir import Workload
 from .knobs import Config
@@ -114,6 +115,7 @@ def cached(config: Config, lower: Callable[[Config], Workload]) -> Workload:
         return lower(config)
     wl = read(config)
     if wl is None:
+        first_use(f"lowering {config.id} to the layer IR (first use; cached afterwards)")
         wl = lower(config)
         write(config, wl)
     return wl
