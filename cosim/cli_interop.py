@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from .cli_common import SET_HELP, _fail, _guard, _hardware, app, console, resolve_config
@@ -121,7 +122,7 @@ def crosscheck_cmd(
     def go():
         import workloads
 
-        from .crosscheck import MODES, TERMS, TOLERANCE, crosscheck, summary, zigzag_version
+        from .crosscheck import MODES, crosscheck, summary, zigzag_version
 
         if mode not in MODES:
             _fail(f"--mode {mode!r} is not one of {', '.join(MODES)}")
@@ -144,53 +145,60 @@ def crosscheck_cmd(
                             "zigzag_terms_j": c.zz_terms, "explain": c.explain(), "notes": c.notes}
                            for c in checks]}, default=float) + "\n")
             return
-        t = Table(title=f"{cfg.id} on {hwp.name}: this tool vs ZigZag {zigzag_version()} ({mode} mapping)",
-                  title_justify="left")
-        for col in ("layer", "op", "MACs", "ours us", "ZigZag us", "ratio", "ours uJ", "ZigZag uJ", "ratio"):
-            t.add_column(col, justify="left" if col in ("layer", "op") else "right")
-        for c in checks:
-            t.add_row(c.name, c.op, f"{c.macs:,}", f"{c.ours_s * 1e6:,.2f}", _num(c.zz_s * 1e6),
-                      _ratio(c.latency_ratio), f"{c.ours_j * 1e6:,.2f}", _num(c.zz_j * 1e6),
-                      _ratio(c.energy_ratio))
-        console.print(t)
-        done = [c for c in checks if c.zz_j == c.zz_j]
-        groups = [("all layers ZigZag evaluated", done)] + ([(c.name, [c]) for c in done] if detail else [])
-        for title, cs in groups:
-            e = Table(title=f"energy by memory level and operand: {title}", title_justify="left")
-            for col in ("level", "operand", "ours uJ", "ZigZag uJ", "ratio"):
-                e.add_column(col, justify="left" if col in ("level", "operand") else "right")
-            for key, level, ops in TERMS:
-                a = sum(c.ours_terms.get(key, 0.0) for c in cs)
-                b = sum(c.zz_terms.get(key, 0.0) for c in cs)
-                e.add_row(level, ops, f"{a * 1e6:,.3f}", f"{b * 1e6:,.3f}", _ratio(b / a if a else float("nan")))
-            console.print(e)
-            if detail and len(cs) == 1:
-                console.print(f"[bold]this tool's loop nest[/]\n{cs[0].ours_loopnest}\n[bold]ZigZag's temporal "
-                              f"mapping[/] (per operand, innermost first, by memory level): {cs[0].zz_loopnest}",
-                              highlight=False)
-        outside = [(c, c.explain()) for c in checks]
-        outside = [(c, x) for c, x in outside if x]
-        if outside:
-            console.print(f"[bold]differences beyond +-{TOLERANCE:.0%}[/] (ratio = ZigZag / this tool):")
-            for c, x in outside:
-                for line in x:
-                    console.print(f"  {c.name}: {line}", highlight=False)
-                for n in c.notes:
-                    if not n.startswith("ZigZag could not"):
-                        console.print(f"    (pinned loop nest: {n})", highlight=False)
-        if s.get("not_evaluated"):
-            console.print(f"{s['not_evaluated']} layer(s) not evaluated by ZigZag (reason above); the agreement "
-                          f"below is over the others", highlight=False)
-        if not s.get("layers"):
-            _fail("ZigZag evaluated none of the layers", code=1)
-        console.print(
-            f"agreement over {s['layers']} MAC layers: latency ZigZag/ours {s['latency_ratio']:.3f} "
-            f"({100 * s['latency_within']:.0f}% of layers within +-{TOLERANCE:.0%}), energy ZigZag/ours "
-            f"{s['energy_ratio']:.3f} ({100 * s['energy_within']:.0f}% within +-{TOLERANCE:.0%}). This tool: its cost "
-            f"model (action counts equal to the SystemC simulation's; time an estimate); ZigZag has no NoC, "
-            f"leakage or padded-MAC energy.", highlight=False)
+        _print_checks(checks, s, f"{cfg.id} on {hwp.name}: this tool vs ZigZag {zigzag_version()} ({mode} mapping)",
+                      detail)
 
     _guard(go)
+
+
+def _print_checks(checks, s: dict, title: str, detail: bool) -> None:
+    """The per-layer table, the energy by level and operand, the explanations and the agreement."""
+    from .crosscheck import TERMS, TOLERANCE
+
+    t = Table(title=title, title_justify="left")
+    for col in ("layer", "op", "MACs", "ours us", "ZigZag us", "ratio", "ours uJ", "ZigZag uJ", "ratio"):
+        t.add_column(col, justify="left" if col in ("layer", "op") else "right")
+    for c in checks:
+        t.add_row(c.name, c.op, f"{c.macs:,}", f"{c.ours_s * 1e6:,.2f}", _num(c.zz_s * 1e6),
+                  _ratio(c.latency_ratio), f"{c.ours_j * 1e6:,.2f}", _num(c.zz_j * 1e6),
+                  _ratio(c.energy_ratio))
+    console.print(t)
+    done = [c for c in checks if c.zz_j == c.zz_j]
+    groups = [("all layers ZigZag evaluated", done)] + ([(c.name, [c]) for c in done] if detail else [])
+    for what, cs in groups:
+        e = Table(title=f"energy by memory level and operand: {what}", title_justify="left")
+        for col in ("level", "operand", "ours uJ", "ZigZag uJ", "ratio"):
+            e.add_column(col, justify="left" if col in ("level", "operand") else "right")
+        for key, level, ops in TERMS:
+            a = sum(c.ours_terms.get(key, 0.0) for c in cs)
+            b = sum(c.zz_terms.get(key, 0.0) for c in cs)
+            e.add_row(level, ops, f"{a * 1e6:,.3f}", f"{b * 1e6:,.3f}", _ratio(b / a if a else float("nan")))
+        console.print(e)
+        if detail and len(cs) == 1:
+            console.print(f"[bold]this tool's loop nest[/]\n{escape(cs[0].ours_loopnest)}\n[bold]ZigZag's "
+                          f"temporal mapping[/] (per operand, innermost first, by memory level): "
+                          f"{escape(cs[0].zz_loopnest)}", highlight=False)
+    outside = [(c, c.explain()) for c in checks]
+    outside = [(c, x) for c, x in outside if x]
+    if outside:
+        console.print(f"[bold]differences beyond +-{TOLERANCE:.0%}[/] (ratio = ZigZag / this tool):")
+        for c, x in outside:
+            for line in x:
+                console.print(f"  {escape(c.name)}: {escape(line)}", highlight=False)
+            for n in c.notes:
+                if not n.startswith("ZigZag could not"):
+                    console.print(f"    (pinned loop nest: {escape(n)})", highlight=False)
+    if s.get("not_evaluated"):
+        console.print(f"{s['not_evaluated']} layer(s) not evaluated by ZigZag (reason above); the agreement "
+                      f"below is over the others", highlight=False)
+    if not s.get("layers"):
+        _fail("ZigZag evaluated none of the layers", code=1)
+    console.print(
+        f"agreement over {s['layers']} MAC layers: latency ZigZag/ours {s['latency_ratio']:.3f} "
+        f"({100 * s['latency_within']:.0f}% of layers within +-{TOLERANCE:.0%}), energy ZigZag/ours "
+        f"{s['energy_ratio']:.3f} ({100 * s['energy_within']:.0f}% within +-{TOLERANCE:.0%}). This tool: its cost "
+        f"model (action counts equal to the SystemC simulation's; time an estimate); ZigZag has no NoC, "
+        f"leakage or padded-MAC energy.", highlight=False)
 
 
 def _num(x: float) -> str:

@@ -30,6 +30,7 @@ from typing import Any, Sequence
 import yaml
 
 from vocab.errors import UserError
+from vocab.units import J_PER_PJ
 
 __all__ = ["CrosscheckError", "LayerCheck", "crosscheck", "TERMS", "TOLERANCE", "zigzag_version", "MODES"]
 
@@ -118,19 +119,18 @@ _WHY = {
 
 
 def _ours(layer, hw) -> tuple[Any, float, dict[str, float]]:
-    from accelerator.mapping import layer_cost, map_layer
+    """This tool's mapping of ``layer``, its estimated seconds and its energy by `TERMS` key (J)."""
+    from accelerator.mapping import energy_model, layer_cost, map_layer
 
     m = map_layer(layer, hw)
     cost = layer_cost(layer, m, hw)
     e = {k: float(v) for k, v in cost.energy_j.items()}
     counts = {k: float(v) for k, v in cost.counts.items()}
-    from accelerator.mapping import energy_model
-
     pj = energy_model(hw).pj
     terms = {k: e.get(k, 0.0) for k in ("mac", "weight_buffer", "input_buffer", "accum_buffer", "global_buffer",
                                          "noc", "leakage", "mac_padded")}
-    terms["dram.r"] = counts.get("dram_read_bytes", 0.0) * pj["dram.read"] * 1e-12
-    terms["dram.w"] = counts.get("dram_write_bytes", 0.0) * pj["dram.write"] * 1e-12
+    terms["dram.r"] = counts.get("dram_read_bytes", 0.0) * pj["dram.read"] * J_PER_PJ
+    terms["dram.w"] = counts.get("dram_write_bytes", 0.0) * pj["dram.write"] * J_PER_PJ
     return m, float(cost.time_s), terms
 
 
@@ -139,13 +139,13 @@ def _zz_terms(cme) -> dict[str, float]:
     hierarchy (DRAM: inputs and weights -> ``dram.r``; outputs, written and any partial sums read
     back -> ``dram.w``)."""
     t = {k: 0.0 for k, *_ in TERMS}
-    t["mac"] = cme.mac_energy * 1e-12
+    t["mac"] = cme.mac_energy * J_PER_PJ
     for op, per_level in cme.mem_energy_breakdown.items():
         names = _HIERARCHY[str(op)]
         for i, pj_ in enumerate(per_level):
             lv = names[i]
             key = ("dram.w" if str(op) == "O" else "dram.r") if lv == "dram" else lv
-            t[key] += float(pj_) * 1e-12
+            t[key] += float(pj_) * J_PER_PJ
     return t
 
 
@@ -189,7 +189,6 @@ def crosscheck(layers: Sequence, hw, mode: str = "search", lpf_limit: int = 5, n
     if zigzag_version() is None:
         raise CrosscheckError("ZigZag is not installed: pip install '.[crosscheck]' (the zigzag-dse package)")
     from accelerator.export import zigzag as zz
-    from accelerator.export.levels import NOT_EXPRESSED  # noqa: F401  (documented in the output)
 
     from .loopnest import render_loopnest
 
@@ -253,7 +252,7 @@ def crosscheck(layers: Sequence, hw, mode: str = "search", lpf_limit: int = 5, n
         zz_s = float(c.latency_total2) / hw.clock_hz
         zz_terms = _zz_terms(c)
         chk = LayerCheck(name=l.name, op=l.op, macs=l.macs, ours_s=t, ours_j=sum(terms.values()), zz_s=zz_s,
-                         zz_j=float(c.energy_total) * 1e-12, ours_terms=terms, zz_terms=zz_terms,
+                         zz_j=float(c.energy_total) * J_PER_PJ, ours_terms=terms, zz_terms=zz_terms,
                          ours_loopnest=render_loopnest(l, m, hw), zz_loopnest=_zz_loopnest(c),
                          notes=notes.get(l.name, []))
         chk.latency_note = _latency_note(c, m, t, zz_s, hw)

@@ -25,8 +25,10 @@ lowers to the same layers, MACs and op classes as its torch module:
 Batch normalisation exported in eval mode is usually folded into the preceding ``Conv`` by the
 exporters (``torch.onnx.export`` does so unless ``training=TrainingMode.PRESERVE``): such a file
 has no ``batchnorm`` layers, faithfully to what it computes. Parameters: every floating-point
-initializer with more than one element that a layer reads (a batch norm's running statistics
-excluded, as torch counts them as buffers), attributed to the first layer reading it.
+initializer with more than one element that a MAC, normalisation or element-wise layer reads (a
+batch norm's running statistics excluded, as torch counts them as buffers; resize scales are not
+parameters), attributed to the first layer reading it. The dynamo exporter
+(``torch.onnx.export(..., dynamo=True)``) works offline too; it folds batch norms.
 """
 
 from __future__ import annotations
@@ -359,7 +361,10 @@ def lower_onnx(model: Any, resolution: tuple[int, int] | None = None) -> tuple[l
                                               "no-layer layout op)")
             raise OnnxImportError(f"unsupported ONNX op {op} at node {node.name or '(unnamed)'!r} on an "
                                   f"activation: {hint}")
-        pfrom = ins[1:3] if op == "BatchNormalization" else ins
+        # parameters: a normalisation's scale and bias (not a batch norm's running statistics), a
+        # PRelu slope, a learned operand of an element-wise op; never Resize scales or Clip bounds
+        pfrom = ins[1:3] if ppu in ("batchnorm", "layernorm") or op == "PRelu" else \
+            ins if ppu in ("add", "mul", "div") else []
         emit(node, ppu, pfrom, elements=g.numel(node.output[0], node),
              in_elements=sum(g.numel(i, node) for i in acts_in))
 
