@@ -29,6 +29,7 @@ import numpy as np
 from vocab.errors import UserError
 from vocab.units import MAX_TIME_S, S_PER_PS
 
+from .counters import COUNTER_INDEX as C
 from .params import HardwareParams, ParamError, RuntimeResources
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -150,9 +151,8 @@ def _fail(r: "InferenceResult", what: str) -> ResultInvariantError:
 
 
 def check_result(r: "InferenceResult") -> "InferenceResult":
-    """ResultInvariantError unless ``r``'s numbers satisfy the invariants; returns ``r``."""
-    from .counters import COUNTER_INDEX as C
-
+    """ResultInvariantError unless ``r``'s numbers satisfy the invariants; returns ``r``.
+    (Cheap: a few whole-table numpy reductions; it runs once per inference.)"""
     ctr = r.counters
     if ctr.shape != (r.n_layers, len(r.counter_names)):
         raise _fail(r, f"counter table of shape {ctr.shape} for {r.n_layers} layers")
@@ -163,30 +163,34 @@ def check_result(r: "InferenceResult") -> "InferenceResult":
         raise _fail(r, f"times out of order (submit {r.submit_ps} ps, start {r.start_ps} ps, end {r.end_ps} ps)")
     if not 0 <= r.layers_done <= r.n_layers or (not r.aborted and r.layers_done != r.n_layers):
         raise _fail(r, f"{r.layers_done} of {r.n_layers} layers done ({'aborted' if r.aborted else 'completed'})")
-    if np.any(ctr[:, C["end_ps"]] < ctr[:, C["start_ps"]]):
+    if (ctr[:, C["end_ps"]] < ctr[:, C["start_ps"]]).any():
         raise _fail(r, "a layer ends before it starts")
-    if np.any(ctr[:, C["macs_useful"]] > ctr[:, C["macs_issued"]]):
+    if (ctr[:, C["macs_useful"]] > ctr[:, C["macs_issued"]]).any():
         raise _fail(r, "more useful MACs than issued MACs")
-    u = r.utilization
+    tot = ctr.sum(axis=0)
+    cycles, macs = int(tot[C["cycles"]]), int(tot[C["macs_useful"]])
+    u = macs / (r.peak_macs_per_cycle * cycles) if cycles else 0.0  # InferenceResult.utilization
     if not (0.0 <= u <= 1.0 + _REL):
         raise _fail(r, f"utilisation {u:.6g} is outside [0, 1]")
     # latency >= the compute and memory bounds of the whole inference, at the most resources
     # granted during it (each tile's duration is rounded to whole picoseconds). Not for an
     # aborted one: its counters include transfers issued and then cut short by the abort.
-    lat = r.latency_s if not r.aborted else math.inf
-    tiles = float(ctr[:, C["tiles"]].sum())
-    slack = lat * _REL + tiles * _PS_PER_TILE * S_PER_PS
-    bounds = {"compute": r.macs / r.peak_macs_per_s if r.peak_macs_per_s > 0 else math.inf,
-              "memory": r.dram_bytes / r.dram_bytes_per_s if r.dram_bytes_per_s > 0 else math.inf}
-    for what, b in bounds.items():
-        if not (lat + slack >= b):
-            raise _fail(r, f"latency {lat:.6g} s is below its {what} bound {b:.6g} s")
-    parts = r.energy_by_component
-    bad = {k: v for k, v in parts.items() if not (math.isfinite(v) and v >= 0)}
-    if bad or any(np.any(~np.isfinite(v) | (v < 0)) for v in r.energy.values()):
-        k = next(iter(bad)) if bad else next(k for k, v in r.energy.items() if np.any(~np.isfinite(v) | (v < 0)))
-        raise _fail(r, f"energy component {k} is negative or not finite")
-    total, summed = r.energy_j, math.fsum(parts.values())
-    if not math.isclose(total, summed, rel_tol=1e-9, abs_tol=1e-18):
-        raise _fail(r, f"energy {total!r} J is not the sum of its components ({summed!r} J)")
+    if not r.aborted:
+        lat = r.latency_s
+        slack = lat * _REL + float(tot[C["tiles"]]) * _PS_PER_TILE * S_PER_PS
+        dram = float(tot[C["dram_read_bytes"]] + tot[C["dram_write_bytes"]])
+        for what, b in (("compute", macs / r.peak_macs_per_s if r.peak_macs_per_s > 0 else math.inf),
+                        ("memory", dram / r.dram_bytes_per_s if r.dram_bytes_per_s > 0 else math.inf)):
+            if not (lat + slack >= b):
+                raise _fail(r, f"latency {lat:.6g} s is below its {what} bound {b:.6g} s")
+    if r.energy:
+        names = list(r.energy)
+        e = np.stack([r.energy[k] for k in names])  # components x layers
+        bad = ~np.isfinite(e) | (e < 0)
+        if bad.any():
+            raise _fail(r, f"energy component {names[int(np.argwhere(bad)[0][0])]} is negative or not finite")
+        parts = e.sum(axis=1).tolist()
+        total, summed = sum(parts), math.fsum(parts)  # InferenceResult.energy_j, and exactly
+        if not math.isclose(total, summed, rel_tol=1e-9, abs_tol=1e-18):
+            raise _fail(r, f"energy {total!r} J is not the sum of its components ({summed!r} J)")
     return r
