@@ -217,3 +217,23 @@ def test_a_result_that_breaks_an_invariant_is_a_failed_point(monkeypatch):
     monkeypatch.setattr(sw, "_simulate_point", lambda coords: {**clamped, "hardware": "vs8"})
     row = sw.run_point("simulate", {})
     assert row["error"].startswith("result violates invariants") and "latency_s" not in row
+
+
+def test_damaged_parts_are_found_and_set_aside(tmp_path):
+    """Without a cluster: a part whose footer does not read is found, set aside under a hidden name
+    (no reader globs it) and no longer counted as finished."""
+    import pandas as pd
+
+    from cosim.sweep_checks import damaged_parts, set_aside
+    from cosim.sweeps import finished_ids, load_results
+
+    pd.DataFrame({"point_id": ["a"], "error": [""]}).to_parquet(tmp_path / "part-a.parquet")
+    (tmp_path / "part-b.parquet").write_bytes(b"PAR1 cut short")
+    assert finished_ids(tmp_path) == {"a", "b"}  # the name alone said "finished" before
+    with pytest.raises(SpecError, match=r"part-b\.parquet: not a readable sweep result part"):
+        load_results(tmp_path)
+    bad = damaged_parts(tmp_path)
+    assert [p.name for p, _ in bad] == ["part-b.parquet"]
+    set_aside(bad[0][0])
+    assert finished_ids(tmp_path) == {"a"} and len(load_results(tmp_path)) == 1
+    assert len(pd.read_parquet(tmp_path)) == 1  # the set-aside file is hidden from pandas too
