@@ -25,7 +25,7 @@ def _command(line: str) -> list[str]:
     return shlex.split(line, comments=True)
 
 
-OUTPUT_OPTIONS = {"-o", "--out", "--csv", "--chrome-trace", "--parquet", "--plot"}
+OUTPUT_OPTIONS = {"-o", "--out", "--csv", "--chrome-trace", "--perfetto", "--parquet", "--plot"}
 VALUE_OPTIONS = OUTPUT_OPTIONS | {"--duration", "--seed", "--set", "--accuracy", "--sync", "-j", "--workers"}
 
 
@@ -70,6 +70,6 @@ def test_the_quick_tour_runs_end_to_end(tmp_path):
             continue  # activating the checkout's venv: this test runs in it already
         r = subprocess.run(["bash", "-c", line], cwd=work, env=env, capture_output=True, text=True, timeout=1800)
         assert r.returncode == 0, f"{line}\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}"
-    for f in ("runs/default-seed1.h5", "runs/two.h5", "runs/compare.csv", "runs/default.json",
+    for f in ("runs/default-seed1.h5", "runs/two.h5", "runs/compare.csv", "runs/default.pftrace",
               "runs/default-tables/frames.parquet", "runs/tiny-pareto_latency_s_energy_j.png"):
         assert (work / f).is_file(), f
