@@ -310,6 +310,9 @@ def _events(t: Trace, w: _PartWriter, F, R, streams, lane_of, counter_of, layers
 
 def _frame(w: _PartWriter, cols, i, s, n, start, end, track, lane, run) -> None:
     config, dropped, missed = str(cols["config"][i]), bool(cols["dropped"][i]), bool(cols["missed"][i])
+    ran = math.isfinite(start) and math.isfinite(end)
+    if not ran and not dropped:
+        return  # nothing to show (names are interned only for packets that are written)
     label = f"{s} #{n}"
     ann: list[bytes] = []
     pend: list[bytes] = []
@@ -335,7 +338,6 @@ def _frame(w: _PartWriter, cols, i, s, n, start, end, track, lane, run) -> None:
     a("missed", missed)
     a("dropped", dropped)
     args = b"".join(ann)
-    ran = math.isfinite(start) and math.isfinite(end)
     if ran:
         name = f"{label} {config}".strip() + (" (missed)" if missed else " (aborted)" if dropped else "")
         ts, te = _ns(start), _ns(end)
