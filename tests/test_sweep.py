@@ -150,7 +150,9 @@ def test_cli_sweep_bad_spec_and_pareto(tmp_path):
     p = subprocess.run([sys.executable, "-m", "cosim.cli", "pareto", str(res), "--x", "latency_s", "--y", "energy_j"],
                        capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
     assert p.returncode == 0, p.stderr
-    assert "2 of 3 points" in p.stdout and (res / "pareto_latency_s_energy_j.png").is_file()
+    # the figure goes beside the results folder, never inside it (readers glob the folder)
+    assert "2 of 3 points" in p.stdout and (tmp_path / "pts-pareto_latency_s_energy_j.png").is_file()
+    assert sorted(f.name for f in res.iterdir()) == ["part-a.parquet"]
 
 
 def test_design_space_notebook_runs(tiny_sweep, monkeypatch):
