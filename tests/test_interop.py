@@ -363,3 +363,26 @@ def test_exported_files_run_through_zigzags_api(tmp_path, monkeypatch):
     assert {n: c.layer.total_mac_count for n, c in per_layer.items()} == {"pw": 8 * 8 * 32 * 32,
                                                                            "c3": 8 * 8 * 16 * 16 * 9}
     assert energy > 0 and latency > 0
+
+
+@pytest.mark.slow  # the SystemC model and a short co-simulation
+def test_onnx_model_runs_in_simulate_and_a_scenario(tmp_path, monkeypatch):
+    import json
+    import os
+
+    import torch
+
+    from cosim import scenario as scen
+    from cosim.system import simulate
+
+    monkeypatch.chdir(tmp_path)
+    _export(_tiny(), torch.zeros(1, 3, 32, 32), tmp_path / "tiny.onnx")
+    r = CliRunner().invoke(_app(), ["simulate", "onnx:tiny.onnx", "--hw", "vs8", "--json"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.output)
+    assert out["config"].startswith("onnx:tiny.onnx@32x32#") and out["macs"] == workloads.lower(
+        workloads.parse_config("onnx:tiny.onnx")).total_macs and out["latency_s"] > 0
+    monkeypatch.setitem(os.environ, "DYNVIT_MODELS", "onnx:tiny.onnx")
+    system, source = scen.load("_own_model")
+    res = simulate(system, tmp_path / "own.h5", duration_s=0.2, scenario_source=source)
+    assert res.frames > 0
