@@ -332,3 +332,57 @@ def test_model_onnx_matches_torch_path(tmp_path, model):
     ref = workloads.lower(cfg)
     assert [_key(l) for l in layers] == [_key(l) for l in ref.layers]
     assert (sum(l.macs for l in layers), params) == (ref.total_macs, ref.params)
+
+
+@pytest.mark.slow  # ZigZag's own mapping search: about a minute
+@needs_zigzag
+def test_exported_files_run_through_zigzags_api(tmp_path, monkeypatch):
+    """The files `cosim hw export` and `cosim workload --to zigzag` write, evaluated by ZigZag's own
+    entry point (`get_hardware_performance_zigzag`, its mapping search included) on a small layer."""
+    import logging
+
+    from zigzag.api import get_hardware_performance_zigzag
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "small.yaml").write_text("- {name: pw, P: 8, Q: 8, C: 32, M: 32}\n"
+                                         "- {name: c3, R: 3, S: 3, P: 8, Q: 8, C: 16, M: 16, padding: 1}\n")
+    app = _app()
+    r = CliRunner().invoke(app, ["hw", "export", "vs8", "--to", "zigzag", "-o", "zz"])
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(app, ["workload", "layers:small.yaml", "--to", "zigzag", "-o", "zz", "--hw", "vs8"])
+    assert r.exit_code == 0 and "2 MAC layers" in r.output, r.output
+    wl_file = next((tmp_path / "zz").glob("layers_small*.zigzag.yaml"))
+    try:
+        energy, latency, cmes = get_hardware_performance_zigzag(
+            str(wl_file), str(tmp_path / "zz" / "vs8.zigzag.yaml"), str(tmp_path / "zz" / "mapping.zigzag.yaml"),
+            opt="EDP", dump_folder=str(tmp_path / "out"), lpf_limit=4, nb_spatial_mappings_generated=1,
+            loma_show_progress_bar=False)
+    finally:
+        logging.disable(logging.NOTSET)
+    per_layer = {c.layer.name: c for c, _ in cmes[0][1]}
+    assert {n: c.layer.total_mac_count for n, c in per_layer.items()} == {"pw": 8 * 8 * 32 * 32,
+                                                                           "c3": 8 * 8 * 16 * 16 * 9}
+    assert energy > 0 and latency > 0
+
+
+@pytest.mark.slow  # the SystemC model and a short co-simulation
+def test_onnx_model_runs_in_simulate_and_a_scenario(tmp_path, monkeypatch):
+    import json
+    import os
+
+    import torch
+
+    from cosim import scenario as scen
+    from cosim.system import simulate
+
+    monkeypatch.chdir(tmp_path)
+    _export(_tiny(), torch.zeros(1, 3, 32, 32), tmp_path / "tiny.onnx")
+    r = CliRunner().invoke(_app(), ["simulate", "onnx:tiny.onnx", "--hw", "vs8", "--json"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.output)
+    assert out["config"].startswith("onnx:tiny.onnx@32x32#") and out["macs"] == workloads.lower(
+        workloads.parse_config("onnx:tiny.onnx")).total_macs and out["latency_s"] > 0
+    monkeypatch.setitem(os.environ, "DYNVIT_MODELS", "onnx:tiny.onnx")
+    system, source = scen.load("_own_model")
+    res = simulate(system, tmp_path / "own.h5", duration_s=0.2, scenario_source=source)
+    assert res.frames > 0

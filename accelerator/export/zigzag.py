@@ -200,7 +200,7 @@ def pinned_mapping(layer: Layer, m: Mapping, hw: HardwareParams) -> tuple[dict[s
             unroll[d] = unroll.get(d, 1) * f
     temporal = {d: math.ceil(s / unroll.get(d, 1)) for d, s in dims.items()}
     # a PE's share of one tile along each dimension (temporal, after the spatial unrolling)
-    kt = m.K_t if lane == "K" else m.K_t  # lanes walk output channels (or groups of one channel)
+    kt = m.K_t  # lanes walk output channels (a depthwise layer's: its groups of one channel)
     share = {"C": math.ceil(min(m.C_t, dims["C"]) / spatial["D1"][0][1]), "OX": m.Q_t,
              "OY": math.ceil(m.P_t / max(1, dict(d3).get("OY", 1))), "B": m.N_t,
              lane: math.ceil(kt / unroll.get(lane, 1)), "FY": dims.get("FY", 1), "FX": dims.get("FX", 1)}
