@@ -426,10 +426,11 @@ def test_a_full_cache_folder_is_one_line(tmp_path):
     if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16k", "tmpfs", str(mnt)]).returncode:
         pytest.skip("mount -t tmpfs is not allowed here")
     try:
-        with open(mnt / "fill", "wb") as f, pytest.raises(OSError):
+        fd = os.open(mnt / "fill", os.O_WRONLY | os.O_CREAT)
+        with pytest.raises(OSError):
             while True:
-                f.write(b"\0" * 4096)
-                f.flush()
+                os.write(fd, b"\0" * 4096)
+        os.close(fd)
         env = {**os.environ, "PYTHONPATH": str(ROOT), "DYNVIT_CACHE_DIR": str(mnt / "c")}
         r = subprocess.run([sys.executable, "-m", "cosim", "simulate", "segformer-demo", "--rows", "1"], cwd=ROOT,
                            env=env, capture_output=True, text=True, timeout=300)
