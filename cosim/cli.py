@@ -46,26 +46,21 @@ def workload(
     knob: Optional[List[str]] = typer.Option(None, "--knob", "-k", help="NAME=VALUE, repeatable (see --list)"),
     resolution: Optional[str] = typer.Option(None, "--resolution", "-r", help="input resolution HxW"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
-    list_: bool = typer.Option(False, "--list", help="list models and their knobs"),
-    max_rows: int = typer.Option(0, "--rows", help="print at most this many layer rows (0 = all)"),
     onnx: Optional[str] = typer.Option(None, "--onnx", help="an ONNX file as the model (same as MODEL onnx:PATH)"),
     to: Optional[str] = typer.Option(None, "--to", help="write the MAC layers for timeloop | zigzag (with -o)"),
     out: Optional[str] = typer.Option(None, "--out", "-o", help="output folder of --to"),
     hw: Optional[str] = typer.Option(None, "--hw", help="--to zigzag: the preset giving the precisions"),
+    list_: bool = typer.Option(False, "--list", help="list models and their knobs"),
+    max_rows: int = typer.Option(0, "--rows", help="print at most this many layer rows (0 = all)"),
 ) -> None:
     """Lower a model configuration to the layer IR and print its layers, MACs and parameters."""
     import workloads
 
     if list_:
         return _guard(_list_models)
-    if onnx:
-        if model:
-            _fail("give either MODEL or --onnx, not both")
-        model = f"onnx:{onnx}"
+    model = cli_interop.workload_model(model, onnx, to, out)  # --onnx PATH is onnx:PATH; --to needs -o
     if not model:
-        _fail("give a MODEL (see `cosim workload --list`), onnx:PATH, layers:PATH or --onnx PATH")
-    if bool(to) != bool(out):
-        _fail("--to and --out go together: --to timeloop|zigzag -o DIR")
+        _fail("give a MODEL (see `cosim workload --list`)")
 
     def go():
         cfg = resolve_config(model, config, knob, resolution)

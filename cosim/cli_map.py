@@ -56,18 +56,18 @@ def map_cmd(
                 layers = [l for l in wl.layers if l.name == layer]
             if not layers:
                 _fail(f"--layer {layer!r} is not a layer of {cfg.id} (see `cosim workload {model}`)")
-        out, chosen = [], []
-        for l in layers:
-            best = mapping_candidates(l, hwp, top=2, exhaustive=exhaustive)
-            chosen.append(best[0])
-            out.append({"layer": l.name, "op": l.op, "macs": l.macs, "chosen": _row(best[0], l.macs),
-                        "runner_up": _row(best[1], l.macs) if len(best) > 1 else None})
-        if loopnest:
+        if loopnest:  # the chosen mapping of each layer as a loop nest (cosim/loopnest.py)
             from .loopnest import render_loopnest
 
-            for l, m in zip(layers, chosen):
+            for l in layers:
+                m = mapping_candidates(l, hwp, top=1, exhaustive=exhaustive)[0]
                 console.print(render_loopnest(l, m, hwp), highlight=False, markup=False)
             return
+        out = []
+        for l in layers:
+            best = mapping_candidates(l, hwp, top=2, exhaustive=exhaustive)
+            out.append({"layer": l.name, "op": l.op, "macs": l.macs, "chosen": _row(best[0], l.macs),
+                        "runner_up": _row(best[1], l.macs) if len(best) > 1 else None})
         if as_json:
             sys.stdout.write(json.dumps({"config": cfg.id, "hardware": hwp.name,
                                          "objective": hwp.mapping_objective, "layers": out}, default=float) + "\n")
