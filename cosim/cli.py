@@ -60,14 +60,9 @@ def workload(
 
     if list_:
         return _guard(_list_models)
-    if onnx:
-        if model:
-            _fail("give either MODEL or --onnx, not both")
-        model = f"onnx:{onnx}"
+    model = cli_interop.workload_model(model, onnx, to, out)  # --onnx PATH is onnx:PATH; --to needs -o
     if not model:
-        _fail("give a MODEL (see `cosim workload --list`), onnx:PATH, layers:PATH or --onnx PATH")
-    if bool(to) != bool(out):
-        _fail("--to and --out go together: --to timeloop|zigzag -o DIR")
+        _fail("give a MODEL (see `cosim workload --list`)")
 
     def go():
         cfg = resolve_config(model, config, knob, resolution)

@@ -33,6 +33,17 @@ def export_hardware(hwp, to: str, out: str) -> list[Path]:
     return (timeloop if _check_format(to) == "timeloop" else zigzag).write_hardware(hwp, out)
 
 
+def workload_model(model: str | None, onnx: str | None, to: str | None, out: str | None) -> str | None:
+    """`cosim workload`'s model from MODEL or --onnx PATH, and the --to/-o pairing checked."""
+    if onnx:
+        if model:
+            _fail("give either MODEL or --onnx, not both")
+        model = f"onnx:{onnx}"
+    if bool(to) != bool(out):
+        _fail("--to and --out go together: --to timeloop|zigzag -o DIR")
+    return model
+
+
 def export_workload(wl, to: str, out: str, hw: str | None = None, sets: list[str] | None = None) -> None:
     """Write the MAC layers of ``wl`` for Timeloop (one problem per layer) or ZigZag (one workload
     YAML; precisions from the hardware preset) and list what was written."""

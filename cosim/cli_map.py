@@ -60,11 +60,11 @@ def map_cmd(
         out, chosen = [], []
         for l in layers:
             best = mapping_candidates(l, hwp, top=2, exhaustive=exhaustive)
-            chosen.append(best[0])
             check_program(hwp, [l], best[:1], name=cfg.id)  # the simulator's time range, as simulate checks it
+            chosen.append(best[0])
             out.append({"layer": l.name, "op": l.op, "macs": l.macs, "chosen": _row(best[0], l.macs),
                         "runner_up": _row(best[1], l.macs) if len(best) > 1 else None})
-        if loopnest:
+        if loopnest:  # the chosen mapping of each layer as a loop nest (cosim/loopnest.py)
             from .loopnest import render_loopnest
 
             for l, m in zip(layers, chosen):

@@ -17,6 +17,7 @@ module: their accuracy is unknown unless a profile names their id.
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -29,7 +30,22 @@ DIGEST_CHARS = 12
 
 
 def file_digest(path: str | Path) -> str:
+    """The first `DIGEST_CHARS` hex digits of the file's SHA-256 (read again only when the file's
+    size or modification time changed)."""
+    st = Path(path).stat()
+    return _digest(str(Path(path).resolve()), st.st_size, st.st_mtime_ns)
+
+
+@lru_cache(maxsize=256)
+def _digest(path: str, size: int, mtime_ns: int) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:DIGEST_CHARS]
+
+
+@lru_cache(maxsize=256)
+def _onnx_input(path: str, digest: str):
+    from .onnx_import import input_resolution
+
+    return input_resolution(path)
 
 
 class ExternalFamily(Family):
@@ -99,9 +115,7 @@ class OnnxFamily(ExternalFamily):
     doc = "a user's ONNX model (workloads.onnx_import), id onnx:PATH[@HxW]"
 
     def _resolution(self, path: Path, given: tuple[int, int] | None) -> tuple[int, int]:
-        from .onnx_import import input_resolution
-
-        res, symbolic = input_resolution(path)
+        res, symbolic = _onnx_input(str(path.resolve()), file_digest(path))
         if symbolic:
             if given is None:
                 raise ConfigError(f"onnx:{path}: the model's input size is symbolic; give a resolution "
