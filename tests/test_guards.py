@@ -5,7 +5,6 @@ Each test here failed before the fix it names."""
 
 from __future__ import annotations
 
-import errno
 import os
 import shutil
 import subprocess
@@ -19,7 +18,7 @@ import yaml
 from typer.testing import CliRunner
 
 import traces
-from accelerator.params import HardwareParams, ParamError, RuntimeResources
+from accelerator.params import ParamError, RuntimeResources
 from accelerator.presets import load_preset
 from cosim.cli import app
 from traces.output import OutputError, atomic_output, output_path
