@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import List, Optional
 
@@ -30,6 +31,20 @@ def _trace_guard(fn):
     return _guard(go)
 
 
+def claim_report_files(folder: str, trace: str):
+    """The writer lock (`traces.OutputClaim`) on every file a report writes, held while it is
+    written: a file another process is writing is refused, not replaced."""
+    from traces.output import OutputClaim
+    from traces.report import FIGURES
+
+    stack = contextlib.ExitStack()
+    with stack:
+        for name in ("summary.csv", "summary.json", "config_counts.csv", *FIGURES, "report.md", "index.html"):
+            stack.enter_context(OutputClaim(os.path.join(folder, name), overwrite=True, inputs=[trace],
+                                            what="report file"))
+        return stack.pop_all()
+
+
 def _default_report_dir(trace: str) -> str:
     stem, _ = os.path.splitext(trace)
     return f"{stem}-report"
@@ -44,17 +59,30 @@ def report(
     """Write a report of a trace: summary tables, figures (PNG) and a page embedding them."""
 
     def go():
-        import traces
         from traces.output import check_output_folder
+
+        folder = out or _default_report_dir(trace)
+        made = not os.path.isdir(folder)
+        check_output_folder(folder, inputs=[trace], what="report folder")
+        try:
+            _write(folder)
+        except BaseException:
+            if made:  # a folder this call made and nothing was written into: not left behind
+                with contextlib.suppress(OSError):
+                    os.rmdir(folder)
+            raise
+
+    def _write(folder: str) -> None:
+        import traces
         from traces.report import write_report_files
 
-        folder = check_output_folder(out or _default_report_dir(trace), inputs=[trace], what="report folder")
-        with traces.open(trace) as t:
-            s = traces.summary(t)
-            metrics = traces.accuracy_metrics(t)
-            complete = t.meta["complete"]
-        print_summary(s, title=f"{os.path.basename(trace)}", metrics=metrics, complete=complete)
-        files = write_report_files(trace, folder, formats=("md",) if markdown_only else ("html", "md"))
+        with claim_report_files(folder, trace):
+            with traces.open(trace) as t:
+                s = traces.summary(t)
+                metrics = traces.accuracy_metrics(t)
+                complete = t.meta["complete"]
+            print_summary(s, title=f"{os.path.basename(trace)}", metrics=metrics, complete=complete)
+            files = write_report_files(trace, folder, formats=("md",) if markdown_only else ("html", "md"))
         page = files.get("html") or files["md"]
         console.print(f"report: {page}")
         for kind, p in files.items():

@@ -5,7 +5,6 @@ Each test here failed before the fix it names."""
 
 from __future__ import annotations
 
-import errno
 import os
 import shutil
 import subprocess
@@ -19,7 +18,7 @@ import yaml
 from typer.testing import CliRunner
 
 import traces
-from accelerator.params import HardwareParams, ParamError, RuntimeResources
+from accelerator.params import ParamError, RuntimeResources
 from accelerator.presets import load_preset
 from cosim.cli import app
 from traces.output import OutputError, atomic_output, output_path
@@ -438,3 +437,21 @@ def test_a_full_cache_folder_is_one_line(tmp_path):
         assert "Traceback" not in r.stderr
     finally:
         subprocess.run(["umount", str(mnt)])
+
+
+def test_report_never_writes_into_a_live_file(tmp_path):
+    a = write_trace(tmp_path / "a.h5")
+    rep = tmp_path / "rep"
+    rep.mkdir()
+    live = rep / "summary.csv"
+    with traces.OutputClaim(live, overwrite=True):
+        live.write_text("being written")
+        one_line(cli("report", a, "-o", str(rep), "--markdown"), "another run")
+        assert live.read_text() == "being written"
+    assert cli("report", a, "-o", str(rep), "--markdown").exit_code == 0
+    assert not list(rep.glob(".*.lock"))
+
+
+def test_report_of_a_bad_trace_leaves_no_folder(tmp_path):
+    one_line(cli("report", str(tmp_path / "missing.h5"), "-o", str(tmp_path / "rep")))
+    assert not (tmp_path / "rep").exists()
