@@ -32,17 +32,12 @@ def _trace_guard(fn):
 
 
 def claim_report_files(folder: str, trace: str):
-    """The writer lock (`traces.OutputClaim`) on every file a report writes, held while it is
-    written: a file another process is writing is refused, not replaced."""
-    from traces.output import OutputClaim
+    """The writer lock on every file a report writes, held while it is written."""
+    from traces.output import claim_files
     from traces.report import FIGURES
 
-    stack = contextlib.ExitStack()
-    with stack:
-        for name in ("summary.csv", "summary.json", "config_counts.csv", *FIGURES, "report.md", "index.html"):
-            stack.enter_context(OutputClaim(os.path.join(folder, name), overwrite=True, inputs=[trace],
-                                            what="report file"))
-        return stack.pop_all()
+    names = ("summary.csv", "summary.json", "config_counts.csv", *FIGURES, "report.md", "index.html")
+    return claim_files([os.path.join(folder, n) for n in names], inputs=[trace], what="report file")
 
 
 def _default_report_dir(trace: str) -> str:

@@ -31,7 +31,7 @@ from typing import IO, Iterator, Iterable
 
 from vocab.errors import UserError
 
-__all__ = ["OutputError", "OutputClaim", "atomic_output", "output_path", "check_output", "same_file",
+__all__ = ["OutputError", "OutputClaim", "atomic_output", "output_path", "check_output", "claim_files", "same_file",
            "check_not_input", "prepare_parent", "check_output_folder"]
 
 
@@ -198,6 +198,18 @@ def check_output_folder(path: str | os.PathLike, *, inputs: Iterable[str | os.Pa
     if not os.access(path, os.W_OK):
         raise OutputError(f"cannot write {what} {path}: folder is not writable")
     return path
+
+
+def claim_files(paths: Iterable[str | os.PathLike], *, inputs: Iterable[str | os.PathLike] = (),
+                what: str = "output") -> contextlib.ExitStack:
+    """`OutputClaim` (overwriting allowed) on each of ``paths``, all held until the returned
+    stack is closed (use it as a context manager): for a command that writes several files
+    of a folder itself. OutputError, with none held, if any is refused."""
+    inputs = list(inputs)
+    with contextlib.ExitStack() as stack:
+        for p in paths:
+            stack.enter_context(OutputClaim(p, overwrite=True, inputs=inputs, what=what))
+        return stack.pop_all()
 
 
 def check_output(path: str | os.PathLike, *, overwrite: bool = False, inputs: Iterable[str | os.PathLike] = (),
