@@ -162,9 +162,9 @@ def _ofa_figure(path: Path, df) -> None:
 
 
 def _gap_figure(path: Path, rows) -> None:
-    from traces.plots import wrap_label
+    import textwrap
 
-    names = [wrap_label(r[0], 44) for r in rows]
+    names = [textwrap.fill(r[0], 44) for r in rows]
     y = np.arange(len(rows))
     with style.use():
         fig = style.figure(12, 0.55 * len(rows) + 1.6)
@@ -172,9 +172,11 @@ def _gap_figure(path: Path, rows) -> None:
         for ax, k, paper, lbl in ((axes[0], 2, T_PAPER, f"time saved within {T_BUDGET:g} points [%]"),
                                   (axes[1], 3, E_PAPER, f"energy saved within {E_BUDGET:g} points [%]")):
             vals = [r[k] for r in rows]
-            ax.barh(y, vals, color=[style.BASE_COLOR] + [style.color(0)] * (len(rows) - 1), height=0.6)
+            ax.barh(y, vals, color=[style.BASE_COLOR] + [style.color(0)] * (len(rows) - 1), height=0.6, zorder=2)
+            for yi, val in zip(y, vals):
+                ax.text(val + 1, yi, f"{val:.1f}%", va="center", fontsize=9)
             ax.axvline(paper, color="#D55E00", lw=2, label=f"paper: {paper:g}%")
-            ax.axvspan(paper - TOLERANCE_PCT, paper + TOLERANCE_PCT, color="#D55E00", alpha=0.12, lw=0,
+            ax.axvspan(paper - TOLERANCE_PCT, paper + TOLERANCE_PCT, color="#D55E00", alpha=0.15, lw=0, zorder=0,
                        label=f"paper ± {TOLERANCE_PCT:g}")
             ax.set_xlim(0, 100)
             ax.set_xlabel(lbl)

@@ -294,7 +294,8 @@ def _b2_proxy_figure(path: Path, df) -> None:
             ax.set_ylabel(lbl)
             ax.set_title(lbl.split(" [")[0], loc="left")
         style.legend_outside(axes[1], title="knob family")
-        fig.suptitle("SegFormer-B2 dynamic configurations on vs16: savings against MACs removed")
+        fig.suptitle("SegFormer-B2 dynamic configurations on vs16: savings against MACs removed (accuracy unknown)",
+                     x=0.01, ha="left")
         style.save(fig, path)
 
 
@@ -363,13 +364,29 @@ def part_vector_size(ctx: Context) -> list[str]:
     n_all = sum(w[0] == w[1] and w[1] > 0 for w in wins.values())
     parts = "; ".join(f"{f}: {w[2]} least energy on {w[0]}/{w[1]} configurations" for f, w in wins.items())
     kind = "agrees" if n_all == len(wins) else "disagrees"
-    reason = "" if kind == "agrees" else (
-        " Where it does not, the wider vector loses because the family keeps MACs per PE fixed, so lanes fall "
-        "as the vector widens and the accumulation and input buffers are read per lane; where lanes (or area) are "
-        "held, wider vectors win.")
+    reasons = []
+    for fam, (won, n, widest) in wins.items():
+        if won < n:
+            narrow = min(FAMILIES[fam], key=lambda p: load_preset(p).vector_size)
+            reasons.append(f"in *{fam}* {widest} vs {narrow} on the full B2: " + _component_delta(df, widest, narrow,
+                                                                                                base_id))
+    reason = (" Measured where the wider vector loses (energy by component, full B2): " + "; ".join(reasons) + "."
+              if reasons else "")
     v = verdict(kind, f"{parts}.{reason}")
     ctx.verdicts["vector_size"] = v
     return md + ["", v, "", "![vector size](figures/vector_size.png)", ""]
+
+
+def _component_delta(df, a: str, b: str, config: str) -> str:
+    """The energy components that differ most between presets ``a`` and ``b`` on ``config``."""
+    ra = df[(df["preset"] == a) & (df["config"] == config)]
+    rb = df[(df["preset"] == b) & (df["config"] == config)]
+    if not len(ra) or not len(rb):
+        return "not in the results"
+    cols = [c for c in df.columns if c.startswith("energy_") and c.endswith("_j") and c != "energy_j"]
+    d = sorted(((float(ra[c].iloc[0] - rb[c].iloc[0]), c[7:-2]) for c in cols), key=lambda t: -abs(t[0]))[:3]
+    tot = float(ra["energy_j"].iloc[0] - rb["energy_j"].iloc[0])
+    return f"{tot * 1e3:+.2f} mJ in all, of which " + ", ".join(f"{name} {v * 1e3:+.2f} mJ" for v, name in d)
 
 
 def _vector_figure(path: Path, df) -> None:
@@ -491,5 +508,5 @@ def _scaling_figure(path: Path, df, designs, models) -> None:
         axes[-1].set_xlabel("model (512x512)")
         h, lab = axes[0].get_legend_handles_labels()
         fig.legend(h, lab, loc="outside right upper", title="design (vs16 with)")
-        fig.suptitle("Scaling PEs, global buffer (GB) and DRAM bandwidth for SegFormer B0..B5")
+        fig.suptitle("Scaling PEs, global buffer (GB) and DRAM bandwidth for SegFormer B0..B5", x=0.01, ha="left")
         style.save(fig, path)

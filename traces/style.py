@@ -126,14 +126,15 @@ def marker(i: int) -> str:
 
 def plain_ticks(ax, axis: str = "both") -> None:
     """Plain numbers on (log) axes: 200 instead of 2×10^2, 10k instead of 10^4; no minor tick labels."""
-    from matplotlib.ticker import FuncFormatter, NullFormatter
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     fmt = FuncFormatter(lambda v, _: compact(v))
     for name in ("x", "y") if axis == "both" else (axis,):
         a = ax.xaxis if name == "x" else ax.yaxis
-        a.set_major_formatter(fmt)
         if a.get_scale() == "log":
+            a.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))  # 10, 20, 50, 100: enough to read
             a.set_minor_formatter(NullFormatter())
+        a.set_major_formatter(fmt)
 
 
 def compact(v: float) -> str:
@@ -147,9 +148,12 @@ def compact(v: float) -> str:
 
 def legend_outside(ax, where: str = "right", **kw: Any):
     """A legend beside (``right``) or under (``below``) the axes, never over the data."""
-    if where == "below":
+    if where == "below":  # under the tick labels and the axis label (about 44 points below the axes)
+        from matplotlib.transforms import offset_copy
+
         kw.setdefault("ncol", 3)
-        return ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), borderaxespad=0, **kw)
+        return ax.legend(loc="upper center", bbox_to_anchor=(0.5, 0.0), borderaxespad=0,
+                         bbox_transform=offset_copy(ax.transAxes, fig=ax.figure, y=-44, units="points"), **kw)
     return ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0, **kw)
 
 
