@@ -87,7 +87,8 @@ def draw(rows: list[dict], hw: str | None, prof: Any):
     the full model as a star; one panel per cost (MACs, and latency and energy with ``hw``)."""
     from traces import style
 
-    xs = [("macs", "useful MACs [G]", 1e-9)]
+    big = max(r["macs"] for r in rows) >= 1e9
+    xs = [("macs", "useful MACs [G]" if big else "useful MACs [M]", 1e-9 if big else 1e-6)]
     if hw:
         xs += [("latency_s", f"latency on {hw} [ms]", 1e3), ("energy_j", f"energy on {hw} [mJ]", 1e3)]
     knobs = sorted({r["knob"] for r in rows if r["knob"] != "full"}, key=lambda k: (k == "mixed", k))

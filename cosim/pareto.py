@@ -133,7 +133,7 @@ def draw(res: ParetoResult, x: str, y: str, z: str | None = None, group: str | N
     groups = [(None, d)] if not group else list(d.groupby(group, sort=True))
     size_col = res.maximise[0] if res.maximise else None
     with style.use():
-        fig = style.figure(8.5, 5)
+        fig = style.figure(9.5, 5)
         ax = fig.subplots()
         sc = None
         zmin, zmax = ((float(d[z].min()), float(d[z].max())) if z and len(d) else (0.0, 1.0))
@@ -150,10 +150,10 @@ def draw(res: ParetoResult, x: str, y: str, z: str | None = None, group: str | N
                 sizes = 20 + 100 * ((f[size_col] - lo) / (hi - lo if hi > lo else 1.0)).to_numpy(float)
             kw = dict(c=f[z], cmap="viridis", vmin=zmin, vmax=zmax) if z else dict(color=colour)
             sc = ax.scatter(f[x] * xs, f[y] * ys, s=sizes, marker=style.marker(i), edgecolors="k", linewidths=0.4,
-                            zorder=3, label=f"on the front{name}" if (group or i == 0) else None, **kw)
-            f2 = front2d(f if len(res.all_objectives) > 2 else g[g["on_front"]], x, y)
+                            zorder=3, label=f"{gv}" if group else "on the front", **kw)
+            f2 = front2d(f, x, y)
             style.step_front(ax, f2[x] * xs, f2[y] * ys, color=colour if group else "#333333", lw=1.4,
-                             label=f"front in ({x}, {y}){name}", zorder=2)
+                             label=None if i else "front over the two axes", zorder=2)
             k = g[g["knee"]]
             ax.scatter(k[x] * xs, k[y] * ys, s=190, facecolors="none", edgecolors="#D55E00", linewidths=1.8,
                        zorder=4, label="knee" if i == 0 else None)
@@ -165,7 +165,7 @@ def draw(res: ParetoResult, x: str, y: str, z: str | None = None, group: str | N
         ax.set_xlabel(xl)
         ax.set_ylabel(yl)
         ax.set_title(title or f"Pareto front: {', '.join(res.objectives_text)}", loc="left", fontsize=11)
-        style.legend_outside(ax, where="below", ncol=3)
+        style.legend_outside(ax, title=group)
     return fig
 
 
