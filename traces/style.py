@@ -39,8 +39,9 @@ RC = {
     "pdf.fonttype": 42,
 }
 
-#: Categorical colours: Okabe & Ito's colour-blind-safe palette (Color Universal Design, 2002), grey last.
-PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000", "#999999")
+#: Categorical colours: Okabe & Ito's colour-blind-safe palette (Color Universal Design, 2002) without its
+#: black (kept for the base design, BASE_COLOR); the pale yellow last (weak on white).
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#999999", "#F0E442")
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "h")
 
 #: Display colours by name (op class, energy level, traffic level); a name not here gets a fallback colour.
