@@ -316,8 +316,8 @@ def _profile_figure(path: Path, df, model: str, synthetic: bool) -> None:
             ax.step(xs, best, where="post", color="#555555", lw=1.2, label="most saved within the drop")
             for b in BUDGETS:
                 ax.axvline(b, color="#bbbbbb", lw=1, ls="--", zorder=0)
-            ax.scatter([p[0] for p in paper], [p[1] for p in paper], marker=style.PAPER_MARKER, s=170,
-                       color="#D55E00", edgecolors="k", zorder=4, label="paper (SegFormer-B2, ADE20K)")
+            ax.scatter([p[0] for p in paper], [p[1] for p in paper], marker=style.PAPER_MARKER, s=200,
+                       color="white", edgecolors="k", linewidths=1.5, zorder=4, label="paper (SegFormer-B2, ADE20K)")
             ax.set_xlabel("accuracy drop [points]")
             ax.set_ylabel(lbl)
             ax.set_title(lbl.split(" [")[0], loc="left")
@@ -403,11 +403,12 @@ def _vector_figure(path: Path, df) -> None:
                 vs = load_preset(p).vector_size
                 for f, (_, m) in fam.items():
                     h = g[g["family"] == f]
-                    ax.scatter(h["kept"], h["energy_j"] * 1e3, color=style.color(i), marker=m, s=40, zorder=3,
-                               label=f"{p} (VS {vs})" if f == "full" else None)
+                    ax.scatter(h["kept"], h["energy_j"] * 1e3, color=style.color(i), marker=m, s=40, zorder=3)
             ax.set_title(name, loc="left")
             ax.set_xlabel("MACs kept [%]")
-            style.legend_outside(ax, where="below", ncol=1, title="preset")
+            colours = [Line2D([], [], ls="", marker="o", color=style.color(i), label=f"{p} (VS {load_preset(p).vector_size})")
+                       for i, p in enumerate(presets)]
+            style.legend_outside(ax, where="below", ncol=1, title="preset (colour)", handles=colours)
         axes[0].set_ylabel("energy per inference [mJ]")
         handles = [Line2D([], [], ls="", marker=m, color="#444444", label=f) for f, (_, m) in fam.items()]
         fig.legend(handles=handles, title="configuration (marker)", loc="outside right upper")
