@@ -847,7 +847,7 @@ def compare_traces(traces: Sequence, labels: Sequence[str] | None = None) -> Fig
             v = np.array(raw) * form.scale
             ax.set_title(title, loc="left")
             fin = np.isfinite(v)
-            ax.set_xlabel(wrap_label(xlabel, 26))
+            ax.set_xlabel(textwrap.fill(xlabel, 20))
             ax.grid(axis="y", visible=False)
             tr = transforms.blended_transform_factory(ax.transAxes, ax.transData)
             na = UNKNOWN if key == "accuracy_mean" else "no data"

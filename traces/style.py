@@ -264,6 +264,10 @@ def lint(fig) -> list[str]:
     canvas.draw()
     r = canvas.get_renderer()
     problems = []
+    labels = [(a.get_text(), a.get_window_extent(r)) for ax in fig.axes if ax.get_visible()
+              for a in (ax.xaxis.label, ax.yaxis.label) if a.get_visible() and a.get_text()]
+    for i, j in _overlaps([b for _, b in labels]):
+        problems.append(f"axis labels {labels[i][0]!r} and {labels[j][0]!r} overlap")
     for k, ax in enumerate(fig.axes):
         if not ax.get_visible() or not ax.axison:
             continue
