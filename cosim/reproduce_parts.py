@@ -314,8 +314,9 @@ def _profile_figure(path: Path, df, model: str, synthetic: bool) -> None:
             xs = np.sort(d["drop"].to_numpy(float))
             best = [d.loc[d["drop"] <= x + 1e-12, col].max() for x in xs]
             ax.step(xs, best, where="post", color="#555555", lw=1.2, label="most saved within the drop")
-            for b in BUDGETS:
-                ax.axvline(b, color="#bbbbbb", lw=1, ls="--", zorder=0)
+            for k, b in enumerate(BUDGETS):
+                ax.axvline(b, color="#bbbbbb", lw=1, ls="--", zorder=0,
+                           label=None if k else f"drop budgets {' and '.join(f'{x:g}' for x in BUDGETS)} points")
             ax.scatter([p[0] for p in paper], [p[1] for p in paper], marker=style.PAPER_MARKER, s=200,
                        color="white", edgecolors="k", linewidths=1.5, zorder=4, label="paper (SegFormer-B2, ADE20K)")
             ax.set_xlabel("accuracy drop [points]")
