@@ -13,6 +13,25 @@ import math
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+
+def knob_family(config_id: str) -> str:
+    """The knob that differs from the full configuration of its model ("full" for the full model,
+    "mixed" when several differ): the family a configuration's point belongs to in a figure."""
+    import workloads
+
+    cfg = workloads.parse_config(config_id)
+    full = workloads.full_config(cfg)
+    diff = [k for (k, v), (_, fv) in zip(cfg.knobs, full.knobs) if v != fv]
+    return "full" if not diff else diff[0] if len(diff) == 1 else "mixed"
+
+
+def is_synthetic(profile: Any) -> bool:
+    """Whether a profile was measured on the project's synthetic demo task (its provenance says so)."""
+    return any((a.provenance or {}).get("synthetic_task") or "synthetic" in a.label.lower()
+               for a in profile.entries.values())
+
 
 def rows_of(profile: Any, hw: str | None = None) -> list[dict]:
     import workloads
@@ -21,10 +40,8 @@ def rows_of(profile: Any, hw: str | None = None) -> list[dict]:
     for cid, acc in profile.entries.items():
         cfg = workloads.parse_config(cid)
         full = workloads.full_config(cfg)
-        diff = [k for (k, v), (_, fv) in zip(cfg.knobs, full.knobs) if v != fv]
-        knob = "full" if not diff else diff[0] if len(diff) == 1 else "mixed"
         wl = workloads.lower(cfg)
-        rows.append({"config": cid, "model": cfg.name, "knob": knob, "macs": wl.total_macs,
+        rows.append({"config": cid, "model": cfg.name, "knob": knob_family(cid), "macs": wl.total_macs,
                      "full_macs": workloads.lower(full).total_macs, "accuracy": acc.value, "metric": acc.metric})
     if hw:
         _simulate(rows, hw)
@@ -56,15 +73,55 @@ def _simulate(rows: list[dict], hw_name: str) -> None:
         r["latency_s"], r["energy_j"] = table.predict(r["config"], ResourceLevel())
 
 
+def figure(rows: list[dict], hw: str | None, prof: Any, path: Path) -> Path:
+    """:func:`draw` written to ``path`` (PNG) and beside it as SVG."""
+    from traces import style
+
+    style.save(draw(rows, hw, prof), path)
+    return path
+
+
+def draw(rows: list[dict], hw: str | None, prof: Any):
+    """Accuracy against the work kept: one marker per knob family (points of one family are
+    different values of that knob), each family's best accuracy at a given cost as a step line,
+    the full model as a star; one panel per cost (MACs, and latency and energy with ``hw``)."""
+    from traces import style
+
+    big = max(r["macs"] for r in rows) >= 1e9
+    xs = [("macs", "useful MACs [G]" if big else "useful MACs [M]", 1e-9 if big else 1e-6)]
+    if hw:
+        xs += [("latency_s", f"latency on {hw} [ms]", 1e3), ("energy_j", f"energy on {hw} [mJ]", 1e3)]
+    knobs = sorted({r["knob"] for r in rows if r["knob"] != "full"}, key=lambda k: (k == "mixed", k))
+    full = [r for r in rows if r["knob"] == "full"]
+    metric = rows[0]["metric"] or "accuracy"
+    with style.use():
+        fig = style.figure(4.6 * len(xs) + 1.8, 4.2)
+        axes = fig.subplots(1, len(xs), sharey=True, squeeze=False)[0]
+        for ax, (key, label, scale) in zip(axes, xs):
+            for i, k in enumerate(knobs):
+                pts = sorted([r for r in rows if r["knob"] == k] + full, key=lambda r: r[key])
+                x = np.array([r[key] * scale for r in pts])
+                y = np.array([r["accuracy"] for r in pts])
+                ax.step(x, np.maximum.accumulate(y), where="post", color=style.color(i), lw=1, alpha=0.6)
+                own = [r for r in pts if r["knob"] == k]
+                ax.scatter([r[key] * scale for r in own], [r["accuracy"] for r in own], color=style.color(i),
+                           marker=style.marker(i), s=34, zorder=3, label=k)
+            ax.scatter([r[key] * scale for r in full], [r["accuracy"] for r in full], marker="*", s=160,
+                       color=style.BASE_COLOR, zorder=4, label="full model")
+            ax.set_xlabel(label)
+            ax.set_title(label.split(" [")[0], loc="left")
+        axes[0].set_ylabel(f"{metric.split(',')[0]} [%]")
+        style.legend_outside(axes[-1], title="knob (line: best so far)")
+        labels = sorted({a.label for a in prof.entries.values()})
+        fig.suptitle(f"{prof.path.name}: accuracy against work kept, per knob\n({'; '.join(labels)})",
+                     fontsize=10)
+    return fig
+
+
 def report(profile_path: str, out: str | None = None, hw: str | None = None) -> dict:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     from workloads.accuracy import load_profile, resolve_profile
 
-    from traces.output import check_output_folder, output_path
+    from traces.output import check_output_folder
 
     prof = load_profile(profile_path)
     if not prof.entries:
@@ -74,31 +131,9 @@ def report(profile_path: str, out: str | None = None, hw: str | None = None) -> 
     outdir = Path(check_output_folder(out if out else prof.path.resolve().with_name(prof.path.stem + "-report"),
                                       inputs=[resolve_profile(profile_path)], what="report folder"))
     rows = rows_of(prof, hw)
-    xs = [("macs", "useful MACs (G)", 1e-9)]
-    if hw:
-        xs += [("latency_s", f"latency on {hw} (ms)", 1e3), ("energy_j", f"energy on {hw} (mJ)", 1e3)]
-    fig, axes = plt.subplots(1, len(xs), figsize=(5.2 * len(xs), 4.2), squeeze=False)
-    knobs = sorted({r["knob"] for r in rows if r["knob"] != "full"})
-    full = [r for r in rows if r["knob"] == "full"]
-    for ax, (key, label, scale) in zip(axes[0], xs):
-        for k in knobs:
-            pts = sorted([r for r in rows if r["knob"] == k] + ([] if k == "mixed" else full), key=lambda r: r[key])
-            ax.plot([r[key] * scale for r in pts], [r["accuracy"] for r in pts], "o-" if k != "mixed" else "x",
-                    label=k, ms=4)
-        for r in full:
-            ax.plot([r[key] * scale], [r["accuracy"]], "k*", ms=11, label="full model" if key == "macs" else None)
-        ax.set_xlabel(label)
-        ax.set_ylabel(rows[0]["metric"] or "accuracy")
-        ax.grid(alpha=0.3)
-    axes[0][0].legend(fontsize=8)
+    png = figure(rows, hw, prof, outdir / "resilience.png")
     labels = sorted({a.label for a in prof.entries.values()})
-    fig.suptitle(f"{prof.path.name}: accuracy vs work kept per knob\n({'; '.join(labels)})", fontsize=9)
-    fig.tight_layout()
-    png = outdir / "resilience.png"
-    with output_path(png, inputs=[prof.path], what="figure") as tmp:
-        fig.savefig(tmp, dpi=120)
-    plt.close(fig)
-
+    full = [r for r in rows if r["knob"] == "full"]
     cols = ["config", "knob", "macs", "accuracy"] + (["latency_s", "energy_j"] if hw else [])
     lines = [f"# Resilience of {prof.path.name}", "", f"profile: {prof.name}", "",
              f"metric: {rows[0]['metric']}; label(s): {'; '.join(labels)}", "",

@@ -140,10 +140,15 @@ def reproduce_cmd(
     scheduler: Optional[str] = typer.Option(None, "--scheduler", metavar="ADDRESS", help="address of an existing Dask scheduler"),
     only: Optional[List[str]] = typer.Option(None, "--only", metavar="PART", help="run only these parts (op_classes, b2_dynamic, "
                                                                   "ofa, vector_size, scaling)"),
+    accuracy: Optional[List[str]] = typer.Option(None, "--accuracy", help="accuracy profile (YAML written by "
+                                                 "`cosim accuracy`, or a shipped name such as segformer-demo), "
+                                                 "repeatable: replaces the built-in tables wherever it covers a "
+                                                 "configuration; part 2 then states time and energy saved at 1.4 "
+                                                 "and 4 points of drop from it"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress output"),
 ) -> None:
-    """The paper's study on this tool: sweeps under studies/, PNG figures and a Markdown page
-    that puts the paper's published numbers beside the tool's."""
+    """The paper's study on this tool: sweeps under studies/, figures (PNG and SVG) and a Markdown
+    page that puts the paper's published numbers beside the tool's, one verdict per part."""
 
     def go():
         from traces.output import check_output_folder
@@ -153,7 +158,7 @@ def reproduce_cmd(
 
         check_output_folder(out, what="output folder")  # before any sweep: a file in the way is one line
         check_workers(workers, scheduler)  # the same check as `cosim sweep`'s
-        page = rp.reproduce(out, workers=workers, scheduler=scheduler, only=only,
+        page = rp.reproduce(out, workers=workers, scheduler=scheduler, only=only, accuracy=accuracy or (),
                             log=None if quiet else (lambda m: err_console.print(m, highlight=False)))
         console.print(f"page: {page}", highlight=False)
 

@@ -113,39 +113,67 @@ def fronts(df, objectives: Sequence[str], maximise: Sequence[str] = (), group: s
                         n_dropped=n_dropped, group=group)
 
 
-def plot(res: ParetoResult, x: str, y: str, z: str | None, path: str | Path, group: str | None = None,
-         title: str | None = None) -> Path:
-    """Scatter of every valid row, the front(s) as lines, the knee(s) marked; written to ``path``."""
-    import matplotlib
+def front2d(g, x: str, y: str):
+    """The rows of ``g`` not dominated in the two plotted objectives (both minimised), by ``x``."""
+    if not len(g):
+        return g
+    m = pareto_mask(g[[x, y]].to_numpy(float))
+    return g[m].sort_values([x, y])
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig, ax = plt.subplots(figsize=(7, 5))
+def draw(res: ParetoResult, x: str, y: str, z: str | None = None, group: str | None = None, title: str | None = None):
+    """The figure of :func:`plot` (a matplotlib Figure, no pyplot): every valid row in grey, the
+    points of the (possibly many-objective) front as markers, coloured by ``z`` and sized by a
+    maximised objective when there is one, the front over the two plotted objectives as a
+    staircase (the region it bounds is achievable, so it never doubles back), the knee ringed."""
+    from traces import style
+
+    (xl, xs), (yl, ys) = style.column(x), style.column(y)
     d = res.data
     groups = [(None, d)] if not group else list(d.groupby(group, sort=True))
-    for i, (gv, g) in enumerate(groups):
-        colour = f"C{i % 10}"
-        if z:
-            sc = ax.scatter(g[x], g[y], c=g[z], cmap="viridis", s=14, alpha=0.6, marker="o^sDv"[i % 5])
-        else:
-            ax.scatter(g[x], g[y], s=12, alpha=0.35, color=colour)
-        f = g[g["on_front"]].sort_values(x)
-        lbl = f"front{'' if gv is None else f' {group}={gv}'}"
-        ax.plot(f[x], f[y], "-o", color=colour, ms=4, lw=1.4, label=lbl)
-        k = g[g["knee"]]
-        ax.scatter(k[x], k[y], s=160, facecolors="none", edgecolors="red", linewidths=1.8,
-                   label="knee" if i == 0 else None)
-    if z and len(d):
-        fig.colorbar(sc, ax=ax, label=z)
-    ax.set_xlabel(x)
-    ax.set_ylabel(y)
-    ax.set_title(title or f"Pareto front: {', '.join(res.objectives_text)}", fontsize=10)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    size_col = res.maximise[0] if res.maximise else None
+    with style.use():
+        fig = style.figure(9.5, 5)
+        ax = fig.subplots()
+        sc = None
+        zmin, zmax = ((float(d[z].min()), float(d[z].max())) if z and len(d) else (0.0, 1.0))
+        for i, (gv, g) in enumerate(groups):
+            colour = style.color(i)
+            name = "" if gv is None else f" {group}={gv}"
+            off = g[~g["on_front"]]
+            ax.scatter(off[x] * xs, off[y] * ys, s=10, color="#bbbbbb", label="other points" if i == 0 else None,
+                       zorder=1)
+            f = g[g["on_front"]]
+            sizes = 36.0
+            if size_col and len(f):
+                lo, hi = float(res.data[size_col].min()), float(res.data[size_col].max())
+                sizes = 20 + 100 * ((f[size_col] - lo) / (hi - lo if hi > lo else 1.0)).to_numpy(float)
+            kw = dict(c=f[z], cmap="viridis", vmin=zmin, vmax=zmax) if z else dict(color=colour)
+            sc = ax.scatter(f[x] * xs, f[y] * ys, s=sizes, marker=style.marker(i), edgecolors="k", linewidths=0.4,
+                            zorder=3, label=f"{gv}" if group else "on the front", **kw)
+            f2 = front2d(f, x, y)
+            style.step_front(ax, f2[x] * xs, f2[y] * ys, color=colour if group else "#333333", lw=1.4,
+                             label=None if i else "front over the two axes", zorder=2)
+            k = g[g["knee"]]
+            ax.scatter(k[x] * xs, k[y] * ys, s=190, facecolors="none", edgecolors="#D55E00", linewidths=1.8,
+                       zorder=4, label="knee" if i == 0 else None)
+        if z and sc is not None:
+            fig.colorbar(sc, ax=ax, label=style.column(z)[0], location="right", pad=0.02)
+        if size_col:
+            ax.scatter([], [], s=20, color="#777777", label=f"{size_col}: smallest")
+            ax.scatter([], [], s=120, color="#777777", label=f"{size_col}: largest")
+        ax.set_xlabel(xl)
+        ax.set_ylabel(yl)
+        ax.set_title(title or f"Pareto front: {', '.join(res.objectives_text)}", loc="left", fontsize=11)
+        style.legend_outside(ax, title=group)
+    return fig
+
+
+def plot(res: ParetoResult, x: str, y: str, z: str | None, path: str | Path, group: str | None = None,
+         title: str | None = None) -> Path:
+    """:func:`draw`, written to ``path`` (PNG) and beside it as SVG."""
+    from traces import style
+
+    path = Path(path)
+    style.save(draw(res, x, y, z, group=group, title=title), path)
     return path

@@ -40,8 +40,9 @@ import pandas as pd
 from IPython.display import display
 
 import traces
-from traces import plots
+from traces import plots, style
 
+style.apply()  # the project's figure style (fonts, colours, units) for the plain-matplotlib cells too
 pd.set_option("display.width", 160)
 pd.set_option("display.max_columns", 30)
 '''.strip()
@@ -141,9 +142,9 @@ for stream, g in ran.groupby("stream"):
         ax.hist(lat, bins=40, alpha=0.6, label=f"{stream} (n={len(lat)})")
     ax.axvline(((g["deadline_s"] - g["arrival_s"]) * 1e3).median(), ls="--", color="k", lw=1)
 ax.set_xlabel("latency [ms] (dashed: median relative deadline)")
-ax.set_ylabel("frames")
+ax.set_ylabel("frames [count]")
 ax.set_title("latency distribution of run frames", loc="left")
-ax.legend()
+style.legend_outside(ax)
 plt.show()'''),
         new_code_cell('''t.close()'''),
     ])
@@ -272,9 +273,9 @@ for label, g in ran.groupby("trace"):
     if len(lat):
         ax.step(lat, np.arange(1, len(lat) + 1) / len(lat), where="post", label=label)
 ax.set_xlabel("latency [ms]")
-ax.set_ylabel("share of run frames")
+ax.set_ylabel("share of run frames [-]")
 ax.set_title("latency CDF", loc="left")
-ax.legend()
+style.legend_outside(ax)
 plt.show()'''),
     ])
 
@@ -299,7 +300,7 @@ import sys
 
 SWEEP = resolve(SWEEP)
 SWEEP'''.strip()),
-        new_code_cell(IMPORTS + "\nfrom cosim import load_results\nfrom cosim.pareto import fronts"),
+        new_code_cell(IMPORTS + "\nfrom cosim import load_results\nfrom cosim.pareto import draw, fronts"),
         new_code_cell('''df = load_results(SWEEP)
 failed = df[df["error"].fillna("") != ""]
 print(f"{len(df)} points, {len(failed)} failed")
@@ -307,22 +308,12 @@ display(failed[["point_id", "error"]].head())
 df.head()'''),
         new_markdown_cell("""## Pareto front: latency against energy
 
-One front per hardware preset when the sweep has several; the red circle is each front's knee (the point
-nearest the best latency and the best energy, each scaled to the front's range)."""),
+One front per hardware preset when the sweep has several (a staircase: the region it bounds is achievable);
+the ringed point is each front's knee (the point nearest the best latency and the best energy, each scaled to
+the front's range). The same figure as `cosim pareto` (`cosim.pareto.draw`)."""),
         new_code_cell('''group = "preset" if "preset" in df.columns and df["preset"].nunique() > 1 else None
 res = fronts(df, ["latency_s", "energy_j"], group=group)
-fig, ax = plt.subplots(figsize=(8, 5), layout="constrained")
-for i, (g, d) in enumerate(res.data.groupby(group) if group else [("all", res.data)]):
-    ax.scatter(d["latency_s"] * 1e3, d["energy_j"] * 1e3, s=12, alpha=0.35, color=f"C{i}")
-    f = d[d["on_front"]].sort_values("latency_s")
-    ax.plot(f["latency_s"] * 1e3, f["energy_j"] * 1e3, "-o", ms=4, color=f"C{i}", label=str(g))
-    k = d[d["knee"]]
-    ax.scatter(k["latency_s"] * 1e3, k["energy_j"] * 1e3, s=160, facecolors="none", edgecolors="red")
-ax.set_xlabel("latency [ms]")
-ax.set_ylabel("energy [mJ]")
-ax.set_title("Pareto front (red: knee)", loc="left")
-ax.legend(fontsize=8)
-plt.show()
+display(draw(res, "latency_s", "energy_j", group=group))
 cols = [c for c in ("preset", "config", "latency_s", "energy_j", "area_mm2", "knee") if c in res.front.columns]
 res.front[cols]'''),
         new_markdown_cell("## Where the energy of the front's points goes"),
@@ -330,15 +321,17 @@ res.front[cols]'''),
 if comp:
     f = res.front.sort_values("energy_j")
     labels = [f"{r.get('preset', '')} {str(r.get('config', '')).split('@')[-1]}" for _, r in f.iterrows()]
-    fig, ax = plt.subplots(figsize=(9, 4), layout="constrained")
-    bottom = np.zeros(len(f))
+    fig, ax = plt.subplots(figsize=(10, 0.35 * len(f) + 1.5), layout="constrained")
+    left = np.zeros(len(f))
     for c in comp:
         v = f[c].to_numpy(float) * 1e3
-        ax.bar(range(len(f)), v, bottom=bottom, label=c[7:-2])
-        bottom += v
-    ax.set_xticks(range(len(f)), labels, rotation=60, fontsize=7)
-    ax.set_ylabel("energy [mJ]")
-    ax.legend(fontsize=7, ncol=2)
+        ax.barh(range(len(f)), v, left=left, label=c[7:-2].replace("_", " "))
+        left += v
+    ax.set_yticks(range(len(f)), labels)
+    ax.invert_yaxis()
+    ax.set_xlabel("energy [mJ]")
+    ax.set_title("energy by component of the front's points (lowest energy first)", loc="left")
+    style.legend_outside(ax, title="component")
     plt.show()'''),
     ])
 

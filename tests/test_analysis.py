@@ -180,7 +180,7 @@ def test_compare_plot_says_unknown(trace_path, tmp_path):
     unk = make_trace(tmp_path / "unknown.h5", seed=3, unknown_only=True)
     fig = plots.compare_traces([trace_path, unk])
     txt = _texts(fig)
-    assert "unknown" in txt and "synthetic-seed1" in "".join(t.get_text() for ax in fig.axes for t in ax.get_xticklabels())
+    assert "unknown" in txt and "synthetic-seed1" in "".join(t.get_text() for ax in fig.axes for t in ax.get_yticklabels())
     fig.savefig(tmp_path / "cmp.png")
 
 

@@ -41,50 +41,15 @@ from .reader import Trace
 from .reader import open as _open_trace
 from .summary import ALL, SUMMARY_FORMATS, config_counts, summary
 
-#: rc settings of every figure: legible fonts, light grids.
-STYLE = {
-    "font.size": 11,
-    "axes.titlesize": 12,
-    "axes.titleweight": "bold",
-    "axes.labelsize": 11,
-    "xtick.labelsize": 10,
-    "ytick.labelsize": 10,
-    "legend.fontsize": 9.5,
-    "legend.framealpha": 0.85,
-    "figure.titlesize": 13,
-    "axes.grid": True,
-    "grid.alpha": 0.3,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-    "savefig.dpi": 110,
-}
-
-#: Display colours by name (op class, energy level, traffic level); a name not here gets the
-#: next colour of FALLBACK_PALETTE (see _colors).
-OP_COLORS = {
-    "dense_conv": "#1f77b4",
-    "pointwise": "#ff7f0e",
-    "depthwise": "#2ca02c",
-    "attention": "#d62728",
-    "non_mac": "#8c8c8c",
-}
-
-LEVEL_COLORS = {
-    "DRAM": "#7b3294",
-    "global buffer + NoC": "#c2a5cf",
-    "PE buffers": "#a6dba0",
-    "compute (MAC, PPU)": "#008837",
-    "leakage": "#bdbdbd",
-}
-
-TRAFFIC_COLORS = {"DRAM": "#7b3294", "global buffer": "#c2a5cf", "NoC": "#f1b6da", "PE buffers": "#a6dba0"}
+# The look (fonts, sizes, colours) is the project's one figure style, traces/style.py.
+from .style import FALLBACK_PALETTE, LEVEL_COLORS, OP_COLORS, TRAFFIC_COLORS  # noqa: E402  (re-exported)
+from .style import RC as STYLE  # noqa: E402
+from . import style as _style  # noqa: E402
 
 MISS_COLOR = "#d62728"
 STREAM_PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f")
 DROP_COLOR = "#111111"
 UNKNOWN = "unknown"
-FALLBACK_PALETTE = ("#e6ab02", "#66a61e", "#e7298a", "#7570b3", "#d95f02", "#1b9e77", "#a6761d", "#666666",
-                    "#17becf", "#bcbd22")
 
 
 def _colors(names: Iterable[str], known: dict[str, str]) -> dict[str, str]:
@@ -638,7 +603,8 @@ def time_energy_breakdown(trace, configs: Sequence[str] | None = None) -> Figure
             lo = np.nanmin(np.where(tr.to_numpy(float) > 0, tr.to_numpy(float), np.nan)) if (tr.to_numpy(float) > 0).any() else 1e-3
             hi = np.nanmax(tr.to_numpy(float)) if (tr.to_numpy(float) > 0).any() else 1.0
             ax_m.set_ylim(lo / 3, hi * 40)
-            ax_m.set_xticks(x, labels, fontsize=9)
+            ax_m.set_xticks(x, labels, fontsize=8)
+            _style.plain_ticks(ax_m, "y")
             ax_m.set_ylabel("bytes moved [MB / frame]\n(log scale)")
             ax_m.legend(loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0, title="memory level")
         else:
@@ -678,6 +644,7 @@ def time_energy_breakdown(trace, configs: Sequence[str] | None = None) -> Figure
         fig.suptitle(
             f"{os.path.basename(t.path)}: where time and energy go (mean per completed frame)", x=0.01, ha="left"
         )
+        _style.fit_ticklabels(fig, [ax_t, ax_e, ax_l, ax_m])
         return fig
 
 
@@ -752,7 +719,7 @@ def frame_layers(trace, stream: str | None = None, frame: int | None = None, con
         ax_t.set_ylabel(f"layer time [{tp}s]")
         ax_e.bar(x, f["energy_j"].to_numpy(float) * es_, width=w, color=cols, lw=0)
         ax_e.set_ylabel(f"layer energy [{ep}J]")
-        ax_e.set_xlabel("layer index (execution order)")
+        ax_e.set_xlabel("layer [index in execution order]")
         ax_t.legend(handles=[Patch(color=ocol[c], label=c.replace("_", " ")) for c in present],
                     loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0, title="op class")
         tot_t = f["duration_s"].sum() * 1e3
@@ -851,58 +818,65 @@ def compare_traces(traces: Sequence, labels: Sequence[str] | None = None) -> Fig
                 metrics.add(m)
         all_cfgs = sorted({c for m in mixes for c in m.index}, key=lambda c: (_macs_of(ts, c), c))
 
-        w = max(11, 1.6 * len(ts) + 6)
-        fig = _figure(w, 9.5)
-        gs = fig.add_gridspec(2, 3)
-        axes = [fig.add_subplot(gs[0, i]) for i in range(3)] + [fig.add_subplot(gs[1, 0])]
-        ax_mix = fig.add_subplot(gs[1, 1:])
-        xl = [wrap_label(l, 16) for l in labels]
+        # traces on the y axis of every panel (their names written once, on the left): readable with
+        # two traces or many, however long their names
+        h_row = 0.5 * len(ts) + 1.6
+        fig = _figure(14, 2 * h_row + 1.0)
+        gs = fig.add_gridspec(2, 4, height_ratios=[1, 1])
+        axes = [fig.add_subplot(gs[0, 0])]
+        axes += [fig.add_subplot(gs[0, i], sharey=axes[0]) for i in range(1, 4)]
+        ax_mix = fig.add_subplot(gs[1, :], sharey=axes[0])
+        xl = [wrap_label(l, 22) for l in labels]
         x = np.arange(len(ts))
         pal = _stream_colors([f"{i:04d}" for i in range(len(ts))])
         cols = [pal[f"{i:04d}"] for i in range(len(ts))]
         metric = metrics.pop() if len(metrics) == 1 else ""
         specs = [  # scales and number formats: SUMMARY_FORMATS, as in every summary table
-            ("miss rate", "miss_rate", "miss rate [% of frames]\n(missed or dropped)"),
-            ("mean accuracy", "accuracy_mean", f"mean accuracy\n[{metric}]" if metric else "mean accuracy"),
+            ("miss rate", "miss_rate", "missed or dropped [% of frames]"),
+            ("mean accuracy", "accuracy_mean", f"mean accuracy [{metric}]" if metric else "mean accuracy [-]"),
             ("energy per frame", "energy_per_frame_j", "energy [mJ / run frame]"),
             ("p99 latency", "latency_p99_s", "p99 latency [ms]"),
         ]
-        for ax, (title, key, ylabel) in zip(axes, specs):
+        axes[0].set_yticks(x, xl)
+        axes[0].set_ylim(len(ts) - 0.4, -0.6)  # first trace on top
+        for ax in axes[1:]:
+            ax.tick_params(axis="y", labelleft=False)
+        for ax, (title, key, xlabel) in zip(axes, specs):
             form = SUMMARY_FORMATS[key]
             raw = [float(r[key]) for r in rows]
             v = np.array(raw) * form.scale
             ax.set_title(title, loc="left")
             fin = np.isfinite(v)
-            ax.set_xticks(x, xl)
-            ax.set_xlim(-0.6, len(ts) - 0.4)
-            ax.set_ylabel(ylabel)
-            tr = transforms.blended_transform_factory(ax.transData, ax.transAxes)
+            ax.set_xlabel(textwrap.fill(xlabel, 20))
+            ax.grid(axis="y", visible=False)
+            tr = transforms.blended_transform_factory(ax.transAxes, ax.transData)
             na = UNKNOWN if key == "accuracy_mean" else "no data"
             for xi, f in zip(x, fin):  # NaN: say so where the bar / point would be
                 if not f:
-                    ax.text(xi, 0.5, na, transform=tr, ha="center", va="center", fontsize=10, color="#555555",
-                            style="italic", rotation=90 if len(ts) > 6 else 0)
+                    ax.text(0.5, xi, na, transform=tr, ha="center", va="center", fontsize=10, color="#555555",
+                            style="italic")
             hi = np.nanmax(v[fin]) if fin.any() else 0.0
             if key == "accuracy_mean":
                 # a dot plot: accuracies differ by little, and bars on a cut axis would exaggerate
-                ax.scatter(x[fin], v[fin], s=90, c=[cols[i] for i in np.flatnonzero(fin)], zorder=3)
+                ax.scatter(v[fin], x[fin], s=80, c=[cols[i] for i in np.flatnonzero(fin)], zorder=3)
                 for i in np.flatnonzero(fin):
                     known, run = int(rows[i]["accuracy_known"]), int(rows[i]["run"])
-                    txt = form.cell(raw[i]) + (f"\n({known}/{run} frames known)" if known < run else "")
-                    ax.annotate(txt, (x[i], v[i]), xytext=(0, 8), textcoords="offset points", ha="center",
-                                va="bottom", fontsize=9.5 if known == run else 8.5)
+                    txt = form.cell(raw[i]) + (f" ({known}/{run} frames known)" if known < run else "")
+                    ax.annotate(txt, (v[i], x[i]), xytext=(0, -9), textcoords="offset points", ha="center",
+                                va="top", fontsize=9 if known == run else 8)
                 if fin.any():
                     lo = np.nanmin(v[fin])
-                    pad = max(0.5 * (hi - lo), 0.5)
-                    ax.set_ylim(lo - pad, hi + 1.6 * pad)
+                    pad = max(0.6 * (hi - lo), 0.6)
+                    ax.set_xlim(lo - pad, hi + pad)
                 else:
-                    ax.set_yticks([])
+                    ax.set_xticks([])
                 continue
-            bars = ax.bar(x, np.where(fin, v, 0.0), color=cols, width=0.6)
-            ax.bar_label(bars, [form.cell(ri) if f else "" for ri, f in zip(raw, fin)], fontsize=9.5, padding=2)
+            bars = ax.barh(x, np.where(fin, v, 0.0), color=cols, height=0.6)
+            ax.bar_label(bars, [form.cell(ri) if f else "" for ri, f in zip(raw, fin)], fontsize=9, padding=2)
             if not fin.any():
-                ax.set_yticks([])
-            ax.set_ylim(0, hi * 1.18 if hi > 0 else 1)
+                ax.set_xticks([])
+            ax.set_xlim(0, hi * 1.3 if hi > 0 else 1)
+            ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(4))
 
         ax_mix.set_title("configuration mix (share of run frames)", loc="left")
         left = np.zeros(len(ts))
@@ -919,8 +893,8 @@ def compare_traces(traces: Sequence, labels: Sequence[str] | None = None) -> Fig
         for xi, tot in enumerate(left):
             if tot == 0:
                 ax_mix.text(1, xi, "no frame ran", va="center", fontsize=9.5, color="#555555")
-        ax_mix.set_yticks(x, xl)
-        ax_mix.invert_yaxis()
+        ax_mix.tick_params(axis="y", labelleft=True)
+        ax_mix.grid(axis="y", visible=False)
         ax_mix.set_xlim(0, 100)
         ax_mix.set_xlabel("share of run frames [%]")
         if all_cfgs:
