@@ -427,15 +427,36 @@ def _hw_label(pes, gb, bw) -> str:
     return f"{int(pes)} PE, {int(gb) // 1024} KiB GB, {bw / 1e9:g} GB/s"
 
 
+def _design_hw(pes: int, gb: int, bw: float):
+    from accelerator.presets import apply_overrides, load_preset
+
+    return apply_overrides(load_preset("vs16"), {"num_pes": int(pes), "global_buffer_bytes": int(gb),
+                                                 "dram_bandwidth_bytes_per_s": float(bw)})
+
+
 def design_area(pes: int, gb: int, bw: float) -> dict[str, float]:
     """Area per component of vs16 with these resources, from the area model (accelerator.area), so
     that components it learns to price appear here without a change."""
     from accelerator.area import area_mm2
-    from accelerator.presets import apply_overrides, load_preset
 
-    hw = apply_overrides(load_preset("vs16"), {"num_pes": int(pes), "global_buffer_bytes": int(gb),
-                                               "dram_bandwidth_bytes_per_s": float(bw)})
-    return area_mm2(hw)
+    return area_mm2(_design_hw(pes, gb, bw))
+
+
+def design_area_without_memory_interface(pes: int, gb: int, bw: float) -> float:
+    """The same design's known area with the DRAM interface (PHY, controller, devices) left free."""
+    from accelerator.area import totals
+
+    return totals(_design_hw(pes, gb, bw), memory_interface=False)["area_mm2"]
+
+
+def _best_edap(df, col: str) -> dict[str, tuple]:
+    """Model -> (best design by ``col``, its EDAP relative to the base design's)."""
+    out = {}
+    for m, g in df.groupby("model"):
+        b = g[g["hw"] == BASE_HW].iloc[0]
+        best = g.loc[g[col].idxmin()]
+        out[m] = (best.hw, best[col] / b[col])
+    return out
 
 
 def part_scaling(ctx: Context) -> list[str]:
@@ -446,6 +467,14 @@ def part_scaling(ctx: Context) -> list[str]:
     df["hw"] = [tuple(r) for r in df[keys].itertuples(index=False)]
     df["area"] = [areas[d]["total"] for d in df["hw"]]
     df["edap"] = df["energy_j"] * df["latency_s"] * df["area"]
+    # the same designs with the memory interface free (its area and its static energy left out):
+    # what the ranking was before the DRAM interface was priced, to show how the conclusion moves
+    from accelerator.area import MEMORY_INTERFACE_ENERGY_COMPONENTS
+
+    mi_cols = [f"energy_{c}_j" for c in MEMORY_INTERFACE_ENERGY_COMPONENTS if f"energy_{c}_j" in df.columns]
+    free_area = {d: design_area_without_memory_interface(*d) for d in designs}
+    df["edap_free"] = ((df["energy_j"] - df[mi_cols].sum(axis=1)) * df["latency_s"]
+                       * [free_area[d] for d in df["hw"]])
     unknown = sorted({k for a in areas.values() for k, v in a.items() if isinstance(v, float) and math.isnan(v)})
     models = [m for m in MODEL_ORDER if m in set(df["model"])]
     md = ["## 5. Scaling resources for larger models", "", quote("scaling"), "",
@@ -468,8 +497,19 @@ def part_scaling(ctx: Context) -> list[str]:
     large = [m for m in models if m in ("segformer-b3", "segformer-b4", "segformer-b5")] or models
     best_gain = min(gains[m] for m in large)
     caveat = (f" Not priced by the area model: {', '.join(unknown)} (unknown, left out of the area)." if unknown else "")
-    if not any("dram" in k or "phy" in k or "interface" in k for k in areas[designs[0]]):
-        caveat += " The DRAM interface has no area or static power in the model yet, so a faster DRAM looks free."
+    priced, free = _best_edap(df, "edap"), _best_edap(df, "edap_free")
+    md += ["", "Best-EDAP design with the DRAM interface (PHY, controller, devices: area and static power) priced, "
+           "and with it free (its area and static energy left out" + ("" if mi_cols else
+           "; this sweep has no static-energy columns of the interface, so only its area is left out") + "):", "",
+           "| model | best design, interface priced | EDAP vs base | best design, interface free | EDAP vs base |",
+           "|---|---|---|---|---|"]
+    for m in models:
+        md.append(f"| {m} | {_hw_label(*priced[m][0])} | {priced[m][1]:.2f}x | {_hw_label(*free[m][0])} | "
+                  f"{free[m][1]:.2f}x |")
+    changed = [m for m in models if priced[m][0] != free[m][0]]
+    caveat += (f" Pricing the DRAM interface changes the best-EDAP design for {', '.join(changed)}"
+               if changed else " Pricing the DRAM interface changes no model's best-EDAP design") + \
+        " (table above)."
     v = verdict("agrees" if best_gain > 0.8 else "disagrees",
                 f"for {', '.join(large)} the best design's EDAP is {best_gain:.2f}x the base design's at best (the paper: "
                 f"no significant improvement; counted here as better than 0.8x).{caveat}")
