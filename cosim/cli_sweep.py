@@ -119,6 +119,9 @@ def _pareto_png(results: str, out: str | None, name: str):
     if out:
         o = Path(out)
         if o.is_dir():
+            if r.is_dir() and o.resolve() == r.resolve():
+                _fail(f"-o {out} is the sweep's results folder; the figure goes beside it, not inside "
+                      "(readers of the folder take every file there for a result)")
             return o / name
         return o if o.suffix else o.with_name(o.name + ".png")
     if r.is_dir():
@@ -156,8 +159,8 @@ def reproduce_cmd(
         from . import reproduce as rp
         from .sweeps import check_workers
 
-        check_output_folder(out, what="output folder")  # before any sweep: a file in the way is one line
         check_workers(workers, scheduler)  # the same check as `cosim sweep`'s
+        check_output_folder(out, what="output folder")  # before any sweep: a file in the way is one line
         page = rp.reproduce(out, workers=workers, scheduler=scheduler, only=only, accuracy=accuracy or (),
                             log=None if quiet else (lambda m: err_console.print(m, highlight=False)))
         console.print(f"page: {page}", highlight=False)

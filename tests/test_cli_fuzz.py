@@ -152,10 +152,9 @@ NEEDS_A_FAULT = {"sweep": "input", "reproduce": "output"}
 WRITES_ITS_INPUT = {"trace repair"}
 
 
-# Faults of the sweep's own inputs, fixed on helper safety's branch (issue 20: binary spec files,
-# damaged Parquet parts; cosim/sweeps.py): probed by test_awaiting_the_sweep_input_fixes below
-# until both branches are merged, then to be drawn here like every other fault.
-AWAITING = {("pareto", k) for k in ("binary", "truncated", "empty")} | {("sweep", "binary")}
+# Faults of the sweep's own inputs (binary spec files, damaged Parquet parts) are drawn like every
+# other fault; AWAITING stays empty (kept for a branch whose fixes are not merged yet).
+AWAITING: set = set()
 
 
 def check_cli(world, cmd: str, in_kind: str, out_kind: str, force: bool, awaiting_ok: bool = False) -> None:
@@ -217,8 +216,7 @@ def test_every_command_with_its_worst_faults(world, cmd):
     check_cli(world, cmd, "valid" if cmd not in NEEDS_A_FAULT else "binary", "parent_is_file", True)
 
 
-@pytest.mark.xfail(reason="fixed on branch h-safety (binary spec files, damaged Parquet parts in cosim/sweeps.py); "
-                          "drop AWAITING once merged", strict=False)
-@pytest.mark.parametrize("cmd, kind", sorted(AWAITING))
-def test_awaiting_the_sweep_input_fixes(world, cmd, kind):
-    check_cli(world, cmd, kind, "new", False, awaiting_ok=True)
+@pytest.mark.parametrize("cmd, kind", [("pareto", "binary"), ("pareto", "truncated"), ("pareto", "empty"),
+                                       ("sweep", "binary")])
+def test_the_sweep_inputs_faults(world, cmd, kind):
+    check_cli(world, cmd, kind, "new", False)

@@ -29,7 +29,8 @@ DEMO = ROOT / "workloads" / "data" / "measured"
 
 def one_line(r, *want: str) -> str:
     """Exit 2 with one short error, no traceback; returns the text (rich wraps long lines)."""
-    out = r.output.strip()
+    # first-use progress lines ("... lowering X (first use; cached afterwards)") are not the error
+    out = "\n".join(line for line in r.output.strip().splitlines() if not line.startswith("... "))
     assert r.exit_code == 2, (r.output, r.exception)
     assert "error:" in out and "Traceback" not in out and len(out.splitlines()) <= 4, out
     text = " ".join(out.split())
