@@ -36,6 +36,7 @@ import dataclasses
 from typing import Any
 
 import numpy as np
+from simpy.core import StopSimulation
 
 from accelerator.counters import COUNTER_INDEX
 
@@ -53,6 +54,19 @@ def allowed(system: Any) -> bool:
             v = getattr(obj, a, None)
             if not v or v in ("none", "off", "never") or (isinstance(v, int) and v <= 1):
                 continue
+            return False
+    return True
+
+
+def _quiet_until(env: Any, end: int) -> bool:
+    """True if no event that can reach the accelerator comes at or before ``end``: only the
+    stop events of `simpy.Environment.run(until=...)` (they return control to the caller,
+    which only reports progress) may come before it, and nothing at all at ``end`` (an event
+    there could be ordered before the completion)."""
+    for t, _prio, _eid, ev in env._queue:
+        if t < end and ev.callbacks == [StopSimulation.callback]:
+            continue
+        if t <= end:
             return False
     return True
 
@@ -110,8 +124,7 @@ class Reuse:
         config_id, tag, k = self.held
         base, base_start = self.entries[k]
         now = bridge.env.now
-        lat = base.end_ps - base_start
-        if not nxt > now + lat:  # something happens before (or as) it ends: simulate it
+        if not _quiet_until(bridge.env, now + base.end_ps - base_start):  # the host acts before it ends
             self._release(bridge)
             return
         self.held = None
