@@ -39,6 +39,7 @@ import numpy as np
 from simpy.core import StopSimulation
 
 from accelerator.counters import COUNTER_INDEX
+from accelerator.model import InferenceResult
 
 _TIME_COLUMNS = [COUNTER_INDEX["start_ps"], COUNTER_INDEX["end_ps"]]
 
@@ -56,6 +57,31 @@ def allowed(system: Any) -> bool:
                 continue
             return False
     return True
+
+
+@dataclasses.dataclass
+class ReusedResult(InferenceResult):
+    """An entry's result: its energy sums computed once (same arrays, same arithmetic: the
+    same floats as the properties compute per call)."""
+
+    sum_layer_energy_j: np.ndarray | None = None
+    sum_energy_j: float = 0.0
+
+    @property
+    def layer_energy_j(self) -> np.ndarray:
+        return self.sum_layer_energy_j
+
+    @property
+    def energy_j(self) -> float:
+        return self.sum_energy_j
+
+    @classmethod
+    def of(cls, res: InferenceResult) -> "ReusedResult":
+        counters = np.array(res.counters, copy=True)
+        counters.setflags(write=False)
+        fields = {f.name: getattr(res, f.name) for f in dataclasses.fields(InferenceResult)}
+        fields["counters"] = counters
+        return cls(**fields, sum_layer_energy_j=res.layer_energy_j, sum_energy_j=res.energy_j)
 
 
 def _quiet_until(env: Any, end: int) -> bool:
@@ -155,6 +181,4 @@ class Reuse:
             return
         if int(self.acc._core.backlog_until()) > res.end_ps:
             return
-        counters = np.array(res.counters, copy=True)
-        counters.setflags(write=False)
-        self.entries[w[1]] = (dataclasses.replace(res, counters=counters), res.start_ps)
+        self.entries[w[1]] = (ReusedResult.of(res), res.start_ps)
