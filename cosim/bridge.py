@@ -31,8 +31,9 @@ class CoSimEnvironment(simpy.Environment):
         self.bridge = bridge
 
     def step(self) -> None:
-        if self.bridge.reuse is not None and self.bridge.reuse.held is not None:
-            self.bridge.reuse.settle(self.bridge, self.peek())  # cosim/reuse.py
+        reuse = self.bridge.reuse
+        if reuse is not None and reuse.flight is not None and reuse.settle(self.bridge, self.peek()):
+            return  # an inference run from the cache ends by the next event (cosim/reuse.py)
         if self.bridge.busy:
             nxt = self.peek()
             if self.bridge.advance(None if math.isinf(nxt) else int(nxt)):
@@ -116,7 +117,7 @@ class Bridge:
         ev = simpy.Event(self.env)
         self._pending[tag] = (ev, config_id, self.env.now)
         if self.reuse is not None and self.reuse.hold(self, config_id, tag):
-            return ev  # decided when this instant is over (cosim/reuse.py)
+            return ev  # runs from the cache (cosim/reuse.py)
         self.acc.submit(self.program_of(config_id), tag)
         self.running = tag
         return ev

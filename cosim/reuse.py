@@ -17,14 +17,16 @@ if the earlier run had the same conditions: a clean start, no host call until it
 abort, all layers done, and its own backlog over by its end (so a reused copy leaves the
 model as quiet as the real one would: the next real inference sees no difference).
 
-When it is decided. The host may act in the same instant after a submit (another process
-woken at that time applies a resource level or starts an abort timer), so a submit whose key
-is cached is held until the instant is over (SimPy's next event is later). Then, if that next
-event comes after the cached end, nothing can reach the inference before it ends: its
-completion is scheduled from the cache and SystemC is not run (the bridge brings the idle
-kernel up to SimPy's time at the next host call). Otherwise -- or as soon as the host calls
-the accelerator in the same instant -- the held submit goes to the model exactly as it would
-have without reuse, in the same order of calls.
+When it is decided. A submit whose key is cached is not sent to the model: the inference is
+"in flight" from the cache. SimPy then runs as if the model ran it: the events before its end
+are processed (a frame arriving only queues), and at the first step whose next event is at or
+after the cached end its completion is scheduled -- the step at which the bridge would have
+found it in SystemC, so events keep the same order. If the host calls the accelerator before
+that (a resource change, an abort), the inference is replayed for real first: submitted to the
+model at its start (SystemC stands there: nothing ran it since) and run up to now -- with no
+host call in between, the same run as one brought up to now in several steps -- and the call
+goes on as without reuse. SystemC's clock is brought up to SimPy's at the next host call after
+a reused inference, as for any idle time.
 
 Reuse is off where more than one inference can be in flight (a queued second request,
 several tenants) or preemption is configured: the key would not say what shares the model.
@@ -36,7 +38,6 @@ import dataclasses
 from typing import Any
 
 import numpy as np
-from simpy.core import StopSimulation
 
 from accelerator.counters import COUNTER_INDEX
 from accelerator.model import InferenceResult
@@ -84,19 +85,6 @@ class ReusedResult(InferenceResult):
         return cls(**fields, sum_layer_energy_j=res.layer_energy_j, sum_energy_j=res.energy_j)
 
 
-def _quiet_until(env: Any, end: int) -> bool:
-    """True if no event that can reach the accelerator comes at or before ``end``: only the
-    stop events of `simpy.Environment.run(until=...)` (they return control to the caller,
-    which only reports progress) may come before it, and nothing at all at ``end`` (an event
-    there could be ordered before the completion)."""
-    for t, _prio, _eid, ev in env._queue:
-        if t < end and ev.callbacks == [StopSimulation.callback]:
-            continue
-        if t <= end:
-            return False
-    return True
-
-
 class Reuse:
     """The reuse table of one run and the state of the inference it watches."""
 
@@ -105,7 +93,7 @@ class Reuse:
         self.hw = acc.hw
         self.on = hasattr(acc._core, "backlog_until")  # a model without it cannot prove a clean start
         self.entries: dict[tuple, tuple[Any, int]] = {}  # key -> (result, its start in ps, absolute)
-        self.held: tuple[str, int, tuple] | None = None  # (config, tag, key) of a submit held this instant
+        self.flight: tuple | None = None  # (config, tag, base result, its start, this start) from the cache
         self.watch: tuple | None = None  # (tag, key) of the real inference that may become an entry
         self.hits = 0
         self.misses = 0
@@ -125,50 +113,55 @@ class Reuse:
         return (bridge.program_of(config_id).id, r.clock_hz, r.active_pes, r.dram_share, acc.sync)
 
     def hold(self, bridge: Any, config_id: str, tag: int) -> bool:
-        """At a submit: True if it is held (its key is cached); else it goes to the model now."""
+        """At a submit: True if it runs from the cache (its key is cached); else it goes to the model."""
         self.watch = None
         k = self.key(bridge, config_id)
         if k is None:
             return False
-        if k in self.entries:
-            self.held = (config_id, tag, k)
-            return True
-        self.watch = (tag, k)
-        return False
+        e = self.entries.get(k)
+        if e is None:
+            self.watch = (tag, k)
+            return False
+        self.flight = (config_id, tag, e[0], e[1], bridge.offset_ps + bridge.env.now)
+        return True
 
     def host_call(self, bridge: Any) -> None:
-        """The host calls the accelerator now: a held submit goes first; a watched run is disturbed."""
-        if self.held is not None:
-            self._release(bridge)
-        elif bridge.running is not None:
-            self.watch = None
+        """The host calls the accelerator now: an inference in flight from the cache is replayed
+        first; a watched real run is disturbed (not kept)."""
+        if self.flight is not None:
+            self._replay(bridge)
+        self.watch = None if bridge.running is not None else self.watch
 
-    def settle(self, bridge: Any, nxt: float) -> None:
-        """SimPy is about to leave the submit's instant; its next event is at ``nxt``."""
-        if self.held is None or not nxt > bridge.env.now:
-            return
-        config_id, tag, k = self.held
-        base, base_start = self.entries[k]
-        now = bridge.env.now
-        if not _quiet_until(bridge.env, now + base.end_ps - base_start):  # the host acts before it ends
-            self._release(bridge)
-            return
-        self.held = None
-        self.hits += 1
-        start = bridge.offset_ps + now
+    def settle(self, bridge: Any, nxt: float) -> bool:
+        """In `CoSimEnvironment.step`, SimPy's next event at ``nxt``: schedule the completion of the
+        inference in flight if it ends by then (True), as the bridge would on finding it in SystemC."""
+        config_id, tag, base, base_start, start = self.flight
         d = start - base_start
+        end = base.end_ps + d - bridge.offset_ps
+        if nxt < end:
+            return False
+        if nxt == end:  # a host event at its very end: which comes first is SystemC's to say
+            self._replay(bridge)
+            return False
+        self.flight = None
+        self.hits += 1
         counters = base.counters.copy()
         counters[:, _TIME_COLUMNS] += d
         res = dataclasses.replace(base, tag=tag, counters=counters, submit_ps=start, start_ps=start,
                                   end_ps=base.end_ps + d)
         bridge.finish(tag, res, aborted=False)
+        return True
 
-    def _release(self, bridge: Any) -> None:
-        config_id, tag, k = self.held
-        self.held = None
-        bridge.acc.submit(bridge.program_of(config_id), tag)
+    def _replay(self, bridge: Any) -> None:
+        config_id, tag, _base, _bs, start = self.flight
+        self.flight = None
+        acc = bridge.acc
+        if int(acc.now_ps()) != start:  # pragma: no cover - an invariant: nothing ran SystemC since
+            raise RuntimeError("reuse: SystemC left the start of the inference in flight")
+        acc.submit(bridge.program_of(config_id), tag)
         bridge.running = tag
-        self.watch = (tag, k)
+        if bridge.advance(bridge.env.now):  # pragma: no cover - the cached end is after now
+            raise RuntimeError("reuse: a replayed inference ended before its cached end")
 
     # ---- completion -----------------------------------------------------------------
     def record(self, tag: int, res: Any) -> None:
