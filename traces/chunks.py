@@ -54,12 +54,14 @@ def _same_layout(ds: Any, dtype: np.dtype) -> bool:
 class ChunkCompressor:
     """One table's chunks compressed ahead (see the module docstring)."""
 
+    enabled = True  # False: every row through HDF5's filters (the path before; for benchmarks)
+
     def __init__(self, ds: Any, dtype: np.dtype, level: int) -> None:
         self.rows = int(ds.chunks[0]) if ds.chunks else 0
         self.item = dtype.itemsize
         self.level = level
         self.direct = bool(
-            self.rows and ds.compression == "gzip" and ds.compression_opts == level and ds.shuffle
+            self.enabled and self.rows and ds.compression == "gzip" and ds.compression_opts == level and ds.shuffle
             and not ds.fletcher32 and ds.scaleoffset is None and _same_layout(ds, dtype))
         self.ahead: dict[int, Future] = {}  # chunk index -> its filtered bytes
         self.next = 0  # the next chunk index to compress ahead
