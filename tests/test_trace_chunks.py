@@ -28,8 +28,9 @@ def _write(path, direct: bool, seed: int) -> int:
     return n
 
 
-@pytest.mark.parametrize("seed", [1, 2])
-def test_direct_chunks_equal_hdf5_filters(tmp_path, seed):
+@pytest.mark.parametrize("seed,ahead", [(1, True), (2, False)])
+def test_direct_chunks_equal_hdf5_filters(tmp_path, seed, ahead, monkeypatch):
+    monkeypatch.setattr(ChunkCompressor, "ahead_threads", ahead)  # in a worker thread, or at the flush
     n = _write(tmp_path / "direct.h5", True, seed)
     _write(tmp_path / "filters.h5", False, seed)
     with h5py.File(tmp_path / "direct.h5", "r") as a, h5py.File(tmp_path / "filters.h5", "r") as b:
@@ -42,7 +43,7 @@ def test_direct_chunks_equal_hdf5_filters(tmp_path, seed):
             assert da.id.read_direct_chunk((k * rows,)) == db.id.read_direct_chunk((k * rows,))
 
 
-def test_other_filters_take_hdf5s_path(tmp_path):
+def test_other_filters_take_hdf5s_path(tmp_path, monkeypatch):
     dt = np.dtype([("a", "<f8"), ("b", "S4")])
     with h5py.File(tmp_path / "x.h5", "w") as f:
         lzf = f.create_dataset("lzf", shape=(0,), maxshape=(None,), dtype=dt, chunks=(64,), compression="lzf")
@@ -50,6 +51,7 @@ def test_other_filters_take_hdf5s_path(tmp_path):
                               compression_opts=GZIP_LEVEL, shuffle=True)
         assert not ChunkCompressor(lzf, dt, GZIP_LEVEL).direct
         assert not ChunkCompressor(gz, dt, GZIP_LEVEL + 1).direct
+        monkeypatch.setattr(ChunkCompressor, "ahead_threads", True)
         c = ChunkCompressor(gz, dt, GZIP_LEVEL)
         assert c.direct
         rows = np.zeros(200, dtype=dt)

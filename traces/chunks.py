@@ -10,12 +10,16 @@ with ``write_direct_chunk``. Rows that share a chunk with rows already on disk o
 appended (the ends of a flush) go through HDF5's filters as before. Readers see the same
 dataset; plain h5py reads it as any gzip-compressed dataset.
 
+Without cores to spare (`ChunkCompressor.ahead_threads`), whole chunks are compressed the same
+way at the flush instead, in the writing thread.
+
 Only a dataset whose stored type has the buffer's exact byte layout and whose filters are
 exactly shuffle + deflate takes this path; any other is written through HDF5 as before.
 """
 
 from __future__ import annotations
 
+import os
 import zlib
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
@@ -34,7 +38,9 @@ def _pool() -> ThreadPoolExecutor:
 
 def filtered_chunk(raw: bytes, itemsize: int, level: int) -> bytes:
     """A chunk's bytes as HDF5's shuffle then deflate filters store them."""
-    shuffled = np.frombuffer(raw, dtype=np.uint8).reshape(-1, itemsize).T.tobytes()
+    rows = np.frombuffer(raw, dtype=np.uint8).reshape(-1, itemsize)
+    shuffled = np.empty((itemsize, len(rows)), dtype=np.uint8)
+    np.copyto(shuffled, rows.T)  # (numpy and zlib release the GIL: the run goes on meanwhile)
     return zlib.compress(shuffled, level)
 
 
@@ -55,6 +61,11 @@ class ChunkCompressor:
     """One table's chunks compressed ahead (see the module docstring)."""
 
     enabled = True  # False: every row through HDF5's filters (the path before; for benchmarks)
+    # Compress ahead in the worker only with cores to spare: on 2 cores shared by several
+    # processes the thread's hand-overs of the GIL cost more than it saves (measured with
+    # benchmarks/bench_reuse.py: 2.1 s -> 2.7 s per default run); then whole chunks are
+    # compressed at the flush, still written directly (no slower than HDF5's filters).
+    ahead_threads = len(os.sched_getaffinity(0)) >= 4 if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1) >= 4
 
     def __init__(self, ds: Any, dtype: np.dtype, level: int) -> None:
         self.rows = int(ds.chunks[0]) if ds.chunks else 0
@@ -69,7 +80,7 @@ class ChunkCompressor:
     def feed(self, buffered: np.ndarray, written: int) -> None:
         """After an append: compress ahead every whole chunk of the buffered rows (the buffer's
         row ``i`` goes to dataset row ``written + i``)."""
-        if not self.direct:
+        if not (self.direct and self.ahead_threads):
             return
         c = self.rows
         k = max(self.next, -(-written // c))
