@@ -22,7 +22,8 @@ When it is decided. A submit whose key is cached is not sent to the model: the i
 are processed (a frame arriving only queues), and at the first step whose next event is at or
 after the cached end its completion is scheduled -- the step at which the bridge would have
 found it in SystemC, so events keep the same order. If the host calls the accelerator before
-that (a resource change, an abort), the inference is replayed for real first: submitted to the
+that (a resource change, an abort) -- or a host event falls at its very end, where which comes
+first is SystemC's to say -- the inference is replayed for real first: submitted to the
 model at its start (SystemC stands there: nothing ran it since) and run up to now -- with no
 host call in between, the same run as one brought up to now in several steps -- and the call
 goes on as without reuse. SystemC's clock is brought up to SimPy's at the next host call after

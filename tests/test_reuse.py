@@ -130,3 +130,18 @@ def test_reuse_is_off_where_several_inferences_can_share_the_accelerator():
     assert not allowed(Sys())
     Sys.max_inflight = 1
     assert allowed(Sys())
+
+
+def test_cli_reuse_off_gives_the_same_trace(tmp_path):
+    from typer.testing import CliRunner
+
+    from cosim.cli import app
+
+    runner = CliRunner()
+    for mode in ("on", "off"):
+        r = runner.invoke(app, ["run", "--duration", "1", "-q", "--reuse", mode, "-o", str(tmp_path / f"{mode}.h5")])
+        assert r.exit_code == 0, r.output
+    ta, tb = _tables(tmp_path / "on.h5"), _tables(tmp_path / "off.h5")
+    assert all(ta[t].tobytes() == tb[t].tobytes() for t in ("frames", "layers", "resources"))
+    r = runner.invoke(app, ["run", "--reuse", "sometimes"])
+    assert r.exit_code != 0 and "--reuse" in r.output and "Traceback" not in r.output
