@@ -31,6 +31,9 @@ class CoSimEnvironment(simpy.Environment):
         self.bridge = bridge
 
     def step(self) -> None:
+        reuse = self.bridge.reuse
+        if reuse is not None and reuse.flight is not None and reuse.settle(self.bridge, self.peek()):
+            return  # an inference run from the cache ends by the next event (cosim/reuse.py)
         if self.bridge.busy:
             nxt = self.peek()
             if self.bridge.advance(None if math.isinf(nxt) else int(nxt)):
@@ -41,7 +44,7 @@ class CoSimEnvironment(simpy.Environment):
 class Bridge:
     """Implements the host's `AcceleratorPort` on the SystemC accelerator."""
 
-    def __init__(self, accelerator: Any, hw: Any, program_of: Callable[[str], Any]) -> None:
+    def __init__(self, accelerator: Any, hw: Any, program_of: Callable[[str], Any], reuse: Any = None) -> None:
         self.acc = accelerator
         self.hw = hw
         self.program_of = program_of  # config id -> loaded program handle
@@ -50,6 +53,7 @@ class Bridge:
         self._pending: dict[int, tuple[simpy.Event, str, int]] = {}
         self.running: int | None = None
         self.sc_calls = 0
+        self.reuse = reuse  # a cosim.reuse.Reuse, or None: every inference is simulated
 
     # ---- time ----------------------------------------------------------------
     @property
@@ -58,6 +62,8 @@ class Bridge:
 
     def _check_sync(self) -> None:
         """Bring an idle SystemC up to SimPy's now (while busy, `step` keeps them together)."""
+        if self.reuse is not None:
+            self.reuse.host_call(self)
         sc = int(self.acc.now_ps()) - self.offset_ps
         if sc < self.env.now and not self.busy:
             self.sc_calls += 1
@@ -87,11 +93,17 @@ class Bridge:
         return bool(done)
 
     def _complete(self, c: Any) -> None:
-        ev, config, start_ps = self._pending.pop(c.tag)
         res = self.acc.result(c.tag, keep=False)
-        end_ps = int(c.end_ps) - self.offset_ps
-        out = Outcome(tag=c.tag, config=config, start_ps=start_ps, end_ps=end_ps,
-                      energy_j=float(res.energy_j), aborted=bool(getattr(c, "aborted", False)), detail=res)
+        if self.reuse is not None:
+            self.reuse.record(c.tag, res)
+        self.finish(c.tag, res, bool(getattr(c, "aborted", False)))
+
+    def finish(self, tag: int, res: Any, aborted: bool) -> None:
+        """Schedule the completion event of ``tag`` at its result's end."""
+        ev, config, start_ps = self._pending.pop(tag)
+        end_ps = int(res.end_ps) - self.offset_ps
+        out = Outcome(tag=tag, config=config, start_ps=start_ps, end_ps=end_ps,
+                      energy_j=float(res.energy_j), aborted=aborted, detail=res)
         self.running = None
         ev._ok = True
         ev._value = out
@@ -104,6 +116,8 @@ class Bridge:
             raise RuntimeError("the accelerator runs one inference at a time")  # pragma: no cover
         ev = simpy.Event(self.env)
         self._pending[tag] = (ev, config_id, self.env.now)
+        if self.reuse is not None and self.reuse.hold(self, config_id, tag):
+            return ev  # runs from the cache (cosim/reuse.py)
         self.acc.submit(self.program_of(config_id), tag)
         self.running = tag
         return ev

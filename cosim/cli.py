@@ -127,6 +127,15 @@ class Sync(str, Enum):
     tile = "tile"
 
 
+class Reuse(str, Enum):
+    """--reuse: whether an undisturbed inference may reuse an earlier identical one's result."""
+    on = "on"
+    off = "off"
+
+
+_REUSE_HELP = ("on: an inference nothing can disturb reuses the result of an earlier identical one "
+               "(cosim/reuse.py; the trace is the same); off: every inference is simulated (the reference)")
+
 _SYNC_HELP = ("decoupled: the accelerator runs tiles ahead in local time up to the next host event (fast); "
               "tile: one kernel activation per tile (the reference mode); results are identical")
 
@@ -310,6 +319,7 @@ def run(
     sets: Optional[List[str]] = typer.Option(None, "--set", metavar="FIELD=VALUE", help=SET_HELP),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
     sync: Sync = typer.Option(Sync.decoupled, "--sync", help=_SYNC_HELP),
+    reuse: Reuse = typer.Option(Reuse.on, "--reuse", help=_REUSE_HELP),
     accuracy: Optional[List[str]] = typer.Option(None, "--accuracy", metavar="PROFILE.yaml", help="measured accuracy profile YAML (repeatable; before the scenario's own)"),
     force: bool = typer.Option(False, "--force", "-f", help="overwrite an existing trace file"),
 ) -> None:
@@ -341,7 +351,8 @@ def run(
             try:
                 res = simulate(system, out, seed=seed, duration_s=duration, scenario_source=source,
                                progress=tick, use_profile_cache=not no_cache, overwrite=force,
-                               inputs=(str(scen.resolve(scenario)),), sync=sync.value)
+                               inputs=(str(scen.resolve(scenario)),), sync=sync.value,
+                               reuse=reuse is Reuse.on)
             except traces.TraceWriteError as e:  # e.g. disk full: the rows flushed so far are kept
                 _fail(str(e), code=1)
         print_summary(res.summary, title=f"{system.name}: {res}", metrics=traces.accuracy_metrics(res.trace_path))

@@ -153,6 +153,7 @@ class SimulationResult:
     wall_s: float
     sim_s: float
     summary: Any  # pandas DataFrame from traces.summary
+    reused: int = 0  # inferences whose result was reused instead of simulated (cosim/reuse.py)
 
     def __str__(self) -> str:
         return f"{self.frames} frames in {self.wall_s:.2f} s wall ({self.sim_s:g} s simulated) -> {self.trace_path}"
@@ -185,6 +186,7 @@ def simulate(
     overwrite: bool = True,
     inputs: tuple[str | Path, ...] = (),
     sync: str = "decoupled",
+    reuse: bool = True,
 ) -> SimulationResult:
     """Run a system: profile the candidates, co-simulate, write the HDF5 trace.
 
@@ -195,6 +197,8 @@ def simulate(
     ``sync``: "decoupled" (default; the accelerator runs ahead in local time up to the next
     host event) or "tile" (one kernel activation per tile, the reference mode); the trace is
     the same byte for byte.
+    ``reuse``: reuse the result of an inference nothing can disturb from an earlier identical
+    one (`cosim.reuse`); False simulates every inference (the reference). Same trace either way.
     """
     import traces
 
@@ -205,7 +209,7 @@ def simulate(
     path = Path(out) if out else Path("runs") / f"{system.name}-seed{system.seed}.h5"
     claim = traces.OutputClaim(path, overwrite=overwrite, inputs=(*inputs, *_input_files(system)), what="trace file")
     try:
-        return _simulate(system, path, claim, scenario_source, progress, created, use_profile_cache, wall0, sync)
+        return _simulate(system, path, claim, scenario_source, progress, created, use_profile_cache, wall0, sync, reuse)
     finally:
         claim.release()  # the writer released it already unless set-up failed
 
@@ -219,7 +223,7 @@ def _input_files(system: System) -> list[str]:
 
 
 def _simulate(system, path, claim, scenario_source, progress, created, use_profile_cache, wall0,
-              sync="decoupled") -> SimulationResult:
+              sync="decoupled", reuse=True) -> SimulationResult:
     import traces
     import workloads
     from accelerator.area import cost_record
@@ -259,7 +263,9 @@ def _simulate(system, path, claim, scenario_source, progress, created, use_profi
         created=created, layer_extra_columns=Recorder.layer_extra_columns(components), claim=claim,
         vocabulary=Recorder.trace_vocabulary(components),
     )
-    bridge = Bridge(acc, hw, program_of)
+    from . import reuse as reuse_mod
+
+    bridge = Bridge(acc, hw, program_of, reuse_mod.Reuse(acc) if reuse and reuse_mod.allowed(system) else None)
     rec = Recorder(writer, components, bridge.offset_ps)
     try:
         for s in system.streams:
@@ -288,4 +294,5 @@ def _simulate(system, path, claim, scenario_source, progress, created, use_profi
     with traces.open(path) as tr:
         summ = traces.summary(tr)
     return SimulationResult(trace_path=path, frames=rec.frames, wall_s=time.perf_counter() - wall0,
-                            sim_s=system.duration_s, summary=summ)
+                            sim_s=system.duration_s, summary=summ,
+                            reused=bridge.reuse.hits if bridge.reuse is not None else 0)

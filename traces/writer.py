@@ -56,6 +56,7 @@ import h5py
 import numpy as np
 
 from . import schema
+from .chunks import ChunkCompressor
 from .output import OutputClaim, OutputError, same_file
 from .schema import Column
 from .vocabulary import TraceVocabulary
@@ -435,6 +436,8 @@ class TraceWriter:
         self._f = f
         self._failed: TraceWriteError | None = None
         self._buf = {t: _RowBuffer(self._dtypes[t]) for t in schema.TABLES}
+        # whole chunks compressed ahead in a worker thread (traces/chunks.py)
+        self._chunks = {t: ChunkCompressor(self._ds[t], self._dtypes[t], GZIP_LEVEL) for t in schema.TABLES}
         self._nbuf = 0
         self._written = {t: 0 for t in schema.TABLES}
         self._configs: dict[str, tuple] = {}
@@ -582,7 +585,9 @@ class TraceWriter:
         return len(arr)
 
     def _push(self, table: str, arr: np.ndarray) -> None:
-        self._buf[table].push(arr)
+        buf = self._buf[table]
+        buf.push(arr)
+        self._chunks[table].feed(buf.rows(), self._written[table])
         self._nbuf += len(arr)
         if self.flush_every_rows is not None and self._nbuf >= self.flush_every_rows:
             self.flush()
@@ -671,7 +676,7 @@ class TraceWriter:
                 n0 = self._written[t]
                 ds.resize((n0 + len(arr),))
                 new[t] = n0 + len(arr)
-                ds[n0:] = arr
+                self._chunks[t].write(ds, n0, arr)
             self._f.flush()  # data and extents first ...
             for t in schema.TABLES:
                 self._f.attrs[f"committed_{t}"] = np.int64(new[t])
@@ -744,6 +749,8 @@ class TraceWriter:
         self._failed.in_hdf5 = not (isinstance(e, OSError) and e.errno == errno.ENOSPC and "needed" in str(e))
         for buf in self._buf.values():
             buf.clear()
+        for ch in self._chunks.values():
+            ch.reset()
         self._nbuf = 0
         if self._failed.in_hdf5:
             for t, ds in self._ds.items():

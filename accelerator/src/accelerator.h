@@ -176,6 +176,10 @@ class Accelerator : public sc_core::sc_module, public Model {
     bool sync_tile() const override { return core.sync_tile; }
     int64_t queued() const override { return (int64_t)core.queue.size(); }
     int64_t activations() const override { return core.activations; }
+    int64_t backlog_until() const override {
+        int64_t t = std::max({dram.free_at, noc.free_at, core.busy_until});
+        return dma.layer_end_job ? std::max(t, dma.layer_end_ps) : t;
+    }
 
     // -- completions and results -----------------------------------------------------
     int64_t n_completions() const override { return (int64_t)core.completions.size(); }

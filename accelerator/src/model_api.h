@@ -42,6 +42,9 @@ class Model {
     virtual bool sync_tile() const = 0;
     virtual int64_t queued() const = 0;
     virtual int64_t activations() const = 0;
+    // the last instant the model has work reserved (bandwidth servers, compute, a layer's last
+    // store): after it, an idle model's next inference is independent of the past (cosim/reuse.py)
+    virtual int64_t backlog_until() const = 0;
 
     // completions and results
     virtual int64_t n_completions() const = 0;
