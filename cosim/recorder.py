@@ -10,7 +10,8 @@ import numpy as np
 from host.frames import Frame
 from host.profile import Candidate
 from host.resources import RESOURCES
-from vocab.names import COUNTERS, ENERGY_COMPONENT_TERMS, ENERGY_LEVELS, OP_CLASSES, TRAFFIC_LEVELS
+from vocab.names import (COUNTERS, ENERGY_COMPONENT_TERMS, ENERGY_LEVELS, OP_CLASSES, TENANCY_COMPONENTS,
+                         TENANCY_COUNTERS, TRAFFIC_LEVELS)
 from vocab.units import PS_PER_S
 from traces import TraceWriter
 from traces.schema import counter_column, energy_column
@@ -20,7 +21,16 @@ from accelerator.counters import COUNTER_INDEX
 
 #: The counters stored as /layers columns ``c_<name>``: all but the layer's start and end times,
 #: which are the ``start_s`` / ``end_s`` columns.
-STORED_COUNTERS = tuple(c for c in COUNTERS if c[0] not in ("start_ps", "end_ps"))
+STORED_COUNTERS = tuple(c for c in COUNTERS if c[0] not in ("start_ps", "end_ps") and c[0] not in TENANCY_COUNTERS)
+#: ... and, in a run that can preempt, the preemption counters too.
+TENANCY_STORED_COUNTERS = tuple(c for c in COUNTERS if c[0] not in ("start_ps", "end_ps"))
+
+
+def stored_counters(components: tuple[str, ...]) -> tuple[tuple[str, str, str], ...]:
+    """The counters a trace stores: with the preemption counters exactly when it stores the
+    preemption energy component (a run that can preempt; `cosim.system` decides), so that the
+    trace of a run that cannot is what it was before tenants existed."""
+    return TENANCY_STORED_COUNTERS if any(c in TENANCY_COMPONENTS for c in components) else STORED_COUNTERS
 
 
 class Recorder:
@@ -34,12 +44,12 @@ class Recorder:
         # one template per (stream, config) pair: bounded by the scenario, not by the run's length
         self._frame_rows: dict[tuple[str, str], np.ndarray] = {}
         self._layer_rows: dict[tuple[str, str], np.ndarray] = {}
-        self._counter_columns = [(counter_column(n), COUNTER_INDEX[n]) for n, _, _ in STORED_COUNTERS]
+        self._counter_columns = [(counter_column(n), COUNTER_INDEX[n]) for n, _, _ in stored_counters(energy_components)]
 
     @staticmethod
     def layer_extra_columns(components: tuple[str, ...]) -> dict[str, str]:
         cols = {energy_column(c): "J" for c in components}
-        cols.update({counter_column(n): unit for n, unit, _ in STORED_COUNTERS})
+        cols.update({counter_column(n): unit for n, unit, _ in stored_counters(components)})
         return cols
 
     @staticmethod
@@ -53,7 +63,7 @@ class Recorder:
         kept = set(components)
         return TraceVocabulary.of(
             energy_components=[(c, meaning[c]) for c in components],
-            counters=list(STORED_COUNTERS),
+            counters=list(stored_counters(components)),
             op_classes=OP_CLASSES,
             energy_levels={lv: [c for c in cs if c in kept] for lv, cs in ENERGY_LEVELS.items()
                            if any(c in kept for c in cs)},

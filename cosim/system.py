@@ -26,6 +26,7 @@ from vocab.params import Component, Param, ParamError, REQUIRED
 from host.profile import Candidate, ResourceLevel
 from host.resources import ResourceModel, merged_levels
 from host.scheduler import Host, Scheduler, Stream, objective_of, resource_timelines
+from vocab.names import TENANCY_COMPONENTS
 from vocab.units import MAX_TIME_S, PS_PER_S, to_ps
 
 from .programs import load_program
@@ -220,7 +221,9 @@ def _simulate(system, path, claim, scenario_source, progress, created, use_profi
     levels = {ResourceLevel()} | {ResourceLevel.of(lv) for _, lv in merged_levels(timelines)}
     profile = measure(acc, hw, sorted({c.id for c in configs.values()}), levels, program_of, use_cache=use_profile_cache)
 
-    components = tuple(acc.energy_model.components)  # the energy columns the results will carry
+    # the energy columns the results will carry (preemption's only where the run can preempt)
+    components = tuple(c for c in acc.energy_model.components
+                       if system.scheduler.can_preempt or c not in TENANCY_COMPONENTS)
     writer = traces.TraceWriter(
         path, seed=system.seed, scenario=scenario_source, hardware=hw.record(), tool_version=__version__,
         created=created, layer_extra_columns=Recorder.layer_extra_columns(components), claim=claim,
