@@ -48,6 +48,7 @@ class Bridge:
         self.env = CoSimEnvironment(self)
         self.offset_ps = int(accelerator.now_ps())
         self._pending: dict[int, tuple[simpy.Event, str, int]] = {}
+        self._suspended: dict[int, tuple[str, int]] = {}  # preempted: tag -> (config, first start)
         self.running: int | None = None
         self.sc_calls = 0
 
@@ -88,10 +89,14 @@ class Bridge:
 
     def _complete(self, c: Any) -> None:
         ev, config, start_ps = self._pending.pop(c.tag)
-        res = self.acc.result(c.tag, keep=False)
         end_ps = int(c.end_ps) - self.offset_ps
-        out = Outcome(tag=c.tag, config=config, start_ps=start_ps, end_ps=end_ps,
-                      energy_j=float(res.energy_j), aborted=bool(getattr(c, "aborted", False)), detail=res)
+        if getattr(c, "preempted", False):  # it left the accelerator; it stays the model's
+            self._suspended[c.tag] = (config, start_ps)
+            out = Outcome(tag=c.tag, config=config, start_ps=start_ps, end_ps=end_ps, energy_j=0.0, preempted=True)
+        else:
+            res = self.acc.result(c.tag, keep=False)
+            out = Outcome(tag=c.tag, config=config, start_ps=start_ps, end_ps=end_ps,
+                          energy_j=float(res.energy_j), aborted=bool(getattr(c, "aborted", False)), detail=res)
         self.running = None
         ev._ok = True
         ev._value = out
@@ -112,6 +117,29 @@ class Bridge:
         self._check_sync()
         if self.running == tag:
             self.acc.abort()
+
+    def preempt(self, tag: int, mechanism: str, granularity: str) -> bool:
+        self._check_sync()
+        return self.running == tag and self.acc.preempt(mechanism, granularity)
+
+    def resume(self, tag: int) -> simpy.Event:
+        self._check_sync()
+        if self.running is not None:
+            raise RuntimeError("the accelerator runs one inference at a time")  # pragma: no cover
+        config, start_ps = self._suspended.pop(tag)
+        ev = simpy.Event(self.env)
+        self._pending[tag] = (ev, config, start_ps)
+        self.acc.resume(tag)
+        self.running = tag
+        return ev
+
+    def discard(self, tag: int) -> Outcome:
+        self._check_sync()
+        config, start_ps = self._suspended.pop(tag)
+        c = self.acc.discard(tag)
+        res = self.acc.result(tag, keep=False)
+        return Outcome(tag=tag, config=config, start_ps=start_ps, end_ps=int(c.end_ps) - self.offset_ps,
+                       energy_j=float(res.energy_j), aborted=True, detail=res)
 
     def apply(self, resource: str, value: float) -> None:
         self._check_sync()

@@ -45,12 +45,20 @@ class Recorder:
         self._frame_rows: dict[tuple[str, str], np.ndarray] = {}
         self._layer_rows: dict[tuple[str, str], np.ndarray] = {}
         self._counter_columns = [(counter_column(n), COUNTER_INDEX[n]) for n, _, _ in stored_counters(energy_components)]
+        self.tenancy = bool(self.frame_extra_columns(energy_components))
 
     @staticmethod
     def layer_extra_columns(components: tuple[str, ...]) -> dict[str, str]:
         cols = {energy_column(c): "J" for c in components}
         cols.update({counter_column(n): unit for n, unit, _ in stored_counters(components)})
         return cols
+
+    @staticmethod
+    def frame_extra_columns(components: tuple[str, ...]) -> dict[str, str]:
+        """Per-frame tenancy columns (isolated latency, preemptions): in a run that can preempt only."""
+        from traces.tenancy import TENANCY_FRAME_COLUMNS
+
+        return dict(TENANCY_FRAME_COLUMNS) if any(c in TENANCY_COMPONENTS for c in components) else {}
 
     @staticmethod
     def trace_vocabulary(components: tuple[str, ...]) -> TraceVocabulary:
@@ -94,6 +102,9 @@ class Recorder:
         row["energy_j"] = f.energy_j if ran else 0.0
         row["missed"] = bool(ran and not f.aborted and f.end_ps > f.deadline_ps)
         row["dropped"] = bool(f.dropped or f.aborted)
+        if self.tenancy:
+            row["isolated_s"] = f.isolated_ps / PS_PER_S if f.isolated_ps > 0 else nan
+            row["preemptions"] = f.preemptions
         if ran and f.outcome is not None and f.outcome.detail is not None:
             self._layers(f, f.outcome.detail, workload_of)
         self.w.append_frames(row)  # after its layers: a flushed frame row implies its layers are on disk
@@ -109,7 +120,8 @@ class Recorder:
             t = self._frame_rows[(stream, config)] = self.w.as_rows("frames", {
                 "stream": [stream], "frame": [0], "arrival_s": [0.0], "deadline_s": [0.0], "start_s": [0.0],
                 "end_s": [0.0], "config": [config], "accuracy": [0.0], "latency_s": [0.0], "energy_j": [0.0],
-                "missed": [False], "dropped": [False]})
+                "missed": [False], "dropped": [False],
+                **({"isolated_s": [0.0], "preemptions": [0.0]} if self.tenancy else {})})
         return t
 
     def _layer_rows_of(self, stream: str, config: str, workload_of) -> np.ndarray:

@@ -223,10 +223,11 @@ def _simulate(system, path, claim, scenario_source, progress, created, use_profi
 
     # the energy columns the results will carry (preemption's only where the run can preempt)
     components = tuple(c for c in acc.energy_model.components
-                       if system.scheduler.can_preempt or c not in TENANCY_COMPONENTS)
+                       if system.scheduler.tenants or c not in TENANCY_COMPONENTS)
     writer = traces.TraceWriter(
         path, seed=system.seed, scenario=scenario_source, hardware=hw.record(), tool_version=__version__,
         created=created, layer_extra_columns=Recorder.layer_extra_columns(components), claim=claim,
+        frame_extra_columns=Recorder.frame_extra_columns(components),
         vocabulary=Recorder.trace_vocabulary(components),
     )
     bridge = Bridge(acc, hw, program_of)
@@ -249,8 +250,9 @@ def _simulate(system, path, claim, scenario_source, progress, created, use_profi
                 progress(t / PS_PER_S, system.duration_s)
         # Frames still queued at the end were not run; the running one finishes.
         host.drain()
-        if host.inflight is not None:
+        while host.inflight is not None:  # (a preempted frame resumes: it finishes too)
             env.run(until=host.inflight)
+            host.drain()
         writer.close()
     except BaseException:
         writer.close(complete=False)  # keep every row written so far, readable

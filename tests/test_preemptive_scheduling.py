@@ -1,0 +1,131 @@
+"""Preemptive scheduling of the one accelerator (issue 22): preemptive EDF and preemptive priority
+on the co-simulation (SimPy host + SystemC model), against their non-preemptive forms."""
+
+import numpy as np
+import pytest
+
+import traces
+import workloads
+from accelerator.model import Accelerator
+from accelerator.presets import load_preset
+from cosim import System, simulate
+from host import FrameSource, Scheduler, Stream
+from vocab.params import ParamError
+
+HW = "rt-64pe"
+SHORT = "segformer-b0@128x128"
+LONG = "segformer-b0@512x512"
+CREATED = "2026-01-01T00:00:00Z"
+
+
+@pytest.fixture(scope="module")
+def lat():
+    """Standalone latencies (s) of SHORT and LONG at full resources."""
+    hw = load_preset(HW)
+    acc = Accelerator(hw)
+    acc.set_resources(clock_hz=hw.clock_hz, active_pes=hw.num_pes, dram_share=1.0)
+    out = {}
+    for c in (SHORT, LONG):
+        cfg = workloads.parse_config(c)
+        out[c] = acc.run(acc.load(workloads.lower(cfg), config=cfg.id)).latency_s
+    assert out[LONG] > 6 * out[SHORT]
+    return out
+
+
+def run(tmp_path, name, scheduler, streams, duration_s):
+    system = System(name=name, hardware=HW, duration_s=duration_s, seed=5, streams=streams, scheduler=scheduler)
+    res = simulate(system, tmp_path / f"{name}.h5", created=CREATED)
+    with traces.open(res.trace_path) as tr:
+        return tr.frames.copy(), tr.layers.copy()
+
+
+def edf_case(lat):
+    """One long frame with a loose deadline; a short frame arrives while it runs, with a deadline
+    the long frame's remaining time would break."""
+    L, S = lat[LONG], lat[SHORT]
+    return [
+        Stream(name="long", candidates=[LONG], governor="static", source=FrameSource(fps=1.0, deadline_s=3 * L)),
+        Stream(name="short", candidates=[SHORT], governor="static",
+               source=FrameSource(fps=1.0, start_s=0.3 * L, deadline_s=3 * S)),
+    ], 2 * L
+
+
+def test_non_preemptive_edf_misses(tmp_path, lat):
+    streams, dur = edf_case(lat)
+    f_np, _ = run(tmp_path, "np", Scheduler(policy="edf", late="finish"), streams, dur)
+    assert len(f_np) == 2 and f_np.missed.sum() == 1  # the short frame waits for the long one
+    assert bool(f_np.set_index("stream").missed["short"])
+
+
+@pytest.mark.parametrize("mechanism", ["checkpoint", pytest.param("kill", marks=pytest.mark.slow),
+                                       pytest.param("drain", marks=pytest.mark.slow)])
+def test_preemptive_edf_meets_every_deadline_where_non_preemptive_edf_misses(tmp_path, lat, mechanism):
+    streams, dur = edf_case(lat)
+    f_p, lay = run(tmp_path, f"p-{mechanism}", Scheduler(policy="edf", late="finish", preemption="tile",
+                                                         mechanism=mechanism), streams, dur)
+    assert len(f_p) == 2 and not f_p.missed.any() and not f_p.dropped.any()
+    assert f_p.end_s.notna().all()  # both ran to the end
+    assert int(lay[lay.stream == "long"].c_preemptions.sum()) == 1
+    if mechanism != "checkpoint":  # kill and drain save nothing
+        assert lay.c_preempt_spill_bytes.sum() + lay.c_preempt_restore_bytes.sum() == 0
+    else:
+        assert lay.c_preempt_restore_bytes.sum() > 0 and lay.energy_preemption_j.sum() > 0
+    if mechanism == "kill":
+        assert lay[lay.stream == "long"].c_preempt_discarded_macs.sum() > 0
+    # the short frame took the accelerator within a layer (drain) or a tile of its arrival
+    fs = f_p.set_index("stream")
+    assert fs.start_s["short"] < fs.arrival_s["short"] + lat[SHORT]
+
+
+def priority_streams(lat):
+    L, S = lat[LONG], lat[SHORT]
+    return [
+        Stream(name="lo", candidates=[LONG], governor="static", priority=0,
+               source=FrameSource(fps=1.0 / (1.5 * L), deadline_s=20 * L)),
+        Stream(name="mid", candidates=[SHORT], governor="static", priority=1,
+               source=FrameSource(fps=1.0 / (2.5 * S), start_s=0.11 * L, deadline_s=40 * S)),
+        Stream(name="hi", candidates=[SHORT], governor="static", priority=2,
+               source=FrameSource(fps=1.0 / (7 * S), start_s=0.2 * L, deadline_s=40 * S)),
+    ], 4 * L
+
+
+def inversions(frames, layers):
+    """Layers of a lower-priority frame that began while a higher-priority frame waited or ran."""
+    prio = {"lo": 0, "mid": 1, "hi": 2}
+    bad = 0
+    for _, h in frames[np.isfinite(frames.end_s)].iterrows():
+        lower = layers[layers.stream.map(prio) < prio[h.stream]]
+        bad += int(((lower.start_s > h.arrival_s) & (lower.start_s < h.end_s)).sum())
+    return bad
+
+
+def test_without_preemption_a_lower_priority_frame_holds_the_accelerator(tmp_path, lat):
+    streams, dur = priority_streams(lat)
+    f0, lay0 = run(tmp_path, "np", Scheduler(policy="priority", late="finish"), streams, dur)
+    assert inversions(f0, lay0) > 0  # the check below can fail
+
+
+@pytest.mark.parametrize("preemption,mechanism", [
+    ("tile", "checkpoint"), pytest.param("layer", "checkpoint", marks=pytest.mark.slow),
+    pytest.param("tile", "drain", marks=pytest.mark.slow), pytest.param("tile", "kill", marks=pytest.mark.slow)])
+def test_priority_inversion_is_impossible_under_preemptive_priority(tmp_path, lat, preemption, mechanism):
+    streams, dur = priority_streams(lat)
+    f, lay = run(tmp_path, "pp", Scheduler(policy="priority", late="finish", preemption=preemption,
+                                          mechanism=mechanism), streams, dur)
+    assert len(f) > 10 and inversions(f, lay) == 0
+    assert lay.c_preemptions.sum() > 0
+
+
+@pytest.mark.slow
+def test_prema_token_policy_runs_and_preempts(tmp_path, lat):
+    streams, dur = priority_streams(lat)
+    f, lay = run(tmp_path, "prema", Scheduler(policy="prema", late="finish", preemption="tile"), streams, dur)
+    assert len(f) > 10 and f.end_s.notna().all()
+    assert lay.c_preemptions.sum() > 0
+
+
+def test_preemption_needs_a_ranking_policy():
+    with pytest.raises(ParamError, match="preemption"):
+        Scheduler(policy="fifo", preemption="tile")
+    with pytest.raises(ParamError, match="mechanism"):
+        Scheduler(policy="edf", preemption="tile", mechanism="pause")
