@@ -353,9 +353,10 @@ class Host:
                 done, gov, predicted = got
                 if gov is not None:
                     self._ctx[frame.tag] = (gov, predicted)
-                self.running, self.inflight = frame, done
+                # `inflight` (what the end of a run waits for) succeeds once the outcome is handled
+                self.running, self._done, self.inflight = frame, done, env.event()
                 asked = False
-            frame, done = self.running, self.inflight
+            frame, done = self.running, self._done
             if (not asked and self.sched.can_preempt and self.queue
                     and self._beats(min(self.queue, key=self._rank_key()), frame)):
                 asked = self.port.preempt(frame.tag, self.sched.mechanism, self.sched.preemption)
@@ -364,13 +365,15 @@ class Host:
             if not done.triggered:
                 continue  # an arrival: rank again
             outcome: Outcome = done.value
-            self.running = self.inflight = None
+            settled = self.inflight
+            self.running = self._done = self.inflight = None
             if outcome.preempted:
                 frame.suspended = True
                 frame.preemptions += 1
                 self.queue.append(frame)
-                continue
-            self._finish(frame, outcome)
+            else:
+                self._finish(frame, outcome)
+            settled.succeed()
 
     def _finish(self, frame: Frame, outcome: Outcome, *_) -> None:
         gov, predicted = self._ctx.pop(frame.tag, (None, None))

@@ -2,7 +2,8 @@
 
 * ``cls``: Once-For-All ResNet-50 classification at 60 fps, the highest priority (a control
   loop that must not wait behind a segmentation frame);
-* ``seg``: SegFormer segmentation at 30 fps (B0..B2 at 512x512, published ADE20K accuracy);
+* ``seg``: SegFormer segmentation at 30 fps (B0..B2 at 512x512, published ADE20K accuracy), with
+  the feedback governor (its latency predictions learn the time preemptions take from it);
 * ``bg``: a bursty background stream (SegFormer-B0 at 256x256, lowest priority, loose deadline):
   5 fps, with two bursts of 40 fps.
 
@@ -26,7 +27,7 @@ system = System(
         Stream(name="cls", candidates=OFA, source=FrameSource(fps=60.0, start_s=0.003), governor="greedy",
                priority=2),
         Stream(name="seg", candidates=[f"segformer-b{i}@512x512" for i in range(3)], source=FrameSource(fps=30.0),
-               governor="greedy", priority=1),
+               governor="feedback", priority=1),
         Stream(name="bg", candidates=["segformer-b0@256x256"], governor="static", priority=0,
                source=FrameSource(fps=5.0, start_s=0.011, deadline_s=0.5,
                                   changes=[At(1.0, fps=40.0), At(1.5, fps=5.0), At(3.0, fps=40.0), At(3.5, fps=5.0)])),

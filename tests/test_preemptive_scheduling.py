@@ -5,6 +5,8 @@ import numpy as np
 import pytest
 
 import traces
+from traces import tenancy
+from traces.summary import summary_dict
 import workloads
 from accelerator.model import Accelerator
 from accelerator.presets import load_preset
@@ -36,6 +38,12 @@ def run(tmp_path, name, scheduler, streams, duration_s):
     system = System(name=name, hardware=HW, duration_s=duration_s, seed=5, streams=streams, scheduler=scheduler)
     res = simulate(system, tmp_path / f"{name}.h5", created=CREATED)
     with traces.open(res.trace_path) as tr:
+        if scheduler.tenants:  # the multi-tenant metrics hold what they define
+            m = tenancy.metrics(tr).set_index("stream")
+            assert (m.antt >= 1 - 1e-9).all()  # no frame turns around faster than alone
+            assert (m.stp <= m.completed + 1e-9).all()
+            assert m.preemptions["all"] == tr.frames.preemptions.sum() == tr.layers.c_preemptions.sum()
+            assert summary_dict(tr)["tenancy"]["all"]["preemptions"] == m.preemptions["all"]
         return tr.frames.copy(), tr.layers.copy()
 
 
