@@ -40,8 +40,9 @@ def run(tmp_path, name, scheduler, streams, duration_s):
     with traces.open(res.trace_path) as tr:
         if scheduler.tenants:  # the multi-tenant metrics hold what they define
             m = tenancy.metrics(tr).set_index("stream")
-            assert (m.antt >= 1 - 1e-9).all()  # no frame turns around faster than alone
-            assert (m.stp <= m.completed + 1e-9).all()
+            assert (m.antt.dropna() >= 1 - 1e-9).all()  # no frame turns around faster than alone
+            # (NaN: no frame of the stream completed, e.g. one KILL starves)
+            assert ((m.stp <= m.completed + 1e-9) | m.stp.isna()).all()
             f, lay = tr.frames, tr.layers
             assert m.preemptions["all"] == f.preemptions.sum()
             # a completed frame's layers hold each of its preemptions (an aborted one's unfinished
@@ -134,7 +135,7 @@ def test_priority_inversion_is_impossible_under_preemptive_priority(tmp_path, la
 def test_prema_token_policy_runs_and_preempts(tmp_path, lat):
     streams, dur = priority_streams(lat)
     f, lay = run(tmp_path, "prema", Scheduler(policy="prema", late="finish", preemption="tile"), streams, dur)
-    assert len(f) > 10 and f.end_s.notna().all()
+    assert len(f) > 10 and f.end_s.notna().sum() > 10  # (overloaded: frames queued at the end are dropped)
     assert lay.c_preemptions.sum() > 0
 
 

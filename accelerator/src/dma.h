@@ -263,7 +263,8 @@ SC_MODULE(Dma) {
         core.out.clear();
         if (core.active == j) core.active = nullptr;
         if (job == j) job = nullptr;
-        core.ev_compute_wake.notify();
+        // no compute unit holds a tile of j now (the input slots were emptied when it stopped, and a
+        // tile of another run would be dropped by the epoch), so none is woken
         if (!core.queue.empty() && !core.engine_running) core.ev_job.notify();
         core.completions.push_back(Completion{j->id, t, false, true});
         core.horizon_ps = t;
