@@ -45,7 +45,10 @@ class Recorder:
         self._frame_rows: dict[tuple[str, str], np.ndarray] = {}
         self._layer_rows: dict[tuple[str, str], np.ndarray] = {}
         self._counter_columns = [(counter_column(n), COUNTER_INDEX[n]) for n, _, _ in stored_counters(energy_components)]
-        self.tenancy = bool(self.frame_extra_columns(energy_components))
+        # the per-frame tenancy columns are filled where the writer has them (`frame_extra_columns`)
+        from traces.tenancy import TENANCY_FRAME_COLUMNS
+
+        self.tenancy = all(c in (writer.dtype("frames").names or ()) for c in TENANCY_FRAME_COLUMNS)
 
     @staticmethod
     def layer_extra_columns(components: tuple[str, ...]) -> dict[str, str]:

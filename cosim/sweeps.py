@@ -574,12 +574,17 @@ def warm_up() -> str:
 # ---------------------------------------------------------------------------------------------
 # results
 # ---------------------------------------------------------------------------------------------
-def _metric_columns(mode: str) -> list[str]:
-    from accelerator.energy import COMPONENTS
+#: metric columns of run points that set the scheduler (tenants, issue 22): `_tenancy_row`
+TENANCY_METRICS = ("antt", "stp", "preemptions", "preempt_s", "preempt_bytes", "preempt_energy_j", "accuracy_coverage")
 
-    if mode == "simulate":
-        return list(SIM_METRICS) + [f"energy_{c}_j" for c in COMPONENTS]
-    return list(RUN_METRICS)
+
+def _metric_columns(mode: str, tenants: bool = False) -> list[str]:
+    from accelerator.energy import COMPONENTS
+    from vocab.names import TENANCY_COMPONENTS
+
+    if mode == "simulate":  # one inference is never preempted
+        return list(SIM_METRICS) + [f"energy_{c}_j" for c in COMPONENTS if c not in TENANCY_COMPONENTS]
+    return list(RUN_METRICS) + (list(TENANCY_METRICS) if tenants else [])
 
 
 def _coord_type(values: list[Any]):
@@ -605,8 +610,10 @@ def _schema(spec: Spec, points: list[Point]):
     # a `config` coordinate becomes the canonical id the point ran (the same configuration)
     fields = [pa.field(f.name, pa.string()) if f.name in text else f for f in fields]
     fields += [pa.field(c, pa.string()) for c in text if c not in spec.columns]
-    ints = ("dram_bytes", "macs", "macs_issued", "peak_macs_per_cycle", "frames", "run", "dropped", "missed")
-    fields += [pa.field(c, pa.int64() if c in ints else pa.float64()) for c in _metric_columns(spec.mode)]
+    ints = ("dram_bytes", "macs", "macs_issued", "peak_macs_per_cycle", "frames", "run", "dropped", "missed",
+            "preemptions")
+    tenants = any(k in ("policy", "preemption", "mechanism") for p in points for k in p.as_dict())
+    fields += [pa.field(c, pa.int64() if c in ints else pa.float64()) for c in _metric_columns(spec.mode, tenants)]
     fields += [pa.field("error", pa.string()), pa.field("wall_s", pa.float64()), pa.field("worker", pa.string())]
     return pa.schema(fields)
 
