@@ -6,6 +6,7 @@ import pytest
 
 import traces
 from traces import tenancy
+from traces.chrome import chrome_events
 from traces.summary import summary_dict
 import workloads
 from accelerator.model import Accelerator
@@ -51,6 +52,9 @@ def run(tmp_path, name, scheduler, streams, duration_s):
             per = lay.groupby(["stream", "frame"]).c_preemptions.sum().reindex(done.index, fill_value=0)
             assert (per == done).all()
             assert summary_dict(tr)["tenancy"]["all"]["preemptions"] == m.preemptions["all"]
+            # the Chrome/Perfetto export names preempted frames and gives their count
+            marked = [e for e in chrome_events(tr, layers=False) if e["ph"] == "X" and "preempted x" in e["name"]]
+            assert sum(e["args"]["preemptions"] for e in marked) == 2 * m.preemptions["all"]  # host + accelerator
         return tr.frames.copy(), tr.layers.copy()
 
 

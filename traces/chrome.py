@@ -115,8 +115,10 @@ def _frame_events(trace: Trace) -> tuple[list[dict], dict[tuple[str, int], int]]
             "dropped": bool(r["dropped"]),
         }
         # a multi-tenant run (traces.tenancy): preemptions of the frame, its latency alone
-        args.update({k: _num(r[c] * m) for k, c, m in (("preemptions", "preemptions", 1), ("isolated_ms", "isolated_s", 1e3))
-                     if c in F.columns})
+        if "preemptions" in F.columns:
+            args["preemptions"] = int(r["preemptions"])
+        if "isolated_s" in F.columns:
+            args["isolated_ms"] = _num(r["isolated_s"] * 1e3)
         label = f"{s} #{n}"
         if ran[i]:
             ts, te = _us(r["start_s"]), _us(r["end_s"])
