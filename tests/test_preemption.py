@@ -175,3 +175,21 @@ def test_bad_preemption_arguments_are_one_clear_error(acc):
     assert acc.preempt("kill", "tile") is False  # nothing runs
     with pytest.raises(KeyError):
         acc.resume("nope")
+
+
+def test_preempted_in_the_instant_it_was_submitted(acc, ref):
+    """The DMA engine takes a submitted inference a delta cycle later: a preemption asked in the
+    same instant stops it at its first layer boundary, before any work."""
+    hv, hi = acc.load(victim()), acc.load(intruder())
+    t0 = acc.now_ps()
+    acc.submit(hv, "v")
+    acc.submit(hi, "i")
+    assert acc.preempt("checkpoint", "tile")
+    stop = run_to(acc, "v")
+    assert stop.preempted and stop.end_ps == t0
+    run_to(acc, "i")
+    acc.resume("v")
+    run_to(acc, "v")
+    acc.forget("i")
+    r = acc.result("v", keep=False)
+    assert work(r) == work(ref) and int(r.counter("preemptions").sum()) == 1

@@ -132,7 +132,9 @@ class Accelerator : public sc_core::sc_module, public Model {
     bool request_preempt(int64_t mech, int64_t gran) override {
         require(mech >= PREEMPT_KILL && mech <= PREEMPT_DRAIN, "request_preempt: mech must be 1 (kill), 2 (checkpoint) or 3 (drain)");
         require(gran == GRAN_LAYER || gran == GRAN_TILE, "request_preempt: gran must be 1 (layer) or 2 (tile)");
-        Job* j = core.active;
+        // the running one; or, submitted at this instant and not yet taken by the DMA engine (its
+        // delta cycle has not run), the one it takes next: it stops at its first layer boundary
+        Job* j = core.active ? core.active : core.queue.empty() ? nullptr : core.queue.front();
         if (!j || j->finished || j->preempt_req || j->abort_req || dma.vacate_job == j) return false;
         j->preempt_req = true;
         j->preempt_mech = (int)mech;
