@@ -51,6 +51,14 @@ _USES: dict[str, tuple[tuple[str, str], ...]] = {
     "noc": (("noc_bytes", "noc.transfer"),),
     "dram": (("dram_read_bytes", "dram.read"), ("dram_write_bytes", "dram.write")),
     "ppu": (("ppu_ops", "ppu.op"),),
+    # the overhead traffic of preempted inferences, at the same per-action energies
+    "preemption": (("preempt_spill_bytes", "dram.write"), ("preempt_restore_bytes", "dram.read"),
+                   ("preempt_noc_bytes", "noc.transfer"), ("preempt_glb_read_bytes", "global_buffer.read"),
+                   ("preempt_glb_write_bytes", "global_buffer.write"),
+                   ("preempt_accbuf_read_bytes", "accum_buffer.read"),
+                   ("preempt_accbuf_write_bytes", "accum_buffer.write"),
+                   ("preempt_wbuf_write_bytes", "weight_buffer.write"),
+                   ("preempt_ibuf_write_bytes", "input_buffer.write")),
 }
 if set(_USES) != set(COMPONENTS) - set(STATIC_COMPONENTS) or not set(STATIC_COMPONENTS) <= set(COMPONENTS):
     raise RuntimeError(f"accelerator/energy.py _USES and STATIC_COMPONENTS must together name every energy component "

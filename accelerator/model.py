@@ -85,6 +85,7 @@ class Completion:
     start_ps: int
     submit_ps: int
     aborted: bool
+    preempted: bool = False  # stopped, not ended: `Accelerator.resume` (or `discard`) it later
 
 
 @dataclass
@@ -404,6 +405,45 @@ class Accelerator:
         """Stop the running inference at its next tile boundary (partial counters are kept)."""
         return bool(self._core.request_abort())
 
+    # -- preemption (tenants) ---------------------------------------------------------------
+    def preempt(self, mechanism: str = "checkpoint", granularity: str = "tile") -> bool:
+        """Preempt the running inference: it stops at its next tile or layer boundary (``drain``:
+        at the end of its layer), saves its state (``checkpoint``: a real spill through the DMA)
+        or discards it (``kill``), and leaves; `run_until` then returns a `Completion` with
+        ``preempted=True`` at that instant. False if none runs (or one is being preempted)."""
+        from vocab.names import PREEMPT_GRANULARITIES, PREEMPT_MECHANISMS
+
+        if mechanism not in PREEMPT_MECHANISMS:
+            raise ParamError(f"preemption mechanism = {mechanism!r} is not allowed (allowed: {', '.join(PREEMPT_MECHANISMS)})")
+        if granularity not in PREEMPT_GRANULARITIES[1:]:
+            raise ParamError(f"preemption granularity = {granularity!r} is not allowed "
+                             f"(allowed: {', '.join(PREEMPT_GRANULARITIES[1:])})")
+        return bool(self._core.request_preempt(PREEMPT_MECHANISMS.index(mechanism) + 1,
+                                               PREEMPT_GRANULARITIES.index(granularity)))
+
+    def resume(self, tag: Hashable) -> None:
+        """Queue a preempted inference again; it goes on where it stopped (kill: from the start)."""
+        info = self._jobs.get(tag)
+        if info is None or not info.get("suspended"):
+            raise KeyError(f"inference {tag!r} is not a preempted inference")
+        info["suspended"] = False
+        self._core.resume(info["job"])
+
+    def discard(self, tag: Hashable) -> Completion:
+        """End a preempted inference now as aborted (its result keeps what it did)."""
+        info = self._jobs.get(tag)
+        if info is None or not info.get("suspended"):
+            raise KeyError(f"inference {tag!r} is not a preempted inference")
+        jid = info["job"]
+        self._core.discard(jid)
+        now = self.now_ps()
+        c = info["completion"]
+        done = Completion(tag=tag, end_ps=now, start_ps=c.start_ps, submit_ps=c.submit_ps, aborted=True)
+        self._by_job.pop(jid, None)
+        self._jobs.pop(tag)
+        self._store(tag, info, jid, done)
+        return done
+
     # -- time ------------------------------------------------------------------------------
     def now_ps(self) -> int:
         return int(self._core.now())
@@ -428,21 +468,34 @@ class Accelerator:
         out = []
         for i in range(int(core.n_completions())):
             jid = int(core.completion_job(i))
+            if bool(core.completion_preempted(i)):  # stopped, not ended: it stays the model's
+                tag = self._by_job[jid]
+                info = self._jobs[tag]
+                c = Completion(tag=tag, end_ps=int(core.completion_end_ps(i)), start_ps=int(core.job_start_ps(jid)),
+                               submit_ps=info["submit_ps"], aborted=False, preempted=True)
+                info.update(suspended=True, completion=c)
+                out.append(c)
+                continue
             tag = self._by_job.pop(jid)
             info = self._jobs.pop(tag)
-            h: ProgramHandle = info["handle"]
-            counts = np.empty((h.n_layers, NUM_COUNTERS), dtype=np.int64)
-            core.copy_counters(jid, counts, counts.size)
-            acts = np.empty(h.n_layers, dtype=np.int64)
-            core.copy_activations(jid, acts, acts.size)
             c = Completion(tag=tag, end_ps=int(core.completion_end_ps(i)), start_ps=int(core.job_start_ps(jid)),
                            submit_ps=info["submit_ps"], aborted=bool(core.completion_aborted(i)))
-            info.update(counts=counts, completion=c, layers_done=int(core.job_layers_done(jid)), activations=acts)
-            core.release(jid)
-            self._done[tag] = info
+            self._store(tag, info, jid, c)
             out.append(c)
         core.clear_completions()
         return out
+
+    def _store(self, tag: Hashable, info: dict, jid: int, c: Completion) -> None:
+        """Copy an ended inference's counters out of the model and release it there."""
+        core = self._core
+        h: ProgramHandle = info["handle"]
+        counts = np.empty((h.n_layers, NUM_COUNTERS), dtype=np.int64)
+        core.copy_counters(jid, counts, counts.size)
+        acts = np.empty(h.n_layers, dtype=np.int64)
+        core.copy_activations(jid, acts, acts.size)
+        info.update(counts=counts, completion=c, layers_done=int(core.job_layers_done(jid)), activations=acts)
+        core.release(jid)
+        self._done[tag] = info
 
     # -- results ---------------------------------------------------------------------------
     def result(self, tag: Hashable, keep: bool = True) -> InferenceResult:

@@ -51,6 +51,7 @@ class Bridge:
         self.env = CoSimEnvironment(self)
         self.offset_ps = int(accelerator.now_ps())
         self._pending: dict[int, tuple[simpy.Event, str, int]] = {}
+        self._suspended: dict[int, tuple[str, int]] = {}  # preempted: tag -> (config, first start)
         self.running: int | None = None
         self.sc_calls = 0
         self.reuse = reuse  # a cosim.reuse.Reuse, or None: every inference is simulated
@@ -93,6 +94,13 @@ class Bridge:
         return bool(done)
 
     def _complete(self, c: Any) -> None:
+        if getattr(c, "preempted", False):  # it left the accelerator; it stays the model's
+            ev, config, start_ps = self._pending.pop(c.tag)
+            end_ps = int(c.end_ps) - self.offset_ps
+            self._suspended[c.tag] = (config, start_ps)
+            out = Outcome(tag=c.tag, config=config, start_ps=start_ps, end_ps=end_ps, energy_j=0.0, preempted=True)
+            self._fire(ev, out, end_ps)
+            return
         res = self.acc.result(c.tag, keep=False)
         if self.reuse is not None:
             self.reuse.record(c.tag, res)
@@ -104,6 +112,9 @@ class Bridge:
         end_ps = int(res.end_ps) - self.offset_ps
         out = Outcome(tag=tag, config=config, start_ps=start_ps, end_ps=end_ps,
                       energy_j=float(res.energy_j), aborted=aborted, detail=res)
+        self._fire(ev, out, end_ps)
+
+    def _fire(self, ev: Any, out: Outcome, end_ps: int) -> None:
         self.running = None
         ev._ok = True
         ev._value = out
@@ -126,6 +137,29 @@ class Bridge:
         self._check_sync()
         if self.running == tag:
             self.acc.abort()
+
+    def preempt(self, tag: int, mechanism: str, granularity: str) -> bool:
+        self._check_sync()
+        return self.running == tag and self.acc.preempt(mechanism, granularity)
+
+    def resume(self, tag: int) -> simpy.Event:
+        self._check_sync()
+        if self.running is not None:
+            raise RuntimeError("the accelerator runs one inference at a time")  # pragma: no cover
+        config, start_ps = self._suspended.pop(tag)
+        ev = simpy.Event(self.env)
+        self._pending[tag] = (ev, config, start_ps)
+        self.acc.resume(tag)
+        self.running = tag
+        return ev
+
+    def discard(self, tag: int) -> Outcome:
+        self._check_sync()
+        config, start_ps = self._suspended.pop(tag)
+        c = self.acc.discard(tag)
+        res = self.acc.result(tag, keep=False)
+        return Outcome(tag=tag, config=config, start_ps=start_ps, end_ps=int(c.end_ps) - self.offset_ps,
+                       energy_j=float(res.energy_j), aborted=True, detail=res)
 
     def apply(self, resource: str, value: float) -> None:
         self._check_sync()

@@ -10,7 +10,8 @@ import numpy as np
 from host.frames import Frame
 from host.profile import Candidate
 from host.resources import RESOURCES
-from vocab.names import COUNTERS, ENERGY_COMPONENT_TERMS, ENERGY_LEVELS, OP_CLASSES, TRAFFIC_LEVELS
+from vocab.names import (COUNTERS, ENERGY_COMPONENT_TERMS, ENERGY_LEVELS, OP_CLASSES, TENANCY_COMPONENTS,
+                         TENANCY_COUNTERS, TRAFFIC_LEVELS)
 from vocab.units import PS_PER_S
 from traces import TraceWriter
 from traces.schema import counter_column, energy_column
@@ -20,7 +21,16 @@ from accelerator.counters import COUNTER_INDEX
 
 #: The counters stored as /layers columns ``c_<name>``: all but the layer's start and end times,
 #: which are the ``start_s`` / ``end_s`` columns.
-STORED_COUNTERS = tuple(c for c in COUNTERS if c[0] not in ("start_ps", "end_ps"))
+STORED_COUNTERS = tuple(c for c in COUNTERS if c[0] not in ("start_ps", "end_ps") and c[0] not in TENANCY_COUNTERS)
+#: ... and, in a run that can preempt, the preemption counters too.
+TENANCY_STORED_COUNTERS = tuple(c for c in COUNTERS if c[0] not in ("start_ps", "end_ps"))
+
+
+def stored_counters(components: tuple[str, ...]) -> tuple[tuple[str, str, str], ...]:
+    """The counters a trace stores: with the preemption counters exactly when it stores the
+    preemption energy component (a run that can preempt; `cosim.system` decides), so that the
+    trace of a run that cannot is what it was before tenants existed."""
+    return TENANCY_STORED_COUNTERS if any(c in TENANCY_COMPONENTS for c in components) else STORED_COUNTERS
 
 
 class Recorder:
@@ -34,13 +44,24 @@ class Recorder:
         # one template per (stream, config) pair: bounded by the scenario, not by the run's length
         self._frame_rows: dict[tuple[str, str], np.ndarray] = {}
         self._layer_rows: dict[tuple[str, str], np.ndarray] = {}
-        self._counter_columns = [(counter_column(n), COUNTER_INDEX[n]) for n, _, _ in STORED_COUNTERS]
+        self._counter_columns = [(counter_column(n), COUNTER_INDEX[n]) for n, _, _ in stored_counters(energy_components)]
+        # the per-frame tenancy columns are filled where the writer has them (`frame_extra_columns`)
+        from traces.tenancy import TENANCY_FRAME_COLUMNS
+
+        self.tenancy = all(c in (writer.dtype("frames").names or ()) for c in TENANCY_FRAME_COLUMNS)
 
     @staticmethod
     def layer_extra_columns(components: tuple[str, ...]) -> dict[str, str]:
         cols = {energy_column(c): "J" for c in components}
-        cols.update({counter_column(n): unit for n, unit, _ in STORED_COUNTERS})
+        cols.update({counter_column(n): unit for n, unit, _ in stored_counters(components)})
         return cols
+
+    @staticmethod
+    def frame_extra_columns(components: tuple[str, ...]) -> dict[str, str]:
+        """Per-frame tenancy columns (isolated latency, preemptions): in a run that can preempt only."""
+        from traces.tenancy import TENANCY_FRAME_COLUMNS
+
+        return dict(TENANCY_FRAME_COLUMNS) if any(c in TENANCY_COMPONENTS for c in components) else {}
 
     @staticmethod
     def trace_vocabulary(components: tuple[str, ...]) -> TraceVocabulary:
@@ -53,7 +74,7 @@ class Recorder:
         kept = set(components)
         return TraceVocabulary.of(
             energy_components=[(c, meaning[c]) for c in components],
-            counters=list(STORED_COUNTERS),
+            counters=list(stored_counters(components)),
             op_classes=OP_CLASSES,
             energy_levels={lv: [c for c in cs if c in kept] for lv, cs in ENERGY_LEVELS.items()
                            if any(c in kept for c in cs)},
@@ -84,6 +105,9 @@ class Recorder:
         row["energy_j"] = f.energy_j if ran else 0.0
         row["missed"] = bool(ran and not f.aborted and f.end_ps > f.deadline_ps)
         row["dropped"] = bool(f.dropped or f.aborted)
+        if self.tenancy:
+            row["isolated_s"] = f.isolated_ps / PS_PER_S if f.isolated_ps > 0 else nan
+            row["preemptions"] = f.preemptions
         if ran and f.outcome is not None and f.outcome.detail is not None:
             self._layers(f, f.outcome.detail, workload_of)
         self.w.append_frames(row)  # after its layers: a flushed frame row implies its layers are on disk
@@ -99,7 +123,8 @@ class Recorder:
             t = self._frame_rows[(stream, config)] = self.w.as_rows("frames", {
                 "stream": [stream], "frame": [0], "arrival_s": [0.0], "deadline_s": [0.0], "start_s": [0.0],
                 "end_s": [0.0], "config": [config], "accuracy": [0.0], "latency_s": [0.0], "energy_j": [0.0],
-                "missed": [False], "dropped": [False]})
+                "missed": [False], "dropped": [False],
+                **({"isolated_s": [0.0], "preemptions": [0.0]} if self.tenancy else {})})
         return t
 
     def _layer_rows_of(self, stream: str, config: str, workload_of) -> np.ndarray:

@@ -9,15 +9,16 @@ import uuid
 from pathlib import Path
 from typing import Any, Mapping
 
-from .sweeps import HARDWARE_COLUMNS, RUN_METRICS, SIM_METRICS, UNITS, Point, Spec, SpecError
+from .sweeps import HARDWARE_COLUMNS, RUN_METRICS, SIM_METRICS, TENANCY_METRICS, UNITS, Point, Spec, SpecError
 
 
-def _metric_columns(mode: str) -> list[str]:
+def _metric_columns(mode: str, tenants: bool = False) -> list[str]:
     from accelerator.energy import COMPONENTS
+    from vocab.names import TENANCY_COMPONENTS
 
-    if mode == "simulate":
-        return list(SIM_METRICS) + [f"energy_{c}_j" for c in COMPONENTS]
-    return list(RUN_METRICS)
+    if mode == "simulate":  # one inference is never preempted
+        return list(SIM_METRICS) + [f"energy_{c}_j" for c in COMPONENTS if c not in TENANCY_COMPONENTS]
+    return list(RUN_METRICS) + (list(TENANCY_METRICS) if tenants else [])
 
 
 def _coord_type(values: list[Any]):
@@ -43,8 +44,10 @@ def _schema(spec: Spec, points: list[Point]):
     # a `config` coordinate becomes the canonical id the point ran (the same configuration)
     fields = [pa.field(f.name, pa.string()) if f.name in text else f for f in fields]
     fields += [pa.field(c, pa.string()) for c in text if c not in spec.columns]
-    ints = ("dram_bytes", "macs", "macs_issued", "peak_macs_per_cycle", "frames", "run", "dropped", "missed")
-    fields += [pa.field(c, pa.int64() if c in ints else pa.float64()) for c in _metric_columns(spec.mode)]
+    ints = ("dram_bytes", "macs", "macs_issued", "peak_macs_per_cycle", "frames", "run", "dropped", "missed",
+            "preemptions")
+    tenants = any(k in ("policy", "preemption", "mechanism") for p in points for k in p.as_dict())
+    fields += [pa.field(c, pa.int64() if c in ints else pa.float64()) for c in _metric_columns(spec.mode, tenants)]
     fields += [pa.field("error", pa.string()), pa.field("wall_s", pa.float64()), pa.field("worker", pa.string())]
     return pa.schema(fields, metadata=_schema_metadata(spec, [f.name for f in fields]))
 

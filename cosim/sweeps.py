@@ -24,7 +24,8 @@ Coordinates: ``preset`` (hardware preset name or YAML path), any `HardwareParams
 override of the preset, validated like a preset field), ``tag.<label>`` (free labels that only
 travel into the results). ``simulate`` points: ``model``, ``resolution``, ``config`` (a config
 id instead of model/knobs), ``knob.<name>`` (a knob of the model's family). ``run`` points:
-``scenario`` (name or path), ``seed``, ``duration_s``, ``governor`` (every stream's).
+``scenario`` (name or path), ``seed``, ``duration_s``, ``governor`` (every stream's), ``policy``,
+``preemption``, ``mechanism`` (the scheduler's; tenants, issue 22).
 
 Every point has a stable id: a hash of its mode, its coordinates and the sources of the model
 (`cosim.profiles.model_version`; for ``run`` points also the host and the scenario's text). The
@@ -60,12 +61,14 @@ __all__ = ["SpecError", "Spec", "Point", "load_spec", "run_point", "sweep", "loa
 MODES = ("simulate", "run")
 SPEC_KEYS = ("name", "mode", "seed", "sample", "fixed", "axes", "description", "max_points")
 SIM_COORDS = ("model", "resolution", "config")
-RUN_COORDS = ("scenario", "seed", "duration_s", "governor")
+RUN_COORDS = ("scenario", "seed", "duration_s", "governor", "policy", "preemption", "mechanism")
 #: metric columns of every row (energy components follow as energy_<component>_j)
 SIM_METRICS = ("latency_s", "energy_j", "area_mm2", "dram_bytes", "macs", "macs_issued", "utilization",
                "roofline_ratio", "peak_macs_per_cycle", "accuracy")
 RUN_METRICS = ("frames", "run", "dropped", "missed", "miss_rate", "accuracy_mean", "energy_per_frame_j",
                "energy_total_j", "latency_p50_s", "latency_p99_s", "area_mm2")
+#: metric columns of run points that set the scheduler (tenants): `_tenancy_row`
+TENANCY_METRICS = ("antt", "stp", "preemptions", "preempt_s", "preempt_bytes", "preempt_energy_j", "accuracy_coverage")
 TEXT_RESULTS = ("hardware", "config", "accuracy_label", "accuracy_metric")
 #: The resolved hardware of every point: the preset it started from, the overrides (JSON field ->
 #: value) and every field with its value (JSON); ``hardware`` is the preset's name followed by the
@@ -77,7 +80,9 @@ UNITS = {"latency_s": "s", "energy_j": "J", "area_mm2": "mm^2", "dram_bytes": "B
          "macs_issued": "MAC", "utilization": "1", "roofline_ratio": "1", "peak_macs_per_cycle": "MAC/cycle",
          "accuracy": "accuracy_metric", "frames": "frame", "run": "frame", "dropped": "frame", "missed": "frame",
          "miss_rate": "1", "accuracy_mean": "accuracy_metric", "energy_per_frame_j": "J", "energy_total_j": "J",
-         "latency_p50_s": "s", "latency_p99_s": "s", "wall_s": "s", "duration_s": "s"}
+         "latency_p50_s": "s", "latency_p99_s": "s", "wall_s": "s", "duration_s": "s",
+         "antt": "1", "stp": "1", "preemptions": "preemption", "preempt_s": "s", "preempt_bytes": "B",
+         "preempt_energy_j": "J", "accuracy_coverage": "1"}
 
 
 class SpecError(UserError, ValueError):
@@ -245,6 +250,13 @@ def _check_coord(where: str, mode: str, key: str, value: Any) -> Any:
 
             if value not in GOVERNORS:
                 raise _fail(where, f"governor = {value!r} is not known; allowed: {', '.join(GOVERNORS)}")
+            return value
+        if key in ("policy", "preemption", "mechanism"):
+            from host.scheduler import Scheduler
+
+            allowed = Scheduler._params[key].choices
+            if value not in allowed:
+                raise _fail(where, f"{key} = {value!r} is not allowed; allowed: {', '.join(allowed)}")
             return value
     raise _fail(where, f"unknown coordinate {key!r} for mode {mode!r}; allowed: {_allowed_coords(mode)}")
 
@@ -558,17 +570,40 @@ def _run_point(coords: Mapping[str, Any]) -> dict[str, Any]:
     changes: dict[str, Any] = {"hardware": hw}
     if "governor" in coords:
         changes["streams"] = [s.replace(governor=coords["governor"]) for s in system.streams]
+    sched = {k: coords[k] for k in ("policy", "preemption", "mechanism") if k in coords}
+    if sched:
+        if sched.get("policy") == "fifo" and "preemption" not in sched:
+            sched["preemption"] = "none"  # fifo ranks no waiting frame first: it cannot preempt
+        changes["scheduler"] = system.scheduler.replace(**sched)
     system = system.replace(**changes)
     with tempfile.TemporaryDirectory(prefix="dynvit-sweep-") as d:
         res = simulate(system, Path(d) / "trace.h5", seed=coords.get("seed"), duration_s=coords.get("duration_s"),
                        scenario_source=source, created="1970-01-01T00:00:00Z")
         summ = res.summary
         row_all = summ[summ["stream"] == "all"].iloc[0]
-    row = {**hardware_columns(hw), "area_mm2": area_mm2(hw)["total"]}
+        tenants = _tenancy_row(res.trace_path) if system.scheduler.tenants else {}
+    row = {**hardware_columns(hw), "area_mm2": area_mm2(hw)["total"], **tenants}
     for k in RUN_METRICS:
         if k in row_all.index:
             v = row_all[k]
             row[k] = int(v) if k in ("frames", "run", "dropped", "missed") else float(v)
+    return row
+
+
+def _tenancy_row(trace_path: Path) -> dict[str, Any]:
+    """A multi-tenant run's metrics over all streams (`traces.tenancy`), and the coverage of its mean
+    accuracy (run frames whose accuracy is known / run frames)."""
+    import traces
+    from traces import tenancy
+
+    with traces.open(trace_path) as tr:
+        m = tenancy.metrics(tr)
+        f = tr.frames
+    a = m[m["stream"] == "all"].iloc[0]
+    row: dict[str, Any] = {k: float(a[k]) for k in ("antt", "stp", "preempt_s", "preempt_bytes", "preempt_energy_j")}
+    row["preemptions"] = int(a["preemptions"])
+    ran = f[f.end_s.notna() & ~f.dropped.astype(bool)]
+    row["accuracy_coverage"] = float(ran.accuracy.notna().mean()) if len(ran) else float("nan")
     return row
 
 

@@ -26,6 +26,7 @@ from vocab.params import Component, Param, ParamError, REQUIRED
 from host.profile import Candidate, ResourceLevel
 from host.resources import ResourceModel, merged_levels
 from host.scheduler import Host, Scheduler, Stream, objective_of, resource_timelines
+from vocab.names import TENANCY_COMPONENTS
 from vocab.units import MAX_TIME_S, PS_PER_S, to_ps
 
 from .programs import load_program
@@ -257,10 +258,13 @@ def _simulate(system, path, claim, scenario_source, progress, created, use_profi
     levels = {ResourceLevel()} | {ResourceLevel.of(lv) for _, lv in merged_levels(timelines)}
     profile = measure(acc, hw, sorted({c.id for c in configs.values()}), levels, program_of, use_cache=use_profile_cache)
 
-    components = tuple(acc.energy_model.components)  # the energy columns the results will carry
+    # the energy columns the results will carry (preemption's only where the run can preempt)
+    components = tuple(c for c in acc.energy_model.components
+                       if system.scheduler.tenants or c not in TENANCY_COMPONENTS)
     writer = traces.TraceWriter(
         path, seed=system.seed, scenario=scenario_source, hardware={**hw.record(), "silicon": cost_record(hw)}, tool_version=__version__,
         created=created, layer_extra_columns=Recorder.layer_extra_columns(components), claim=claim,
+        frame_extra_columns=Recorder.frame_extra_columns(components),
         vocabulary=Recorder.trace_vocabulary(components),
     )
     from . import reuse as reuse_mod
@@ -285,8 +289,9 @@ def _simulate(system, path, claim, scenario_source, progress, created, use_profi
                 progress(t / PS_PER_S, system.duration_s)
         # Frames still queued at the end were not run; the running one finishes.
         host.drain()
-        if host.inflight is not None:
+        while host.inflight is not None:  # (a preempted frame resumes: it finishes too)
             env.run(until=host.inflight)
+            host.drain()
         writer.close()
     except BaseException:
         writer.close(complete=False)  # keep every row written so far, readable

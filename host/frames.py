@@ -38,6 +38,10 @@ class Frame:
     aborted: bool = False
     tag: int = -1
     outcome: Any = field(default=None, repr=False)
+    # tenants: preempted and waiting to resume; times preempted; predicted isolated latency
+    suspended: bool = False
+    preemptions: int = 0
+    isolated_ps: int = -1
 
     @property
     def missed(self) -> bool:

@@ -24,6 +24,7 @@ class Outcome:
     energy_j: float
     aborted: bool = False
     detail: Any = field(default=None, repr=False)  # the bridge's full result (per-layer data)
+    preempted: bool = False  # stopped at a preemption (not ended): resume or discard it later
 
     @property
     def latency_ps(self) -> int:
@@ -38,6 +39,16 @@ class AcceleratorPort(Protocol):
 
     def abort(self, tag: int) -> None:
         """Stop the running inference `tag` at the next tile boundary."""
+
+    def preempt(self, tag: int, mechanism: str, granularity: str) -> bool:
+        """Preempt the running inference ``tag``: its event succeeds with ``preempted=True`` when it
+        has left the accelerator (or normally, if it ends first)."""
+
+    def resume(self, tag: int) -> simpy.Event:
+        """Take a preempted inference back; the new event succeeds when it ends or is preempted again."""
+
+    def discard(self, tag: int) -> Outcome:
+        """End a preempted inference now as aborted; its outcome at once."""
 
     def apply(self, resource: str, value: float) -> None:
         """Apply a resource level now (takes effect at the next tile boundary)."""

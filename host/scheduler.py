@@ -17,6 +17,7 @@ import numpy as np
 import simpy
 
 from vocab.params import Component, Param, ParamError, REQUIRED
+from vocab.names import PREEMPT_GRANULARITIES, PREEMPT_MECHANISMS
 from vocab.units import MAX_TIME_S, MIN_STEP_S, PS_PER_S, to_ps
 
 from .frames import Frame, FrameSource
@@ -55,11 +56,32 @@ class Stream(Component):
 class Scheduler(Component):
     """How the one accelerator is shared between frames and what happens to late work."""
 
-    policy = Param(str, "edf", doc="queue order", choices=("fifo", "edf", "priority"))
+    policy = Param(str, "edf", doc="queue order; 'prema': PREMA's token-based policy (Choi and Rhu, HPCA 2020)",
+                   choices=("fifo", "edf", "priority", "prema"))
     late = Param(str, "drop", doc="late work: drop frames already past their deadline when they could start; "
                  "abort a running frame at its deadline; or finish late", choices=("drop", "abort", "finish"))
     skip_superseded = Param(bool, False, doc="drop a queued frame when a newer frame of the same stream arrives")
     budget_window_s = Param(float, 1.0, unit="s", doc="window of the energy budget", min=MIN_STEP_S, max=MAX_TIME_S)
+    preemption = Param(str, "none", doc="where a running inference may be preempted for a waiting frame the policy "
+                       "ranks first: never, at a layer boundary, at a tile boundary", choices=PREEMPT_GRANULARITIES)
+    mechanism = Param(str, "checkpoint", doc="how a preempted inference stops (PREMA): kill (redo it later), "
+                      "checkpoint (spill its live state to DRAM, restore it), drain (finish its layer first)",
+                      choices=PREEMPT_MECHANISMS)
+
+    def validate(self) -> None:
+        if self.policy == "fifo" and self.preemption != "none":
+            raise ParamError(f"Scheduler.preemption = {self.preemption!r} needs a policy that can rank a waiting frame "
+                             "above the running one (edf, priority, prema), not 'fifo'")
+
+    @property
+    def can_preempt(self) -> bool:
+        return self.preemption != "none"
+
+    @property
+    def tenants(self) -> bool:
+        """A multi-tenant run (preemptive or PREMA): the preemptive dispatcher, and a trace with the
+        tenancy columns (preemption counters and energy, isolated latency, preemptions per frame)."""
+        return self.can_preempt or self.policy == "prema"
 
 
 def fresh_governor(spec: str | Governor) -> Governor:
@@ -125,7 +147,9 @@ class Host:
         rngs = [np.random.default_rng(s) for s in np.random.SeedSequence([seed, 0]).spawn(len(streams))]
         for i, s in enumerate(streams):
             env.process(s.source.run(env, s.name, s.priority, tuple(s.candidates), self.arrive, rngs[i], end_ps))
-        env.process(self.dispatcher())
+        self.running: Frame | None = None
+        self._ctx: dict[int, tuple] = {}  # tag -> (governor, predicted latency) of frames started (preemptive)
+        env.process(self.preemptive_dispatcher() if scheduler.tenants else self.dispatcher())
 
     # ---- inputs ---------------------------------------------------------------
     def apply(self, resource: str, value: float) -> None:
@@ -145,16 +169,20 @@ class Host:
 
     # ---- policy -----------------------------------------------------------------
     def _pick(self) -> Frame:
-        p = self.sched.policy
-        if p == "fifo":
-            key = lambda f: (f.arrival_ps, f.stream, f.index)
-        elif p == "edf":
-            key = lambda f: (f.deadline_ps, f.arrival_ps, f.stream, f.index)
-        else:
-            key = lambda f: (-f.priority, f.arrival_ps, f.stream, f.index)
-        f = min(self.queue, key=key)
+        f = min(self.queue, key=self._rank_key())
         self.queue.remove(f)
         return f
+
+    def _rank_key(self) -> Callable[[Frame], tuple]:
+        """The policy's order of frames (the smallest runs first)."""
+        p = self.sched.policy
+        if p == "fifo":
+            return lambda f: (f.arrival_ps, f.stream, f.index)
+        if p == "edf":
+            return lambda f: (f.deadline_ps, f.arrival_ps, f.stream, f.index)
+        if p == "prema":
+            return self._prema_key()
+        return lambda f: (-f.priority, f.arrival_ps, f.stream, f.index)
 
     def level(self) -> ResourceLevel:
         return ResourceLevel.of(self.levels)
@@ -237,5 +265,137 @@ class Host:
     def drain(self) -> None:
         """At the end of the run: frames still queued are reported as dropped (not run)."""
         for f in sorted(self.queue, key=lambda f: (f.arrival_ps, f.stream, f.index)):
-            self._finish_dropped(f)
+            if f.suspended:  # preempted part-way: it ends as aborted, with what it did
+                f.suspended = False
+                self._finish(f, self.port.discard(f.tag))
+            else:
+                self._finish_dropped(f)
         self.queue.clear()
+
+    # ---- tenants: preemptive scheduling ------------------------------------------------
+    # PREMA's token policy (Choi and Rhu, HPCA 2020, arXiv:1909.04548), as this host applies it:
+    # a frame's tokens are its priority weight (3**priority: PREMA's 1, 3, 9 for low, medium,
+    # high) times its slowdown so far, (time since arrival + isolated latency) / isolated latency;
+    # the frames holding at least a third of the most tokens are candidates, and the candidate
+    # with the shortest isolated latency runs (shortest job first among them).
+    def _isolated_ps(self, f: Frame) -> int:
+        """The frame's latency alone on the accelerator at full resources (profile): of its
+        configuration once chosen, else of its fastest candidate."""
+        if f.isolated_ps < 0 or not f.config:
+            full = ResourceLevel()
+            cs = [f.config] if f.config else list(f.candidates)
+            return max(1, int(min(self.profile.predict(self.candidates[c].config, full)[0] for c in cs) * PS_PER_S))
+        return f.isolated_ps
+
+    def _tokens(self, f: Frame) -> float:
+        iso = self._isolated_ps(f)
+        return 3.0 ** f.priority * (self.env.now - f.arrival_ps + iso) / iso
+
+    def _prema_key(self) -> Callable[[Frame], tuple]:
+        pool = self.queue + ([self.running] if self.running is not None else [])
+        top = max(self._tokens(f) for f in pool)
+        return lambda f: (self._tokens(f) < top / 3.0, self._isolated_ps(f), f.arrival_ps, f.stream, f.index)
+
+    def _beats(self, waiting: Frame, running: Frame) -> bool:
+        """Does the policy rank ``waiting`` strictly before the running frame?"""
+        key = self._rank_key()
+        kw, kr = key(waiting), key(running)
+        if self.sched.policy == "prema":
+            return kw < kr
+        return kw[0] < kr[0]  # strictly earlier deadline / higher priority: equal ranks do not preempt
+
+    def _start(self, frame: Frame):
+        """Start (or resume) a frame; None if it was dropped instead."""
+        env = self.env
+        if self.sched.late == "drop" and env.now >= frame.deadline_ps:
+            if frame.suspended:
+                self._finish(frame, self.port.discard(frame.tag))
+            else:
+                self._finish_dropped(frame)
+            return None
+        if frame.suspended:
+            frame.suspended = False
+            return self.port.resume(frame.tag), None, None
+        gov = self.governors[frame.stream]
+        view = self.view(frame, gov)
+        config = gov.choose(frame, view)
+        if config is None:
+            self._finish_dropped(frame)
+            return None
+        if config not in self.candidates:
+            raise ParamError(f"governor {gov.name!r} chose {config!r}, which is not a candidate of stream {frame.stream!r}")
+        config = self.candidates[config].config  # the canonical id
+        predicted = gov.predicted_latency_s(config, view)
+        self._tag += 1
+        frame.tag, frame.config, frame.start_ps = self._tag, config, env.now
+        frame.isolated_ps = -1
+        frame.isolated_ps = self._isolated_ps(frame)
+        done = self.port.submit(config, frame.tag)
+        if self.sched.late == "abort":
+            env.process(self._abort_preemptible(frame))
+        return done, gov, predicted
+
+    def preemptive_dispatcher(self):
+        """The dispatcher with preemption: a waiting frame the policy ranks strictly before the
+        running one preempts it (at the scheduler's granularity, with its mechanism); the
+        preempted frame waits in the queue and resumes where it stopped when it ranks first."""
+        env = self.env
+        while True:
+            if self.running is None:
+                if not self.queue:
+                    self._wake = env.event()
+                    yield self._wake
+                    continue
+                frame = self._pick()
+                got = self._start(frame)
+                if got is None:
+                    continue
+                done, gov, predicted = got
+                if gov is not None:
+                    self._ctx[frame.tag] = (gov, predicted)
+                # `inflight` (what the end of a run waits for) succeeds once the outcome is handled
+                self.running, self._done, self.inflight = frame, done, env.event()
+                asked = False
+            frame, done = self.running, self._done
+            if (not asked and self.sched.can_preempt and self.queue
+                    and self._beats(min(self.queue, key=self._rank_key()), frame)):
+                asked = self.port.preempt(frame.tag, self.sched.mechanism, self.sched.preemption)
+            self._wake = env.event()
+            yield done | self._wake
+            if not done.triggered:
+                continue  # an arrival: rank again
+            outcome: Outcome = done.value
+            settled = self.inflight
+            self.running = self._done = self.inflight = None
+            if outcome.preempted:
+                frame.suspended = True
+                frame.preemptions += 1
+                self.queue.append(frame)
+            else:
+                self._finish(frame, outcome)
+            settled.succeed()
+
+    def _finish(self, frame: Frame, outcome: Outcome, *_) -> None:
+        gov, predicted = self._ctx.pop(frame.tag, (None, None))
+        frame.end_ps, frame.energy_j, frame.aborted = outcome.end_ps, outcome.energy_j, outcome.aborted
+        frame.accuracy = math.nan if outcome.aborted else self.candidates[frame.config].accuracy
+        frame.outcome = outcome
+        self.energy_left_j()
+        self._spent += outcome.energy_j
+        if gov is not None:
+            gov.observe(frame, predicted, (outcome.end_ps - outcome.start_ps) / PS_PER_S)
+        self.on_frame(frame)
+
+    def _abort_preemptible(self, frame: Frame):
+        """late='abort' with preemption: at the deadline, abort the frame if it runs, discard it if
+        it waits preempted."""
+        if frame.deadline_ps > self.env.now:
+            yield self.env.timeout(frame.deadline_ps - self.env.now)
+        if frame.end_ps >= 0:
+            return
+        if frame.suspended and frame in self.queue:
+            self.queue.remove(frame)
+            frame.suspended = False
+            self._finish(frame, self.port.discard(frame.tag))
+        elif self.running is frame:
+            self.port.abort(frame.tag)

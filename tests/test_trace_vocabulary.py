@@ -20,14 +20,21 @@ from traces import plots, schema
 from traces.report import format_summary, write_report_files
 from traces.summary import SUMMARY_COLUMNS, SUMMARY_FORMATS
 from traces.vocabulary import LEGACY, TraceVocabulary
-from vocab.names import COUNTERS, ENERGY_COMPONENTS, ENERGY_LEVELS, OP_CLASSES, TRAFFIC_LEVELS
+from vocab.names import COUNTERS, ENERGY_COMPONENTS as ALL_COMPONENTS, ENERGY_LEVELS as ALL_LEVELS, OP_CLASSES, \
+    TENANCY_COMPONENTS, TENANCY_COUNTERS, TRAFFIC_LEVELS
+
+# the trace vocabulary of a run that cannot preempt (tenants: the preemption component and
+# counters are stored only by runs that can; tests/test_tenant_metrics.py covers those)
+ENERGY_COMPONENTS = tuple(c for c in ALL_COMPONENTS if c not in TENANCY_COMPONENTS)
+ENERGY_LEVELS = {lv: cs for lv, cs in ALL_LEVELS.items() if not set(cs) <= set(TENANCY_COMPONENTS)}
 
 LAYERS = [("l0", "conv", "dense_conv"), ("l1", "linear", "pointwise"), ("l2", "matmul", "attention"),
           ("l3", "softmax", "non_mac")]
 
 
 def write(path, vocabulary: TraceVocabulary | None, components=ENERGY_COMPONENTS,
-          counters=tuple(c[0] for c in COUNTERS if c[0] not in ("start_ps", "end_ps")), layers=LAYERS,
+          counters=tuple(c[0] for c in COUNTERS if c[0] not in ("start_ps", "end_ps") and c[0] not in TENANCY_COUNTERS),
+          layers=LAYERS,
           frames: int = 6) -> str:
     """A small trace: one stream, `frames` frames of `layers`, every energy component and
     counter column filled with distinct values."""
@@ -81,8 +88,8 @@ def texts(fig: Figure) -> str:
 
 
 def test_every_energy_component_is_in_exactly_one_level_and_levels_name_known_counters():
-    placed = [c for cs in ENERGY_LEVELS.values() for c in cs]
-    assert sorted(placed) == sorted(ENERGY_COMPONENTS)  # none left out (the old plots left out mac_padded)
+    placed = [c for cs in ALL_LEVELS.values() for c in cs]
+    assert sorted(placed) == sorted(ALL_COMPONENTS)  # none left out (the old plots left out mac_padded)
     counters = {n: u for n, u, _ in COUNTERS}
     for level, names in TRAFFIC_LEVELS.items():
         assert names and all(counters[n] == "B" for n in names), level

@@ -114,11 +114,18 @@ def _frame_events(trace: Trace) -> tuple[list[dict], dict[tuple[str, int], int]]
             "missed": bool(r["missed"]),
             "dropped": bool(r["dropped"]),
         }
+        # a multi-tenant run (traces.tenancy): preemptions of the frame, its latency alone
+        if "preemptions" in F.columns:
+            args["preemptions"] = int(r["preemptions"])
+        if "isolated_s" in F.columns:
+            args["isolated_ms"] = _num(r["isolated_s"] * 1e3)
         label = f"{s} #{n}"
         if ran[i]:
             ts, te = _us(r["start_s"]), _us(r["end_s"])
             dur = max(0.0, round(te - ts, _DIGITS))
             name = f"{label} {r['config']}".strip()
+            if args.get("preemptions"):
+                name += f" (preempted x{int(args['preemptions'])})"
             if r["missed"]:
                 name += " (missed)"
             elif r["dropped"]:

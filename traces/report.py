@@ -203,6 +203,13 @@ def write_report_files(trace_path: str | os.PathLike, out_dir: str | os.PathLike
                     + ("" if any(k in meta for k in schema.VOCABULARY_ATTRS) else
                        "'s columns; names, units and levels of schema 1.0 files") + ").")
         hw_rows = _hardware_rows(meta.get("hardware", {}))
+        from . import tenancy  # a multi-tenant run: its metrics (issue 22)
+
+        ten_view = tenancy.metrics(t) if tenancy.has_tenancy(t) else None
+        ten_note = ("Multi-tenant metrics: miss rate = frames not completed by their deadline / frames; "
+                    "ANTT = mean of (end - arrival) / isolated latency, STP = sum of isolated latency / "
+                    "(end - arrival) over completed frames (PREMA, Choi and Rhu, HPCA 2020); preemption "
+                    "overhead = time vacating and restoring, DRAM bytes spilled and restored, their energy.")
         metric = plots.accuracy_metric(t)
         facts = [
             ("trace", os.path.abspath(t.path)),
@@ -228,6 +235,10 @@ def write_report_files(trace_path: str | os.PathLike, out_dir: str | os.PathLike
             md.append(_md_table(s_view))
             if partial:
                 md.append("\n" + PARTIAL_NOTE.replace("*", "\\*", 1) + "\n")
+            if ten_view is not None:
+                md.append("\n## Tenants: preemption, ANTT, STP\n")
+                md.append(ten_note + "\n")
+                md.append(_md_table(ten_view))
             md.append("\n## Configurations\n")
             md.append(_md_table(cfg_view))
             md.append("\n## Run frames per configuration and stream\n")
@@ -262,6 +273,8 @@ def write_report_files(trace_path: str | os.PathLike, out_dir: str | os.PathLike
             h.append(_html_table(s_view))
             if partial:
                 h.append(f"<p class=\"warn\">{e(PARTIAL_NOTE)}</p>")
+            if ten_view is not None:
+                h.append(f"<h2>Tenants: preemption, ANTT, STP</h2><p>{e(ten_note)}</p>" + _html_table(ten_view))
             h.append("<h2>Configurations</h2>" + _html_table(cfg_view))
             h.append("<h2>Run frames per configuration and stream</h2>" + _html_table(cnt_view))
             h.append(f"<h2>Layer columns: energy components and counters</h2><p>{e(voc_note)}</p><details>"

@@ -297,7 +297,12 @@ def summary_dict(trace: Trace | pd.DataFrame | str | os.PathLike) -> dict[str, A
         sub = cc[cc["stream"] == name]
         d["config_counts"] = {str(c): int(n) for c, n in zip(sub["config"], sub["count"])}
         streams[name] = d
-    return {"schema_version": schema.SCHEMA_VERSION, "streams": streams}
+    out = {"schema_version": schema.SCHEMA_VERSION, "streams": streams}
+    from . import tenancy  # a multi-tenant run: its metrics too (issue 22)
+
+    if isinstance(trace, Trace) and tenancy.has_tenancy(trace):
+        out["tenancy"] = tenancy.metrics_dict(trace)
+    return out
 
 
 __all__ = ["ALL", "MIXED", "MIXED_CELL", "PARTIAL_MARK", "PARTIAL_NOTE", "ACCURACY_CELL_HEADER", "accuracy_cell",

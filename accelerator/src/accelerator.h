@@ -57,6 +57,8 @@ class Accelerator : public sc_core::sc_module, public Model {
     // process can simulate several hardware points one after another.
     void reconfigure(const HwConfig& hw) override {
         if (busy()) throw std::runtime_error("dynvit: reconfigure needs an idle accelerator");
+        for (const auto& kv : core.jobs)
+            if (kv.second->suspended) throw std::runtime_error("dynvit: reconfigure needs no preempted inference");
         check_hw(hw);
         core.hw = hw;
         core.rt.clock_hz = hw.clock_hz;
@@ -132,6 +134,47 @@ class Accelerator : public sc_core::sc_module, public Model {
         return true;
     }
 
+    // Preempt the running inference (mech: 1 kill, 2 checkpoint, 3 drain; gran: 1 layer, 2 tile):
+    // it stops at the next boundary of that granularity (drain: at the end of its layer) and
+    // leaves when its state is saved; the host sees a completion marked preempted then. False if
+    // none runs or one is already being preempted.
+    bool request_preempt(int64_t mech, int64_t gran) override {
+        require(mech >= PREEMPT_KILL && mech <= PREEMPT_DRAIN, "request_preempt: mech must be 1 (kill), 2 (checkpoint) or 3 (drain)");
+        require(gran == GRAN_LAYER || gran == GRAN_TILE, "request_preempt: gran must be 1 (layer) or 2 (tile)");
+        // the running one; or, submitted at this instant and not yet taken by the DMA engine (its
+        // delta cycle has not run), the one it takes next: it stops at its first layer boundary
+        Job* j = core.active ? core.active : core.queue.empty() ? nullptr : core.queue.front();
+        if (!j || j->finished || j->preempt_req || j->abort_req || dma.vacate_job == j) return false;
+        j->preempt_req = true;
+        j->preempt_mech = (int)mech;
+        j->preempt_gran = (int)gran;
+        core.ev_compute_wake.notify(sc_core::SC_ZERO_TIME);
+        return true;
+    }
+    // Queue a preempted inference again (it runs when the accelerator takes it, in queue order).
+    void resume(int64_t job) override {
+        auto it = core.jobs.find(job);
+        require(it != core.jobs.end() && it->second->suspended && !it->second->finished,
+                "resume: job " + std::to_string(job) + " is not a preempted inference");
+        Job* j = it->second.get();
+        require(std::find(core.queue.begin(), core.queue.end(), j) == core.queue.end(), "resume: job already queued");
+        core.queue.push_back(j);
+        core.ev_job.notify(sc_core::SC_ZERO_TIME);
+    }
+    // End a preempted (not running) inference as aborted, now, without a completion.
+    void discard(int64_t job) override {
+        auto it = core.jobs.find(job);
+        require(it != core.jobs.end() && it->second->suspended && !it->second->finished,
+                "discard: job " + std::to_string(job) + " is not a preempted inference");
+        Job* j = it->second.get();
+        core.queue.erase(std::remove(core.queue.begin(), core.queue.end(), j), core.queue.end());
+        j->suspended = false;
+        j->finished = true;
+        j->aborted = true;
+        j->end_ps = now_ps();
+    }
+    bool job_suspended(int64_t job) const override { return core.jobs.at(job)->suspended; }
+
     void abort_method() {
         core.count_activation();
         Job* j = core.active;
@@ -186,6 +229,7 @@ class Accelerator : public sc_core::sc_module, public Model {
     int64_t completion_job(int64_t i) const override { return core.completions.at(i).job; }
     int64_t completion_end_ps(int64_t i) const override { return core.completions.at(i).end_ps; }
     bool completion_aborted(int64_t i) const override { return core.completions.at(i).aborted; }
+    bool completion_preempted(int64_t i) const override { return core.completions.at(i).preempted; }
     void clear_completions() override { core.completions.clear(); }
 
     int64_t job_layers(int64_t job) const override { return core.jobs.at(job)->prog->n_layers; }

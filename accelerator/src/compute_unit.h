@@ -97,7 +97,8 @@ struct ComputeUnit : sc_core::sc_module {
             holding = true;
             epoch = core.epoch;
             time_tile(t);
-            if (core.sync_tile || end_ps > core.horizon_ps || core.in.front().job->abort_req) break;
+            const Job* tj = core.in.front().job;
+            if (core.sync_tile || end_ps > core.horizon_ps || tj->abort_req || tj->preempt_req) break;
             holding = false;
             t = end_ps;
             finish(t);
@@ -125,7 +126,7 @@ struct ComputeUnit : sc_core::sc_module {
         const int64_t layer = tile.layer;
         int64_t* row = j->row(layer);
         // waiting for operands or an output slot = waiting for the DMA
-        row[CTR_STALL_DRAM_PS] += start_ps - std::max(idle_since, row[CTR_START_PS]);
+        row[CTR_STALL_DRAM_PS] += start_ps - std::max(std::max(idle_since, row[CTR_START_PS]), j->stall_floor);
         j->last_compute_end = t;
         idle_since = t;
         row[CTR_COMPUTE_CYCLES] += cycles;
@@ -134,8 +135,13 @@ struct ComputeUnit : sc_core::sc_module {
         const bool out = unit().completes_outputs(*tile.w);
         const int64_t out_bytes = tile.w->out_bytes;
         const bool via_noc = tile.w->out_via_noc, last = tile.w->last;
-        core.in.pop();  // the slot is free; fill() reuses it
+        core.in.pop();  // the slot is free; fill() reuses it (its contents stay until then)
         if (j->abort_req) { core.end_job(j, true); return; }
+        if (j->stops_at_tile() && !last) {  // preempted at this tile boundary (the last: at the layer's end)
+            if (out && j->preempt_mech != PREEMPT_KILL) dma.store(j, layer, out_bytes, via_noc, false, t);
+            dma.suspend(j, t, &tile);
+            return;
+        }
         // the store channel issues first, then the load channel (the order of the DRAM and NoC
         // requests at one instant; the two-thread model's kernel ran them in this order)
         if (out) dma.store(j, layer, out_bytes, via_noc, last, t);

@@ -24,6 +24,28 @@ inline int64_t cycles_to_ps(int64_t cycles, double clock_hz) {
     return (int64_t)v;
 }
 
+// Preemption (PREMA's mechanisms; Choi and Rhu, HPCA 2020): codes shared with vocab.names.
+enum PreemptMech { PREEMPT_NONE = 0, PREEMPT_KILL = 1, PREEMPT_CHECKPOINT = 2, PREEMPT_DRAIN = 3 };
+enum PreemptGran { GRAN_NONE = 0, GRAN_LAYER = 1, GRAN_TILE = 2 };
+
+struct Job;
+
+struct InTile {
+    Job* job = nullptr;
+    int64_t layer = 0;
+    int64_t ready_ps = 0;  // when its operands are in the PE (or PPU) buffers
+    const TileWork* w = nullptr;  // the walker's (valid while the layer runs)
+    TileLoad load;         // what it loaded (a checkpoint's restore re-fetches or reloads it)
+};
+
+// What a checkpoint at a tile boundary leaves to restore: the partial sums of the output tile in
+// progress, the operand tiles in the PE buffers, the resident operands in the global buffer and
+// the tiles the DMA had fetched ahead (re-fetched on resume).
+struct Checkpoint {
+    bool mid_layer = false;  // stopped inside a layer (at a tile boundary)
+    int64_t psum = 0, held_w = 0, held_wbuf = 0, held_i = 0, held_ibuf = 0, resident = 0;
+};
+
 // One submitted inference.
 struct Job {
     int64_t id = 0;
@@ -39,12 +61,25 @@ struct Job {
     int64_t cyc_mark = 0;        // time up to which cyc_acc is accounted
     int64_t last_compute_end = 0;
     int64_t* row(int64_t layer) { return ctr.data() + layer * NUM_COUNTERS; }
+    // the load channel's walk of this inference (kept with it: a preempted inference resumes it)
+    TileWalker walker;
+    int64_t next_layer = 0;
+    // preemption: requested (mechanism, granularity), stopped (suspended), its checkpoint
+    int preempt_mech = PREEMPT_NONE, preempt_gran = GRAN_NONE;
+    bool preempt_req = false, suspended = false;
+    int64_t preempt_from = 0;   // when the preemption took effect (vacating starts)
+    int64_t stall_floor = 0;    // compute-stall accounting starts no earlier (a resume)
+    Checkpoint ck;
+    std::vector<InTile> ahead;  // tiles fetched ahead when it stopped (re-fetched on resume)
+    // stops at a tile boundary (kill, checkpoint at tile granularity); else at the layer's end
+    bool stops_at_tile() const { return preempt_req && preempt_gran == GRAN_TILE && preempt_mech != PREEMPT_DRAIN; }
 };
 
 struct Completion {
     int64_t job = 0;
     int64_t end_ps = 0;
     bool aborted = false;
+    bool preempted = false;  // stopped, not ended: the host resumes it later
 };
 
 // A fixed-capacity FIFO of slots: the double buffers between the engines.
@@ -59,14 +94,8 @@ struct Slots {
     T& back_free() { return item[(head + count) & (CAP - 1)]; }  // the slot push() fills next
     void push(const T& v) { back_free() = v; ++count; }
     void pop() { head = (head + 1) & (CAP - 1); --count; }
+    T& at(unsigned i) { return item[(head + i) & (CAP - 1)]; }  // i-th from the front
     void clear() { head = 0; count = 0; }
-};
-
-struct InTile {
-    Job* job = nullptr;
-    int64_t layer = 0;
-    int64_t ready_ps = 0;  // when its operands are in the PE (or PPU) buffers
-    const TileWork* w = nullptr;  // the walker's (valid while the layer runs)
 };
 
 struct OutTile {

@@ -36,10 +36,12 @@ SC_MODULE(Dma) {
     Noc& noc;
     GlobalBuffer& glb;
 
-    // load channel: the inference and layer being walked
+    // load channel: the inference being walked (its walk is kept with it: Job::walker)
     Job* job = nullptr;
-    int64_t next_layer = 0;
-    TileWalker walker;
+    // a preempted inference whose checkpoint spill is in flight until vacate_ps
+    Job* vacate_job = nullptr;
+    int64_t vacate_ps = 0;
+    sc_core::sc_event ev_vacated{"ev_vacated"};
     // store channel: the last output of the open layer, in flight until layer_end_ps
     // (pointers to a job are followed only while Core::epoch says it is still running:
     // an ended job may have been released by the host)
@@ -51,7 +53,7 @@ SC_MODULE(Dma) {
     Dma(sc_core::sc_module_name name, Core& c, Dram& d, Noc& n, GlobalBuffer& g)
         : sc_module(name), core(c), dram(d), noc(n), glb(g) {
         SC_METHOD(engine);
-        sensitive << core.ev_job << ev_store_done;
+        sensitive << core.ev_job << ev_store_done << ev_vacated;
         dont_initialize();
     }
 
@@ -59,6 +61,11 @@ SC_MODULE(Dma) {
         core.count_activation();
         core.engine_running = true;
         const int64_t t = now_ps();
+        if (vacate_job && t >= vacate_ps) {  // a checkpoint's spill is in DRAM: the inference leaves
+            Job* v = vacate_job;
+            vacate_job = nullptr;
+            if (!v->finished && v == core.active) vacate(v, t);
+        }
         Job* j = layer_end_job;
         if (j && t >= layer_end_ps) {  // the last output of a layer is in DRAM
             layer_end_job = nullptr;
@@ -74,11 +81,15 @@ SC_MODULE(Dma) {
             j = core.queue.front();
             core.queue.pop_front();
             core.active = j;
-            j->started = true;
-            j->start_ps = t;
             job = j;
-            next_layer = 0;
-            start_layers(j);
+            if (j->suspended) {
+                resume(j, t);
+            } else {
+                j->started = true;
+                j->start_ps = t;
+                j->next_layer = 0;
+                start_layers(j);
+            }
             // this activation started the inference: it counts against the layer it began
             if (!j->finished && j->cur_layer >= 0) ++j->acts[j->cur_layer];
         }
@@ -92,17 +103,18 @@ SC_MODULE(Dma) {
         const Program& prog = *j->prog;
         for (;;) {
             if (j->finished) return;
-            if (next_layer >= prog.n_layers) { core.end_job(j, j->abort_req); return; }
+            if (j->next_layer >= prog.n_layers) { core.end_job(j, j->abort_req); return; }
             if (j->abort_req) { core.end_job(j, true); return; }
-            const int64_t l = next_layer++;
-            walker.init(prog.layer(l), core.hw);
+            if (j->preempt_req) { suspend(j, now_ps(), nullptr); return; }  // at a layer boundary
+            const int64_t l = j->next_layer++;
+            j->walker.init(prog.layer(l), core.hw);
             core.begin_layer(j, l);
-            if (walker.num_tiles() == 0) {  // nothing to do
+            if (j->walker.num_tiles() == 0) {  // nothing to do
                 core.end_layer(j);
                 continue;
             }
             fill(now_ps());
-            core.ev_in_ready[walker.kind()].notify();
+            core.ev_in_ready[j->walker.kind()].notify();
             return;
         }
     }
@@ -113,19 +125,20 @@ SC_MODULE(Dma) {
     // left to engine(): the inference's end, an abort, per-tile mode, or past the horizon).
     int64_t layer_end_inline() {
         Job* j = layer_end_job;
-        if (!j || core.sync_tile || layer_end_ps > core.horizon_ps || j->abort_req || j->finished) return -1;
+        if (!j || core.sync_tile || layer_end_ps > core.horizon_ps || j->abort_req || j->preempt_req || j->finished)
+            return -1;
         if (layer_end_epoch != core.epoch || j != core.active || j != job) return -1;
         const Program& prog = *j->prog;
-        if (next_layer >= prog.n_layers) return -1;  // the inference ends: at the kernel's time
-        if (TileWalker::count_tiles(prog.layer(next_layer)) == 0) return -1;
+        if (j->next_layer >= prog.n_layers) return -1;  // the inference ends: at the kernel's time
+        if (TileWalker::count_tiles(prog.layer(j->next_layer)) == 0) return -1;
         const int64_t te = layer_end_ps;
         layer_end_job = nullptr;
         ev_store_done.cancel();
         core.retire_outputs(te);
         j->row(j->cur_layer)[CTR_STALL_DRAM_PS] += te - j->last_compute_end;
         core.end_layer(j, te, true);
-        const int64_t l = next_layer++;
-        walker.init(prog.layer(l), core.hw);
+        const int64_t l = j->next_layer++;
+        j->walker.init(prog.layer(l), core.hw);
         core.begin_layer(j, l, te);
         fill(te);
         return te;
@@ -137,10 +150,11 @@ SC_MODULE(Dma) {
         Job* j = job;
         if (!j || j != core.active || j->finished || j->abort_req) return;  // abort: compute ends the job at its tile boundary
         int64_t* row = j->row(j->cur_layer);
+        TileWalker& walker = j->walker;
         while (!core.in.full() && walker.has_next()) {
             // build the next tile in place in the free slot
             InTile& tile = core.in.back_free();
-            TileLoad load;
+            TileLoad& load = tile.load;
             tile.w = walker.next(load);
             tile.job = j;
             tile.layer = j->cur_layer;
@@ -176,6 +190,130 @@ SC_MODULE(Dma) {
             ev_store_done.cancel();
             ev_store_done.notify(ps(std::max<int64_t>(0, done - now_ps())));
         }
+    }
+
+    // -- preemption (tenants) ----------------------------------------------------------
+    // The inference j stops at time t (the kernel's): at a tile boundary (done_tile: the tile it
+    // just computed, its slot already popped) or at a layer boundary (nullptr). KILL discards its
+    // progress (it restarts from its first layer; the work it did stays counted, and its useful
+    // MACs in preempt_discarded_macs). CHECKPOINT and DRAIN keep it: outputs already handed to
+    // the store channel reach DRAM, then the partial sums of the output tile in progress are
+    // spilled (DRAM write through the NoC and the global buffer); at a layer boundary nothing is
+    // live on chip (every layer's outputs are in DRAM). The inference leaves the accelerator when
+    // the spill is in DRAM (a completion with `preempted`, and sc_pause, at that instant).
+    void suspend(Job* j, int64_t t, const InTile* done_tile) {
+        const int64_t layer = std::max<int64_t>(0, std::min<int64_t>(j->cur_layer, j->prog->n_layers - 1));
+        int64_t* row = j->row(layer);
+        row[CTR_PREEMPTIONS] += 1;
+        ++core.epoch;  // work of the stopped run in flight (stores, the other unit) is dropped
+        j->preempt_req = false;
+        j->preempt_from = t;
+        layer_end_job = nullptr;
+        j->ahead.clear();
+        if (j->preempt_mech == PREEMPT_KILL) {
+            int64_t macs = 0;  // useful MACs since the last kill (earlier kills' are counted already)
+            for (int64_t l = 0; l < j->prog->n_layers; ++l)
+                macs += j->row(l)[CTR_MACS_USEFUL] - j->row(l)[CTR_PREEMPT_DISCARDED_MACS];
+            row[CTR_PREEMPT_DISCARDED_MACS] += macs;
+            if (core.layer_open) core.end_layer(j, t, false);
+            j->layers_done = 0;
+            j->next_layer = 0;
+            j->cur_layer = -1;
+            j->ck = Checkpoint();
+            vacate(j, t);
+            return;
+        }
+        Checkpoint ck;
+        if (done_tile) {
+            ck.mid_layer = true;
+            const TileLoad& h = done_tile->load;
+            ck.psum = done_tile->w->last_c ? 0 : done_tile->w->psum_bytes;
+            ck.held_w = h.held_w; ck.held_wbuf = h.held_wbuf; ck.held_i = h.held_i; ck.held_ibuf = h.held_ibuf;
+            ck.resident = h.resident;
+            while (!core.in.empty()) { j->ahead.push_back(core.in.front()); core.in.pop(); }
+        }
+        core.in.clear();
+        int64_t t0 = t;  // stores in flight complete first
+        for (unsigned i = 0; i < core.out.count; ++i) t0 = std::max(t0, core.out.at(i).done_ps);
+        int64_t done = t0;
+        if (ck.psum) {
+            done = std::max(dram.reserve(ck.psum, t0), noc.reserve(ck.psum, t0));
+            row[CTR_PREEMPT_SPILL] += ck.psum;
+            row[CTR_PREEMPT_NOC] += ck.psum;
+            row[CTR_PREEMPT_ACCBUF_READ] += ck.psum;
+            row[CTR_PREEMPT_GLB_WRITE] += ck.psum;
+            row[CTR_PREEMPT_GLB_READ] += ck.psum;
+        }
+        j->ck = ck;
+        if (core.layer_open) { core.mark_cycles(j, t); core.layer_open = false; }  // the layer stays open in j
+        row[CTR_PREEMPT_PS] += done - t;
+        if (done <= now_ps()) {
+            vacate(j, now_ps());
+        } else {
+            vacate_job = j;
+            vacate_ps = done;
+            ev_vacated.notify(ps(done - now_ps()));
+        }
+    }
+
+    // j leaves the accelerator now (suspended): the host sees a completion marked preempted.
+    void vacate(Job* j, int64_t t) {
+        j->suspended = true;
+        core.in.clear();
+        core.out.clear();
+        if (core.active == j) core.active = nullptr;
+        if (job == j) job = nullptr;
+        // no compute unit holds a tile of j now (the input slots were emptied when it stopped, and a
+        // tile of another run would be dropped by the epoch), so none is woken
+        if (!core.queue.empty() && !core.engine_running) core.ev_job.notify();
+        core.completions.push_back(Completion{j->id, t, false, true});
+        core.horizon_ps = t;
+        sc_core::sc_pause();
+    }
+
+    // Take a suspended inference back at time t. At a layer boundary (or after a KILL) it goes
+    // on with its next layer. Inside a layer the DMA first reloads what the checkpoint left:
+    // the partial sums (DRAM -> global buffer -> NoC -> accumulation banks), the operand tiles of
+    // the PE buffers (weights bypass the global buffer), the resident operands (DRAM -> global
+    // buffer) and the tiles it had fetched ahead (their loads again); no tile starts before the
+    // restore is in.
+    void resume(Job* j, int64_t t) {
+        j->suspended = false;
+        const Checkpoint ck = j->ck;
+        j->ck = Checkpoint();
+        if (!ck.mid_layer) { start_layers(j); return; }
+        int64_t* row = j->row(j->cur_layer);
+        int64_t dr = ck.psum + ck.held_w + ck.held_i + ck.resident, nc = ck.psum + ck.held_w + ck.held_i;
+        int64_t gw = ck.psum + ck.held_i + ck.resident, gr = ck.psum + ck.held_i;
+        int64_t ww = ck.held_wbuf, iw = ck.held_ibuf;
+        for (const InTile& a : j->ahead) {
+            dr += a.load.dram_read; nc += a.load.noc_in; gw += a.load.glb_write; gr += a.load.glb_read;
+            ww += a.load.wbuf_write; iw += a.load.ibuf_write;
+        }
+        int64_t done = dram.reserve(dr, t);
+        if (nc) done = std::max(done, noc.reserve(nc, t));
+        row[CTR_PREEMPT_RESTORE] += dr;
+        row[CTR_PREEMPT_NOC] += nc;
+        row[CTR_PREEMPT_GLB_WRITE] += gw;
+        row[CTR_PREEMPT_GLB_READ] += gr;
+        row[CTR_PREEMPT_ACCBUF_WRITE] += ck.psum;
+        row[CTR_PREEMPT_WBUF_WRITE] += ww;
+        row[CTR_PREEMPT_IBUF_WRITE] += iw;
+        row[CTR_PREEMPT_PS] += done - t;
+        core.layer_open = true;
+        j->cyc_mark = t;
+        j->last_compute_end = t;
+        j->stall_floor = t;
+        core.in.clear();
+        core.out.clear();
+        for (InTile& a : j->ahead) { a.ready_ps = done; core.in.push(a); }
+        j->ahead.clear();
+        fill(t);
+        for (unsigned i = 0; i < core.in.count; ++i) {
+            InTile& a = core.in.at(i);
+            a.ready_ps = std::max(a.ready_ps, done);
+        }
+        if (!core.in.empty()) core.ev_in_ready[core.in.front().w->kind].notify();
     }
 };
 

@@ -25,6 +25,11 @@ class Model {
     virtual bool has_program(int64_t pid) const = 0;
     virtual int64_t submit(int64_t pid) = 0;  // returns the job id
     virtual bool request_abort() = 0;  // stop the running inference at the next tile boundary
+    // preemption: mech 1 kill / 2 checkpoint / 3 drain, gran 1 layer / 2 tile (see accelerator.h)
+    virtual bool request_preempt(int64_t mech, int64_t gran) = 0;
+    virtual void resume(int64_t job) = 0;   // queue a preempted inference again
+    virtual void discard(int64_t job) = 0;  // end a preempted inference as aborted (no completion)
+    virtual bool job_suspended(int64_t job) const = 0;
 
     // runtime resources (take effect at the next tile boundary)
     virtual void set_clock_hz(double hz) = 0;
@@ -51,6 +56,7 @@ class Model {
     virtual int64_t completion_job(int64_t i) const = 0;
     virtual int64_t completion_end_ps(int64_t i) const = 0;
     virtual bool completion_aborted(int64_t i) const = 0;
+    virtual bool completion_preempted(int64_t i) const = 0;
     virtual void clear_completions() = 0;
     virtual int64_t job_layers(int64_t job) const = 0;
     virtual int64_t job_start_ps(int64_t job) const = 0;

@@ -62,6 +62,10 @@ struct TileLoad {
     int64_t glb_read = 0;      // out of the global buffer (inputs to the PEs or the PPU)
     int64_t wbuf_write = 0;    // into the PE weight buffers (replicated per PE)
     int64_t ibuf_write = 0;    // into the PE input buffers (replicated per PE)
+    // what the PE buffers and the global buffer hold once this tile is in (a checkpoint's
+    // restore reloads it): the operand tiles (DRAM bytes; replicated into the PE buffers) and
+    // the resident operands loaded so far in this layer
+    int64_t held_w = 0, held_wbuf = 0, held_i = 0, held_ibuf = 0, resident = 0;
 };
 
 // What one tile computes and stores: produced by the walker, consumed by the PE array or the
@@ -81,6 +85,7 @@ struct TileWork {
     // store (bytes)
     int64_t out_bytes = 0;
     bool out_via_noc = true;   // MAC outputs cross the NoC; the PPU sits at the global buffer
+    int64_t psum_bytes = 0;    // partial sums of its outputs in the accumulation banks (live until last_c)
 };
 
 // Generates the tiles of one layer in the loop order of its mapping. Loads only the
@@ -164,6 +169,7 @@ class TileWalker {
         kg_ = L[F_GROUPS] > 0 ? std::max<int64_t>(1, L[F_K] / L[F_GROUPS]) : L[F_K];
         edges_ = nonzero_ = 0;
         classes_ = 0;
+        ib_ = ibuf_ = resident_ = 0;
     }
 
     int64_t num_tiles() const { return ntiles_; }
@@ -253,6 +259,7 @@ class TileWalker {
         t.acc_write = psum;
         t.acc_read = psum + (t.last_c ? nt * kt * pt * qt * L[F_ACCB] : 0);  // + drain
         t.out_bytes = t.last_c ? nt * kt * pt * qt * db : 0;
+        t.psum_bytes = nt * kt * pt * qt * L[F_ACCB];
         t.out_via_noc = true;
         t.last = edges == (1u << NUM_DIMS) - 1;  // at the edge along every loop: the last tile
         c.nt = nt; c.kt = kt; c.pt = pt; c.qt = qt; c.ct = ct;
@@ -293,7 +300,7 @@ class TileWalker {
             t.wbuf_write += wb * c.np;  // each row partition needs its channel slice
             if (L[F_WRES]) {
                 t.glb_read += wb;
-                if (first) { t.dram_read += wb; t.glb_write += wb; }
+                if (first) { t.dram_read += wb; t.glb_write += wb; resident_ += wb; }
             } else {
                 t.dram_read += wb;
             }
@@ -313,9 +320,17 @@ class TileWalker {
             // inputs: DRAM -> global buffer -> NoC (multicast) -> PE input buffers
             t.noc_in += ib;
             t.glb_read += ib;
-            t.ibuf_write += ib * (grouped_ ? 1 : c.nk);  // grouped: each PE reads its own channels
+            ib_ = ib;
+            ibuf_ = ib * (grouped_ ? 1 : c.nk);
+            t.ibuf_write += ibuf_;  // grouped: each PE reads its own channels
             if (!L[F_IRES] || first) { t.dram_read += ib; t.glb_write += ib; }
+            if (L[F_IRES] && first) resident_ += ib;
         }
+        t.held_w = c.wbytes;
+        t.held_wbuf = c.wbytes * c.np;
+        t.held_i = ib_;
+        t.held_ibuf = ibuf_;
+        t.resident = resident_;
         return &c.work;
     }
 
@@ -339,6 +354,8 @@ class TileWalker {
     int64_t kg_ = 1;
     int64_t rows_ = 0, cols_ = 0;     // input window of the current tile (follow P and Q)
     int64_t cin_ = 0;                 // input channels of the current tile (follow K and C)
+    int64_t ib_ = 0, ibuf_ = 0;       // the current input tile: DRAM bytes, PE input-buffer bytes
+    int64_t resident_ = 0;            // resident operand bytes loaded into the global buffer so far
     // tile classes by edge pattern, worked out on first use (bit e of classes_: class_[e] valid)
     uint32_t classes_ = 0;
     TileClass class_[1 << NUM_DIMS];
