@@ -167,7 +167,10 @@ def check_result(r: "InferenceResult") -> "InferenceResult":
         raise _fail(r, "more useful MACs than issued MACs")
     tot = ctr.sum(axis=0)
     cycles, macs = int(tot[C["cycles"]]), int(tot[C["macs_useful"]])
-    u = macs / (r.peak_macs_per_cycle * cycles) if cycles else 0.0  # InferenceResult.utilization
+    # InferenceResult.utilization: a KILL's discarded MACs are redone, and the cycles of the run
+    # it threw away are not in `cycles` (each layer's cycles are those of its last run)
+    kept = macs - int(tot[C["preempt_discarded_macs"]]) if "preempt_discarded_macs" in C else macs
+    u = kept / (r.peak_macs_per_cycle * cycles) if cycles else 0.0
     if not (0.0 <= u <= 1.0 + _REL):
         raise _fail(r, f"utilisation {u:.6g} is outside [0, 1]")
     # latency >= the compute and memory bounds of the whole inference, at the most resources

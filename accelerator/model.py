@@ -165,9 +165,14 @@ class InferenceResult:
 
     @property
     def utilization(self) -> float:
-        """Useful MACs / (the hardware's peak MACs per cycle x cycles spent)."""
+        """Useful MACs / (the hardware's peak MACs per cycle x cycles spent). Useful MACs that a
+        KILL threw away are left out: the inference redid them, and each layer's cycles are those
+        of its last run."""
         cyc = self.cycles
-        return self.macs / (self.peak_macs_per_cycle * cyc) if cyc else 0.0
+        macs = self.macs
+        if "preempt_discarded_macs" in self.counter_names:
+            macs -= int(self.counter("preempt_discarded_macs").sum())
+        return macs / (self.peak_macs_per_cycle * cyc) if cyc else 0.0
 
     @property
     def roofline_s(self) -> float:

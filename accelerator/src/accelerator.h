@@ -172,6 +172,11 @@ class Accelerator : public sc_core::sc_module, public Model {
         j->finished = true;
         j->aborted = true;
         j->end_ps = now_ps();
+        if (j->ck.mid_layer && j->cur_layer >= 0) {  // the layer it left open ends where it stopped
+            int64_t* r = j->row(j->cur_layer);
+            r[CTR_END_PS] = std::max(r[CTR_START_PS], j->preempt_from);
+            r[CTR_CYCLES] = (int64_t)(j->cyc_acc + 0.5);
+        }
     }
     bool job_suspended(int64_t job) const override { return core.jobs.at(job)->suspended; }
 
