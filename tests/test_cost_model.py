@@ -8,6 +8,8 @@ no layer runs far below the utilisation of its best PE split.
 
 import math
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -15,8 +17,8 @@ import workloads
 from accelerator.cost import mac_cost
 from accelerator.counters import COUNTER_INDEX
 from accelerator.energy import EnergyModel
-from accelerator.mapping import (_divisors, _legal, _mac_dims, energy_model, layer_cost, map_layer,
-                                 mapping_candidates)
+from accelerator.cost import MacDims
+from accelerator.mapping import _divisors, energy_model, layer_cost, legal, map_layer, mapping_candidates
 from accelerator.model import Accelerator
 from accelerator.presets import list_presets, load_preset
 from workloads.ir import Layer
@@ -78,11 +80,10 @@ def test_no_layer_below_half_the_utilisation_of_its_best_pe_split(preset, lowere
             if not l.is_mac or l.macs == 0:
                 continue
             m = map_layer(l, hw)
-            d = _mac_dims(l)
+            d = MacDims.of(l)
             best = 0.0
             for pk in _divisors(hw.num_pes):  # the same tiling on every legal PE split
-                ok, res_ok = _legal(d, hw, m.N_t, m.K_t, m.C_t, m.P_t, m.Q_t, pk)
-                if (res_ok if m.inputs_resident else ok):
+                if legal(l, replace(m.tiling, pes_k=pk, pes_p=hw.num_pes // pk), hw):
                     c = mac_cost(d, hw, em, m.N_t, m.K_t, m.C_t, m.P_t, m.Q_t, pk, hw.num_pes // pk, m.order,
                                  m.inputs_resident)
                     best = max(best, _util(l, hw, float(c.time_s)))
@@ -234,11 +235,10 @@ def test_every_model_reaches_half_the_utilisation_of_its_best_pe_split(preset):
             if not l.is_mac or l.macs == 0:
                 continue
             m = map_layer(l, hw)
-            d = _mac_dims(l)
+            d = MacDims.of(l)
             best = m.time_s
             for pk in _divisors(hw.num_pes):
-                ok, res_ok = _legal(d, hw, m.N_t, m.K_t, m.C_t, m.P_t, m.Q_t, pk)
-                if (res_ok if m.inputs_resident else ok):
+                if legal(l, replace(m.tiling, pes_k=pk, pes_p=hw.num_pes // pk), hw):
                     best = min(best, float(mac_cost(d, hw, em, m.N_t, m.K_t, m.C_t, m.P_t, m.Q_t, pk,
                                                     hw.num_pes // pk, m.order, m.inputs_resident).time_s))
             assert best >= 0.5 * m.time_s, (preset, cid, l.name, m)

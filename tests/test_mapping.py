@@ -5,8 +5,9 @@ import pytest
 
 from dataclasses import replace
 
-from accelerator.mapping import (ORDERS, MappingError, _map_mac, encode_program, evaluate, map_layer,
-                                 map_layers, map_layers_like, map_like)
+from accelerator.mapping import (ORDERS, MappingError, Tiling, _map_mac, evaluate, legal, map_layer, map_layers,
+                                 map_layers_like, map_like)
+from accelerator.program import PROGRAM_FIELDS, encode_program
 from accelerator.presets import load_preset
 from workloads.ir import Layer
 
@@ -28,6 +29,16 @@ LAYERS = [
 ]
 
 
+class _Smaller:
+    """``hw`` with one buffer capacity overridden (beyond what HardwareParams would validate)."""
+
+    def __init__(self, hw, name, value):
+        self._hw, self._name, self._value = hw, name, value
+
+    def __getattr__(self, k):
+        return self._value if k == self._name else getattr(self._hw, k)
+
+
 @pytest.mark.parametrize("layer", LAYERS, ids=[l.name for l in LAYERS])
 def test_mapping_fits_the_buffers(layer):
     m = map_layer(layer, HW)
@@ -40,6 +51,13 @@ def test_mapping_fits_the_buffers(layer):
         assert m.K_t % HW.lanes == 0 or m.K_t >= layer.K
         assert m.C_t % HW.vector_size == 0 or m.C_t >= layer.C
         assert m.order in ORDERS and m.order[-1] == "c"
+        # the one legality rule agrees with the occupancy the mapping reports, and is tight:
+        # a buffer one byte smaller than what the tiling occupies rejects it
+        assert legal(layer, m.tiling, HW)
+        for buf, used in (("weight_buffer_bytes", m.wbuf_bytes_per_pe), ("input_buffer_bytes", m.ibuf_bytes_per_pe),
+                          ("global_buffer_bytes", m.glb_bytes)):
+            assert not legal(layer, m.tiling, _Smaller(HW, buf, used - 1)), buf
+        assert not legal(layer, replace(m.tiling, pes_p=m.pes_p + 1), HW)
         # DRAM traffic is at least compulsory (every operand once, outputs once)
         assert m.dram_write_bytes == layer.output_elements * HW.data_bytes
         assert m.dram_read_bytes >= layer.weight_elements * HW.data_bytes
@@ -90,7 +108,7 @@ def test_too_small_buffer_names_the_parameter():
 def test_encode_program_shape():
     ms = map_layers(LAYERS, HW)
     prog = encode_program(LAYERS, ms, HW)
-    assert prog.shape == (len(LAYERS), len(__import__("accelerator.mapping", fromlist=["x"]).PROGRAM_FIELDS))
+    assert prog.shape == (len(LAYERS), len(PROGRAM_FIELDS))
     assert prog.dtype.name == "int64"
 
 
@@ -190,16 +208,17 @@ def test_mapper_choices_persist_on_disk_and_bad_entries_are_ignored(tmp_path, mo
     files = list((tmp_path / "mappings").glob("*.jsonl"))
     assert len(files) == 1
     key, choice = json.loads(files[0].read_text().splitlines()[0])
-    assert choice[:6] == [m.N_t, m.K_t, m.C_t, m.P_t, m.Q_t, m.pes_k]
+    assert Tiling.from_json(choice) == m.tiling
     # a new process reads the choice instead of searching; garbage and illegal tilings are skipped
     with open(files[0], "a") as f:
         f.write("not json\n")
-        f.write(json.dumps([key.replace("96", "97"), [1, 10**6, 4, 1, 1, 1, 0, 0]]) + "\n")  # does not fit
+        f.write(json.dumps([key.replace("96", "97"), [1, 10**6, 4, 1, 1, 1, hw.num_pes, "k>n>p>q>c", 0]]) + "\n")  # no fit
+        f.write(json.dumps([key.replace("96", "98"), [8, 8, 8, 1, 1, 1, hw.num_pes, "q>k>c", 0]]) + "\n")  # no such order
     M._disk_cache.cache_clear(), M._map_mac.cache_clear()
     store = M._disk_cache(hw)
-    assert len(store.entries) == 1 and store.get(key) == tuple(choice)
+    assert len(store.entries) == 1 and store.get(key) == m.tiling
     calls = []
-    monkeypatch.setattr(M, "_rank", lambda *a, **k: calls.append(1) or [tuple(choice)])
+    monkeypatch.setattr(M, "_rank", lambda *a, **k: calls.append(1) or [m.tiling])
     assert map_layer(layer, hw) == m and not calls
     # the disk cache can be switched off
     monkeypatch.setenv("DYNVIT_MAPPING_CACHE", "0")
