@@ -20,8 +20,9 @@ from vocab.paths import cache_dir
 __all__ = ["ChoiceStore", "KEY_INPUTS", "store_path"]
 
 _ROOT = Path(__file__).parent
-# what a choice depends on besides the hardware: the search, the cost model, the energy tables
-KEY_INPUTS: tuple[str, ...] = ("*.py", "data/*.yaml")
+# what a choice depends on besides the hardware: the search and cost model, the energy tables,
+# and the simulator that ranks the finalists
+KEY_INPUTS: tuple[str, ...] = ("*.py", "data/*.yaml", "src/*")
 
 
 @lru_cache(maxsize=1)

@@ -32,7 +32,14 @@ chooses the tiles. The hardware organisation it maps onto (Simba-like):
   channel). The hardware's ``mapping_objective`` picks: energy-delay product (default;
   minimising DRAM traffic alone picks tilings with idle PEs, minimising time alone trades a
   lot of energy for a little time), energy, or latency; ties go to the fewer tiles.
-  `mapping_candidates` gives the runner-up too, or searches every legal tiling exhaustively.
+  The counts are exact but the time is an estimate (tens of percent off on layers of few
+  tiles), so the estimate only prunes: its best few candidates (``SIM_TOP``, more while they
+  are cheap to simulate) run on the SystemC model itself (`accelerator.measure`, one batch per
+  `map_layers` call) and the best *simulated* one is chosen; ties go to the fewer tiles, then
+  to the estimate's order. Choices are cached on disk (`accelerator.choices`) and
+  deterministic. `mapping_candidates` gives the estimate's ranking (or searches every legal
+  tiling exhaustively); `finalists` the simulated candidates with both costs. The tiling
+  space itself (the `Tiling` record, legality, the candidates) is `accelerator.tiling`.
 * **Dynamic configurations reuse the full model's mapping** (``map_layers_like``), as a
   dynamic-inference system does: the model is mapped once for its full configuration, and a
   reduced configuration runs the same tilings, loop orders and PE partitions with shorter
@@ -65,57 +72,21 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from vocab.errors import UserError
 from workloads.ir import Layer
 
 from .choices import ChoiceStore, store_path
 from .cost import LayerCost, MacDims, cdiv as _cdiv, mac_cost, mac_totals, ppu_cost
+from .tiling import (ORDERS, MappingError, Tiling, _all_candidates, _explain, _fits, _grid_candidates, _legal,
+                     _occupancy, legal)
 
 __all__ = [
     "Mapping", "Tiling", "MappingError", "map_layer", "map_layers", "evaluate", "ORDERS", "PPU_PASSES",
     "OBJECTIVES", "map_like", "map_layers_like", "mapping_candidates", "layer_cost", "energy_model", "legal",
+    "finalists", "simulated",
 ]
 
-# Tile-loop orders considered (outermost first); c is always innermost.
-ORDERS: tuple[tuple[str, ...], ...] = (
-    ("k", "n", "p", "q", "c"),  # weight tile outermost: weights reused across all spatial tiles
-    ("n", "k", "p", "q", "c"),
-    ("n", "p", "q", "k", "c"),  # input tile outermost: inputs reused across output-channel tiles
-)
 PPU_PASSES = {"layernorm": 2, "batchnorm": 1, "softmax": 3, "gelu": 1, "relu": 1, "add": 1, "mul": 1,
               "div": 1, "resize": 4}
-
-
-class MappingError(UserError, ValueError):
-    """No tiling of a layer fits the hardware's buffers; the message names the parameter."""
-
-
-@dataclass(frozen=True)
-class Tiling:
-    """What the search chooses for a MAC layer: tile sizes, PE partition (``pes_k`` output-channel
-    groups x ``pes_p`` output-row groups), tile-loop order (outermost first, ``c`` innermost) and
-    whether the whole input stays resident in the global buffer."""
-
-    N_t: int
-    K_t: int
-    C_t: int
-    P_t: int
-    Q_t: int
-    pes_k: int
-    pes_p: int
-    order: tuple[str, ...]
-    inputs_resident: bool = False
-
-    def to_json(self) -> list:
-        return [self.N_t, self.K_t, self.C_t, self.P_t, self.Q_t, self.pes_k, self.pes_p, ">".join(self.order),
-                int(self.inputs_resident)]
-
-    @classmethod
-    def from_json(cls, v: list) -> "Tiling":
-        """The inverse of `to_json`; raises ValueError/TypeError on anything else."""
-        if len(v) != 9 or not isinstance(v[7], str):
-            raise ValueError(f"not a tiling: {v!r}")
-        return cls(*(int(x) for x in v[:7]), order=tuple(v[7].split(">")), inputs_resident=bool(int(v[8])))
 
 
 @dataclass(frozen=True)
@@ -181,149 +152,6 @@ class Mapping:
                 f"est. {self.time_s * 1e6:.4g} us, {self.energy_j * 1e6:.4g} uJ")
 
 
-# -- MAC layers: what a tiling occupies, and whether it fits (the one statement of legality) --
-
-def _cin(d: MacDims, kt, ct):
-    """Input channels an output-channel tile of kt reads (upper bound for grouped convs);
-    ct may be vector-rounded: at most the layer's C channels per group are read."""
-    ct = np.minimum(ct, d.C)
-    if d.groups > 1:
-        Kg = d.kg
-        return (_cdiv(kt, Kg) + np.where((Kg > 1) & (kt % Kg != 0), 1, 0)) * ct
-    return ct + 0 * kt
-
-
-def _rows(pt, stride, R, H):
-    return np.minimum((pt - 1) * stride + R, np.maximum(H, 1))
-
-
-def _wbuf(d: MacDims, hw, NT, KT, CT, PK):
-    """Bytes of a PE's double-buffered weight share (whole lanes, whole vectors)."""
-    kpeg = _cdiv(_cdiv(KT, hw.lanes), PK)
-    vs = hw.vector_size
-    return 2 * (NT if d.wact else 1) * kpeg * hw.lanes * _cdiv(CT, vs) * vs * d.R * d.S * hw.data_bytes
-
-
-def _occupancy(d: MacDims, hw, NT, KT, CT, PT, QT, PK, PP) -> dict[str, Any]:
-    """What the largest tile of a tiling occupies (arrays broadcast together): per PE, the
-    double-buffered weights (``wbuf``, bytes) and inputs (``ibuf``) and the partial sums a lane
-    keeps across reduction tiles (``accum``, entries); in the GLB, the double-buffered input
-    and output tiles (``glb_staged``) or the whole input resident beside the output tiles
-    (``glb_resident``). Occupancy counts whole vectors and lanes."""
-    lanes, vs, db = hw.lanes, hw.vector_size, hw.data_bytes
-    kpeg = _cdiv(_cdiv(KT, lanes), PK)
-    ppe = _cdiv(PT, PP)
-    cols = np.minimum((QT - 1) * d.stride + d.S, d.W)
-    cin_pe = _cdiv(_cin(d, np.minimum(kpeg * lanes, KT), CT), vs) * vs
-    cin_t = _cdiv(_cin(d, KT, CT), vs) * vs
-    out_t = 2 * NT * KT * PT * QT * db
-    in_total = d.N * _cdiv(d.C * d.groups, vs) * vs * d.H * d.W * db
-    return {
-        "wbuf": _wbuf(d, hw, NT, KT, CT, PK),
-        "ibuf": 2 * NT * cin_pe * _rows(ppe, d.stride, d.R, d.H) * cols * db,
-        "accum": kpeg * ppe * QT * NT,
-        "glb_staged": 2 * NT * cin_t * _rows(PT, d.stride, d.R, d.H) * cols * db + out_t,
-        "glb_resident": in_total + out_t,
-    }
-
-
-def _fits(d: MacDims, hw, occ: dict[str, Any], CT) -> tuple[Any, Any]:
-    """(fits at all, fits with the input resident in the GLB) of tilings of occupancy ``occ``.
-    Partial sums stay in the accumulation banks only when the reduction is split over tiles."""
-    ok = (occ["wbuf"] <= hw.weight_buffer_bytes) & (occ["ibuf"] <= hw.input_buffer_bytes) \
-        & ((CT >= d.C) | (occ["accum"] <= hw.accum_entries_per_lane)) & (occ["glb_staged"] <= hw.global_buffer_bytes)
-    return ok, ok & (occ["glb_resident"] <= hw.global_buffer_bytes)
-
-
-def _legal(d: MacDims, hw, NT, KT, CT, PT, QT, PK) -> tuple[np.ndarray, np.ndarray]:
-    """Which tilings (PE split ``PK x num_pes/PK``) fit the PE buffers, accumulation banks and
-    the GLB; and which of them may also hold the whole input resident in the GLB."""
-    return _fits(d, hw, _occupancy(d, hw, NT, KT, CT, PT, QT, PK, hw.num_pes // PK), CT)
-
-
-def legal(layer: Layer, t: Tiling, hw) -> bool:
-    """Whether tiling ``t`` of MAC ``layer`` fits ``hw``'s buffers (and its PE split its PEs)."""
-    d = MacDims.of(layer)
-    ok, res_ok = _fits(d, hw, _occupancy(d, hw, *(np.int64(x) for x in astuple(t)[:7])), t.C_t)
-    return bool(res_ok if t.inputs_resident else ok) and t.pes_k * t.pes_p == hw.num_pes and t.order in ORDERS
-
-
-def _explain(d: MacDims, hw) -> str:
-    """Why not even the smallest tiling (one lane group x one vector x one pixel) fits."""
-    lanes, vs = hw.lanes, hw.vector_size
-    occ = _occupancy(d, hw, 1, lanes, vs, 1, 1, 1, 1)
-    what = []
-    if occ["wbuf"] > hw.weight_buffer_bytes:
-        what.append(f"weight_buffer_bytes [B] = {hw.weight_buffer_bytes} < {occ['wbuf']} (2 x lanes x vector_size x "
-                    f"R x S x data_bytes)")
-    if occ["ibuf"] > hw.input_buffer_bytes:
-        what.append(f"input_buffer_bytes [B] = {hw.input_buffer_bytes} < {occ['ibuf']} (2 x one vector of input "
-                    f"channels x R x S)")
-    if occ["glb_staged"] > hw.global_buffer_bytes:
-        what.append(f"global_buffer_bytes [B] = {hw.global_buffer_bytes} < {occ['glb_staged']} (2 x (smallest input "
-                    f"tile + output tile))")
-    if not what:
-        what.append(f"accum_buffer_bytes [B] = {hw.accum_buffer_bytes} (no tiling fits the per-lane accumulation "
-                    f"banks)")
-    return (f"no tiling fits the hardware even for the smallest tile "
-            f"(1 x {lanes} output channels x {vs} input channels x 1 x 1 pixels): " + "; ".join(what))
-
-
-# -- MAC layers: the candidates and the search ------------------------------------------------
-
-_GRID = sorted({1, 2, 3, 4, 5, 6, 7, 8, 10, 12} | {m * 2 ** k for m in (4, 5, 6) for k in range(1, 14)})
-
-
-def _grid(D: int, unit: int) -> list[int]:
-    """Tile sizes along a channel-like dimension: unit x a fixed grid, clipped to D.
-
-    The grid does not depend on D (only the clipping does), so every tiling of a layer is
-    also a tiling of the same layer with fewer channels."""
-    g = _cdiv(D, unit)
-    return sorted({min(D, m * unit) for m in _GRID if m < g} | {D}, reverse=True)
-
-
-def _splits(D: int, limit: int = 20) -> list[int]:
-    """Balanced tile sizes along a spatial dimension: ceil(D/d)."""
-    ds = set(range(1, 9)) | {2 ** k for k in range(4, 20)} | {3 * 2 ** k for k in range(2, 19)}
-    out = sorted({_cdiv(D, d) for d in ds if d <= D}, reverse=True)
-    if len(out) > limit:  # keep the large ones and a geometric sample of the rest
-        keep = out[:8] + out[8::max(1, (len(out) - 8) // (limit - 8))]
-        out = sorted(set(keep) | {out[-1]}, reverse=True)
-    return out
-
-
-def _divisors(n: int) -> list[int]:
-    return [p for p in range(1, n + 1) if n % p == 0]
-
-
-def _grid_candidates(d: MacDims, hw) -> tuple[np.ndarray, ...]:
-    """The mapper's candidate tilings: channel tiles from a fixed grid of whole lanes/vectors,
-    balanced spatial tiles, every PE split (output channels x output rows). Combinations whose
-    weights cannot fit the PE weight buffers are dropped before the spatial axes are added."""
-    lanes, vs = hw.lanes, hw.vector_size
-    Kr, Cr = _cdiv(d.K, lanes) * lanes, _cdiv(d.C, vs) * vs
-    arr = lambda x: np.array(x, dtype=np.int64)  # noqa: E731
-    NT, KT, CT, PK = (a.ravel() for a in np.meshgrid(arr(_grid(d.N, 1)), arr(_grid(Kr, lanes)), arr(_grid(Cr, vs)),
-                                                      arr(_divisors(hw.num_pes)), indexing="ij"))
-    fit = _wbuf(d, hw, NT, KT, CT, PK) <= hw.weight_buffer_bytes
-    if fit.any():
-        NT, KT, CT, PK = (a[fit] for a in (NT, KT, CT, PK))
-    sp = [a.ravel() for a in np.meshgrid(arr(_splits(d.P, 20)), arr(_splits(d.Q, 10)), indexing="ij")]
-    n, m = NT.size, sp[0].size
-    rep = lambda a: np.repeat(a, m)  # noqa: E731
-    return rep(NT), rep(KT), rep(CT), np.tile(sp[0], n), np.tile(sp[1], n), rep(PK)
-
-
-def _all_candidates(d: MacDims, hw) -> tuple[np.ndarray, ...]:
-    """Every tiling: any batch/row/column tile size, any whole number of lane groups and of
-    vectors, every PE split (for exhaustive search on small layers)."""
-    lanes, vs = hw.lanes, hw.vector_size
-    axes = [range(1, d.N + 1), range(lanes, _cdiv(d.K, lanes) * lanes + 1, lanes),
-            range(vs, _cdiv(d.C, vs) * vs + 1, vs), range(1, d.P + 1), range(1, d.Q + 1), _divisors(hw.num_pes)]
-    return tuple(a.ravel() for a in np.meshgrid(*[np.array(list(x), dtype=np.int64) for x in axes], indexing="ij"))
-
-
 OBJECTIVES = ("edp", "energy", "latency")
 
 
@@ -344,14 +172,15 @@ def _rank(d: MacDims, hw, cands: tuple[np.ndarray, ...], top: int = 1, distinct:
     return [t for _, t in _ranked(d, hw, cands, top, distinct)]
 
 
-def _ranked(d: MacDims, hw, cands: tuple[np.ndarray, ...], top: int, distinct: bool) -> list[tuple[tuple, Tiling]]:
-    """`_rank` with each tiling's sort keys (objective, its tie-breaker, tiles)."""
+def _scored(d: MacDims, hw, cands: tuple[np.ndarray, ...]) -> list[tuple]:
+    """The legal ``cands`` costed in every loop order and residency: per variant (legal
+    candidates, order index, resident, sort keys)."""
     NT, KT, CT, PT, QT, PK = cands
     ok, res_ok = _legal(d, hw, NT, KT, CT, PT, QT, PK)
     if not ok.any():
         raise MappingError(_explain(d, hw))
     em = energy_model(hw)
-    rows = []
+    out = []
     for res in (False, True):
         sel = res_ok if res else ok
         if not sel.any():
@@ -359,14 +188,24 @@ def _ranked(d: MacDims, hw, cands: tuple[np.ndarray, ...], top: int, distinct: b
         c = tuple(a[sel] for a in cands)
         totals = mac_totals(d, hw, em, *c[:5], c[5], hw.num_pes // c[5], [(o, res) for o in ORDERS])
         for oi, (e, t, tiles) in enumerate(totals):
-            keys = [np.broadcast_to(k, c[0].shape) for k in _objective_keys(e, t, hw.mapping_objective) + (tiles,)]
-            # the best few by the first key (with all its ties), then ordered by every key
-            want = min(top * len(ORDERS) * 2, keys[0].size)
-            thr = np.partition(keys[0], want - 1)[want - 1]
-            pool = np.flatnonzero(keys[0] <= thr)
-            idx = pool[np.lexsort([k[pool] for k in keys[::-1]])][:want]
-            for i in idx:
-                rows.append((tuple(float(k[i]) for k in keys), tuple(int(a[i]) for a in c) + (oi, res)))
+            out.append((c, oi, res, [np.broadcast_to(k, c[0].shape)
+                                     for k in _objective_keys(e, t, hw.mapping_objective) + (tiles,)]))
+    return out
+
+
+def _ranked(d: MacDims, hw, cands: tuple[np.ndarray, ...], top: int, distinct: bool,
+            scored: list | None = None) -> list[tuple[tuple, Tiling]]:
+    """`_rank` with each tiling's sort keys (objective, its tie-breaker, tiles); ``scored``:
+    `_scored` of ``cands`` if already computed."""
+    rows = []
+    for c, oi, res, keys in (scored if scored is not None else _scored(d, hw, cands)):
+        # the best few by the first key (with all its ties), then ordered by every key
+        want = min(top * len(ORDERS) * 2, keys[0].size)
+        thr = np.partition(keys[0], want - 1)[want - 1]
+        pool = np.flatnonzero(keys[0] <= thr)
+        idx = pool[np.lexsort([k[pool] for k in keys[::-1]])][:want]
+        for i in idx:
+            rows.append((tuple(float(k[i]) for k in keys), tuple(int(a[i]) for a in c) + (oi, res)))
     rows.sort(key=lambda r: r[0])
     out, seen = [], set()
     for keys, t in rows:
@@ -377,15 +216,115 @@ def _ranked(d: MacDims, hw, cands: tuple[np.ndarray, ...], top: int, distinct: b
     return out[:top]
 
 
+# -- the final ranking: the best estimated candidates, measured on the SystemC model ----------
+
+# Candidates simulated per layer shape, in the estimate's order (distinct tile sizes or PE split,
+# each in its best loop order and residency): at least SIM_TOP, then more while the candidates
+# so far have at most SIM_TILES tiles together, at most SIM_MAX. The estimate is off by up to
+# tens of percent on layers of few tiles, where simulating is cheap: there many candidates run.
+SIM_TOP, SIM_MAX, SIM_TILES = 6, 96, 16384
+
+
+def _tiles(d: MacDims, t: Tiling) -> int:
+    return _cdiv(d.N, t.N_t) * _cdiv(d.K, t.K_t) * _cdiv(d.C, t.C_t) * _cdiv(d.P, t.P_t) * _cdiv(d.Q, t.Q_t)
+
+
+def _shortlist(d: MacDims, hw) -> list[Tiling]:
+    cands = _grid_candidates(d, hw)
+    scored = _scored(d, hw, cands)
+    rows = _ranked(d, hw, cands, SIM_TOP, True, scored)
+    if sum(_tiles(d, t) for _, t in rows) <= SIM_TILES:  # cheap to simulate: look further (the same first rows)
+        rows = _ranked(d, hw, cands, SIM_MAX, True, scored)
+    out, tiles = [], 0
+    for _, t in rows:
+        tiles += _tiles(d, t)
+        if len(out) >= SIM_TOP and tiles > SIM_TILES:
+            break
+        out.append(t)
+    return out
+
+
+def _probe_layer(d: MacDims, op: str, name: str) -> Layer:
+    """A layer of loop nest ``d`` (what the simulator runs for a candidate)."""
+    return Layer(name, op, N=d.N, C=d.C, K=d.K, H=d.H, W=d.W, P=d.P, Q=d.Q, R=d.R, S=d.S, stride=d.stride,
+                 padding=d.padding, groups=d.groups, weights_are_activations=d.wact)
+
+
+def simulated(hw, items: Sequence[tuple[MacDims, str, Sequence[Tiling]]]) -> list[list[tuple[float, float]]]:
+    """(seconds, joules) of every tiling of every (loop nest, op, tilings) item, simulated (one
+    batch: `accelerator.measure`)."""
+    from .measure import simulate
+    layers, maps = [], []
+    for i, (d, op, ts) in enumerate(items):
+        for j, t in enumerate(ts):
+            name = f"c{i}.{j}"
+            layers.append(_probe_layer(d, op, name))
+            maps.append(Mapping(layer=name, op=op, kind="mac", N_t=t.N_t, K_t=t.K_t, C_t=t.C_t, P_t=t.P_t, Q_t=t.Q_t,
+                                pes_k=t.pes_k, pes_p=t.pes_p, order=t.order, inputs_resident=t.inputs_resident))
+    secs, joules = simulate(hw, layers, maps)
+    out, k = [], 0
+    for _, _, ts in items:
+        out.append([(float(secs[k + j]), float(joules[k + j])) for j in range(len(ts))])
+        k += len(ts)
+    return out
+
+
+def _best_simulated(hw, ts: Sequence[Tiling], costs: Sequence[tuple[float, float]], d: MacDims) -> Tiling:
+    """The candidate best on the simulated objective; ties: fewer tiles, then the estimate's order."""
+    tiles = [_tiles(d, t) for t in ts]
+    keyed = [(tuple(float(k) for k in _objective_keys(e, s, hw.mapping_objective)), tiles[i], i)
+             for i, (s, e) in enumerate(costs)]
+    return ts[min(keyed)[2]]
+
+
+def _choose(hw, shapes: Sequence[tuple[MacDims, str]]) -> None:
+    """Map the MAC layer shapes not yet in the choice cache of ``hw``: shortlist each by the
+    estimate, simulate every shortlisted candidate in one batch, keep the best simulated. A
+    shape that fits no tiling is left to `map_layer` (which names the layer)."""
+    store = _disk_cache(hw)
+    todo, seen = [], set()
+    for d, op in shapes:
+        key = _shape_key(d, op)
+        if key in seen or store.get(key) is not None:
+            continue
+        seen.add(key)
+        try:
+            todo.append((key, d, op, _shortlist(d, hw)))
+        except MappingError:
+            continue
+    if not todo:
+        return
+    costs = simulated(hw, [(d, op, ts) for _, d, op, ts in todo])
+    for (key, d, op, ts), c in zip(todo, costs):
+        store.put(key, _best_simulated(hw, ts, c, d))
+
+
+def finalists(layer: Layer, hw) -> list[tuple[Mapping, float, float]]:
+    """The candidates of MAC ``layer`` the mapper simulates, in the estimate's order, each with
+    its simulated (seconds, joules); the mapper picks the best simulated under
+    ``hw.mapping_objective`` (`cosim map --compare-estimate`)."""
+    d = MacDims.of(layer)
+    try:
+        ts = _shortlist(d, hw)
+    except MappingError as e:
+        raise MappingError(f"layer {layer.name!r} {e}") from None
+    costs = simulated(hw, [(d, layer.op, ts)])[0]
+    return [(_mac_mapping(d, hw, layer.name, layer.op, t), s, e) for t, (s, e) in zip(ts, costs)]
+
+
+def _shape_key(d: MacDims, op: str) -> str:
+    return json.dumps([list(astuple(d)), op])
+
+
 @lru_cache(maxsize=4096)
 def _map_mac(d: MacDims, hw, op: str) -> Mapping:
     store = _disk_cache(hw)
-    key = json.dumps([list(astuple(d)), op])
-    choice = store.get(key)
-    if choice is None:
-        choice = _rank(d, hw, _grid_candidates(d, hw))[0]
-        store.put(key, choice)
-    return _mac_mapping(d, hw, "", op, choice)
+    key = _shape_key(d, op)
+    if store.get(key) is None:
+        _choose(hw, [(d, op)])
+        if store.get(key) is None:  # nothing fits
+            raise MappingError(_explain(d, hw))
+    return _mac_mapping(d, hw, "", op, store.get(key))
 
 
 # -- the mapper's choices on disk (accelerator.choices) ----------------------------------------
@@ -526,6 +465,7 @@ def _renamed(m: Mapping, name: str) -> Mapping:
 
 
 def map_layers(layers: Sequence[Layer], hw) -> list[Mapping]:
+    _choose(hw, [(MacDims.of(l), l.op) for l in layers if l.is_mac and l.macs > 0])  # one simulated batch
     return [map_layer(l, hw) for l in layers]
 
 
