@@ -9,7 +9,7 @@ generated from its one Python declaration at build time, so they cannot disagree
   Enumerator: ``CTR_`` + the name in capitals without a trailing ``_bytes``
   (``dram_read_bytes`` -> ``CTR_DRAM_READ``).
 * ``program_fields.gen.h``: ``enum Field``/``field_name`` from
-  `accelerator.mapping.PROGRAM_FIELD_DECLS`, ``enum Kind`` from ``KINDS`` and ``enum Dim``
+  `accelerator.program.PROGRAM_FIELD_DECLS`, ``enum Kind`` from ``KINDS`` and ``enum Dim``
   from ``DIMS``.
 
 `write_headers` writes them into the build cache (``vocab.paths.cache_dir("build")``), in a
@@ -28,7 +28,7 @@ from vocab.names import COUNTERS
 from vocab.paths import atomic_write_text, cache_dir
 
 from .hw_config import HW_CONFIG_FIELDS, CxxField
-from .mapping import DIMS, KINDS, PROGRAM_FIELD_DECLS
+from .program import DIMS, KINDS, PROGRAM_FIELD_DECLS
 from .params import HardwareParams
 
 __all__ = ["headers", "digest", "write_headers", "counter_enumerator"]
@@ -115,7 +115,7 @@ def _counters_h() -> str:
 
 def _program_fields_h() -> str:
     return "".join([
-        _BANNER.format(src="accelerator/mapping.py (PROGRAM_FIELD_DECLS, KINDS, DIMS)"),
+        _BANNER.format(src="accelerator/program.py (PROGRAM_FIELD_DECLS, KINDS, DIMS)"),
         "// The int64 fields of one layer record of a program, the layer kinds and the loop dimensions.\n",
         "#pragma once\n\nnamespace dynvit {\n\n",
         _enum("Field", [c for _, c in PROGRAM_FIELD_DECLS], "NUM_FIELDS"), "\n",

@@ -69,6 +69,16 @@ class MacDims:
         """Output channels per group."""
         return max(1, self.K // self.groups)
 
+    @classmethod
+    def of(cls, layer) -> "MacDims":
+        """The loop nest of a MAC layer (`workloads.ir.Layer`); input extents derived from the
+        output's when the IR leaves them out."""
+        H = layer.H if layer.H > 0 else (layer.P - 1) * layer.stride + layer.R - 2 * layer.padding
+        W = layer.W if layer.W > 0 else (layer.Q - 1) * layer.stride + layer.S - 2 * layer.padding
+        return cls(N=max(1, layer.N), C=layer.C, K=layer.K, H=max(1, H), W=max(1, W), P=layer.P, Q=max(1, layer.Q),
+                   R=max(1, layer.R), S=max(1, layer.S), stride=max(1, layer.stride), padding=layer.padding,
+                   groups=max(1, layer.groups), wact=bool(layer.weights_are_activations))
+
 
 @dataclass
 class LayerCost:

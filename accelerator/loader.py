@@ -262,7 +262,7 @@ def model_build_key(install: SystemCInstall, cxx: str, generated: dict[str, str]
     h = hashlib.sha256()
     for p in model_sources():
         h.update(p.name.encode() + b"\0" + p.read_bytes() + b"\0")
-    from . import codegen  # imports the mapper: only when a build key is needed
+    from . import codegen  # imports the parameters and the program encoding: only when a key is needed
 
     h.update(codegen.digest(generated).encode())
     for part in (_compiler_identity(cxx), _cpu_identity(), str(install.library), install.version,

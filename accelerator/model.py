@@ -36,8 +36,9 @@ from workloads.ir import Layer, Workload
 from .counters import COUNTER_INDEX, COUNTER_NAMES, NUM_COUNTERS
 from .hw_config import fill_hw_config
 from .invariants import check_program, check_result
-from .mapping import Mapping, encode_program, energy_model, map_layers, map_layers_like
+from .mapping import Mapping, energy_model, map_layers, map_layers_like
 from .params import HardwareParams, ParamError, RuntimeResources
+from .program import encode_program
 
 __all__ = ["Accelerator", "InferenceResult", "Completion", "ProgramHandle", "ElaborationError"]
 
@@ -368,7 +369,7 @@ class Accelerator:
         self._check_time(handle, r)
         jid = int(self._core.submit(handle.id))
         self._jobs[tag] = {"job": jid, "handle": handle, "submit_ps": self.now_ps(),
-                           "max_res": [r.clock_hz, r.active_pes, r.dram_share]}
+                           "max_res": r}  # the most of each resource granted while it runs
         self._by_job[jid] = tag
         return tag
 
@@ -390,7 +391,9 @@ class Accelerator:
         self._resources = new
         for j in self._jobs.values():
             m = j["max_res"]
-            j["max_res"] = [max(m[0], new.clock_hz), max(m[1], new.active_pes), max(m[2], new.dram_share)]
+            j["max_res"] = RuntimeResources(clock_hz=max(m.clock_hz, new.clock_hz),
+                                            active_pes=max(m.active_pes, new.active_pes),
+                                            dram_share=max(m.dram_share, new.dram_share))
         return new
 
     def _check_time(self, h: ProgramHandle, r: RuntimeResources) -> None:
@@ -520,7 +523,8 @@ class Accelerator:
         c: Completion = info["completion"]
         dur = (counts[:, _C["end_ps"]] - counts[:, _C["start_ps"]]) * S_PER_PS
         energy = self.energy_model.breakdown(counts, dur)
-        clock, pes, share = info["max_res"]
+        most: RuntimeResources = info["max_res"]
+        clock, pes, share = most.clock_hz, most.active_pes, most.dram_share
         hw = self.hw
         peak = float(pes) * hw.lanes * hw.vector_size * clock
         bw = float(hw.dram_bandwidth_bytes_per_s) * share

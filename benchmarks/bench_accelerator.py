@@ -122,7 +122,7 @@ def _gxx_harness(acc, h, reference, runs: int) -> str:
     import numpy as np
 
     from accelerator import loader
-    from accelerator.mapping import encode_program
+    from accelerator.program import encode_program
     from accelerator.codegen import write_headers
     from accelerator.hw_config import HW_CONFIG_FIELDS
     from accelerator.model import _hw_config

@@ -1,5 +1,6 @@
 """`cosim map`: the mapping the mapper picks for a layer or a whole model, its predicted cost
-(the cost model of `accelerator.cost`, the formulas the simulator charges) and the runner-up."""
+(the cost model of `accelerator.cost`, the formulas the simulator charges) and the runner-up;
+with ``--compare-estimate`` the candidates the mapper simulated, estimate beside simulation."""
 
 from __future__ import annotations
 
@@ -33,6 +34,8 @@ def map_cmd(
     objective: Optional[str] = typer.Option(None, "--objective", help="edp | energy | latency (default: the "
                                             "hardware's mapping_objective)"),
     exhaustive: bool = typer.Option(False, "--exhaustive", help="search every legal tiling (small layers only)"),
+    compare_estimate: bool = typer.Option(False, "--compare-estimate", help="print the candidates the mapper "
+                                          "simulates, with estimated and simulated time and energy side by side"),
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
     loopnest: bool = typer.Option(False, "--loopnest", help="print each chosen mapping as a per-level loop nest "
                                   "(Timeloop's map style)"),
@@ -42,7 +45,7 @@ def map_cmd(
     def go():
         import workloads
         from accelerator.invariants import check_program
-        from accelerator.mapping import mapping_candidates
+        from accelerator.mapping import map_layer, mapping_candidates
 
         cfg = resolve_config(model, config, knob, resolution)
         hwp = _hardware(hw, sets)
@@ -57,9 +60,15 @@ def map_cmd(
                 layers = [l for l in wl.layers if l.name == layer]
             if not layers:
                 _fail(f"--layer {layer!r} is not a layer of {cfg.id} (see `cosim workload {model}`)")
+        if compare_estimate:
+            return _compare(cfg, hwp, layers, as_json)
         out, chosen = [], []
         for l in layers:
-            best = mapping_candidates(l, hwp, top=2, exhaustive=exhaustive)
+            if exhaustive:  # the estimate's optimum over every legal tiling
+                best = mapping_candidates(l, hwp, top=2, exhaustive=True)
+            else:  # the mapper's choice (best simulated finalist), then the estimate's best other tiling
+                pick = map_layer(l, hwp)
+                best = [pick] + [m for m in mapping_candidates(l, hwp, top=3) if m.tiling != pick.tiling][:1]
             check_program(hwp, [l], best[:1], name=cfg.id)  # the simulator's time range, as simulate checks it
             chosen.append(best[0])
             out.append({"layer": l.name, "op": l.op, "macs": l.macs, "chosen": _row(best[0], l.macs),
@@ -91,3 +100,32 @@ def map_cmd(
         console.print(t)
 
     _guard(go)
+
+
+def _compare(cfg, hwp, layers, as_json: bool) -> None:
+    """`cosim map --compare-estimate`: each layer's simulated finalists, estimate beside measurement."""
+    from accelerator.mapping import finalists, map_layer
+
+    out = []
+    for l in layers:
+        chosen = map_layer(l, hwp).tiling
+        rows = []
+        for m, s, e in finalists(l, hwp):
+            rows.append({**_row(m, l.macs), "sim_time_s": s, "sim_energy_j": e, "sim_edp_js": s * e,
+                         "time_err": m.time_s / s - 1 if s > 0 else float("nan"), "chosen": m.tiling == chosen})
+        out.append({"layer": l.name, "op": l.op, "macs": l.macs, "candidates": rows})
+    if as_json:
+        sys.stdout.write(json.dumps({"config": cfg.id, "hardware": hwp.name, "objective": hwp.mapping_objective,
+                                     "layers": out}, default=float) + "\n")
+        return
+    for r in out:
+        t = Table(title=f"{cfg.id} on {hwp.name}, {r['layer']} [{r['op']}]: the candidates the mapper simulates "
+                        f"(estimate order; objective {hwp.mapping_objective}; * = chosen)", title_justify="left")
+        for c in ("", "tile N/K/C/P/Q", "PEs KxP", "order", "est. us", "sim. us", "err", "est. uJ", "sim. uJ"):
+            t.add_column(c, justify="left" if c in ("", "tile N/K/C/P/Q", "order") else "right")
+        for m in r["candidates"]:
+            t.add_row("*" if m["chosen"] else "", f"{m['N_t']}/{m['K_t']}/{m['C_t']}/{m['P_t']}/{m['Q_t']}"
+                      + (" in-res" if m["inputs_resident"] else ""), f"{m['pes_k']}x{m['pes_p']}", m["order"],
+                      f"{m['time_s'] * 1e6:,.2f}", f"{m['sim_time_s'] * 1e6:,.2f}", f"{m['time_err'] * 100:+.1f}%",
+                      f"{m['energy_j'] * 1e6:,.2f}", f"{m['sim_energy_j'] * 1e6:,.2f}")
+        console.print(t)

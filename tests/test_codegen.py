@@ -9,7 +9,7 @@ import pytest
 from accelerator import codegen, hw_config, loader
 from accelerator.counters import COUNTER_NAMES, NUM_COUNTERS
 from accelerator.hw_config import HW_CONFIG_FIELDS, CxxField, fill_hw_config
-from accelerator.mapping import DIMS, KINDS, PROGRAM_FIELD_DECLS, PROGRAM_FIELDS
+from accelerator.program import DIMS, KINDS, PROGRAM_FIELD_DECLS, PROGRAM_FIELDS
 from accelerator.params import HardwareParams
 from accelerator.presets import load_preset
 from vocab.names import COUNTERS

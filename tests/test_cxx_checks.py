@@ -4,7 +4,8 @@ resource out of range or a too-small buffer is a Python exception, never a nativ
 import numpy as np
 import pytest
 
-from accelerator.mapping import FIELD, NUM_FIELDS, encode_program, map_layers
+from accelerator.mapping import map_layers
+from accelerator.program import FIELD, NUM_FIELDS, encode_program
 from accelerator.model import Accelerator, _hw_config
 from accelerator.presets import load_preset
 from workloads.ir import Layer

@@ -1,5 +1,5 @@
 // A layer program: per layer one fixed-size record of int64 fields (written by
-// accelerator/mapping.py; enum Field, Kind and Dim are generated from its PROGRAM_FIELD_DECLS,
+// accelerator/program.py; enum Field, Kind and Dim are generated from its PROGRAM_FIELD_DECLS,
 // KINDS and DIMS by accelerator/codegen.py), and the tile walker
 // that generates the tiles of one layer in loop order, with what each tile loads.
 #pragma once
