@@ -121,7 +121,7 @@ def draw(rows: list[dict], hw: str | None, prof: Any):
 def report(profile_path: str, out: str | None = None, hw: str | None = None) -> dict:
     from workloads.accuracy import load_profile, resolve_profile
 
-    from traces.output import check_output_folder
+    from traces.output import check_output_folder, output_path
 
     prof = load_profile(profile_path)
     if not prof.entries:

@@ -18,14 +18,14 @@ from cosim import System
 from host import FrameSource, Markov, Piecewise, Scheduler, Stream
 
 M = "segformer-demo@128x128"
-# measured configurations near the accuracy/latency Pareto front of the profile (full model: 40.58 mIoU, 0.793 ms)
+# measured configurations near the accuracy/latency Pareto front of the profile (full model: 40.58 mIoU, 0.784 ms)
 CANDIDATES = [M] + [f"{M}/{k}" for k in (
-    "blocks=2.2.2.1",   # 40.78 mIoU, 0.773 ms on simba-like at full resources
-    "blocks=2.2.1.2",   # 39.63, 0.758 ms
-    "blocks=1.2.2.2",   # 36.84, 0.739 ms
-    "blocks=1.1.1.1",   # 32.37, 0.646 ms
-    "dec=96",           # 31.20, 0.632 ms
-    "dec=32",           #  1.38, 0.408 ms (the decoder is what costs most here)
+    "blocks=2.2.2.1",   # 40.78 mIoU, 0.763 ms on simba-like at full resources
+    "blocks=2.2.1.2",   # 39.63, 0.749 ms
+    "blocks=1.2.2.2",   # 36.84, 0.730 ms
+    "blocks=1.1.1.1",   # 32.37, 0.640 ms
+    "dec=96",           # 31.20, 0.623 ms
+    "dec=32",           #  1.38, 0.400 ms (the decoder is what costs most here)
 )]
 
 system = System(
