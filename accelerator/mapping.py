@@ -261,6 +261,12 @@ def simulated(hw, items: Sequence[tuple[MacDims, str, Sequence[Tiling]]]) -> lis
             layers.append(_probe_layer(d, op, name))
             maps.append(Mapping(layer=name, op=op, kind="mac", N_t=t.N_t, K_t=t.K_t, C_t=t.C_t, P_t=t.P_t, Q_t=t.Q_t,
                                 pes_k=t.pes_k, pes_p=t.pes_p, order=t.order, inputs_resident=t.inputs_resident))
+    # the batch runs as one inference: hardware that cannot time it (the derived-range check on
+    # the candidates' costs) is refused here with the parameter to blame, before anything runs
+    from .invariants import check_program
+
+    check_program(hw, layers, [_mac_mapping(d, hw, f"c{i}", op, t) for i, (d, op, ts) in enumerate(items) for t in ts],
+                  name="the mapper's candidates")
     secs, joules = simulate(hw, layers, maps)
     out, k = [], 0
     for _, _, ts in items:

@@ -22,6 +22,7 @@ import os
 import pickle
 import struct
 import subprocess
+import tempfile
 import sys
 import threading
 from typing import Sequence
@@ -61,21 +62,35 @@ def _helper() -> subprocess.Popen:
         return p
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([p for p in sys.path if p] + [env.get("PYTHONPATH", "")])
+    # its stderr (SystemC diagnostics, first-use lines) goes to a file: a pipe nobody reads until a
+    # failure would block the helper once full
+    err = tempfile.TemporaryFile()
     p = subprocess.Popen([sys.executable, "-c", "from accelerator.measure import _serve; _serve()"],
-                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-    _proc["p"] = p
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, env=env)
+    _proc["p"], _proc["err"] = p, err
     return p
+
+
+def _stderr_tail() -> str:
+    err = _proc.get("err")
+    if err is None:
+        return ""
+    err.seek(0)
+    return err.read().decode(errors="replace")[-2000:]
 
 
 @atexit.register
 def _stop() -> None:
     p = _proc.pop("p", None)
+    err = _proc.pop("err", None)
     if p is not None and p.poll() is None:
         try:
             p.stdin.close()
             p.wait(timeout=5)
         except (OSError, subprocess.TimeoutExpired):
             p.kill()
+    if err is not None:
+        err.close()
 
 
 def simulate(hw, layers: Sequence[Layer], mappings: Sequence) -> tuple[np.ndarray, np.ndarray]:
@@ -89,9 +104,11 @@ def simulate(hw, layers: Sequence[Layer], mappings: Sequence) -> tuple[np.ndarra
             _send(p.stdin, (hw, tuple(layers), tuple(mappings)))
             ok, payload = _recv(p.stdout)
         except (OSError, EOFError, pickle.UnpicklingError) as e:
-            err = p.stderr.read().decode(errors="replace")[-2000:] if p.poll() is not None else ""
-            _proc.pop("p", None)
+            err = _stderr_tail() if p.poll() is not None else ""
+            _stop()
             raise MeasureError(f"the measuring process failed ({e}): {err}") from None
+        if not ok:
+            _stop()  # after an error its model's state is unknown: the next request gets a fresh one
     if not ok:
         raise MeasureError(payload)
     return payload

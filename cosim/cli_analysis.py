@@ -36,7 +36,8 @@ def claim_report_files(folder: str, trace: str):
     from traces.output import claim_files
     from traces.report import FIGURES
 
-    names = ("summary.csv", "summary.json", "config_counts.csv", *FIGURES, "report.md", "index.html")
+    names = ("summary.csv", "summary.json", "config_counts.csv", *FIGURES,
+             *(os.path.splitext(f)[0] + ".svg" for f in FIGURES), "report.md", "index.html")
     return claim_files([os.path.join(folder, n) for n in names], inputs=[trace], what="report file")
 
 
@@ -145,7 +146,7 @@ def compare(
     traces_: List[str] = typer.Argument(..., metavar="TRACE.h5...", help="two or more trace files"),
     streams: bool = typer.Option(True, "--streams/--all-only", help="show every stream, or only each trace's aggregate"),
     csv: Optional[str] = typer.Option(None, "--csv", metavar="FILE.csv", help="also write the table as CSV here"),
-    plot: Optional[str] = typer.Option(None, "--plot", metavar="FILE.png", help="also write a comparison figure (PNG) here"),
+    plot: Optional[str] = typer.Option(None, "--plot", metavar="FILE.png", help="also write a comparison figure here (PNG, or SVG/PDF by the suffix)"),
     force: bool = typer.Option(False, "--force", "-f", help="overwrite existing output files"),
 ) -> None:
     """Print the summaries of several traces side by side."""
@@ -192,7 +193,7 @@ def compare(
 
             fig = compare_traces(traces_, labels=list(df.columns.get_level_values(0).unique()))
             with output_path(plot, overwrite=force, inputs=traces_, what="--plot") as tmp:
-                fig.savefig(tmp, dpi=110)
+                fig.savefig(tmp, dpi=110, bbox_inches="tight")
             console.print(f"wrote {plot}")
 
     _trace_guard(go)

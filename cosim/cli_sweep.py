@@ -161,8 +161,21 @@ def reproduce_cmd(
 
         check_workers(workers, scheduler)  # the same check as `cosim sweep`'s
         check_output_folder(out, what="output folder")  # before any sweep: a file in the way is one line
-        page = rp.reproduce(out, workers=workers, scheduler=scheduler, only=only, accuracy=accuracy or (),
-                            log=None if quiet else (lambda m: err_console.print(m, highlight=False)))
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TextColumn("{task.fields[info]}"), TimeElapsedColumn(),
+                      console=err_console, disable=quiet, transient=True) as prog:
+            tasks: dict = {}
+
+            def tick(name, r) -> None:  # per point, like `cosim sweep`
+                if name not in tasks:
+                    tasks[name] = prog.add_task(name, total=None, info="")
+                prog.update(tasks[name], total=r.total - r.skipped, completed=r.done, info=f"failed {r.failed}")
+
+            page = rp.reproduce(out, workers=workers, scheduler=scheduler, only=only, accuracy=accuracy or (),
+                                log=None if quiet else (lambda m: err_console.print(m, highlight=False)),
+                                progress=tick)
         console.print(f"page: {page}", highlight=False)
 
     _guard(go)

@@ -167,7 +167,7 @@ def study_specs(parts: Sequence[str], profiles: Sequence[Any]) -> dict:
     return specs
 
 
-def _run_sweeps(specs: dict, out: Path, workers, scheduler, say) -> dict:
+def _run_sweeps(specs: dict, out: Path, workers, scheduler, say, progress=None) -> dict:
     from .sweeps import SweepReport, _client, finished_ids, sweep
 
     results = {}
@@ -178,7 +178,8 @@ def _run_sweeps(specs: dict, out: Path, workers, scheduler, say) -> dict:
             done = {pt.id for pt in spec.points()}
             if client is None and not done <= finished_ids(out / "sweeps" / name):
                 client, cluster = _client(workers, scheduler)
-            results[name] = sweep(spec, out / "sweeps" / name, client=client, report=rep)
+            tick = (lambda r, name=name: progress(name, r)) if progress else None
+            results[name] = sweep(spec, out / "sweeps" / name, client=client, report=rep, progress=tick)
             say(f"{name}: {rep}")
     finally:
         if client is not None:
@@ -208,8 +209,9 @@ def _header(profiles: Sequence[Any]) -> list[str]:
 
 def reproduce(out: str | Path = "runs/reproduce", *, workers: int | None = None, scheduler: str | None = None,
               only: Iterable[str] | None = None, accuracy: Iterable[str] = (),
-              log: Callable[[str], None] | None = None) -> Path:
-    """Run the study's sweeps (resumable), draw the figures, write ``OUT/reproduce.md``."""
+              log: Callable[[str], None] | None = None, progress: Callable[[str, Any], None] | None = None) -> Path:
+    """Run the study's sweeps (resumable), draw the figures, write ``OUT/reproduce.md``.
+    ``progress(sweep_name, SweepReport)`` is called as each point finishes (`cosim reproduce`'s bar)."""
     from .reproduce_ofa import part_ofa
     from .reproduce_parts import part_b2, part_op_classes, part_scaling, part_vector_size
     from .sweeps import SpecError
@@ -224,7 +226,7 @@ def reproduce(out: str | Path = "runs/reproduce", *, workers: int | None = None,
     figs.mkdir(parents=True, exist_ok=True)
     say = log or (lambda m: None)
     t0 = time.perf_counter()
-    results = _run_sweeps(study_specs(parts, profiles), out, workers, scheduler, say)
+    results = _run_sweeps(study_specs(parts, profiles), out, workers, scheduler, say, progress)
     results = {k: with_accuracy(v, profiles) for k, v in results.items()}
     sweep_s = time.perf_counter() - t0
     ctx = Context(results=results, figs=figs, profiles=profiles)

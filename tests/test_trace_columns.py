@@ -40,7 +40,7 @@ def rewrite(src, dst, table: str, column: str, dtype=None) -> None:
 @pytest.fixture(scope="module")
 def good(tmp_path_factory):
     from cosim.recorder import Recorder
-    from vocab.names import ENERGY_COMPONENTS
+    from test_trace_vocabulary import ENERGY_COMPONENTS  # the components of a run that cannot preempt
 
     p = tmp_path_factory.mktemp("cols") / "good.h5"
     write(p, Recorder.trace_vocabulary(ENERGY_COMPONENTS))  # a trace that declares its vocabulary

@@ -23,6 +23,7 @@ import pandas as pd
 
 from . import plots, schema
 from .reader import open as _open_trace
+from .style import save as save_figure
 from .summary import (ACCURACY_CELL_HEADER, ALL, PARTIAL_NOTE, SUMMARY_COLUMNS, SUMMARY_FORMATS, accuracy_cell,
                       accuracy_metrics, accuracy_partial, config_counts, summary, summary_dict)
 
@@ -190,8 +191,8 @@ def write_report_files(trace_path: str | os.PathLike, out_dir: str | os.PathLike
         for fname, (fn, caption) in FIGURES.items():
             fig = fn(t)
             p = os.path.join(out_dir, fname)
-            fig.savefig(p, dpi=110)
-            written[fname] = p
+            for q in save_figure(fig, p):  # PNG for the page, SVG beside it for papers
+                written[os.path.basename(q)] = str(q)
             figs.append((fname, caption))
 
         s_view = format_summary(s, accuracy_metrics(t))
