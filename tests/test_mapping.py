@@ -265,7 +265,8 @@ def test_cosim_map_compare_estimate_prints_estimate_and_simulation_side_by_side(
     from cosim.cli import app
     r = CliRunner().invoke(app, ["map", "segformer-b0", "--layer", "3", "--hw", "vs8", "--compare-estimate", "--json"])
     assert r.exit_code == 0, r.output
-    rows = json.loads(r.output)["layers"][0]["candidates"]
+    rows = json.loads(r.stdout)  # stderr may carry first-use progress lines
+    rows = rows["layers"][0]["candidates"]
     assert sum(c["chosen"] for c in rows) == 1 and len(rows) >= 6
     chosen = next(c for c in rows if c["chosen"])
     assert chosen["sim_edp_js"] == min(c["sim_edp_js"] for c in rows)
