@@ -61,14 +61,13 @@ MACs), asymmetric stride/padding (the first spatial value is recorded).
 from __future__ import annotations
 
 import math
-from collections import Counter
 from typing import Any
 
 import torch
 from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from .ir import Layer
+from .ir import Layer, layers_from_records
 
 
 class ExtractError(RuntimeError):
@@ -566,14 +565,5 @@ def extract_layers(module: nn.Module, example_input: Any, *, fast_meta: bool = T
             f"while on the stack, or was never called): {', '.join(never[:20])}{' ...' if len(never) > 20 else ''}"
         )
 
-    counts = Counter(r["name"] for r in tracer.records)
-    seen: Counter = Counter()
-    layers = []
-    for r in tracer.records:
-        name = r.pop("name")
-        if counts[name] > 1:
-            k = seen[name]
-            seen[name] += 1
-            name = f"{name}.{k}"
-        layers.append(Layer(name=name, **r))
-    return layers, total
+    return layers_from_records(tracer.records), total
+

@@ -26,6 +26,8 @@ Loop-dimension conventions (the names of Timeloop/ZigZag's conv problem):
 
 from __future__ import annotations
 
+from collections import Counter
+
 import dataclasses
 import json
 from dataclasses import dataclass, field
@@ -207,3 +209,19 @@ class Workload:
 
 def total_macs(layers: Iterable[Layer]) -> int:
     return sum(l.macs for l in layers)
+
+
+def layers_from_records(records: list[dict]) -> list[Layer]:
+    """Layers of the recorded dicts (consumed), a name used more than once numbered ``name.0``,
+    ``name.1``, ... in order (the torch and the ONNX lowerings name layers alike)."""
+    counts = Counter(r["name"] for r in records)
+    seen: Counter = Counter()
+    layers = []
+    for r in records:
+        name = r.pop("name")
+        if counts[name] > 1:
+            k = seen[name]
+            seen[name] += 1
+            name = f"{name}.{k}"
+        layers.append(Layer(name=name, **r))
+    return layers

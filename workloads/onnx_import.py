@@ -34,13 +34,13 @@ parameters), attributed to the first layer reading it. The dynamo exporter
 from __future__ import annotations
 
 import math
-from collections import Counter, defaultdict
+from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
 from vocab.errors import UserError
 
-from .ir import Layer
+from .ir import Layer, layers_from_records
 
 __all__ = ["OnnxImportError", "lower_onnx", "input_resolution", "PPU_OPS", "NO_LAYER"]
 
@@ -368,16 +368,7 @@ def lower_onnx(model: Any, resolution: tuple[int, int] | None = None) -> tuple[l
         emit(node, ppu, pfrom, elements=g.numel(node.output[0], node),
              in_elements=sum(g.numel(i, node) for i in acts_in))
 
-    counts = Counter(r["name"] for r in records)
-    seen: Counter = Counter()
-    layers = []
-    for r in records:
-        name = r.pop("name")
-        if counts[name] > 1:
-            k = seen[name]
-            seen[name] += 1
-            name = f"{name}.{k}"
-        layers.append(Layer(name=name, **r))
+    layers = layers_from_records(records)
     return layers, sum(l.params for l in layers)
 
 
