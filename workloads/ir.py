@@ -26,10 +26,9 @@ Loop-dimension conventions (the names of Timeloop/ZigZag's conv problem):
 
 from __future__ import annotations
 
-from collections import Counter
-
 import dataclasses
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterable
 
