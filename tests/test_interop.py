@@ -379,7 +379,7 @@ def test_onnx_model_runs_in_simulate_and_a_scenario(tmp_path, monkeypatch):
     _export(_tiny(), torch.zeros(1, 3, 32, 32), tmp_path / "tiny.onnx")
     r = CliRunner().invoke(_app(), ["simulate", "onnx:tiny.onnx", "--hw", "vs8", "--json"])
     assert r.exit_code == 0, r.output
-    out = json.loads(r.output)
+    out = json.loads(r.stdout)
     assert out["config"].startswith("onnx:tiny.onnx@32x32#") and out["macs"] == workloads.lower(
         workloads.parse_config("onnx:tiny.onnx")).total_macs and out["latency_s"] > 0
     monkeypatch.setitem(os.environ, "DYNVIT_MODELS", "onnx:tiny.onnx")

@@ -51,7 +51,9 @@ def test_shipped_scenarios_are_identical_with_reuse(name, tmp_path):
 def test_every_shipped_scenario_in_full_is_identical_with_reuse(name, tmp_path):
     system, source = load(name)
     t, reused = _both(system, tmp_path, scenario_source=source)
-    assert reused > 0
+    # reuse is off by design where inferences share the model (preemption, several in flight):
+    # there it must not happen at all; everywhere else it must (else this would prove nothing)
+    assert reused > 0 if allowed(system) else reused == 0
 
 
 def _random_system(seed: int, duration_s: float = 0.4) -> System:

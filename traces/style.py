@@ -191,7 +191,11 @@ def step_front(ax, x: Sequence[float], y: Sequence[float], **kw: Any):
 
 def save(fig, path: str | Path, also: Iterable[str] = ("svg",)) -> list[Path]:
     """Write ``fig`` to ``path`` (PNG when it has no suffix) and beside it in each format of ``also``
-    (SVG keeps text as text, PDF embeds TrueType fonts: for papers). Returns the paths written."""
+    (SVG keeps text as text, PDF embeds TrueType fonts: for papers). Returns the paths written.
+    Each file is written whole or not at all (`output_path`: a full disk is an OutputError
+    naming the file, and an older figure stays as it was)."""
+    from .output import output_path
+
     path = Path(path)
     if not path.suffix:
         path = path.with_suffix(".png")
@@ -199,7 +203,8 @@ def save(fig, path: str | Path, also: Iterable[str] = ("svg",)) -> list[Path]:
     out = [path] + [path.with_suffix("." + f.lstrip(".")) for f in also if "." + f.lstrip(".") != path.suffix]
     with use():
         for p in out:
-            fig.savefig(p, bbox_inches="tight")
+            with output_path(p, what="figure") as tmp:
+                fig.savefig(tmp, bbox_inches="tight")
     return out
 
 
