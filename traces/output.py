@@ -231,28 +231,39 @@ def output_path(path: str | os.PathLike, *, overwrite: bool = True, inputs: Iter
     is an OutputError naming ``path`` and leaves any old file as it was and no partial file."""
     path = os.fspath(path)
     with OutputClaim(path, overwrite=overwrite, inputs=inputs, what=what):
-        parent = os.path.dirname(os.path.abspath(path))
-        base = os.path.basename(path)
-        suffix = os.path.splitext(base)[1]
-        try:
-            fd, tmp = tempfile.mkstemp(prefix=f".{base}.", suffix=f".tmp{suffix}", dir=parent)
-            os.close(fd)
-        except OSError as e:
-            raise OutputError(f"cannot write {what} {path}: {_reason(e)}") from None
-        try:
+        with replaced_whole(path, what) as tmp:
             yield tmp
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, path)
-        except OSError as e:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            if e.errno in _WRITE_ERRNOS or e.filename in (tmp, path):
-                raise OutputError(f"cannot write {what} {path}: {_reason(e)}") from None
-            raise
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+
+
+@contextlib.contextmanager
+def replaced_whole(path: str | os.PathLike, what: str = "output") -> Iterator[str]:
+    """The write half of `output_path`, for a file whose claim the caller already holds (or
+    that needs none): a temporary path beside ``path`` to write, renamed over it when the
+    block ends without error; a failed write is an OutputError naming ``path``, leaving any
+    old file as it was and no partial file."""
+    path = os.fspath(path)
+    parent = os.path.dirname(os.path.abspath(path))
+    base = os.path.basename(path)
+    suffix = os.path.splitext(base)[1]
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{base}.", suffix=f".tmp{suffix}", dir=parent)
+        os.close(fd)
+    except OSError as e:
+        raise OutputError(f"cannot write {what} {path}: {_reason(e)}") from None
+    try:
+        yield tmp
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except OSError as e:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if e.errno in _WRITE_ERRNOS or e.filename in (tmp, path):
+            raise OutputError(f"cannot write {what} {path}: {_reason(e)}") from None
+        raise
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 @contextlib.contextmanager

@@ -192,9 +192,10 @@ def step_front(ax, x: Sequence[float], y: Sequence[float], **kw: Any):
 def save(fig, path: str | Path, also: Iterable[str] = ("svg",)) -> list[Path]:
     """Write ``fig`` to ``path`` (PNG when it has no suffix) and beside it in each format of ``also``
     (SVG keeps text as text, PDF embeds TrueType fonts: for papers). Returns the paths written.
-    Each file is written whole or not at all (`output_path`: a full disk is an OutputError
-    naming the file, and an older figure stays as it was)."""
-    from .output import output_path
+    Each file is written whole or not at all (a full disk is an OutputError naming the file,
+    and an older figure stays as it was); claiming the files is the caller's (the commands
+    that write figures claim their outputs first)."""
+    from .output import replaced_whole
 
     path = Path(path)
     if not path.suffix:
@@ -203,7 +204,7 @@ def save(fig, path: str | Path, also: Iterable[str] = ("svg",)) -> list[Path]:
     out = [path] + [path.with_suffix("." + f.lstrip(".")) for f in also if "." + f.lstrip(".") != path.suffix]
     with use():
         for p in out:
-            with output_path(p, what="figure") as tmp:
+            with replaced_whole(p, what="figure") as tmp:
                 fig.savefig(tmp, bbox_inches="tight")
     return out
 
