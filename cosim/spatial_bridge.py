@@ -24,6 +24,7 @@ class SpatialBridge(Bridge):
     def __init__(self, accelerator: Any, hw: Any, program_of: Callable[[str], Any], partition_bandwidth: bool) -> None:
         super().__init__(accelerator, hw, program_of, None)
         self.runs: dict[int, int] = {}  # partition -> running tag
+        self.groups: dict[int, tuple[int, float]] = {}  # partition -> (PEs, DRAM share) as set
         self.part_of: dict[int, int] = {}  # running tag -> partition
         from host.spatial import MAX_PARTITIONS
 
@@ -73,4 +74,11 @@ class SpatialBridge(Bridge):
         self._check_sync()
         pes = max(1, int(math.floor(pe_share * self.hw.num_pes + 1e-9)))
         self.acc.set_partition(partition, pes, dram_share)
+        self.groups[partition] = (pes, dram_share)
         return pes
+
+    def apply(self, resource: str, value: float) -> None:
+        """An exogenous change of the clock (the host re-partitions PEs and bandwidth itself)."""
+        super().apply(resource, value)
+        if 0 in self.groups:  # the whole-accelerator setting also set partition 0's group: give it back
+            self.acc.set_partition(0, *self.groups[0])

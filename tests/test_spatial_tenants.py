@@ -13,18 +13,21 @@ from cosim import reuse
 from host import FrameSource, Piecewise, Scheduler, Stream
 from vocab.params import ParamError
 
-CFG = "segformer-b0@256x256"
-DUR = 0.3
+# Simba-like (16 PEs) running OFA ResNet-50 (the 4.1 GMAC sub-net) is compute-bound: half the PEs
+# take it 1.86x as long alone (19.1 -> 35.5 ms), so a half/half split can give each tenant about
+# half the throughput
+HW, CFG, DUR = "simba-like", "ofa-resnet50-mac4.1b", 1.0
+SMALL = "segformer-b0@256x256"  # for the short runs on rt-64pe
 
 
-def _stream(name: str, share: float = 0.0) -> Stream:
+def _stream(name: str, share: float = 0.0, cfg: str = CFG) -> Stream:
     # saturated: a fresh frame always waits (skip_superseded), so throughput = frames served
-    return Stream(name=name, candidates=[CFG], governor="static", share=share,
+    return Stream(name=name, candidates=[cfg], governor="static", share=share,
                   source=FrameSource(fps=2000.0, deadline_s=1.0))
 
 
 def _run(tmp_path, name, streams, resources=(), **sched):
-    s = System(name=name, hardware="rt-64pe", streams=streams, resources=list(resources), duration_s=DUR, seed=1,
+    s = System(name=name, hardware=HW, streams=streams, resources=list(resources), duration_s=DUR, seed=1,
                scheduler=Scheduler(policy="fifo", late="finish", skip_superseded=True, **sched))
     path = tmp_path / f"{name}.h5"
     simulate(s, path)
@@ -61,11 +64,10 @@ def test_half_half_split_gives_each_tenant_about_half_the_throughput(runs):
     na, nb = (int((split.stream == s).sum()) for s in "ab")
     assert abs(na - nb) <= 1  # equal tenants, equal service
     for n in (na, nb):
-        assert 0.4 * alone <= n <= 0.7 * alone, (n, alone)
-    assert na + nb > alone  # both run at once: the accelerator serves more than one tenant alone
-    # disjoint PE groups, both halves of the 64 PEs, and frames of the two overlap in time
+        assert 0.45 * alone <= n <= 0.6 * alone, (n, alone)
+    # disjoint PE groups, both halves of the 16 PEs, and frames of the two overlap in time
     groups = {s: set(zip(g.pe_first, g.pe_count)) for s, g in split.groupby("stream")}
-    assert groups == {"a": {(0.0, 32.0)}, "b": {(32.0, 32.0)}}
+    assert groups == {"a": {(0.0, 8.0)}, "b": {(8.0, 8.0)}}
     a, b = split[split.stream == "a"], split[split.stream == "b"]
     assert (a.start_s.to_numpy()[:, None] < b.end_s.to_numpy()[None, :]).any()
     assert np.allclose(split.pe_share, 0.5) and np.allclose(split.dram_share, 1.0)
@@ -74,22 +76,22 @@ def test_half_half_split_gives_each_tenant_about_half_the_throughput(runs):
 def test_dram_interference_shows_when_bandwidth_is_not_partitioned(runs):
     alone_half = _service_s(runs["alone_half"], "a")
     split = runs["split"]
-    for s in "ab":  # same PEs as alone on half the array; the shared servers add time
-        assert _service_s(split, s) > 1.10 * alone_half
+    for s in "ab":  # same PEs as alone on half the array; the shared DRAM channel adds time
+        assert _service_s(split, s) > 1.015 * alone_half
     excess_shared = _service_s(split, "a") / alone_half - 1
-    # partitioned DRAM: compared with a tenant alone on half the PEs and half the bandwidth, the
-    # interference shrinks (what is left is the NoC, which the split still shares)
+    # partitioned DRAM: against a tenant alone on half the PEs and half the bandwidth, the
+    # interference is gone (here the shared NoC is no bottleneck) or at least smaller
     split_bw = runs["split_bw"]
     assert np.allclose(split_bw.dram_share, 0.5)
     excess_part = _service_s(split_bw, "a") / _service_s(runs["alone_half_bw"], "a") - 1
-    assert 0 <= excess_part < excess_shared
+    assert -1e-9 <= excess_part < min(0.005, excess_shared / 2)
 
 
 def test_dynamic_partition_splits_among_tenants_with_work(runs):
     dyn = runs["dynamic"]
     # two saturated tenants: each holds half the PEs whenever both have work
-    assert set(dyn.pe_count.astype(int)) <= {32, 64}
-    assert (dyn.pe_count == 32).mean() > 0.9
+    assert set(dyn.pe_count.astype(int)) <= {8, 16}
+    assert (dyn.pe_count == 8).mean() > 0.9
     assert set(dyn.partition.astype(int)) == {0, 1}
 
 
@@ -98,7 +100,7 @@ def test_dynamic_lone_tenant_holds_every_pe(tmp_path):
                                                        source=FrameSource(fps=1.0, start_s=10.0))],
                 spatial="dynamic")
     assert len(done) and (done.stream == "a").all()
-    assert (done.pe_count == 64).all() and np.allclose(done.pe_share, 1.0)
+    assert (done.pe_count == 16).all() and np.allclose(done.pe_share, 1.0)
 
 
 def test_spatial_runs_are_not_reused():
@@ -108,8 +110,9 @@ def test_spatial_runs_are_not_reused():
     assert reuse.allowed(System(name="y", hardware="rt-64pe", streams=[_stream("a")]))
 
 
-def test_partitions_in_the_chrome_export(tmp_path, runs):
-    s = System(name="c", hardware="rt-64pe", streams=[_stream("a", 0.5), _stream("b", 0.25)], duration_s=0.02,
+def test_partitions_in_the_chrome_export(tmp_path):
+    s = System(name="c", hardware="rt-64pe", streams=[_stream("a", 0.5, SMALL), _stream("b", 0.25, SMALL)],
+               duration_s=0.02,
                seed=1, scheduler=Scheduler(policy="fifo", late="finish", skip_superseded=True, spatial="static"))
     path = tmp_path / "c.h5"
     simulate(s, path)
