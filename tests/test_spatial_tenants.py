@@ -8,6 +8,7 @@ import pytest
 
 import traces
 from traces.chrome import chrome_events
+from traces.perfetto import export_perfetto
 from cosim import System, simulate
 from cosim import reuse
 from host import FrameSource, Piecewise, Scheduler, Stream
@@ -110,7 +111,7 @@ def test_spatial_runs_are_not_reused():
     assert reuse.allowed(System(name="y", hardware="rt-64pe", streams=[_stream("a")]))
 
 
-def test_partitions_in_the_chrome_export(tmp_path):
+def test_partitions_in_the_chrome_and_perfetto_exports(tmp_path):
     s = System(name="c", hardware="rt-64pe", streams=[_stream("a", 0.5, SMALL), _stream("b", 0.25, SMALL)],
                duration_s=0.02,
                seed=1, scheduler=Scheduler(policy="fifo", late="finish", skip_superseded=True, spatial="static"))
@@ -118,7 +119,10 @@ def test_partitions_in_the_chrome_export(tmp_path):
     simulate(s, path)
     with traces.open(path) as tr:
         names = [e["name"] for e in chrome_events(tr, layers=False) if e.get("cat") == "frame"]
+        parts = export_perfetto(tr, tmp_path / "c.pftrace", layers=False)
     assert any("[PEs 0-31]" in n for n in names) and any("[PEs 32-47]" in n for n in names)
+    blob = b"".join(open(p, "rb").read() for p in parts)  # interned names and annotations
+    assert b"[PEs 0-31]" in blob and b"[PEs 32-47]" in blob and b"pe_group" in blob
 
 
 @pytest.mark.parametrize("kw, msg", [
