@@ -28,7 +28,6 @@ interference of shared bandwidth is not in it (the ``feedback`` governor learns 
 
 from __future__ import annotations
 
-import math
 from itertools import combinations
 from typing import Any, Iterable
 
