@@ -212,7 +212,9 @@ class Accelerator : public sc_core::sc_module, public Model {
             Core& core = core_at(p);
             if (core.active && core.layer_open) core.mark_cycles(core.active);
             core.rt.clock_hz = hz;
-            core.ev_compute_wake.notify(sc_core::SC_ZERO_TIME);
+            // an idle partition's units have nothing to re-time (no wake-up: a run that uses
+            // partition 0 only activates the kernel as the single-tenant model did)
+            if (p == 0 || core.active) core.ev_compute_wake.notify(sc_core::SC_ZERO_TIME);
         }
     }
     void set_active_pes(int64_t n) override {
@@ -233,7 +235,7 @@ class Accelerator : public sc_core::sc_module, public Model {
         Core& c = core_at(part);
         c.rt.active_pes = active_pes;
         c.rt.dram_share = dram_share;
-        c.ev_compute_wake.notify(sc_core::SC_ZERO_TIME);
+        if (c.active) c.ev_compute_wake.notify(sc_core::SC_ZERO_TIME);  // idle: nothing to re-time
     }
     void set_bandwidth_partitioned(bool on) override {
         bw_partitioned = on;
