@@ -137,8 +137,10 @@ class SpatialHost:
             last = self.applied.get(i)
             if lv is not None:
                 want = (lv.pe_share, lv.dram_share)
-            else:  # no work: its PEs are the others'; partition 0 still holds the shared channel's share
-                want = ((last or (exo.pe_share, 1.0))[0], exo.dram_share if not pb else (last or (0, 1.0))[1])
+            else:  # no work: its PEs are the others' (partition 0 still sets the shared DRAM channel's share)
+                pe = last[0] if last else exo.pe_share
+                dram = (last[1] if last else 1.0) if pb else exo.dram_share
+                want = (pe, dram)
             if want != last:
                 self.applied[i] = want
                 self.pes[i] = h.port.partition(i, *want)
