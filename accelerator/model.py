@@ -235,6 +235,7 @@ class Accelerator:
                 # a new user of the process's model gets it as a fresh one would be: at full
                 # resources, whatever an earlier user left set
                 _INSTANCE.set_resources(RuntimeResources.full(hw))
+                _INSTANCE.reset_partitions()
             return _INSTANCE
         self = super().__new__(cls)
         self._init(hw)
@@ -358,16 +359,17 @@ class Accelerator:
         return layers, None, ("ref", "layers", hash(layers))
 
     # -- requests --------------------------------------------------------------------------
-    def submit(self, handle: ProgramHandle, tag: Hashable = None) -> Hashable:
-        """Queue one inference of a loaded program; returns its tag."""
+    def submit(self, handle: ProgramHandle, tag: Hashable = None, partition: int = 0) -> Hashable:
+        """Queue one inference of a loaded program; returns its tag. ``partition``: the tenant slot
+        it runs in (spatial sharing, `set_partition`; 0 is the whole accelerator's own)."""
         if tag is None:
             tag = f"inf-{next(self._auto_tag)}"
         if tag in self._jobs:
             raise ValueError(f"tag {tag!r} is already queued or running")
         self._done.pop(tag, None)
-        r = self._resources
+        r = self._resources if partition == 0 else self._partition_resources(partition)
         self._check_time(handle, r)
-        jid = int(self._core.submit(handle.id))
+        jid = int(self._core.submit(handle.id) if partition == 0 else self._core.submit_to(handle.id, int(partition)))
         self._jobs[tag] = {"job": jid, "handle": handle, "submit_ps": self.now_ps(),
                            "max_res": r}  # the most of each resource granted while it runs
         self._by_job[jid] = tag
@@ -396,6 +398,36 @@ class Accelerator:
                                             dram_share=max(m.dram_share, new.dram_share))
         return new
 
+    # -- spatial sharing (tenants on disjoint PE groups; accelerator/src/partition.h) ------------
+    @property
+    def partitions(self) -> int:
+        """How many inferences can run at once, each in its own partition (PE group)."""
+        return int(self._core.partitions())
+
+    def set_partition(self, partition: int, active_pes: int, dram_share: float) -> None:
+        """Give ``partition`` its PE group (``active_pes``; acts at its next tile boundary) and DRAM
+        share (of its own channel when the bandwidth is partitioned; partition 0's share is the
+        shared channel's otherwise). The caller keeps the groups disjoint."""
+        if not 1 <= int(active_pes) <= self.hw.num_pes:
+            raise ParamError(f"partition {partition}: active_pes = {active_pes} must be in [1, {self.hw.num_pes}]")
+        self._core.set_partition_resources(int(partition), int(active_pes), float(dram_share))
+
+    def partition_bandwidth(self, on: bool) -> None:
+        """True: each partition its own DRAM channel of bandwidth x its share (MoCA-like); False:
+        every partition's DRAM transfers queue at the one shared channel (they interfere)."""
+        self._core.set_bandwidth_partitioned(bool(on))
+
+    def reset_partitions(self) -> None:
+        """Every partition back to the whole array and the shared DRAM channel (idle only)."""
+        self._core.set_bandwidth_partitioned(False)
+        for p in range(1, self.partitions):
+            self._core.set_partition_resources(p, int(self.hw.num_pes), 1.0)
+
+    def _partition_resources(self, partition: int) -> RuntimeResources:
+        return RuntimeResources(clock_hz=self._resources.clock_hz,
+                                active_pes=int(self._core.partition_active_pes(int(partition))),
+                                dram_share=self._resources.dram_share)
+
     def _check_time(self, h: ProgramHandle, r: RuntimeResources) -> None:
         """`check_program` of ``h`` at reduced resources ``r`` (cached: once per program and level)."""
         if r.clock_hz >= self.hw.clock_hz and r.active_pes >= self.hw.num_pes and r.dram_share >= 1.0:
@@ -409,9 +441,10 @@ class Accelerator:
     def resources(self) -> RuntimeResources:
         return self._resources
 
-    def abort(self) -> bool:
-        """Stop the running inference at its next tile boundary (partial counters are kept)."""
-        return bool(self._core.request_abort())
+    def abort(self, partition: int = 0) -> bool:
+        """Stop the running inference (of ``partition``) at its next tile boundary (partial counters
+        are kept)."""
+        return bool(self._core.request_abort() if partition == 0 else self._core.request_abort_in(int(partition)))
 
     # -- preemption (tenants) ---------------------------------------------------------------
     def preempt(self, mechanism: str = "checkpoint", granularity: str = "tile") -> bool:

@@ -15,6 +15,7 @@ from vocab.names import (COUNTERS, ENERGY_COMPONENT_TERMS, ENERGY_LEVELS, OP_CLA
 from vocab.units import PS_PER_S
 from traces import TraceWriter
 from traces.schema import counter_column, energy_column
+from traces.tenancy import SPATIAL_FRAME_COLUMNS
 from traces.vocabulary import TraceVocabulary
 
 from accelerator.counters import COUNTER_INDEX
@@ -49,6 +50,7 @@ class Recorder:
         from traces.tenancy import TENANCY_FRAME_COLUMNS
 
         self.tenancy = all(c in (writer.dtype("frames").names or ()) for c in TENANCY_FRAME_COLUMNS)
+        self.spatial = all(c in (writer.dtype("frames").names or ()) for c in SPATIAL_FRAME_COLUMNS)
 
     @staticmethod
     def layer_extra_columns(components: tuple[str, ...]) -> dict[str, str]:
@@ -57,11 +59,13 @@ class Recorder:
         return cols
 
     @staticmethod
-    def frame_extra_columns(components: tuple[str, ...]) -> dict[str, str]:
-        """Per-frame tenancy columns (isolated latency, preemptions): in a run that can preempt only."""
+    def frame_extra_columns(components: tuple[str, ...], spatial: bool = False) -> dict[str, str]:
+        """Per-frame tenancy columns (isolated latency, preemptions): in a run that can preempt only;
+        and the partition columns (PE group, shares) in a spatial run."""
         from traces.tenancy import TENANCY_FRAME_COLUMNS
 
-        return dict(TENANCY_FRAME_COLUMNS) if any(c in TENANCY_COMPONENTS for c in components) else {}
+        cols = dict(TENANCY_FRAME_COLUMNS) if any(c in TENANCY_COMPONENTS for c in components) else {}
+        return {**cols, **SPATIAL_FRAME_COLUMNS} if spatial else cols
 
     @staticmethod
     def trace_vocabulary(components: tuple[str, ...]) -> TraceVocabulary:
@@ -108,6 +112,10 @@ class Recorder:
         if self.tenancy:
             row["isolated_s"] = f.isolated_ps / PS_PER_S if f.isolated_ps > 0 else nan
             row["preemptions"] = f.preemptions
+        if self.spatial:
+            for c in SPATIAL_FRAME_COLUMNS:
+                v = getattr(f, c)
+                row[c] = v if ran and v == v and v >= 0 else nan
         if ran and f.outcome is not None and f.outcome.detail is not None:
             self._layers(f, f.outcome.detail, workload_of)
         self.w.append_frames(row)  # after its layers: a flushed frame row implies its layers are on disk
@@ -124,7 +132,8 @@ class Recorder:
                 "stream": [stream], "frame": [0], "arrival_s": [0.0], "deadline_s": [0.0], "start_s": [0.0],
                 "end_s": [0.0], "config": [config], "accuracy": [0.0], "latency_s": [0.0], "energy_j": [0.0],
                 "missed": [False], "dropped": [False],
-                **({"isolated_s": [0.0], "preemptions": [0.0]} if self.tenancy else {})})
+                **({"isolated_s": [0.0], "preemptions": [0.0]} if self.tenancy else {}),
+                **({c: [0.0] for c in SPATIAL_FRAME_COLUMNS} if self.spatial else {})})
         return t
 
     def _layer_rows_of(self, stream: str, config: str, workload_of) -> np.ndarray:

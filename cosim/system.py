@@ -26,6 +26,7 @@ from vocab.params import Component, Param, ParamError, REQUIRED
 from host.profile import Candidate, ResourceLevel
 from host.resources import ResourceModel, merged_levels
 from host.scheduler import Host, Scheduler, Stream, objective_of, resource_timelines
+from host import spatial as host_spatial
 from vocab.names import TENANCY_COMPONENTS
 from vocab.units import MAX_TIME_S, PS_PER_S, to_ps
 
@@ -76,6 +77,7 @@ class System(Component):
             if not isinstance(p, (str, Path)):
                 raise ParamError(f"System.accuracy: {p!r} must be a profile path or a shipped profile name")
         self.accuracy_profiles()  # a missing or malformed profile fails here, naming the file
+        host_spatial.check(self.scheduler, self.streams, host_spatial.MAX_PARTITIONS)  # spatial sharing (issue 22)
 
     def accuracy_profiles(self) -> list:
         """The measured profiles (`workloads.accuracy.Profile`), in search order."""
@@ -256,6 +258,9 @@ def _simulate(system, path, claim, scenario_source, progress, created, use_profi
     # Levels the host will see (every combination in the resource timelines) -> profile.
     timelines = resource_timelines(system.resources, end_ps, system.seed)
     levels = {ResourceLevel()} | {ResourceLevel.of(lv) for _, lv in merged_levels(timelines)}
+    spatial = system.scheduler.spatial != "none"
+    if spatial:  # the shares the tenants' governors see
+        levels |= host_spatial.levels(system.scheduler, system.streams, levels)
     profile = measure(acc, hw, sorted({c.id for c in configs.values()}), levels, program_of, use_cache=use_profile_cache)
 
     # the energy columns the results will carry (preemption's only where the run can preempt)
@@ -264,12 +269,17 @@ def _simulate(system, path, claim, scenario_source, progress, created, use_profi
     writer = traces.TraceWriter(
         path, seed=system.seed, scenario=scenario_source, hardware={**hw.record(), "silicon": cost_record(hw)}, tool_version=__version__,
         created=created, layer_extra_columns=Recorder.layer_extra_columns(components), claim=claim,
-        frame_extra_columns=Recorder.frame_extra_columns(components),
+        frame_extra_columns=Recorder.frame_extra_columns(components, spatial),
         vocabulary=Recorder.trace_vocabulary(components),
     )
     from . import reuse as reuse_mod
 
-    bridge = Bridge(acc, hw, program_of, reuse_mod.Reuse(acc) if reuse and reuse_mod.allowed(system) else None)
+    if spatial:
+        from .spatial_bridge import SpatialBridge
+
+        bridge = SpatialBridge(acc, hw, program_of, system.scheduler.partition_bandwidth)
+    else:
+        bridge = Bridge(acc, hw, program_of, reuse_mod.Reuse(acc) if reuse and reuse_mod.allowed(system) else None)
     rec = Recorder(writer, components, bridge.offset_ps)
     try:
         for s in system.streams:

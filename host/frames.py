@@ -42,6 +42,12 @@ class Frame:
     suspended: bool = False
     preemptions: int = 0
     isolated_ps: int = -1
+    # spatial sharing: its partition, PE group at its start, and the mean share it held while it ran
+    partition: int = -1
+    pe_first: int = -1
+    pe_count: int = -1
+    pe_share: float = float("nan")
+    dram_share: float = float("nan")
 
     @property
     def missed(self) -> bool:

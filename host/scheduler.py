@@ -25,6 +25,7 @@ from .governors import OBJECTIVES, Governor, GovernorView, make_governor
 from .port import AcceleratorPort, Outcome
 from .profile import Candidate, ProfileTable, ResourceLevel
 from .resources import RESOURCES, ResourceModel, merged_levels
+from .spatial import SPATIAL_POLICIES, SpatialHost
 
 
 class Stream(Component):
@@ -35,6 +36,8 @@ class Stream(Component):
     source = Param(FrameSource, FrameSource(), doc="frame source (rate, jitter, deadline, changes)")
     governor = Param(object, "greedy", doc="governor name (static, greedy, feedback, oracle, or registered) or instance")
     priority = Param(int, 0, doc="fixed priority (higher runs first under the 'priority' policy)")
+    share = Param(float, 0.0, min=0.0, max=1.0, doc="spatial sharing (Scheduler.spatial): 'static': the stream's "
+                  "share of the PEs (and of the DRAM bandwidth if partitioned); 'dynamic': its weight (0: 1)")
 
     def validate(self) -> None:
         if not self.name or "/" in self.name:
@@ -67,8 +70,18 @@ class Scheduler(Component):
     mechanism = Param(str, "checkpoint", doc="how a preempted inference stops (PREMA): kill (redo it later), "
                       "checkpoint (spill its live state to DRAM, restore it), drain (finish its layer first)",
                       choices=PREEMPT_MECHANISMS)
+    spatial = Param(str, "none", doc="spatial sharing: each stream in its own partition of the PEs, run at once "
+                    "(host/spatial.py): never; 'static' shares (Stream.share); 'dynamic', re-split at each "
+                    "arrival and completion among the streams with work", choices=SPATIAL_POLICIES)
+    partition_bandwidth = Param(bool, False, doc="spatial sharing: each partition its own DRAM channel of its share "
+                                "of the bandwidth (else the partitions share the channel and interfere)")
 
     def validate(self) -> None:
+        if self.spatial != "none" and self.preemption != "none":
+            raise ParamError(f"Scheduler.spatial = {self.spatial!r} runs each stream in its own partition: "
+                             f"preemption must be 'none', not {self.preemption!r}")
+        if self.partition_bandwidth and self.spatial == "none":
+            raise ParamError("Scheduler.partition_bandwidth = True needs Scheduler.spatial = 'static' or 'dynamic'")
         if self.policy == "fifo" and self.preemption != "none":
             raise ParamError(f"Scheduler.preemption = {self.preemption!r} needs a policy that can rank a waiting frame "
                              "above the running one (edf, priority, prema), not 'fifo'")
@@ -81,7 +94,7 @@ class Scheduler(Component):
     def tenants(self) -> bool:
         """A multi-tenant run (preemptive or PREMA): the preemptive dispatcher, and a trace with the
         tenancy columns (preemption counters and energy, isolated latency, preemptions per frame)."""
-        return self.can_preempt or self.policy == "prema"
+        return self.can_preempt or self.policy == "prema" or self.spatial != "none"
 
 
 def fresh_governor(spec: str | Governor) -> Governor:
@@ -149,12 +162,18 @@ class Host:
             env.process(s.source.run(env, s.name, s.priority, tuple(s.candidates), self.arrive, rngs[i], end_ps))
         self.running: Frame | None = None
         self._ctx: dict[int, tuple] = {}  # tag -> (governor, predicted latency) of frames started (preemptive)
-        env.process(self.preemptive_dispatcher() if scheduler.tenants else self.dispatcher())
+        if scheduler.spatial != "none":
+            self.spatial = SpatialHost(self)
+        else:
+            self.spatial = None
+            env.process(self.preemptive_dispatcher() if scheduler.tenants else self.dispatcher())
 
     # ---- inputs ---------------------------------------------------------------
     def apply(self, resource: str, value: float) -> None:
         self.levels[resource] = value
-        if resource != "energy_budget_j":
+        if self.spatial is not None and resource in ("pe_share", "dram_share"):
+            self.spatial.repartition()  # the partitions take their shares of what is left
+        elif resource != "energy_budget_j":
             self.port.apply(resource, value)
         self.on_resource(self.env.now, resource, value)
 
@@ -164,7 +183,9 @@ class Host:
                 self.queue.remove(old)
                 self._finish_dropped(old)
         self.queue.append(frame)
-        if self._wake is not None and not self._wake.triggered:
+        if self.spatial is not None:
+            self.spatial.arrived(frame)
+        elif self._wake is not None and not self._wake.triggered:
             self._wake.succeed()
 
     # ---- policy -----------------------------------------------------------------
@@ -206,11 +227,11 @@ class Host:
                 out.append((t, ResourceLevel.of(lv)))
         return out
 
-    def view(self, frame: Frame, governor: Governor) -> GovernorView:
+    def view(self, frame: Frame, governor: Governor, level: ResourceLevel | None = None) -> GovernorView:
         cands = [self.candidates[c] for c in frame.candidates]
         return GovernorView(
             now_ps=self.env.now, frame=frame, candidates=cands, objective=objective_of(cands),
-            level=self.level(), energy_left_j=self.energy_left_j(), profile=self.profile,
+            level=self.level() if level is None else level, energy_left_j=self.energy_left_j(), profile=self.profile,
             window_left_s=self.window_left_s(),
             future=self.future if getattr(governor, "wants_future", False) else None,
         )

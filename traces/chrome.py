@@ -126,6 +126,11 @@ def _frame_events(trace: Trace) -> tuple[list[dict], dict[tuple[str, int], int]]
             name = f"{label} {r['config']}".strip()
             if args.get("preemptions"):
                 name += f" (preempted x{int(args['preemptions'])})"
+            if "pe_first" in F.columns:  # a spatial run: the frame's partition and PE group
+                first, last = int(r["pe_first"]), int(r["pe_first"] + r["pe_count"]) - 1
+                args.update(partition=int(r["partition"]), pe_group=f"PEs {first}-{last}",
+                            pe_share=_num(r["pe_share"]), dram_share=_num(r["dram_share"]))
+                name += f" [PEs {first}-{last}]"
             if r["missed"]:
                 name += " (missed)"
             elif r["dropped"]:

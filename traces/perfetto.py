@@ -337,9 +337,17 @@ def _frame(w: _PartWriter, cols, i, s, n, start, end, track, lane, run) -> None:
     a("accuracy", float(cols["accuracy"][i]))
     a("missed", missed)
     a("dropped", dropped)
+    group = ""
+    if "pe_first" in cols and ran:  # a spatial run (traces.tenancy): the frame's partition and PE group
+        first, count = float(cols["pe_first"][i]), float(cols["pe_count"][i])
+        a("partition", int(cols["partition"][i]))
+        a("pe_group", f"PEs {int(first)}-{int(first + count) - 1}")
+        a("pe_share", float(cols["pe_share"][i]))
+        a("dram_share", float(cols["dram_share"][i]))
+        group = f" [PEs {int(first)}-{int(first + count) - 1}]"
     args = b"".join(ann)
     if ran:
-        name = f"{label} {config}".strip() + (" (missed)" if missed else " (aborted)" if dropped else "")
+        name = f"{label} {config}".strip() + group + (" (missed)" if missed else " (aborted)" if dropped else "")
         ts, te = _ns(start), _ns(end)
         w.event(ts, _vf(_TE_TYPE, _BEGIN) + _vf(_TE_TRACK, track) + _sf(_TE_NAME, name) + args, pend, True)
         w.event(te, _vf(_TE_TYPE, _END) + _vf(_TE_TRACK, track), [])

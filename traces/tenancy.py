@@ -27,6 +27,9 @@ import numpy as np
 import pandas as pd
 
 TENANCY_FRAME_COLUMNS = {"isolated_s": "s", "preemptions": "1"}
+#: a spatial run's frames (host/spatial.py): the partition a frame ran in, its PE group at its start
+#: (first PE, PEs) and the mean shares of PEs and DRAM bandwidth its partition held while it ran
+SPATIAL_FRAME_COLUMNS = {"partition": "1", "pe_first": "1", "pe_count": "1", "pe_share": "1", "dram_share": "1"}
 _LAYER_COLUMNS = ("c_preempt_ps", "c_preempt_spill_bytes", "c_preempt_restore_bytes", "energy_preemption_j")
 ALL = "all"
 
@@ -70,6 +73,10 @@ def _row(name: str, g: pd.DataFrame, lay: pd.DataFrame) -> dict[str, Any]:
         "preempt_s": col("c_preempt_ps") * 1e-12,
         "preempt_bytes": col("c_preempt_spill_bytes") + col("c_preempt_restore_bytes"),
         "preempt_energy_j": col("energy_preemption_j"),
+        # a spatial run: the mean share of the PEs and of the DRAM bandwidth its frames held
+        **({"pe_share": float(done.pe_share.mean()) if len(done) else math.nan,
+            "dram_share": float(done.dram_share.mean()) if len(done) else math.nan}
+           if "pe_share" in g.columns else {}),
     }
 
 
@@ -84,4 +91,4 @@ def metrics_dict(trace: Any) -> dict[str, dict[str, Any]]:
     return out
 
 
-__all__ = ["TENANCY_FRAME_COLUMNS", "has_tenancy", "metrics", "metrics_dict"]
+__all__ = ["SPATIAL_FRAME_COLUMNS", "TENANCY_FRAME_COLUMNS", "has_tenancy", "metrics", "metrics_dict"]

@@ -15,6 +15,7 @@
 #include "bandwidth_server.h"
 #include "global_buffer.h"
 #include "model_api.h"
+#include "partition.h"
 #include "pe_array.h"
 #include "ppu.h"
 #include "timed_wait_loop.h"
@@ -31,6 +32,9 @@ class Accelerator : public sc_core::sc_module, public Model {
     PeArray pes;
     Ppu ppu;
     TimedWaitLoop ceiling;
+    // spatial sharing: the other tenant slots (partition.h); partition 0 is this module's core
+    std::unique_ptr<Partition> parts[MAX_PARTITIONS - 1];
+    bool bw_partitioned = false;
 
     SC_HAS_PROCESS(Accelerator);
     Accelerator(sc_core::sc_module_name name, const HwConfig& hw)
@@ -50,20 +54,30 @@ class Accelerator : public sc_core::sc_module, public Model {
         SC_METHOD(abort_method);
         sensitive << core.ev_abort;
         dont_initialize();
+        for (int64_t p = 1; p < MAX_PARTITIONS; ++p)
+            parts[p - 1] = std::make_unique<Partition>(("partition" + std::to_string(p)).c_str(), p, hw, dram, noc);
     }
+
+    // The core of partition p (0: this module's), and of the partition a job runs in.
+    Core& core_at(int64_t p) {
+        require(p >= 0 && p < MAX_PARTITIONS, "partition must be in [0, " + std::to_string(MAX_PARTITIONS) + ")");
+        return p == 0 ? core : parts[p - 1]->core;
+    }
+    const Core& core_at(int64_t p) const { return const_cast<Accelerator*>(this)->core_at(p); }
+    Core& core_of(int64_t job) { return core_at(partition_of_job(job)); }
+    const Core& core_of(int64_t job) const { return core_at(partition_of_job(job)); }
 
     // Re-target the idle model to other hardware parameters. None of them shapes the
     // module hierarchy (the PE array, buffers and servers are modelled per tile), so a
     // process can simulate several hardware points one after another.
     void reconfigure(const HwConfig& hw) override {
         if (busy()) throw std::runtime_error("dynvit: reconfigure needs an idle accelerator");
-        for (const auto& kv : core.jobs)
-            if (kv.second->suspended) throw std::runtime_error("dynvit: reconfigure needs no preempted inference");
+        for (int64_t p = 0; p < MAX_PARTITIONS; ++p)
+            for (const auto& kv : core_at(p).jobs)
+                if (kv.second->suspended) throw std::runtime_error("dynvit: reconfigure needs no preempted inference");
         check_hw(hw);
-        core.hw = hw;
-        core.rt.clock_hz = hw.clock_hz;
-        core.rt.active_pes = hw.num_pes;
-        core.rt.dram_share = 1.0;
+        for (int64_t p = 0; p < MAX_PARTITIONS; ++p) set_runtime(core_at(p), hw);
+        set_bandwidth_partitioned(false);
         core.programs.clear();
     }
 
@@ -109,12 +123,17 @@ class Accelerator : public sc_core::sc_module, public Model {
     }
     bool has_program(int64_t pid) const override { return core.programs.count(pid) != 0; }
 
-    int64_t submit(int64_t pid) override {
+    int64_t submit(int64_t pid) override { return submit_to(pid, 0); }
+    // Queue an inference in partition `part` (spatial sharing; programs are the accelerator's).
+    int64_t submit_to(int64_t pid, int64_t part) override {
         auto it = core.programs.find(pid);
         if (it == core.programs.end()) throw std::runtime_error("dynvit: unknown program id");
+        return enqueue(core_at(part), it->second.get());
+    }
+    int64_t enqueue(Core& core, const Program* prog) {
         auto j = std::make_unique<Job>();
         j->id = core.next_job++;
-        j->prog = it->second.get();
+        j->prog = prog;
         j->ctr.assign(j->prog->n_layers * NUM_COUNTERS, 0);
         j->acts.assign(j->prog->n_layers, 0);
         j->submit_ps = now_ps();
@@ -126,7 +145,9 @@ class Accelerator : public sc_core::sc_module, public Model {
     }
 
     // Stop the running inference at the next tile boundary; false if none runs.
-    bool request_abort() override {
+    bool request_abort() override { return request_abort_in(0); }
+    bool request_abort_in(int64_t part) override {
+        Core& core = core_at(part);
         Job* j = core.active;
         if (!j || j->finished) return false;
         j->abort_req = true;
@@ -153,6 +174,7 @@ class Accelerator : public sc_core::sc_module, public Model {
     }
     // Queue a preempted inference again (it runs when the accelerator takes it, in queue order).
     void resume(int64_t job) override {
+        Core& core = core_of(job);
         auto it = core.jobs.find(job);
         require(it != core.jobs.end() && it->second->suspended && !it->second->finished,
                 "resume: job " + std::to_string(job) + " is not a preempted inference");
@@ -163,6 +185,7 @@ class Accelerator : public sc_core::sc_module, public Model {
     }
     // End a preempted (not running) inference as aborted, now, without a completion.
     void discard(int64_t job) override {
+        Core& core = core_of(job);
         auto it = core.jobs.find(job);
         require(it != core.jobs.end() && it->second->suspended && !it->second->finished,
                 "discard: job " + std::to_string(job) + " is not a preempted inference");
@@ -178,20 +201,21 @@ class Accelerator : public sc_core::sc_module, public Model {
             r[CTR_CYCLES] = (int64_t)(j->cyc_acc + 0.5);
         }
     }
-    bool job_suspended(int64_t job) const override { return core.jobs.at(job)->suspended; }
+    bool job_suspended(int64_t job) const override { return core_of(job).jobs.at(job)->suspended; }
 
-    void abort_method() {
-        core.count_activation();
-        Job* j = core.active;
-        if (j && !j->finished && j->abort_req && !core.compute_busy()) core.end_job(j, true);
-    }
+    void abort_method() { abort_if_requested(core); }
 
     // -- runtime resources (take effect at the next tile boundary) ---------------------
     void set_clock_hz(double hz) override {
         require(std::isfinite(hz) && hz > 0, "set_clock_hz: the clock must be finite and > 0");
-        if (core.active && core.layer_open) core.mark_cycles(core.active);
-        core.rt.clock_hz = hz;
-        core.ev_compute_wake.notify(sc_core::SC_ZERO_TIME);
+        for (int64_t p = 0; p < MAX_PARTITIONS; ++p) {  // one clock for the chip
+            Core& core = core_at(p);
+            if (core.active && core.layer_open) core.mark_cycles(core.active);
+            core.rt.clock_hz = hz;
+            // an idle partition's units have nothing to re-time (no wake-up: a run that uses
+            // partition 0 only activates the kernel as the single-tenant model did)
+            if (p == 0 || core.active) core.ev_compute_wake.notify(sc_core::SC_ZERO_TIME);
+        }
     }
     void set_active_pes(int64_t n) override {
         require(n >= 1, "set_active_pes: at least one PE");
@@ -202,6 +226,24 @@ class Accelerator : public sc_core::sc_module, public Model {
         require(std::isfinite(s) && s > 0 && s <= 1, "set_dram_share: the share must be in (0, 1]");
         core.rt.dram_share = s;
     }
+    // A partition's PE group (its active PEs) and DRAM share (its own channel's when the bandwidth
+    // is partitioned; partition 0's share is the shared channel's otherwise).
+    void set_partition_resources(int64_t part, int64_t active_pes, double dram_share) override {
+        require(active_pes >= 1, "set_partition_resources: at least one PE");
+        require(std::isfinite(dram_share) && dram_share > 0 && dram_share <= 1,
+                "set_partition_resources: the share must be in (0, 1]");
+        Core& c = core_at(part);
+        c.rt.active_pes = active_pes;
+        c.rt.dram_share = dram_share;
+        if (c.active) c.ev_compute_wake.notify(sc_core::SC_ZERO_TIME);  // idle: nothing to re-time
+    }
+    void set_bandwidth_partitioned(bool on) override {
+        bw_partitioned = on;
+        for (auto& p : parts) p->dram.via = on ? nullptr : &dram;
+    }
+    bool bandwidth_partitioned() const override { return bw_partitioned; }
+    int64_t partitions() const override { return MAX_PARTITIONS; }
+    int64_t partition_active_pes(int64_t part) const override { return core_at(part).rt.active_pes; }
     double clock_hz() const override { return core.rt.clock_hz; }
     int64_t active_pes() const override { return core.rt.active_pes; }
     double dram_share() const override { return core.rt.dram_share; }
@@ -213,20 +255,44 @@ class Accelerator : public sc_core::sc_module, public Model {
     int64_t advance(int64_t dt) override {
         require(dt >= 0 && dt <= INT64_MAX - now_ps(), "advance: dt must be >= 0 and keep the time within int64 ps");
         if (dt > 0) {
-            core.horizon_ps = now_ps() + dt;  // the host changes nothing before then
+            for (int64_t p = 0; p < MAX_PARTITIONS; ++p)
+                core_at(p).horizon_ps = now_ps() + dt;  // the host changes nothing before then
             start(ps(dt));
+        }
+        for (auto& p : parts) {  // the other partitions' completions are reported with partition 0's
+            core.completions.insert(core.completions.end(), p->core.completions.begin(), p->core.completions.end());
+            p->core.completions.clear();
         }
         return (int64_t)core.completions.size();
     }
-    bool busy() const override { return core.active != nullptr || !core.queue.empty(); }
+    bool busy() const override {
+        for (int64_t p = 0; p < MAX_PARTITIONS; ++p)
+            if (core_at(p).active != nullptr || !core_at(p).queue.empty()) return true;
+        return false;
+    }
     // true: one kernel activation per tile (the reference mode); false: temporal decoupling
-    void set_sync_tile(bool on) override { core.sync_tile = on; }
+    void set_sync_tile(bool on) override {
+        for (int64_t p = 0; p < MAX_PARTITIONS; ++p) core_at(p).sync_tile = on;
+    }
     bool sync_tile() const override { return core.sync_tile; }
-    int64_t queued() const override { return (int64_t)core.queue.size(); }
-    int64_t activations() const override { return core.activations; }
+    int64_t queued() const override {
+        int64_t n = 0;
+        for (int64_t p = 0; p < MAX_PARTITIONS; ++p) n += (int64_t)core_at(p).queue.size();
+        return n;
+    }
+    int64_t activations() const override {
+        int64_t n = core.activations;
+        for (const auto& p : parts) n += p->core.activations;
+        return n;
+    }
     int64_t backlog_until() const override {
         int64_t t = std::max({dram.free_at, noc.free_at, core.busy_until});
-        return dma.layer_end_job ? std::max(t, dma.layer_end_ps) : t;
+        t = dma.layer_end_job ? std::max(t, dma.layer_end_ps) : t;
+        for (const auto& p : parts) {
+            t = std::max({t, p->dram.free_at, p->core.busy_until});
+            if (p->dma.layer_end_job) t = std::max(t, p->dma.layer_end_ps);
+        }
+        return t;
     }
 
     // -- completions and results -----------------------------------------------------
@@ -237,24 +303,25 @@ class Accelerator : public sc_core::sc_module, public Model {
     bool completion_preempted(int64_t i) const override { return core.completions.at(i).preempted; }
     void clear_completions() override { core.completions.clear(); }
 
-    int64_t job_layers(int64_t job) const override { return core.jobs.at(job)->prog->n_layers; }
-    int64_t job_start_ps(int64_t job) const override { return core.jobs.at(job)->start_ps; }
-    int64_t job_layers_done(int64_t job) const override { return core.jobs.at(job)->layers_done; }
+    int64_t job_layers(int64_t job) const override { return core_of(job).jobs.at(job)->prog->n_layers; }
+    int64_t job_start_ps(int64_t job) const override { return core_of(job).jobs.at(job)->start_ps; }
+    int64_t job_layers_done(int64_t job) const override { return core_of(job).jobs.at(job)->layers_done; }
     // Copy the job's counters (n_layers x NUM_COUNTERS int64) into dst.
     void copy_counters(int64_t job, int64_t* dst, int64_t size) const override {
-        const Job& j = *core.jobs.at(job);
+        const Job& j = *core_of(job).jobs.at(job);
         require(dst != nullptr && size == (int64_t)j.ctr.size(), "copy_counters: dst must hold " +
                 std::to_string(j.ctr.size()) + " values, got " + std::to_string(size));
         std::memcpy(dst, j.ctr.data(), j.ctr.size() * sizeof(int64_t));
     }
     // Copy the job's kernel activations per layer (n_layers int64) into dst.
     void copy_activations(int64_t job, int64_t* dst, int64_t size) const override {
-        const Job& j = *core.jobs.at(job);
+        const Job& j = *core_of(job).jobs.at(job);
         require(dst != nullptr && size == (int64_t)j.acts.size(), "copy_activations: dst must hold " +
                 std::to_string(j.acts.size()) + " values, got " + std::to_string(size));
         std::memcpy(dst, j.acts.data(), j.acts.size() * sizeof(int64_t));
     }
     void release(int64_t job) override {
+        Core& core = core_of(job);
         auto it = core.jobs.find(job);
         if (it != core.jobs.end() && it->second->finished) core.jobs.erase(it);
     }

@@ -49,12 +49,14 @@ struct BandwidthServer : sc_core::sc_module {
     Core& core;
     RateLaw law;
     int64_t free_at = 0;  // ps
+    BandwidthServer* via = nullptr;  // a partition's unpartitioned channel: the shared server serves it
 
     BandwidthServer(sc_core::sc_module_name name, Core& c) : sc_module(name), core(c) {}
 
     // Reserve a transfer issued at time t (the model's local time, >= the kernel's); returns
     // its completion time (ps).
-    DYNVIT_INLINE int64_t reserve(int64_t bytes, int64_t t) {
+    DYNVIT_INLINE int64_t reserve(int64_t bytes, int64_t t) { return via ? via->serve(bytes, t) : serve(bytes, t); }
+    DYNVIT_INLINE int64_t serve(int64_t bytes, int64_t t) {
         if (bytes <= 0) return t;
         const int64_t start = std::max(t, free_at);
         free_at = start + law.occupancy_ps(core, bytes);

@@ -13,5 +13,6 @@
 #include "compute_unit.h"
 #include "pe_array.h"
 #include "ppu.h"
+#include "partition.h"
 #include "timed_wait_loop.h"
 #include "accelerator.h"

@@ -31,6 +31,16 @@ class Model {
     virtual void discard(int64_t job) = 0;  // end a preempted inference as aborted (no completion)
     virtual bool job_suspended(int64_t job) const = 0;
 
+    // spatial sharing (partition.h): inferences of several partitions run at once on disjoint PE
+    // groups; job ids carry their partition
+    virtual int64_t partitions() const = 0;
+    virtual int64_t submit_to(int64_t pid, int64_t part) = 0;
+    virtual bool request_abort_in(int64_t part) = 0;
+    virtual void set_partition_resources(int64_t part, int64_t active_pes, double dram_share) = 0;
+    virtual int64_t partition_active_pes(int64_t part) const = 0;
+    virtual void set_bandwidth_partitioned(bool on) = 0;  // each partition its own DRAM channel
+    virtual bool bandwidth_partitioned() const = 0;
+
     // runtime resources (take effect at the next tile boundary)
     virtual void set_clock_hz(double hz) = 0;
     virtual void set_active_pes(int64_t n) = 0;
