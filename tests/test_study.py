@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cosim import reproduce as rp
+from explore import reproduce as rp
 from workloads.accuracy import load_profile
 
 DEMO = "segformer-demo"
@@ -39,7 +39,7 @@ def test_verdicts_are_one_of_three():
 def test_ofa_recount_with_a_relative_drop_picks_another_subnet():
     """The paper's 3.3% could be points or percent of 79.8: the two counts pick different sub-nets
     from the published top-1 (1.2B is 2.7 points but 3.4% down; 1.8B 1.5 points, 1.9%)."""
-    from cosim import reproduce_ofa as ro
+    from explore import reproduce_ofa as ro
 
     acc = {"ofa-resnet50-mac4.1b": 79.8, "ofa-resnet50-mac1.8b": 78.3, "ofa-resnet50-mac1.2b": 77.1,
            "ofa-resnet50-mac0.9b": 76.3}
@@ -56,7 +56,7 @@ def test_ofa_recount_with_a_relative_drop_picks_another_subnet():
 @pytest.fixture(scope="module")
 def demo_rows(tmp_path_factory):
     """Four configurations of the shipped demo profile, simulated on vs16 as the study's sweep does."""
-    from cosim.sweeps import run_point
+    from explore.sweep_points import run_point
 
     prof = load_profile(DEMO)
     ids = ["segformer-demo@128x128", "segformer-demo@128x128/dec=64", "segformer-demo@128x128/dec=32",
@@ -67,7 +67,7 @@ def demo_rows(tmp_path_factory):
 
 
 def test_part2_panel_from_the_measured_demo_profile(demo_rows, tmp_path):
-    from cosim import reproduce_parts as parts
+    from explore import reproduce_parts as parts
 
     prof, df = demo_rows
     ctx = rp.Context(results={}, figs=tmp_path, profiles=[prof])

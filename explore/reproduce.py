@@ -2,7 +2,7 @@
 SVG, one style: traces/style.py) and a Markdown page that puts each of the paper's published
 claims beside the tool's measured number, with one verdict line per part (agrees / disagrees /
 cannot be stated) and, for a disagreement, its reason measured by re-running the study under the
-alternative assumptions (cosim/reproduce_ofa.py).
+alternative assumptions (explore/reproduce_ofa.py).
 
 Every number on the page comes from the sweep results in ``OUT/sweeps/``. Accuracy is data with
 provenance: the built-in published tables, or measured profiles given with ``accuracy=`` (``cosim
@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
-from .builtin import study_dir
+from cosim.builtin import study_dir
+from vocab.names import OP_CLASSES
 
 STUDY_DIR = study_dir()  # the checkout's studies/, or the installed package data
 PARTS = ("op_classes", "b2_dynamic", "ofa", "vector_size", "scaling")
@@ -56,31 +57,27 @@ PAPER = {
                      "improve the latency-area-energy-tradeoffs."),
 }
 VERDICTS = ("agrees", "disagrees", "cannot be stated")
-OP_CLASSES5 = ("dense_conv", "depthwise", "conv1x1", "linear", "attention")
+#: The study's MAC classes: the IR's op classes (`vocab.names.OP_CLASSES`, `workloads.ir.Layer.op_class`)
+#: with `pointwise` split by its op into 1x1 convolutions and per-token linear layers (the paper
+#: counts convolutions apart from linear layers), in the IR's order.
+POINTWISE_SPLIT = {"conv": "conv1x1", "linear": "linear"}
+STUDY_CLASSES = tuple(s for c in OP_CLASSES if c != "non_mac"
+                      for s in (POINTWISE_SPLIT.values() if c == "pointwise" else (c,)))
 
 
-def op_class5(layer) -> str:
-    """The study's five MAC classes (the IR's `pointwise` split into 1x1 conv and linear); else non_mac."""
-    if layer.op == "matmul":
-        return "attention"
-    if layer.op == "linear":
-        return "linear"
-    if layer.op == "conv":
-        if layer.groups > 1 and layer.C == 1:
-            return "depthwise"
-        if layer.R == 1 and layer.S == 1:
-            return "conv1x1"
-        return "dense_conv"
-    return "non_mac"
+def study_class(layer) -> str:
+    """A layer's study class (`STUDY_CLASSES`), or ``non_mac``."""
+    c = layer.op_class
+    return POINTWISE_SPLIT[layer.op] if c == "pointwise" else c
 
 
 def macs_by_class(config_id: str) -> dict[str, int]:
     import workloads
 
     wl = workloads.lower(workloads.parse_config(config_id))
-    out = {c: 0 for c in OP_CLASSES5}
+    out = {c: 0 for c in STUDY_CLASSES}
     for l in wl.layers:
-        c = op_class5(l)
+        c = study_class(l)
         if c != "non_mac":
             out[c] += l.macs
     return out
@@ -154,7 +151,7 @@ def profile_spec(prof, preset: str = "vs16") -> dict:
 
 def study_specs(parts: Sequence[str], profiles: Sequence[Any]) -> dict:
     """Every sweep the chosen parts need: name -> Spec."""
-    from .sweeps import load_spec
+    from .sweep_spec import load_spec
 
     specs = {p: load_spec(STUDY_DIR / f"{p}.yaml") for p in parts}
     if "ofa" in parts:
@@ -168,7 +165,8 @@ def study_specs(parts: Sequence[str], profiles: Sequence[Any]) -> dict:
 
 
 def _run_sweeps(specs: dict, out: Path, workers, scheduler, say, progress=None) -> dict:
-    from .sweeps import SweepReport, _client, finished_ids, sweep
+    from .sweep_driver import SweepReport, _client, sweep
+    from .sweep_results import finished_ids
 
     results = {}
     client = cluster = None
@@ -214,7 +212,7 @@ def reproduce(out: str | Path = "runs/reproduce", *, workers: int | None = None,
     ``progress(sweep_name, SweepReport)`` is called as each point finishes (`cosim reproduce`'s bar)."""
     from .reproduce_ofa import part_ofa
     from .reproduce_parts import part_b2, part_op_classes, part_scaling, part_vector_size
-    from .sweeps import SpecError
+    from .sweep_spec import SpecError
 
     parts = list(only) if only else list(PARTS)
     for p in parts:
