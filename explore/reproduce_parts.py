@@ -1,5 +1,5 @@
 """Parts 1, 2, 4 and 5 of `cosim reproduce` (part 3, OFA, is explore/reproduce_ofa.py): each takes the
-study's results (`reproduce.Context`), draws its figures in the project's style (traces/style.py)
+study's results (`study.Context`), draws its figures in the project's style (traces/style.py)
 and returns its Markdown, ending in one verdict line.
 """
 
@@ -14,8 +14,8 @@ import numpy as np
 from cosim.accuracy_report import knob_family
 from traces import style
 
-from .reproduce import (PAPER, STUDY_CLASSES, TOLERANCE_PCT, Context, close_to, ok_rows, pct, quote, study_class,
-                        verdict)
+from .study import (PAPER, STUDY_CLASSES, TOLERANCE_PCT, Context, close_to, ok_rows, pct, quote, study_class,
+                    verdict)
 
 MODEL_ORDER = [f"segformer-b{i}" for i in range(6)] + ["swin-t", "resnet50"]
 CLASS_NAMES = {"dense_conv": "dense conv", "depthwise": "depthwise conv", "conv1x1": "1x1 conv",

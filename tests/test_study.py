@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from explore import reproduce as rp
+from explore import study
 from workloads.accuracy import load_profile
 
 DEMO = "segformer-demo"
@@ -31,9 +32,9 @@ def test_profile_replaces_built_in_accuracy_where_it_covers_a_configuration():
 
 
 def test_verdicts_are_one_of_three():
-    assert rp.verdict("agrees", "x").startswith("**Verdict: agrees.**")
+    assert study.verdict("agrees", "x").startswith("**Verdict: agrees.**")
     with pytest.raises(ValueError, match="allowed: agrees, disagrees, cannot be stated"):
-        rp.verdict("maybe", "x")
+        study.verdict("maybe", "x")
 
 
 def test_ofa_recount_with_a_relative_drop_picks_another_subnet():
@@ -70,7 +71,7 @@ def test_part2_panel_from_the_measured_demo_profile(demo_rows, tmp_path):
     from explore import reproduce_parts as parts
 
     prof, df = demo_rows
-    ctx = rp.Context(results={}, figs=tmp_path, profiles=[prof])
+    ctx = study.Context(results={}, figs=tmp_path, profiles=[prof])
     model, v, lines = parts._profile_panel(ctx, prof, df)
     text = "\n".join(lines)
     assert model == "segformer-demo" and v.startswith("**Verdict: cannot be stated.**") and "not SegFormer-B2" in v
@@ -87,10 +88,10 @@ def test_part2_panel_from_the_measured_demo_profile(demo_rows, tmp_path):
 
 def test_page_has_no_outside_references():
     src = "\n".join(Path(rp.__file__).with_name(n).read_text() for n in
-                    ("reproduce.py", "reproduce_parts.py", "reproduce_ofa.py"))
+                    ("reproduce.py", "study.py", "reproduce_parts.py", "reproduce_ofa.py"))
     assert "shared/reference" not in src and not re.search(r"issue \d", src, re.I) and "CHANGELOG" not in src
     for key in ("b2", "b2_v3", "ofa", "ofa_v3"):
-        assert rp.PAPER[key].numbers and rp.PAPER[key].version.startswith("v")
+        assert study.PAPER[key].numbers and study.PAPER[key].version.startswith("v")
     header = "\n".join(rp._header([]))
     assert "arXiv 2212.02687" in header and "v2 (Feb 2023)" in header and "20% of execution time" in header
 

@@ -206,7 +206,8 @@ def test_run_point_in_process(tmp_path):
 def test_study_specs_load_and_op_classes_split_pointwise():
     from pathlib import Path
 
-    from explore.reproduce import PARTS, STUDY_DIR, macs_by_class
+    from explore.reproduce import PARTS, STUDY_DIR
+    from explore.study import macs_by_class
 
     for p in PARTS:
         assert load_spec(Path(STUDY_DIR) / f"{p}.yaml").points()
@@ -219,6 +220,7 @@ def test_study_specs_load_and_op_classes_split_pointwise():
         assert sum(m.values()) == wl.total_macs
         assert m["conv1x1"] + m["linear"] == b["pointwise"]               # the IR's pointwise, split
         assert m["depthwise"] == b["depthwise"] and m["attention"] == b["attention"]
+        assert m["dense_conv"] == b["dense_conv"]
     assert macs_by_class("segformer-b0@64x64")["linear"] > 0 and macs_by_class("resnet50@224x224")["conv1x1"] > 0
 
 
