@@ -33,7 +33,6 @@ UNITS = {"latency_s": "s", "energy_j": "J", "area_mm2": "mm^2", "dram_bytes": "B
          "preempt_energy_j": "J", "accuracy_coverage": "1"}
 
 
-
 def _metric_columns(mode: str, tenants: bool = False) -> list[str]:
     from cosim.api import energy_components
     from vocab.names import TENANCY_COMPONENTS

@@ -53,7 +53,6 @@ SIM_COORDS = ("model", "resolution", "config")
 RUN_COORDS = ("scenario", "seed", "duration_s", "governor", "policy", "preemption", "mechanism")
 
 
-
 class SpecError(UserError, ValueError):
     """A sweep spec that is not valid; the message names the field and the allowed values."""
 
