@@ -4,7 +4,7 @@ inference on given hardware, and what it costs (energy components, area).
 
 Exploration reaches the SystemC model, the cost tables and the host only through these functions
 (an import contract in pyproject.toml holds `explore` to it), so that a change inside them
-(a new energy component, how the process's model is re-targeted) changes one place. Hardware is a
+(a new energy component, how the process's model is re-targeted) changes one place. Hardware is an
 `accelerator.params.HardwareParams`, built from presets (`accelerator.presets`), the typed
 description a user writes.
 """
