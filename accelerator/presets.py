@@ -54,6 +54,12 @@ def _path_of(name_or_path: str | Path, relative_to: Path | None = None) -> Path:
     return p
 
 
+def preset_path(name_or_path: str | Path) -> Path:
+    """The file of a shipped preset's name or a preset YAML path (`ParamError` naming the shipped
+    presets if there is none)."""
+    return _path_of(name_or_path)
+
+
 def _read(path: Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     """The merged preset (base first): {'preset', 'description', 'sources', 'params'}."""
     if path.resolve() in _seen:

@@ -25,8 +25,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import cosim  # noqa: E402
-from cosim.sweeps import SweepReport, load_spec  # noqa: E402
+import explore  # noqa: E402
+from explore.sweep_driver import SweepReport
+from explore.sweep_spec import load_spec  # noqa: E402
 
 VALUES = ["latency_s", "energy_j", "dram_bytes", "macs", "utilization", "area_mm2", "energy_mac_j",
           "energy_dram_j", "energy_leakage_j", "error"]
@@ -50,7 +51,7 @@ def free_port() -> int:
 def run(label: str, sp: dict, out: Path, **kw):
     rep = SweepReport()
     t0 = time.perf_counter()
-    df = cosim.sweep(sp, out, report=rep, **kw)
+    df = explore.sweep(sp, out, report=rep, **kw)
     print(f"{label:<34} {rep.done:>4} points ({rep.failed} failed)  start-up {rep.startup_s:5.1f} s  "
           f"sweep {rep.wall_s - rep.startup_s:6.1f} s  -> {rep.points_per_min:6.1f} points/min "
           f"(wall {time.perf_counter() - t0:.0f} s; time inside the points {df['wall_s'].sum():.1f} s: "

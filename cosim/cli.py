@@ -368,7 +368,7 @@ def regress(
     """Run the scenarios and compare their summaries with the committed goldens (tests/golden)."""
 
     def go():
-        from . import regress as rg
+        from explore import regress as rg
 
         todo = names or rg.scenario_names()
         failed = 0

@@ -12,7 +12,7 @@ from .cli_common import _fail, _guard, app, console, err_console, print_table
 
 @app.command("sweep")
 def sweep_cmd(
-    spec: str = typer.Argument(..., metavar="SPEC.yaml", help="sweep spec (YAML; see studies/ and cosim/sweeps.py)"),
+    spec: str = typer.Argument(..., metavar="SPEC.yaml", help="sweep spec (YAML; see studies/ and explore/sweep_spec.py)"),
     out: str = typer.Option(..., "--out", "-o", metavar="FOLDER", help="results directory (Parquet, one file per point; re-runs skip "
                                                      "finished points)"),
     workers: Optional[int] = typer.Option(None, "--workers", "-j", metavar="N", help="local worker processes (default: one per "
@@ -26,7 +26,8 @@ def sweep_cmd(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     def go():
-        from .sweeps import SweepReport, check_workers, load_spec, sweep
+        from explore.sweep_driver import SweepReport, check_workers, sweep
+        from explore.sweep_spec import load_spec
 
         check_workers(workers, scheduler)
         s = load_spec(spec)
@@ -76,8 +77,8 @@ def pareto_cmd(
 
         from traces.output import check_output, output_path
 
-        from . import pareto as pa
-        from .sweeps import load_results
+        from explore import pareto as pa
+        from explore.sweep_results import load_results
 
         png = _pareto_png(results, out, f"pareto_{x}_{y}{'_' + z if z else ''}{'_acc' if accuracy else ''}.png")
         inputs = sorted(Path(results).glob("part-*.parquet")) if Path(results).is_dir() else [results]
@@ -156,8 +157,8 @@ def reproduce_cmd(
     def go():
         from traces.output import check_output_folder
 
-        from . import reproduce as rp
-        from .sweeps import check_workers
+        from explore import reproduce as rp
+        from explore.sweep_driver import check_workers
 
         check_workers(workers, scheduler)  # the same check as `cosim sweep`'s
         check_output_folder(out, what="output folder")  # before any sweep: a file in the way is one line

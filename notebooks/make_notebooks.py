@@ -287,7 +287,7 @@ def design_space() -> nbformat.NotebookNode:
 Reads the Parquet results of `cosim sweep SPEC.yaml -o DIR` (one row per point: coordinates, latency,
 energy by component, area, accuracy, error) with pandas and draws the latency-energy Pareto front with its
 knee. `SWEEP` in the next cell is the results directory (default: the vector-size part of `cosim reproduce`,
-`runs/reproduce/sweeps/vector_size`); `cosim.load_results` reads its result files only (another file in the
+`runs/reproduce/sweeps/vector_size`); `explore.load_results` reads its result files only (another file in the
 folder is ignored). The same on the command line:
 `cosim pareto DIR --x latency_s --y energy_j [--z area_mm2] [--accuracy] [--group preset]`."""),
         params_cell('''
@@ -300,7 +300,7 @@ import sys
 
 SWEEP = resolve(SWEEP)
 SWEEP'''.strip()),
-        new_code_cell(IMPORTS + "\nfrom cosim import load_results\nfrom cosim.pareto import draw, fronts"),
+        new_code_cell(IMPORTS + "\nfrom explore import load_results\nfrom explore.pareto import draw, fronts"),
         new_code_cell('''df = load_results(SWEEP)
 failed = df[df["error"].fillna("") != ""]
 print(f"{len(df)} points, {len(failed)} failed")
@@ -310,7 +310,7 @@ df.head()'''),
 
 One front per hardware preset when the sweep has several (a staircase: the region it bounds is achievable);
 the ringed point is each front's knee (the point nearest the best latency and the best energy, each scaled to
-the front's range). The same figure as `cosim pareto` (`cosim.pareto.draw`)."""),
+the front's range). The same figure as `cosim pareto` (`explore.pareto.draw`)."""),
         new_code_cell('''group = "preset" if "preset" in df.columns and df["preset"].nunique() > 1 else None
 res = fronts(df, ["latency_s", "energy_j"], group=group)
 display(draw(res, "latency_s", "energy_j", group=group))

@@ -76,7 +76,7 @@ def main() -> None:
     ap.add_argument("--run", action="store_true", help="run (or resume) the sweep first")
     ap.add_argument("-j", "--workers", type=int, default=None)
     a = ap.parse_args()
-    from cosim.sweeps import load_results, sweep
+    from explore import load_results, sweep
 
     if a.run:
         sweep(str(SPEC), a.results, workers=a.workers)

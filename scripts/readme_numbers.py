@@ -44,7 +44,7 @@ def _fmt_acc(s: dict) -> str:
 
 def scenario_results() -> str:
     """The built-in scenarios' aggregate summaries, from their goldens."""
-    from cosim.regress import golden_path, scenario_names
+    from explore.regress import golden_path, scenario_names
     from traces.summary import PARTIAL_NOTE
 
     rows = ["| scenario | s simulated | frames | miss rate | mean accuracy (known/run frames) | mJ/frame | p99 latency | configurations |",

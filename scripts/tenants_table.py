@@ -23,8 +23,8 @@ BEGIN, END = "<!-- begin generated: codesign -->", "<!-- end generated: codesign
 
 
 def table(results: str) -> str:
-    from cosim.pareto import fronts
-    from cosim.sweeps import load_results
+    from explore.pareto import fronts
+    from explore.sweep_results import load_results
 
     df = load_results(results)
     df = df[(df["scenario"] == "multi_tenant") & (df["error"].fillna("") == "")].copy()

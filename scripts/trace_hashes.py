@@ -38,7 +38,7 @@ def table_hashes(path: str | Path) -> dict[str, str]:
 
 def scenario_hashes(names: list[str], duration_s: float | None = None, sync: str = "decoupled") -> dict[str, dict]:
     from cosim import scenario as scen
-    from cosim.regress import FIXED_CREATED
+    from explore.regress import FIXED_CREATED
     from cosim.system import simulate
 
     out = {}

@@ -97,7 +97,7 @@ def _results(n=40, seed=0):
 @pytest.mark.parametrize("z,acc,group", [(None, False, None), ("area_mm2", False, None), ("area_mm2", True, None),
                                          (None, False, "preset")])
 def test_pareto_figure(z, acc, group):
-    from cosim import pareto as pa
+    from explore import pareto as pa
 
     res = pa.fronts(_results(), ["latency_s", "energy_j"] + ([z] if z else []), maximise=["accuracy"] if acc else [],
                     group=group)
@@ -130,8 +130,8 @@ def captured(monkeypatch):
 
 
 def test_study_figures_pass_the_checks(captured, tmp_path):
-    from cosim import reproduce_ofa as ro
-    from cosim import reproduce_parts as rp
+    from explore import reproduce_ofa as ro
+    from explore import reproduce_parts as rp
 
     models = [f"segformer-b{i}" for i in range(6)] + ["swin-t", "resnet50"]
     classes = ("dense_conv", "depthwise", "conv1x1", "linear", "attention", "non_mac")

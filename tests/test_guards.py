@@ -76,7 +76,7 @@ def test_python_api_and_sweep_point_share_the_check():
     import workloads
     from accelerator.invariants import check_hardware
     from accelerator.model import Accelerator
-    from cosim.sweeps import run_point
+    from explore.sweep_points import run_point
 
     hw = load_preset("simba-like").replace(clock_hz=1e-3)
     wl = workloads.lower(workloads.make_config("segformer-demo"))
@@ -159,7 +159,7 @@ def test_each_broken_invariant_is_an_error(damage, what):
 
 def test_a_violation_is_a_failed_sweep_point_not_a_row(monkeypatch):
     import accelerator.energy
-    from cosim.sweeps import run_point
+    from explore.sweep_points import run_point
 
     real = accelerator.energy.EnergyModel.breakdown
 

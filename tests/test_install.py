@@ -40,7 +40,7 @@ def test_wheel_installs_and_runs_from_an_unrelated_folder(tmp_path):
     work = tmp_path / "elsewhere"
     work.mkdir()
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    r = _run([str(py), "-c", "import cosim, cosim.regress as g, cosim.reproduce as rp; "
+    r = _run([str(py), "-c", "import cosim, explore.regress as g, explore.reproduce as rp; "
                              "print(cosim.__file__); print(g.GOLDEN_DIR); print(rp.STUDY_DIR); print(g.scenario_names())"],
              cwd=work, env=env)
     where, golden, studies, names = r.stdout.splitlines()

@@ -191,10 +191,11 @@ try:
     runpy.run_module("cosim", run_name="__main__", alter_sys=True)
 except SystemExit as e:
     assert not e.code, e.code
-from cosim import System, simulate, sweeps
+from cosim import System, simulate
+from explore import sweep_points
 from host import FrameSource, Stream
-sweeps.warm_up()
-row = sweeps._simulate_point({"config": "segformer-b0@64x64/heads=1.1.2.4"})
+sweep_points.warm_up()
+row = sweep_points._simulate_point({"config": "segformer-b0@64x64/heads=1.1.2.4"})
 system = System(name="probe", hardware="rt-64pe", duration_s=0.2, seed=1, streams=[Stream(
     name="s", candidates=["segformer-b0@64x64", "segformer-b0@64x64/heads=1.1.2.4"], source=FrameSource(fps=30.0),
     governor="greedy")])

@@ -4,7 +4,7 @@ The goldens change only through `cosim regress --update` (a reviewed diff)."""
 
 import pytest
 
-from cosim import regress
+from explore import regress
 
 
 @pytest.mark.parametrize("name", regress.scenario_names())

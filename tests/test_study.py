@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cosim import reproduce as rp
+from explore import reproduce as rp
+from explore import study
 from workloads.accuracy import load_profile
 
 DEMO = "segformer-demo"
@@ -31,15 +32,15 @@ def test_profile_replaces_built_in_accuracy_where_it_covers_a_configuration():
 
 
 def test_verdicts_are_one_of_three():
-    assert rp.verdict("agrees", "x").startswith("**Verdict: agrees.**")
+    assert study.verdict("agrees", "x").startswith("**Verdict: agrees.**")
     with pytest.raises(ValueError, match="allowed: agrees, disagrees, cannot be stated"):
-        rp.verdict("maybe", "x")
+        study.verdict("maybe", "x")
 
 
 def test_ofa_recount_with_a_relative_drop_picks_another_subnet():
     """The paper's 3.3% could be points or percent of 79.8: the two counts pick different sub-nets
     from the published top-1 (1.2B is 2.7 points but 3.4% down; 1.8B 1.5 points, 1.9%)."""
-    from cosim import reproduce_ofa as ro
+    from explore import reproduce_ofa as ro
 
     acc = {"ofa-resnet50-mac4.1b": 79.8, "ofa-resnet50-mac1.8b": 78.3, "ofa-resnet50-mac1.2b": 77.1,
            "ofa-resnet50-mac0.9b": 76.3}
@@ -56,7 +57,7 @@ def test_ofa_recount_with_a_relative_drop_picks_another_subnet():
 @pytest.fixture(scope="module")
 def demo_rows(tmp_path_factory):
     """Four configurations of the shipped demo profile, simulated on vs16 as the study's sweep does."""
-    from cosim.sweeps import run_point
+    from explore.sweep_points import run_point
 
     prof = load_profile(DEMO)
     ids = ["segformer-demo@128x128", "segformer-demo@128x128/dec=64", "segformer-demo@128x128/dec=32",
@@ -67,10 +68,10 @@ def demo_rows(tmp_path_factory):
 
 
 def test_part2_panel_from_the_measured_demo_profile(demo_rows, tmp_path):
-    from cosim import reproduce_parts as parts
+    from explore import reproduce_parts as parts
 
     prof, df = demo_rows
-    ctx = rp.Context(results={}, figs=tmp_path, profiles=[prof])
+    ctx = study.Context(results={}, figs=tmp_path, profiles=[prof])
     model, v, lines = parts._profile_panel(ctx, prof, df)
     text = "\n".join(lines)
     assert model == "segformer-demo" and v.startswith("**Verdict: cannot be stated.**") and "not SegFormer-B2" in v
@@ -87,10 +88,10 @@ def test_part2_panel_from_the_measured_demo_profile(demo_rows, tmp_path):
 
 def test_page_has_no_outside_references():
     src = "\n".join(Path(rp.__file__).with_name(n).read_text() for n in
-                    ("reproduce.py", "reproduce_parts.py", "reproduce_ofa.py"))
+                    ("reproduce.py", "study.py", "reproduce_parts.py", "reproduce_ofa.py"))
     assert "shared/reference" not in src and not re.search(r"issue \d", src, re.I) and "CHANGELOG" not in src
     for key in ("b2", "b2_v3", "ofa", "ofa_v3"):
-        assert rp.PAPER[key].numbers and rp.PAPER[key].version.startswith("v")
+        assert study.PAPER[key].numbers and study.PAPER[key].version.startswith("v")
     header = "\n".join(rp._header([]))
     assert "arXiv 2212.02687" in header and "v2 (Feb 2023)" in header and "20% of execution time" in header
 

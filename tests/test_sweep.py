@@ -10,9 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import cosim
-from cosim.pareto import fronts, knee_index, pareto_mask
-from cosim.sweeps import SpecError, finished_ids, load_spec
+import explore
+from explore.pareto import fronts, knee_index, pareto_mask
+from explore.sweep_driver import SweepReport
+from explore.sweep_results import finished_ids
+from explore.sweep_spec import SpecError, load_spec
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = {"name": "tiny", "fixed": {"model": "segformer-b0", "resolution": "64x64"},
@@ -75,8 +77,8 @@ def test_points_ids_grid_ranges_samples_and_coupled_axes(tmp_path):
 def tiny_sweep(tmp_path_factory):
     """8 points (4 fail: accumulation buffer too small) on a local cluster of 2 workers."""
     out = tmp_path_factory.mktemp("sweep") / "res"
-    rep = cosim.sweeps.SweepReport()
-    df = cosim.sweep(TINY, out, workers=2, report=rep)
+    rep = SweepReport()
+    df = explore.sweep(TINY, out, workers=2, report=rep)
     assert rep.workers == 2 and rep.done == 8 and rep.failed == 4
     return df, out
 
@@ -100,8 +102,8 @@ def test_sweep_failing_points_resume_and_existing_cluster(tiny_sweep, tmp_path):
             == df.sort_values("point_id")["point_id"].tolist())                       # plain pandas reads it
 
     # resume: nothing runs again (no cluster is even started); one lost point is re-run
-    rep = cosim.sweeps.SweepReport()
-    cosim.sweep(TINY, out, workers=2, report=rep)
+    rep = SweepReport()
+    explore.sweep(TINY, out, workers=2, report=rep)
     assert (rep.total, rep.skipped, rep.done) == (8, 8, 0)
     victim = ok["point_id"].iloc[0]
     (out / f"part-{victim}.parquet").unlink()
@@ -110,8 +112,8 @@ def test_sweep_failing_points_resume_and_existing_cluster(tiny_sweep, tmp_path):
     # the missing point on an existing cluster (by address) equals what the local cluster gave
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None,
                       host="127.0.0.1") as cluster:
-        rep = cosim.sweeps.SweepReport()
-        df2 = cosim.sweep(TINY, out, scheduler=cluster.scheduler_address, report=rep)
+        rep = SweepReport()
+        df2 = explore.sweep(TINY, out, scheduler=cluster.scheduler_address, report=rep)
     assert (rep.skipped, rep.done, rep.failed) == (7, 1, 0)
     a = df.set_index("point_id").loc[victim, VALUES]
     b = df2.set_index("point_id").loc[victim, VALUES]
@@ -180,7 +182,8 @@ def test_design_space_notebook_runs(tiny_sweep, monkeypatch):
 
 def test_run_point_in_process(tmp_path):
     """A `run` point: a scenario with the point's hardware, seed and governor (no Dask here)."""
-    from cosim.sweeps import make_point, run_point
+    from explore.sweep_points import run_point
+    from explore.sweep_spec import make_point
 
     scen = tmp_path / "scen.py"
     scen.write_text(
@@ -203,7 +206,8 @@ def test_run_point_in_process(tmp_path):
 def test_study_specs_load_and_op_classes_split_pointwise():
     from pathlib import Path
 
-    from cosim.reproduce import PARTS, STUDY_DIR, macs_by_class
+    from explore.reproduce import PARTS, STUDY_DIR
+    from explore.study import macs_by_class
 
     for p in PARTS:
         assert load_spec(Path(STUDY_DIR) / f"{p}.yaml").points()
@@ -216,11 +220,12 @@ def test_study_specs_load_and_op_classes_split_pointwise():
         assert sum(m.values()) == wl.total_macs
         assert m["conv1x1"] + m["linear"] == b["pointwise"]               # the IR's pointwise, split
         assert m["depthwise"] == b["depthwise"] and m["attention"] == b["attention"]
+        assert m["dense_conv"] == b["dense_conv"]
     assert macs_by_class("segformer-b0@64x64")["linear"] > 0 and macs_by_class("resnet50@224x224")["conv1x1"] > 0
 
 
 def test_chains_keep_a_hardware_on_one_worker():
-    from cosim.sweeps import chains
+    from explore.sweep_points import chains
 
     pts = load_spec(TINY).points()                       # 2 presets x 2 buffers: 4 hardware groups of 2
     cs = chains(pts, workers=2)
@@ -243,7 +248,7 @@ def test_a_write_cut_short_is_invisible(tiny_sweep, tmp_path):
     half = victim.read_bytes()[:100]
     victim.unlink()
     (out / f".tmp-{victim.stem[5:]}-deadbeef.parquet").write_bytes(half)
-    assert len(pd.read_parquet(out)) == 7 and len(cosim.load_results(out)) == 7
+    assert len(pd.read_parquet(out)) == 7 and len(explore.load_results(out)) == 7
     assert victim.stem[5:] not in finished_ids(out)
 
 

@@ -13,8 +13,10 @@ import time
 import pytest
 
 import cosim
-from cosim.sweep_checks import ResultsError, ResultsLock, row_violations
-from cosim.sweeps import SpecError, load_spec
+import explore
+from explore.sweep_checks import ResultsError, ResultsLock, row_violations
+from explore.sweep_driver import SweepReport
+from explore.sweep_spec import SpecError, load_spec
 from vocab.errors import UserError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -112,7 +114,7 @@ def test_scheduler_addresses_fail_quickly_in_one_line(tmp_path):
                           (f"tcp://127.0.0.1:{port}", r"cannot reach a Dask scheduler there")):
         t0 = time.perf_counter()
         with pytest.raises(UserError, match=pattern):
-            cosim.sweep(spec(**{"knob.dec": [256]}), tmp_path / "r", scheduler=addr)
+            explore.sweep(spec(**{"knob.dec": [256]}), tmp_path / "r", scheduler=addr)
         assert time.perf_counter() - t0 < 15
 
 
@@ -120,14 +122,14 @@ def test_scheduler_addresses_fail_quickly_in_one_line(tmp_path):
 def test_a_second_sweep_into_a_busy_folder_is_refused_naming_the_first(tmp_path):
     out = tmp_path / "r"
     out.mkdir()
-    code = (f"import sys, time; sys.path.insert(0, {ROOT!r}); from cosim.sweep_checks import ResultsLock; "
+    code = (f"import sys, time; sys.path.insert(0, {ROOT!r}); from explore.sweep_checks import ResultsLock; "
             f"l = ResultsLock({str(out)!r}); print('held', flush=True); time.sleep(60)")
     holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "held"
         with pytest.raises(ResultsError, match=rf"is being written by another sweep \(pid {holder.pid} on "
                                                rf"{os.uname().nodename}, started 20"):
-            cosim.sweep(spec(**{"knob.dec": [256]}), out, workers=1)
+            explore.sweep(spec(**{"knob.dec": [256]}), out, workers=1)
         assert not list(out.glob("part-*"))  # refused before any point ran
     finally:
         holder.kill()
@@ -137,14 +139,14 @@ def test_a_second_sweep_into_a_busy_folder_is_refused_naming_the_first(tmp_path)
 
 
 def test_a_results_folder_that_cannot_be_written_is_one_line(tmp_path, monkeypatch):
-    import cosim.sweep_checks as sc
+    import explore.sweep_checks as sc
 
     def read_only(*a, **k):
         raise OSError(errno.EROFS, "Read-only file system")
 
     monkeypatch.setattr(sc.os, "open", read_only)
     with pytest.raises(ResultsError, match=r"results folder .* is not writable \(Read-only file system\)"):
-        cosim.sweep(spec(**{"knob.dec": [256]}), tmp_path / "r", workers=1)
+        explore.sweep(spec(**{"knob.dec": [256]}), tmp_path / "r", workers=1)
 
 
 @pytest.mark.slow
@@ -164,9 +166,9 @@ def test_disk_full_then_a_damaged_part_then_resume(tmp_path, monkeypatch):
         return real(table, where, *a, **k)
 
     monkeypatch.setattr(pq, "write_table", full_after_one)
-    rep = cosim.sweeps.SweepReport()
+    rep = SweepReport()
     with pytest.raises(ResultsError, match=r"No space left on device; 1 of 3 points were written this run"):
-        cosim.sweep(doc, out, workers=1, report=rep)
+        explore.sweep(doc, out, workers=1, report=rep)
     monkeypatch.undo()
     parts = sorted(out.glob("part-*.parquet"))
     assert len(parts) == 1 and not list(out.glob(".tmp-*"))
@@ -174,8 +176,8 @@ def test_disk_full_then_a_damaged_part_then_resume(tmp_path, monkeypatch):
     assert meta[b"dynvit.tool_version"] == cosim.__version__.encode()
     assert json.loads(meta[b"dynvit.units"])["latency_s"] == "s"
     parts[0].write_bytes(b"PAR1 not really")  # damaged
-    rep = cosim.sweeps.SweepReport()
-    df = cosim.sweep(doc, out, workers=1, report=rep)
+    rep = SweepReport()
+    df = explore.sweep(doc, out, workers=1, report=rep)
     assert (rep.total, rep.skipped, rep.done) == (3, 0, 3) and len(rep.damaged) == 1
     assert "damaged result part(s) set aside" in str(rep)
     assert len(df) == 3 and (df["error"] == "").all()
@@ -184,7 +186,7 @@ def test_disk_full_then_a_damaged_part_then_resume(tmp_path, monkeypatch):
 
 # ---- what each point ran --------------------------------------------------------------------
 def test_a_point_records_its_resolved_hardware():
-    from cosim.sweeps import run_point
+    from explore.sweep_points import run_point
 
     row = run_point("simulate", {"model": "segformer-b0", "resolution": "64x64", "preset": "vs16", "num_pes": 64})
     assert row["error"] == "", row
@@ -195,7 +197,7 @@ def test_a_point_records_its_resolved_hardware():
 
 
 def test_schema_metadata_carries_version_and_units():
-    from cosim.sweeps import _schema
+    from explore.sweep_results import _schema
 
     s = load_spec(spec(clock_hz=[1e9]))
     meta = _schema(s, s.points()).metadata
@@ -205,7 +207,7 @@ def test_schema_metadata_carries_version_and_units():
 
 
 def test_a_result_that_breaks_an_invariant_is_a_failed_point(monkeypatch):
-    import cosim.sweeps as sw
+    import explore.sweep_points as sw
 
     good = {"latency_s": 1e-3, "energy_j": 3.0, "energy_mac_j": 1.0, "energy_dram_j": 2.0, "utilization": 0.5,
             "macs": 10, "macs_issued": 12}
@@ -224,8 +226,8 @@ def test_damaged_parts_are_found_and_set_aside(tmp_path):
     (no reader globs it) and no longer counted as finished."""
     import pandas as pd
 
-    from cosim.sweep_checks import damaged_parts, set_aside
-    from cosim.sweeps import finished_ids, load_results
+    from explore.sweep_checks import damaged_parts, set_aside
+    from explore.sweep_results import finished_ids, load_results
 
     pd.DataFrame({"point_id": ["a"], "error": [""]}).to_parquet(tmp_path / "part-a.parquet")
     (tmp_path / "part-b.parquet").write_bytes(b"PAR1 cut short")

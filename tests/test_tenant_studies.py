@@ -3,7 +3,7 @@ coordinates of run points are checked like every other coordinate."""
 
 import pytest
 
-from cosim.sweeps import SpecError, load_spec
+from explore.sweep_spec import SpecError, load_spec
 
 
 def test_codesign_study_has_at_least_100_run_points_over_presets_governors_policies_scenarios_seeds():

@@ -29,7 +29,7 @@ from typing import Sequence
 
 import pandas as pd
 
-from .plots import _labels_for
+from .plots import labels_for
 from .reader import Trace
 from .reader import open as _open_trace
 from .summary import _INT_COLUMNS, ALL, MIXED, SUMMARY_COLUMNS, accuracy_metrics, accuracy_partial, summary
@@ -71,7 +71,7 @@ def compare(paths: Sequence, labels: Sequence[str] | None = None) -> pd.DataFram
         scen.append(scenario_title(str(meta.get("scenario", ""))))
         blocks.append(s.set_index("stream")[list(METRICS)].astype(float).T)
     if labels is None:
-        labels = _labels_for(files)
+        labels = labels_for(files)
     labels = list(labels)
     if len(labels) != len(items):
         raise ValueError(f"{len(labels)} labels for {len(items)} traces")

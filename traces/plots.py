@@ -779,7 +779,7 @@ def _short_name(name: str, n: int = 28) -> str:
 # ---------------------------------------------------------------------------
 
 
-def _labels_for(paths: Sequence[str]) -> list[str]:
+def labels_for(paths: Sequence[str]) -> list[str]:
     """Distinct short labels for trace paths: file name stems, with parent folders
     added (then a counter) where two stems are equal."""
     stems = [os.path.splitext(os.path.basename(p))[0] for p in paths]
@@ -800,7 +800,7 @@ def compare_traces(traces: Sequence, labels: Sequence[str] | None = None) -> Fig
     with matplotlib.rc_context(STYLE), contextlib.ExitStack() as stack:
         ts = [stack.enter_context(_trace(x)) for x in traces]
         if labels is None:
-            labels = _labels_for([t.path for t in ts])
+            labels = labels_for([t.path for t in ts])
         labels = list(labels)
         if len(labels) != len(ts):
             raise ValueError(f"{len(labels)} labels for {len(ts)} traces")

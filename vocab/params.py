@@ -249,6 +249,11 @@ class Component:
         return tuple(cls._params)
 
     @classmethod
+    def param(cls, name: str) -> Param:
+        """The declared `Param` of field ``name`` (KeyError if there is none)."""
+        return cls._params[name]
+
+    @classmethod
     def from_dict(cls, d: Mapping[str, Any]):
         if not isinstance(d, Mapping):
             raise ParamError(f"{cls.__name__}: expected a mapping of parameters, got {type(d).__name__}")

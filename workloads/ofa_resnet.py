@@ -395,7 +395,7 @@ class ResNet50Family(Family):
         """``weights``: a torchvision ``resnet50`` state_dict (same module names)."""
         from .ofa_resnet_nets import ResNet50
 
-        m = ResNet50()
+        m = ResNet50(NUM_CLASSES)
         if weights is not None:
             m.load_state_dict(weights)
         return m

@@ -4,7 +4,8 @@ torch build on these machines).
 
 Kept apart from the declarations (knobs, layouts, costs, named sub-nets) so that parsing
 a configuration, or reading its cached IR, never imports torch: ``ofa_resnet.py`` imports
-this module only when a model is built.
+this module only when a model is built, and this module imports nothing of it (the number of
+classes comes in as an argument).
 """
 
 from __future__ import annotations
@@ -14,8 +15,6 @@ from typing import Sequence
 
 import torch
 import torch.nn as nn
-
-from .ofa_resnet import NUM_CLASSES
 
 
 # ---------------------------------------------------------------------------
@@ -140,7 +139,7 @@ class _TVBottleneck(nn.Module):
 class ResNet50(nn.Module):
     """torchvision.models.resnet50 (v1.5): 25,557,032 parameters."""
 
-    def __init__(self, num_classes: int = NUM_CLASSES, layers: Sequence[int] = (3, 4, 6, 3)):
+    def __init__(self, num_classes: int, layers: Sequence[int] = (3, 4, 6, 3)):
         super().__init__()
         self.inplanes = 64
         self.conv1 = nn.Conv2d(3, 64, 7, 2, 3, bias=False)

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from .sweep_results import _schema, _write_row, finished_ids, load_results
-from .sweeps import Spec, SpecError, _one_line, chains, load_spec, run_point, run_point_after, warm_up
+from .sweep_points import _one_line, chains, run_point, run_point_after, warm_up
+from .sweep_spec import Spec, SpecError, load_spec
 
 
 @dataclass

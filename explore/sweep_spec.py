@@ -1,4 +1,4 @@
-"""Design-space sweeps on Dask distributed: specs, points, workers, Parquet results.
+"""A sweep spec: its format, its checks, and the stable ids of its points.
 
 A sweep spec (YAML, or the same as a dict) names *axes*; their product (or a random sample
 of it) is the set of *points*; each point runs one inference (``mode: simulate``) or one
@@ -28,16 +28,8 @@ id instead of model/knobs), ``knob.<name>`` (a knob of the model's family). ``ru
 ``preemption``, ``mechanism`` (the scheduler's; tenants, issue 22).
 
 Every point has a stable id: a hash of its mode, its coordinates and the sources of the model
-(`cosim.profiles.model_version`; for ``run`` points also the host and the scenario's text). The
-results directory holds one Parquet file per finished point (``part-<id>.parquet``, written
-atomically as the point finishes), so a re-run skips finished points and a killed sweep loses
-only the points in flight; ``pandas.read_parquet(DIR)`` reads them all (`load_results` too).
-
-Points run on Dask distributed: a `LocalCluster` of worker processes with one thread each
-(the SystemC kernel is per process and single-threaded), or an existing cluster by address.
-Each worker keeps its one SystemC model (`accelerator.model.Accelerator`) and re-targets it to
-each point's hardware, so imports and JIT are paid once per worker. A point that fails (an
-invalid combination, no tiling fits the buffers) records its one-line error; the sweep goes on.
+(`cosim.profiles.model_version`; for ``run`` points also the host, the co-simulation, this
+package and the scenario's text), so that a re-run skips finished points (explore/sweep_results.py).
 """
 
 from __future__ import annotations
@@ -47,7 +39,6 @@ import json
 import math
 import os
 import random
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -56,33 +47,10 @@ from vocab.errors import UserError
 
 from .sweep_checks import MAX_POINTS, number_error, range_count, size_error
 
-__all__ = ["SpecError", "Spec", "Point", "load_spec", "run_point", "sweep", "load_results", "SweepReport"]
-
 MODES = ("simulate", "run")
 SPEC_KEYS = ("name", "mode", "seed", "sample", "fixed", "axes", "description", "max_points")
 SIM_COORDS = ("model", "resolution", "config")
 RUN_COORDS = ("scenario", "seed", "duration_s", "governor", "policy", "preemption", "mechanism")
-#: metric columns of every row (energy components follow as energy_<component>_j)
-SIM_METRICS = ("latency_s", "energy_j", "area_mm2", "dram_bytes", "macs", "macs_issued", "utilization",
-               "roofline_ratio", "peak_macs_per_cycle", "accuracy")
-RUN_METRICS = ("frames", "run", "dropped", "missed", "miss_rate", "accuracy_mean", "energy_per_frame_j",
-               "energy_total_j", "latency_p50_s", "latency_p99_s", "area_mm2")
-#: metric columns of run points that set the scheduler (tenants): `_tenancy_row`
-TENANCY_METRICS = ("antt", "stp", "preemptions", "preempt_s", "preempt_bytes", "preempt_energy_j", "accuracy_coverage")
-TEXT_RESULTS = ("hardware", "config", "accuracy_label", "accuracy_metric")
-#: The resolved hardware of every point: the preset it started from, the overrides (JSON field ->
-#: value) and every field with its value (JSON); ``hardware`` is the preset's name followed by the
-#: overrides (``vs16+num_pes=64``), so that a label never names hardware a point did not run.
-HARDWARE_COLUMNS = ("hardware", "hardware_preset", "hardware_overrides", "hardware_params")
-#: Units of the result columns (the Parquet schema metadata carries them with those of the
-#: hardware coordinates); "1" is dimensionless.
-UNITS = {"latency_s": "s", "energy_j": "J", "area_mm2": "mm^2", "dram_bytes": "B", "macs": "MAC",
-         "macs_issued": "MAC", "utilization": "1", "roofline_ratio": "1", "peak_macs_per_cycle": "MAC/cycle",
-         "accuracy": "accuracy_metric", "frames": "frame", "run": "frame", "dropped": "frame", "missed": "frame",
-         "miss_rate": "1", "accuracy_mean": "accuracy_metric", "energy_per_frame_j": "J", "energy_total_j": "J",
-         "latency_p50_s": "s", "latency_p99_s": "s", "wall_s": "s", "duration_s": "s",
-         "antt": "1", "stp": "1", "preemptions": "preemption", "preempt_s": "s", "preempt_bytes": "B",
-         "preempt_energy_j": "J", "accuracy_coverage": "1"}
 
 
 class SpecError(UserError, ValueError):
@@ -92,15 +60,11 @@ class SpecError(UserError, ValueError):
 # ---------------------------------------------------------------------------------------------
 # spec
 # ---------------------------------------------------------------------------------------------
-def _hw_fields() -> tuple[str, ...]:
-    from accelerator.params import HardwareParams
-
-    return tuple(f for f in HardwareParams.param_names() if f != "name")
-
-
 def _allowed_coords(mode: str) -> str:
+    from cosim.api import hardware_fields
+
     extra = SIM_COORDS + ("knob.<name>",) if mode == "simulate" else RUN_COORDS
-    return ", ".join(("preset",) + extra + ("tag.<label>",) + _hw_fields())
+    return ", ".join(("preset",) + extra + ("tag.<label>",) + hardware_fields())
 
 
 @dataclass(frozen=True)
@@ -176,8 +140,9 @@ def _fail(where: str, msg: str) -> SpecError:
 
 def _check_coord(where: str, mode: str, key: str, value: Any) -> Any:
     """Validate one coordinate value on its own (names, types, ranges); return it normalised."""
-    from accelerator.presets import _convert
     from vocab.params import ParamError
+
+    from cosim import api
 
     if not isinstance(key, str):
         raise _fail(where, f"coordinate names must be text, got {key!r}")
@@ -187,78 +152,87 @@ def _check_coord(where: str, mode: str, key: str, value: Any) -> Any:
             raise _fail(where, f"{key} must be a scalar label, got {value!r}")
         return value
     if key == "preset":
-        from accelerator.presets import _path_of
-
         if not isinstance(value, str):
             raise _fail(where, f"preset must be a preset name or YAML path, got {value!r}")
         try:
-            _path_of(value)
+            api.check_preset(value)
         except ParamError as e:
             raise _fail(where, str(e)) from None
         return value
-    if key in _hw_fields():
-        from accelerator.params import HardwareParams
-
+    if key in api.hardware_fields():
         try:
-            return _checked_number(where, key, HardwareParams._params[key].check(_convert(key, value)))
+            return _checked_number(where, key, api.check_hardware_value(key, value))
         except ParamError as e:
             raise _fail(where, str(e)) from None
-    if mode == "simulate":
-        if key == "model":
-            import workloads
+    checked = (_check_sim_coord if mode == "simulate" else _check_run_coord)(where, key, value)
+    if checked is _UNKNOWN:
+        raise _fail(where, f"unknown coordinate {key!r} for mode {mode!r}; allowed: {_allowed_coords(mode)}")
+    return checked
 
-            if not isinstance(value, str) or value.lower() not in workloads.model_names():
-                raise _fail(where, f"model {value!r} is not known; models: {', '.join(workloads.model_names())}")
-            return value.lower()
-        if key == "resolution":
-            from workloads.knobs import ConfigError, parse_resolution
 
-            try:
-                h, w = parse_resolution(value)
-            except ConfigError as e:
-                raise _fail(where, str(e)) from None
-            return f"{h}x{w}"
-        if key == "config":
-            if not isinstance(value, str):
-                raise _fail(where, f"config must be a configuration id, got {value!r}")
-            return value
-        if key.startswith("knob.") and len(key) > 5:
-            if isinstance(value, (list, tuple)):
-                value = ".".join(str(v) for v in value)
-            if not isinstance(value, (str, int, float)) or isinstance(value, bool):
-                raise _fail(where, f"{key} must be a knob value (text or number), got {value!r}")
-            return value
-    else:
-        if key == "scenario":
-            from .scenario import ScenarioError, resolve
+_UNKNOWN = object()  # a coordinate name the mode does not know
 
-            try:
-                resolve(value)
-            except ScenarioError as e:
-                raise _fail(where, str(e)) from None
-            return str(value)
-        if key == "seed":
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise _fail(where, f"seed = {value!r} must be an integer >= 0")
-            return value
-        if key == "duration_s":
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-                raise _fail(where, f"duration_s = {value!r} must be a number of seconds > 0")
-            return float(value)
-        if key == "governor":
-            from host.governors import GOVERNORS
 
-            if value not in GOVERNORS:
-                raise _fail(where, f"governor = {value!r} is not known; allowed: {', '.join(GOVERNORS)}")
-            return value
-        if key in ("policy", "preemption", "mechanism"):
-            from host.scheduler import Scheduler
+def _check_sim_coord(where: str, key: str, value: Any) -> Any:
+    """A coordinate of a ``simulate`` point (model, resolution, config, knob.*), normalised."""
+    if key == "model":
+        import workloads
 
-            allowed = Scheduler._params[key].choices
-            if value not in allowed:
-                raise _fail(where, f"{key} = {value!r} is not allowed; allowed: {', '.join(allowed)}")
-            return value
-    raise _fail(where, f"unknown coordinate {key!r} for mode {mode!r}; allowed: {_allowed_coords(mode)}")
+        if not isinstance(value, str) or value.lower() not in workloads.model_names():
+            raise _fail(where, f"model {value!r} is not known; models: {', '.join(workloads.model_names())}")
+        return value.lower()
+    if key == "resolution":
+        from workloads.knobs import ConfigError, parse_resolution
+
+        try:
+            h, w = parse_resolution(value)
+        except ConfigError as e:
+            raise _fail(where, str(e)) from None
+        return f"{h}x{w}"
+    if key == "config":
+        if not isinstance(value, str):
+            raise _fail(where, f"config must be a configuration id, got {value!r}")
+        return value
+    if key.startswith("knob.") and len(key) > 5:
+        if isinstance(value, (list, tuple)):
+            value = ".".join(str(v) for v in value)
+        if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+            raise _fail(where, f"{key} must be a knob value (text or number), got {value!r}")
+        return value
+    return _UNKNOWN
+
+
+def _check_run_coord(where: str, key: str, value: Any) -> Any:
+    """A coordinate of a ``run`` point (scenario, seed, duration_s, governor, the scheduler's), normalised."""
+    from cosim import api
+
+    if key == "scenario":
+        from cosim.scenario import ScenarioError, resolve
+
+        try:
+            resolve(value)
+        except ScenarioError as e:
+            raise _fail(where, str(e)) from None
+        return str(value)
+    if key == "seed":
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise _fail(where, f"seed = {value!r} must be an integer >= 0")
+        return value
+    if key == "duration_s":
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+            raise _fail(where, f"duration_s = {value!r} must be a number of seconds > 0")
+        return float(value)
+    if key == "governor":
+        governors = api.governor_names()
+        if value not in governors:
+            raise _fail(where, f"governor = {value!r} is not known; allowed: {', '.join(governors)}")
+        return value
+    if key in ("policy", "preemption", "mechanism"):
+        allowed = api.scheduler_choices(key)
+        if value not in allowed:
+            raise _fail(where, f"{key} = {value!r} is not allowed; allowed: {', '.join(allowed)}")
+        return value
+    return _UNKNOWN
 
 
 def _checked_number(where: str, key: str, value: Any) -> Any:
@@ -432,7 +406,7 @@ def load_spec(spec: str | os.PathLike | Mapping[str, Any]) -> Spec:
     return s
 
 
-def _config_of(coords: Mapping[str, Any]):
+def config_of(coords: Mapping[str, Any]):
     """The configuration a simulate point runs (validated by the model's family)."""
     import workloads
 
@@ -456,7 +430,7 @@ def _check_configs(where: str, s: Spec) -> None:
             continue
         seen.add(key)
         try:
-            _config_of(c)
+            config_of(c)
         except UserError as e:
             point = ", ".join(f"{k}={v}" for k, v in key if v is not None)
             raise SpecError(f"{where}: the point with {point}: {' '.join(str(e).split())}") from None
@@ -487,18 +461,17 @@ _VERSIONS: dict[str, str] = {}
 
 def _version(mode: str, coords: Mapping[str, Any]) -> str:
     """Hash of the sources that determine a point's result."""
-    from .profiles import model_version
+    from cosim.api import run_sources
+    from cosim.profiles import model_version
 
     if mode == "simulate":
         return model_version()
-    here = Path(__file__).resolve().parent
     key = f"run:{coords.get('scenario', '')}"
     if key not in _VERSIONS:
-        import host
-        from .scenario import resolve
+        from cosim.scenario import resolve
 
         scen = resolve(coords.get("scenario") or None)
-        extra = [Path(host.__file__).parent, here, scen] + sorted(scen.parent.glob("_*.py"))
+        extra = run_sources() + [Path(__file__).resolve().parent, scen] + sorted(scen.parent.glob("_*.py"))
         _VERSIONS[key] = model_version() + _source_hash(extra)
     return _VERSIONS[key]
 
@@ -508,183 +481,3 @@ def make_point(mode: str, coords: Mapping[str, Any]) -> Point:
     blob = json.dumps({"mode": mode, "coords": c, "version": _version(mode, dict(c))}, sort_keys=True, default=str)
     return Point(mode=mode, coords=c, id=hashlib.sha256(blob.encode()).hexdigest()[:16])
 
-
-# ---------------------------------------------------------------------------------------------
-# one point (runs on a worker)
-# ---------------------------------------------------------------------------------------------
-def _one_line(e: BaseException) -> str:
-    text = " ".join(str(e).split()) or type(e).__name__
-    if isinstance(e, UserError):
-        return text[:500]
-    return f"{type(e).__name__}: {text}"[:500]
-
-
-def _hardware_of(coords: Mapping[str, Any], default: Any = None):
-    from accelerator.presets import DEFAULT_PRESET, apply_overrides, load_preset
-
-    hw = load_preset(coords["preset"]) if "preset" in coords else (default or load_preset(DEFAULT_PRESET))
-    return apply_overrides(hw, {k: v for k, v in coords.items() if k in _hw_fields()})
-
-
-def hardware_columns(hw) -> dict[str, str]:
-    """The resolved hardware of a point as its text columns (see HARDWARE_COLUMNS)."""
-    ov = {k: v["value"] for k, v in sorted(hw.overrides.items())}
-    label = hw.name + "".join(f"+{k}={v:g}" if isinstance(v, float) else f"+{k}={v}" for k, v in ov.items())
-    return {"hardware": label, "hardware_preset": hw.name,
-            "hardware_overrides": json.dumps(ov, sort_keys=True, default=str),
-            "hardware_params": json.dumps(hw.to_dict(), sort_keys=True, default=str)}
-
-
-def _simulate_point(coords: Mapping[str, Any]) -> dict[str, Any]:
-    import workloads
-    from accelerator.area import area_mm2
-    from accelerator.model import Accelerator
-    from workloads.accuracy import accuracy_of
-
-    from .programs import load_program
-
-    cfg = _config_of(coords)
-    hw = _hardware_of(coords)
-    acc = Accelerator(hw)
-    r = acc.run(load_program(acc, cfg))
-    a = accuracy_of(cfg)
-    row = {**hardware_columns(hw), "config": cfg.id, "latency_s": r.latency_s, "energy_j": r.energy_j,
-           "area_mm2": area_mm2(hw)["total"], "dram_bytes": r.dram_bytes, "macs": r.macs,
-           "macs_issued": r.macs_issued, "utilization": r.utilization, "roofline_ratio": r.roofline_ratio,
-           "peak_macs_per_cycle": hw.peak_macs_per_cycle, "accuracy": a.value, "accuracy_label": a.label,
-           "accuracy_metric": a.metric}
-    row.update({f"energy_{k}_j": v for k, v in r.energy_by_component.items()})
-    return row
-
-
-def _run_point(coords: Mapping[str, Any]) -> dict[str, Any]:
-    import tempfile
-
-    from accelerator.area import area_mm2
-
-    from . import scenario as scen
-    from .system import simulate
-
-    system, source = scen.load(coords.get("scenario") or None)
-    hw = _hardware_of(coords, system.hardware_params())
-    changes: dict[str, Any] = {"hardware": hw}
-    if "governor" in coords:
-        changes["streams"] = [s.replace(governor=coords["governor"]) for s in system.streams]
-    sched = {k: coords[k] for k in ("policy", "preemption", "mechanism") if k in coords}
-    if sched:
-        if sched.get("policy") == "fifo" and "preemption" not in sched:
-            sched["preemption"] = "none"  # fifo ranks no waiting frame first: it cannot preempt
-        changes["scheduler"] = system.scheduler.replace(**sched)
-    system = system.replace(**changes)
-    with tempfile.TemporaryDirectory(prefix="dynvit-sweep-") as d:
-        res = simulate(system, Path(d) / "trace.h5", seed=coords.get("seed"), duration_s=coords.get("duration_s"),
-                       scenario_source=source, created="1970-01-01T00:00:00Z")
-        summ = res.summary
-        row_all = summ[summ["stream"] == "all"].iloc[0]
-        tenants = _tenancy_row(res.trace_path) if system.scheduler.tenants else {}
-    row = {**hardware_columns(hw), "area_mm2": area_mm2(hw)["total"], **tenants}
-    for k in RUN_METRICS:
-        if k in row_all.index:
-            v = row_all[k]
-            row[k] = int(v) if k in ("frames", "run", "dropped", "missed") else float(v)
-    return row
-
-
-def _tenancy_row(trace_path: Path) -> dict[str, Any]:
-    """A multi-tenant run's metrics over all streams (`traces.tenancy`), and the coverage of its mean
-    accuracy (run frames whose accuracy is known / run frames)."""
-    import traces
-    from traces import tenancy
-
-    with traces.open(trace_path) as tr:
-        m = tenancy.metrics(tr)
-        f = tr.frames
-    a = m[m["stream"] == "all"].iloc[0]
-    row: dict[str, Any] = {k: float(a[k]) for k in ("antt", "stp", "preempt_s", "preempt_bytes", "preempt_energy_j")}
-    row["preemptions"] = int(a["preemptions"])
-    ran = f[f.end_s.notna() & ~f.dropped.astype(bool)]
-    row["accuracy_coverage"] = float(ran.accuracy.notna().mean()) if len(ran) else float("nan")
-    return row
-
-
-def run_point(mode: str, coords: Mapping[str, Any]) -> dict[str, Any]:
-    """Run one point in this process; never raises for a bad point (the error is in the row)."""
-    import socket
-
-    from .sweep_checks import row_violations
-
-    t0 = time.perf_counter()
-    try:
-        row = _simulate_point(coords) if mode == "simulate" else _run_point(coords)
-        bad = row_violations(row)
-        # a result that breaks an invariant is a failed point with its reason, never a row of numbers
-        row = {k: v for k, v in row.items() if k in HARDWARE_COLUMNS} | {"error": bad} if bad else row | {"error": ""}
-    except Exception as e:  # one bad point must not stop the sweep
-        row = {"error": _one_line(e)}
-    row["wall_s"] = time.perf_counter() - t0
-    row["worker"] = f"{socket.gethostname()}:{os.getpid()}"
-    return row
-
-
-def run_point_after(_previous: Any, mode: str, coords: Mapping[str, Any]) -> dict[str, Any]:
-    """`run_point`, as the next link of a chain: Dask runs it on the worker that ran the previous
-    point (the worker holding a task's inputs runs it), whose mapping cache has this hardware."""
-    return run_point(mode, coords)
-
-
-def affinity_key(p: Point) -> str:
-    """Points with equal keys share the mapper's work on a worker: the same hardware and the same
-    model (a dynamic configuration runs the mapping of its full model) or scenario."""
-    c = p.as_dict()
-    hw = [(k, v) for k, v in p.coords if k == "preset" or k in _hw_fields()]
-    if "config" in c:
-        what = str(c["config"]).split("/", 1)[0] + "|" + str(c.get("resolution", ""))
-    else:
-        what = f"{c.get('model', '')}|{c.get('resolution', '')}|{c.get('scenario', '')}"
-    return json.dumps([hw, what], default=str)
-
-
-def chains(points: list[Point], workers: int) -> list[list[Point]]:
-    """Points in chains that Dask runs one after another on one worker (through task dependencies,
-    with its locality-aware scheduler): one chain per affinity group, or several when there are
-    fewer groups than workers, so every worker has work. Chains of one group map its hardware
-    once per worker instead of once per point's worker."""
-    groups: dict[str, list[Point]] = {}
-    for p in points:
-        groups.setdefault(affinity_key(p), []).append(p)
-    per = max(1, -(-max(1, workers) // max(1, len(groups))))
-    out = []
-    for g in groups.values():
-        n = min(per, len(g))
-        out += [g[i::n] for i in range(n)]
-    return sorted(out, key=len, reverse=True)  # longest first: better balance at the end
-
-
-def warm_up() -> str:
-    """Import the model and elaborate this process's SystemC model (run once per worker)."""
-    import workloads
-    from accelerator.model import Accelerator
-
-    Accelerator()
-    workloads.lower(workloads.make_config("segformer-b0", resolution="64x64"))  # the IR cache (torch if cold)
-    return f"{os.getpid()}"
-
-
-# The results and the driver live in their own modules (cosim.sweep_results, cosim.sweep_driver);
-# their public names are reachable from here as before (resolved on first use: they import this one).
-_RESULTS = ('_metric_columns', '_coord_type', '_schema', '_schema_metadata', '_cell', '_write_row', 'finished_ids',
-            'load_results')
-_DRIVER = ('SweepReport', 'check_workers', '_client', '_results_folder', '_write_error', 'sweep', '_sweep_locked',
-           '_write_text_atomic')
-
-
-def __getattr__(name: str) -> Any:
-    if name in _RESULTS:
-        from . import sweep_results
-
-        return getattr(sweep_results, name)
-    if name in _DRIVER:
-        from . import sweep_driver
-
-        return getattr(sweep_driver, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

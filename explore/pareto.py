@@ -71,17 +71,14 @@ class ParetoResult:
 
 
 def _hw_fields() -> tuple[str, ...]:
-    try:
-        from accelerator.params import HardwareParams
+    from cosim.api import hardware_fields
 
-        return HardwareParams.param_names()
-    except ImportError:  # pragma: no cover
-        return ()
+    return hardware_fields()
 
 
 def fronts(df, objectives: Sequence[str], maximise: Sequence[str] = (), group: str | None = None) -> ParetoResult:
     """The Pareto front of ``df`` (per value of ``group``) and its knee(s)."""
-    from .sweeps import SpecError
+    from .sweep_spec import SpecError
 
     objectives, maximise = list(objectives), list(maximise)
     for c in objectives + maximise + ([group] if group else []):

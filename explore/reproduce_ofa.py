@@ -14,7 +14,7 @@ import numpy as np
 
 from traces import style
 
-from .reproduce import PAPER, TOLERANCE_PCT, Context, close_to, ok_rows, pct, quote, verdict
+from .study import PAPER, TOLERANCE_PCT, Context, close_to, ok_rows, pct, quote, verdict
 
 EXTRA_STUDIES = ("ofa_assumptions", "ofa_refit")
 BASE = "ofa-resnet50-mac4.1b"

@@ -13,8 +13,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from . import scenario as scen
-from .builtin import golden_dir
+from cosim import scenario as scen
+from cosim.builtin import golden_dir
 
 GOLDEN_DIR = golden_dir()  # the checkout's tests/golden/, or the installed package data
 REL_TOL = 1e-9
@@ -29,7 +29,7 @@ def run_scenario(name: str) -> dict[str, Any]:
     """Simulate a built-in scenario (its own duration and seed) and return its summary dict."""
     import traces
 
-    from .system import simulate
+    from cosim.system import simulate
 
     system, source = scen.load(name)
     with tempfile.TemporaryDirectory() as d:

@@ -2,7 +2,7 @@
 SVG, one style: traces/style.py) and a Markdown page that puts each of the paper's published
 claims beside the tool's measured number, with one verdict line per part (agrees / disagrees /
 cannot be stated) and, for a disagreement, its reason measured by re-running the study under the
-alternative assumptions (cosim/reproduce_ofa.py).
+alternative assumptions (explore/reproduce_ofa.py).
 
 Every number on the page comes from the sweep results in ``OUT/sweeps/``. Accuracy is data with
 provenance: the built-in published tables, or measured profiles given with ``accuracy=`` (``cosim
@@ -13,111 +13,15 @@ where no accuracy is known the page says so and why, and never substitutes a pro
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
-from .builtin import study_dir
+from cosim.builtin import study_dir
+
+from .study import PAPER_REF, TOLERANCE_PCT, Context, quote
 
 STUDY_DIR = study_dir()  # the checkout's studies/, or the installed package data
 PARTS = ("op_classes", "b2_dynamic", "ofa", "vector_size", "scaling")
-TOLERANCE_PCT = 5.0  # a tool's saving "agrees" with the paper's when within this many percentage points
-
-# The paper (quoted on the page, so that it stands alone).
-PAPER_REF = ("Sreedhar, Clemons, Venkatesan, Keckler, Horowitz. arXiv 2212.02687: v1 (Dec 2022) and v2 (Feb 2023) "
-             "*Enabling and Accelerating Dynamic Vision Transformer Inference for Real-Time Applications*; v3 "
-             "(Apr 2024, IEEE ISPASS 2024) *Vision Transformer Computation and Resilience for Dynamic Inference*. "
-             "Only the abstracts are used here: the body (exact hardware, tables) was not available to this "
-             "project, so the tool's hardware is its own sourced presets.")
-
-
-@dataclass(frozen=True)
-class Claim:
-    version: str     # which abstract
-    quote: str       # its words (v2: verbatim; v1/v3: the figures the abstract states)
-    numbers: dict = field(default_factory=dict)
-
-
-PAPER = {
-    "op_classes": Claim("v2 abstract", "We find that unlike early transformer models, recent state-of-the-art vision "
-                        "transformers heavily rely on convolution layers."),
-    "b2": Claim("v2 abstract", "Our accelerator saves 20% of execution time and 30% of energy with a 4% drop in "
-                "accuracy with pretrained SegFormer B2 model in our dynamic inference approach",
-                {"drop": 4.0, "time": 20.0, "energy": 30.0}),
-    "b2_v3": Claim("v3 abstract", "28% energy saved with a 1.4% accuracy drop for SegFormer (63 GFLOPs) with no "
-                   "additional training", {"drop": 1.4, "energy": 28.0}),
-    "ofa": Claim("v2 abstract", "[saves] 57% of execution time for the ResNet-50 backbone with a 4.5% drop in "
-                 "accuracy with the Once-For-All approach", {"drop": 4.5, "time": 57.0}),
-    "ofa_v3": Claim("v3 abstract", "53% energy saved for ResNet-50 (4 GFLOPs) with a 3.3% drop by switching between "
-                    "pretrained Once-For-All models", {"drop": 3.3, "energy": 53.0}),
-    "vector_size": Claim("v2 abstract", "We find that wider vector sizes produce a better energy-accuracy tradeoff "
-                         "across dynamic configurations despite limiting the granularity of dynamic execution"),
-    "scaling": Claim("v2 abstract", "but scaling accelerator resources for larger models does not significantly "
-                     "improve the latency-area-energy-tradeoffs."),
-}
-VERDICTS = ("agrees", "disagrees", "cannot be stated")
-OP_CLASSES5 = ("dense_conv", "depthwise", "conv1x1", "linear", "attention")
-
-
-def op_class5(layer) -> str:
-    """The study's five MAC classes (the IR's `pointwise` split into 1x1 conv and linear); else non_mac."""
-    if layer.op == "matmul":
-        return "attention"
-    if layer.op == "linear":
-        return "linear"
-    if layer.op == "conv":
-        if layer.groups > 1 and layer.C == 1:
-            return "depthwise"
-        if layer.R == 1 and layer.S == 1:
-            return "conv1x1"
-        return "dense_conv"
-    return "non_mac"
-
-
-def macs_by_class(config_id: str) -> dict[str, int]:
-    import workloads
-
-    wl = workloads.lower(workloads.parse_config(config_id))
-    out = {c: 0 for c in OP_CLASSES5}
-    for l in wl.layers:
-        c = op_class5(l)
-        if c != "non_mac":
-            out[c] += l.macs
-    return out
-
-
-def quote(key: str) -> str:
-    c = PAPER[key]
-    return f"> \"{c.quote}\" (arXiv 2212.02687 {c.version})"
-
-
-def verdict(kind: str, text: str) -> str:
-    """The one verdict line of a part."""
-    if kind not in VERDICTS:
-        raise ValueError(f"verdict {kind!r}; allowed: {', '.join(VERDICTS)}")
-    return f"**Verdict: {kind}.** {text}"
-
-
-def pct(a: float, b: float) -> float:
-    """Percent saved going from b to a."""
-    return 100.0 * (1.0 - a / b) if b else float("nan")
-
-
-def ok_rows(df):
-    return df[df["error"].fillna("") == ""].copy()
-
-
-def close_to(tool: float, paper: float) -> bool:
-    return abs(tool - paper) <= TOLERANCE_PCT
-
-
-@dataclass
-class Context:
-    """What a part's analysis gets: every sweep's results, where figures go, the accuracy profiles."""
-    results: dict
-    figs: Path
-    profiles: Sequence[Any] = ()
-    verdicts: dict = field(default_factory=dict)   # part -> verdict line (the page's summary)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -154,7 +58,7 @@ def profile_spec(prof, preset: str = "vs16") -> dict:
 
 def study_specs(parts: Sequence[str], profiles: Sequence[Any]) -> dict:
     """Every sweep the chosen parts need: name -> Spec."""
-    from .sweeps import load_spec
+    from .sweep_spec import load_spec
 
     specs = {p: load_spec(STUDY_DIR / f"{p}.yaml") for p in parts}
     if "ofa" in parts:
@@ -168,7 +72,8 @@ def study_specs(parts: Sequence[str], profiles: Sequence[Any]) -> dict:
 
 
 def _run_sweeps(specs: dict, out: Path, workers, scheduler, say, progress=None) -> dict:
-    from .sweeps import SweepReport, _client, finished_ids, sweep
+    from .sweep_driver import SweepReport, _client, sweep
+    from .sweep_results import finished_ids
 
     results = {}
     client = cluster = None
@@ -214,7 +119,7 @@ def reproduce(out: str | Path = "runs/reproduce", *, workers: int | None = None,
     ``progress(sweep_name, SweepReport)`` is called as each point finishes (`cosim reproduce`'s bar)."""
     from .reproduce_ofa import part_ofa
     from .reproduce_parts import part_b2, part_op_classes, part_scaling, part_vector_size
-    from .sweeps import SpecError
+    from .sweep_spec import SpecError
 
     parts = list(only) if only else list(PARTS)
     for p in parts:

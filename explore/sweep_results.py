@@ -9,15 +9,36 @@ import uuid
 from pathlib import Path
 from typing import Any, Mapping
 
-from .sweeps import HARDWARE_COLUMNS, RUN_METRICS, SIM_METRICS, TENANCY_METRICS, UNITS, Point, Spec, SpecError
+from .sweep_spec import Point, Spec, SpecError
+
+#: metric columns of every row (energy components follow as energy_<component>_j)
+SIM_METRICS = ("latency_s", "energy_j", "area_mm2", "dram_bytes", "macs", "macs_issued", "utilization",
+               "roofline_ratio", "peak_macs_per_cycle", "accuracy")
+RUN_METRICS = ("frames", "run", "dropped", "missed", "miss_rate", "accuracy_mean", "energy_per_frame_j",
+               "energy_total_j", "latency_p50_s", "latency_p99_s", "area_mm2")
+#: metric columns of run points that set the scheduler (tenants): `_tenancy_row`
+TENANCY_METRICS = ("antt", "stp", "preemptions", "preempt_s", "preempt_bytes", "preempt_energy_j", "accuracy_coverage")
+#: The resolved hardware of every point: the preset it started from, the overrides (JSON field ->
+#: value) and every field with its value (JSON); ``hardware`` is the preset's name followed by the
+#: overrides (``vs16+num_pes=64``), so that a label never names hardware a point did not run.
+HARDWARE_COLUMNS = ("hardware", "hardware_preset", "hardware_overrides", "hardware_params")
+#: Units of the result columns (the Parquet schema metadata carries them with those of the
+#: hardware coordinates); "1" is dimensionless.
+UNITS = {"latency_s": "s", "energy_j": "J", "area_mm2": "mm^2", "dram_bytes": "B", "macs": "MAC",
+         "macs_issued": "MAC", "utilization": "1", "roofline_ratio": "1", "peak_macs_per_cycle": "MAC/cycle",
+         "accuracy": "accuracy_metric", "frames": "frame", "run": "frame", "dropped": "frame", "missed": "frame",
+         "miss_rate": "1", "accuracy_mean": "accuracy_metric", "energy_per_frame_j": "J", "energy_total_j": "J",
+         "latency_p50_s": "s", "latency_p99_s": "s", "wall_s": "s", "duration_s": "s",
+         "antt": "1", "stp": "1", "preemptions": "preemption", "preempt_s": "s", "preempt_bytes": "B",
+         "preempt_energy_j": "J", "accuracy_coverage": "1"}
 
 
 def _metric_columns(mode: str, tenants: bool = False) -> list[str]:
-    from accelerator.energy import COMPONENTS
+    from cosim.api import energy_components
     from vocab.names import TENANCY_COMPONENTS
 
     if mode == "simulate":  # one inference is never preempted
-        return list(SIM_METRICS) + [f"energy_{c}_j" for c in COMPONENTS if c not in TENANCY_COMPONENTS]
+        return list(SIM_METRICS) + [f"energy_{c}_j" for c in energy_components() if c not in TENANCY_COMPONENTS]
     return list(RUN_METRICS) + (list(TENANCY_METRICS) if tenants else [])
 
 
@@ -55,14 +76,12 @@ def _schema(spec: Spec, points: list[Point]):
 def _schema_metadata(spec: Spec, names: list[str]) -> dict[bytes, bytes]:
     """What a reader needs to interpret the rows without this project: the tool version, the
     units of the columns, the sweep's name, mode and spec."""
-    from accelerator.energy import COMPONENTS
-    from accelerator.params import HardwareParams
-
-    from . import __version__
+    from cosim import __version__
+    from cosim.api import energy_components, hardware_units
 
     units = {k: v for k, v in UNITS.items() if k in names}
-    units.update({f"energy_{c}_j": "J" for c in COMPONENTS if f"energy_{c}_j" in names})
-    units.update({k: p.unit for k, p in HardwareParams._params.items() if k in names and p.unit})
+    units.update({f"energy_{c}_j": "J" for c in energy_components() if f"energy_{c}_j" in names})
+    units.update({k: u for k, u in hardware_units().items() if k in names})
     meta = {"tool": "dynvit-cosim", "tool_version": __version__, "units": json.dumps(units, sort_keys=True),
             "sweep": spec.name, "mode": spec.mode, "spec": spec.source}
     return {f"dynvit.{k}".encode(): v.encode() for k, v in meta.items()}

@@ -1,5 +1,5 @@
-"""Parts 1, 2, 4 and 5 of `cosim reproduce` (part 3, OFA, is cosim/reproduce_ofa.py): each takes the
-study's results (`reproduce.Context`), draws its figures in the project's style (traces/style.py)
+"""Parts 1, 2, 4 and 5 of `cosim reproduce` (part 3, OFA, is explore/reproduce_ofa.py): each takes the
+study's results (`study.Context`), draws its figures in the project's style (traces/style.py)
 and returns its Markdown, ending in one verdict line.
 """
 
@@ -11,11 +11,11 @@ from pathlib import Path
 
 import numpy as np
 
+from cosim.accuracy_report import knob_family
 from traces import style
 
-from .accuracy_report import knob_family
-from .reproduce import (OP_CLASSES5, PAPER, TOLERANCE_PCT, Context, close_to, ok_rows, op_class5, pct, quote,
-                        verdict)
+from .study import (PAPER, STUDY_CLASSES, TOLERANCE_PCT, Context, close_to, ok_rows, pct, quote, study_class,
+                    verdict)
 
 MODEL_ORDER = [f"segformer-b{i}" for i in range(6)] + ["swin-t", "resnet50"]
 CLASS_NAMES = {"dense_conv": "dense conv", "depthwise": "depthwise conv", "conv1x1": "1x1 conv",
@@ -35,11 +35,9 @@ def class_costs(config_id: str, preset: str, cache: Path) -> dict[str, dict[str,
     """Per op class: useful MACs, summed layer time [s] and energy [J] of one inference of
     ``config_id`` on ``preset`` (simulated in this process; cached in ``cache`` by model version)."""
     import workloads
-    from accelerator.model import Accelerator
     from accelerator.presets import load_preset
-
-    from .profiles import model_version
-    from .programs import load_program
+    from cosim.api import run_inference
+    from cosim.profiles import model_version
 
     key = f"{config_id}|{preset}|{model_version()}"
     store = json.loads(cache.read_text()) if cache.is_file() else {}
@@ -47,10 +45,9 @@ def class_costs(config_id: str, preset: str, cache: Path) -> dict[str, dict[str,
         return store[key]
     cfg = workloads.parse_config(config_id)
     wl = workloads.lower(cfg)
-    cls = {l.name: op_class5(l) for l in wl.layers}
-    acc = Accelerator(load_preset(preset))
-    r = acc.run(load_program(acc, cfg))
-    out = {c: {"macs": 0.0, "time_s": 0.0, "energy_j": 0.0} for c in OP_CLASSES5 + ("non_mac",)}
+    cls = {l.name: study_class(l) for l in wl.layers}
+    r = run_inference(cfg, load_preset(preset))
+    out = {c: {"macs": 0.0, "time_s": 0.0, "energy_j": 0.0} for c in STUDY_CLASSES + ("non_mac",)}
     for l in wl.layers:
         out[cls[l.name]]["macs"] += float(l.macs) if cls[l.name] != "non_mac" else 0.0
     for name, t, e in zip(r.layer_names, r.layer_latency_s, r.layer_energy_j):
@@ -71,7 +68,7 @@ def part_op_classes(ctx: Context) -> list[str]:
         rows.append((r["config"].split("@")[0], class_costs(r["config"], preset, ctx.figs.parent / "sweeps"
                                                              / "op_classes_by_class.json"), r))
     rows.sort(key=lambda x: MODEL_ORDER.index(x[0]) if x[0] in MODEL_ORDER else 99)
-    classes = OP_CLASSES5 + ("non_mac",)
+    classes = STUDY_CLASSES + ("non_mac",)
     share = {k: np.array([[100 * x[1][c][k] / max(1e-30, sum(x[1][cc][k] for cc in classes)) for c in classes]
                           for x in rows]) for k in ("macs", "time_s", "energy_j")}
     _op_class_figure(ctx.figs / "op_classes.png", [x[0] for x in rows], classes, share, preset)
@@ -82,13 +79,14 @@ def part_op_classes(ctx: Context) -> list[str]:
           f"Tool: each model's MACs split from the layer IR; time (summed layer time) and energy of one inference "
           f"simulated on the `{preset}` preset. *conv* = dense + depthwise + 1x1 convolutions; a per-token linear "
           "layer is a 1x1 convolution over the feature map, so *conv incl. linear* adds it.", "",
-          "| model | GMACs | dense conv | depthwise | 1x1 conv | linear | attention | conv incl. linear: MACs | "
-          "time | energy | latency [ms] | energy [mJ] |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+          "| model | GMACs | " + " | ".join(CLASS_NAMES[c] for c in STUDY_CLASSES)
+          + " | conv incl. linear: MACs | time | energy | latency [ms] | energy [mJ] |",
+          "|---|---|" + "---|" * len(STUDY_CLASSES) + "---|---|---|---|---|"]
     for i, (name, c, r) in enumerate(rows):
         s = share["macs"][i]
         cl = [float(share[k][i][conv_idx].sum() + share[k][i][lin]) for k in ("macs", "time_s", "energy_j")]
-        md.append(f"| {name} | {sum(c[k]['macs'] for k in OP_CLASSES5) / 1e9:.2f} | "
-                  + " | ".join(f"{s[classes.index(k)]:.1f}%" for k in OP_CLASSES5)
+        md.append(f"| {name} | {sum(c[k]['macs'] for k in STUDY_CLASSES) / 1e9:.2f} | "
+                  + " | ".join(f"{s[classes.index(k)]:.1f}%" for k in STUDY_CLASSES)
                   + f" | **{cl[0]:.1f}%** | {cl[1]:.1f}% | {cl[2]:.1f}% | {r['latency_s'] * 1e3:.1f} | "
                     f"{r['energy_j'] * 1e3:.1f} |")
     seg = [i for i, x in enumerate(rows) if x[0].startswith("segformer")]
@@ -232,7 +230,7 @@ def _profile_panel(ctx: Context, prof, df) -> tuple[str, str, list[str]]:
     """Part 2 from a measured profile: time and energy saved at 1.4 and 4 points of drop."""
     import workloads
 
-    from .accuracy_report import is_synthetic
+    from cosim.accuracy_report import is_synthetic
 
     full = {workloads.full_config(workloads.parse_config(c)).id for c in df["config"]}
     model = sorted(full)[0].split("@")[0]
@@ -437,16 +435,16 @@ def _design_hw(pes: int, gb: int, bw: float):
 def design_area(pes: int, gb: int, bw: float) -> dict[str, float]:
     """Area per component of vs16 with these resources, from the area model (accelerator.area), so
     that components it learns to price appear here without a change."""
-    from accelerator.area import area_mm2
+    from cosim.api import area_mm2
 
     return area_mm2(_design_hw(pes, gb, bw))
 
 
 def design_area_without_memory_interface(pes: int, gb: int, bw: float) -> float:
     """The same design's known area with the DRAM interface (PHY, controller, devices) left free."""
-    from accelerator.area import totals
+    from cosim.api import area_without_memory_interface_mm2
 
-    return totals(_design_hw(pes, gb, bw), memory_interface=False)["area_mm2"]
+    return area_without_memory_interface_mm2(_design_hw(pes, gb, bw))
 
 
 def _best_edap(df, col: str) -> dict[str, tuple]:
@@ -469,9 +467,9 @@ def part_scaling(ctx: Context) -> list[str]:
     df["edap"] = df["energy_j"] * df["latency_s"] * df["area"]
     # the same designs with the memory interface free (its area and its static energy left out):
     # what the ranking was before the DRAM interface was priced, to show how the conclusion moves
-    from accelerator.area import MEMORY_INTERFACE_ENERGY_COMPONENTS
+    from cosim.api import memory_interface_energy_components
 
-    mi_cols = [f"energy_{c}_j" for c in MEMORY_INTERFACE_ENERGY_COMPONENTS if f"energy_{c}_j" in df.columns]
+    mi_cols = [f"energy_{c}_j" for c in memory_interface_energy_components() if f"energy_{c}_j" in df.columns]
     free_area = {d: design_area_without_memory_interface(*d) for d in designs}
     df["edap_free"] = ((df["energy_j"] - df[mi_cols].sum(axis=1)) * df["latency_s"]
                        * [free_area[d] for d in df["hw"]])

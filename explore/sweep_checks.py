@@ -206,7 +206,7 @@ def row_violations(row: dict[str, Any]) -> str:
 
     Hook: helper `guards` writes the accelerator's own invariant check (latency against the compute
     and memory bounds) and a derived-range hardware validation in accelerator/; once merged, call
-    them in `cosim.sweeps._simulate_point` (result) and `cosim.sweeps.load_spec` (hardware), beside
+    them in `explore.sweep_points._simulate_point` (result) and `explore.sweep_spec.load_spec` (hardware), beside
     this check, which stays the last word before a row is written."""
     bad = []
 
