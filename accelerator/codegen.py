@@ -5,7 +5,8 @@ generated from its one Python declaration at build time, so they cannot disagree
 
 * ``hw_config.gen.h``: ``struct HwConfig`` and ``check_hw`` from
   `accelerator.hw_config.HW_CONFIG_FIELDS` (defaults: the default `HardwareParams`).
-* ``counters.gen.h``: ``enum Counter`` and ``counter_name`` from `vocab.names.COUNTERS`.
+* ``counters.gen.h``: ``enum Counter`` and ``counter_name`` from `accelerator.counters.COUNTERS`
+  (the memory levels' byte counters come from `accelerator.hierarchy.LEVELS`).
   Enumerator: ``CTR_`` + the name in capitals without a trailing ``_bytes``
   (``dram_read_bytes`` -> ``CTR_DRAM_READ``).
 * ``program_fields.gen.h``: ``enum Field``/``field_name`` from
@@ -24,9 +25,9 @@ import os
 import tempfile
 from pathlib import Path
 
-from vocab.names import COUNTERS
 from vocab.paths import atomic_write_text, cache_dir
 
+from .counters import COUNTERS
 from .hw_config import HW_CONFIG_FIELDS, CxxField
 from .program import DIMS, KINDS, PROGRAM_FIELD_DECLS
 from .params import HardwareParams
@@ -105,7 +106,7 @@ def _enum(name: str, enumerators: list[str], count: str | None) -> str:
 def _counters_h() -> str:
     names = [c[0] for c in COUNTERS]
     return "".join([
-        _BANNER.format(src="vocab/names.py (COUNTERS)"),
+        _BANNER.format(src="accelerator/counters.py (COUNTERS) and accelerator/hierarchy.py (LEVELS)"),
         "// Per-layer action counters of the accelerator model, in the order of its counter array.\n",
         "#pragma once\n\nnamespace dynvit {\n\n",
         _enum("Counter", [counter_enumerator(n) for n in names], "NUM_COUNTERS"), "\n",

@@ -7,12 +7,11 @@ import re
 import pytest
 
 from accelerator import codegen, hw_config, loader
-from accelerator.counters import COUNTER_NAMES, NUM_COUNTERS
+from accelerator.counters import COUNTER_NAMES, COUNTERS, NUM_COUNTERS
 from accelerator.hw_config import HW_CONFIG_FIELDS, CxxField, fill_hw_config
 from accelerator.program import DIMS, KINDS, PROGRAM_FIELD_DECLS, PROGRAM_FIELDS
 from accelerator.params import HardwareParams
 from accelerator.presets import load_preset
-from vocab.names import COUNTERS
 
 
 def _enumerators(text: str, enum: str) -> list[str]:

@@ -20,8 +20,9 @@ from traces import plots, schema
 from traces.report import format_summary, write_report_files
 from traces.summary import SUMMARY_COLUMNS, SUMMARY_FORMATS
 from traces.vocabulary import LEGACY, TraceVocabulary
-from vocab.names import COUNTERS, ENERGY_COMPONENTS as ALL_COMPONENTS, ENERGY_LEVELS as ALL_LEVELS, OP_CLASSES, \
-    TENANCY_COMPONENTS, TENANCY_COUNTERS, TRAFFIC_LEVELS
+from accelerator.counters import COUNTERS, TENANCY_COUNTERS, TRAFFIC_LEVELS
+from accelerator.energy import COMPONENTS as ALL_COMPONENTS, ENERGY_LEVELS as ALL_LEVELS
+from vocab.names import OP_CLASSES, TENANCY_COMPONENTS
 
 # the trace vocabulary of a run that cannot preempt (tenants: the preemption component and
 # counters are stored only by runs that can; tests/test_tenant_metrics.py covers those)
