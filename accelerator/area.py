@@ -23,6 +23,7 @@ import yaml
 from vocab.params import ParamError
 from vocab.units import J_PER_PJ
 
+from .hierarchy import LEVELS
 from .params import HardwareParams
 
 __all__ = ["DATA_DIR", "energy_scale_factor", "area_scale_factor", "area_mm2", "core_area_mm2",
@@ -30,10 +31,12 @@ __all__ = ["DATA_DIR", "energy_scale_factor", "area_scale_factor", "area_mm2", "
            "dram_channels", "onchip_leakage_w", "memory_interface_static_w", "cost_record"]
 
 DATA_DIR = Path(__file__).with_name("data")
-# every component the model times, in display order; the last three are the memory interface
-AREA_COMPONENTS = ("mac", "weight_buffer", "input_buffer", "accum_buffer", "global_buffer", "noc", "ppu", "dma",
-                   "dram_phy", "dram_controller", "dram_devices")
 MEMORY_INTERFACE_COMPONENTS = ("dram_phy", "dram_controller", "dram_devices")
+# every component the model times, in display order: the MACs, the memory levels with an area term
+# (accelerator.hierarchy), the PPU and DMA, then the memory interface
+AREA_COMPONENTS = ("mac", *(lv.name for lv in LEVELS if lv.area_model), "ppu", "dma", *MEMORY_INTERFACE_COMPONENTS)
+# the levels whose area is their bytes x a density of area_45nm.yaml ("sram" or "accum_buffer")
+_STORAGE_AREA = {"sram": "sram", "accum": "accum_buffer"}
 # the energy-breakdown terms holding the memory interface's static power x time (see cost_breakdown)
 MEMORY_INTERFACE_ENERGY_COMPONENTS = ("dram_interface", "dram_background")
 
@@ -77,22 +80,18 @@ def area_scale_factor(from_nm: float, to_nm: float) -> float:
 def _core_area(hw: HardwareParams) -> dict[str, float]:
     d = load_data("area_45nm.yaml")
     k = area_scale_factor(d["technology_nm"], hw.technology_nm) * 1e-6  # um^2 -> mm^2, scaled
-    sram = d["sram"]["um2"] / d["sram"]["bytes"]
-    acc = d["accum_buffer"]["um2"] / d["accum_buffer"]["bytes"]
-    return {
-        "mac": hw.peak_macs_per_cycle * d["mac"]["um2_per_mac"] * k,
-        "weight_buffer": hw.num_pes * hw.weight_buffer_bytes * sram * k,
-        "input_buffer": hw.num_pes * hw.input_buffer_bytes * sram * k,
-        "accum_buffer": hw.num_pes * hw.accum_buffer_bytes * acc * k,
-        "global_buffer": hw.global_buffer_bytes * sram * k,
-    }
+    out = {"mac": hw.peak_macs_per_cycle * d["mac"]["um2_per_mac"] * k}
+    for lv in LEVELS:
+        if lv.area_model in _STORAGE_AREA:
+            e = d[_STORAGE_AREA[lv.area_model]]
+            out[lv.name] = lv.instances(hw) * lv.bytes(hw) * (e["um2"] / e["bytes"]) * k
+    return out
 
 
 def core_area_mm2(hw: HardwareParams) -> float:
     """Area of the MACs and buffers (mm^2): what the NoC spans (its mean wire length derives from
     it). The DRAM PHY sits at the die edge and does not lengthen GLB-PE wires, so it is not here."""
-    c = _core_area(hw)
-    return c["mac"] + c["weight_buffer"] + c["input_buffer"] + c["accum_buffer"] + c["global_buffer"]
+    return _sum(_core_area(hw).values())  # in declaration order: the same float as the hand-written sum
 
 
 def onchip_leakage_w(hw: HardwareParams) -> dict[str, tuple[float, str, str, str]]:
@@ -100,7 +99,9 @@ def onchip_leakage_w(hw: HardwareParams) -> dict[str, tuple[float, str, str, str
     The one definition of these terms (EnergyModel's leakage rows and `cost_breakdown` use it)."""
     L = load_data("energy_45nm.yaml")["leakage"]
     w_per_pj_cycle = J_PER_PJ / L["cycle_s"]
-    sram_bytes = hw.num_pes * (hw.weight_buffer_bytes + hw.input_buffer_bytes) + hw.global_buffer_bytes
+    held = {g: sum(lv.instances(hw) * lv.bytes(hw) for lv in LEVELS if lv.leakage == g)  # bytes (ints: exact)
+            for g in ("sram", "accum_buffer")}
+    sram_bytes = held["sram"]
     unknown = lambda key: (L[f"{key}_w"] or 0.0, "unknown" if L[f"{key}_w"] is None else "published",  # noqa: E731
                            L[f"{key}_source"], "unknown, counted as 0")
     return {
@@ -108,13 +109,22 @@ def onchip_leakage_w(hw: HardwareParams) -> dict[str, tuple[float, str, str, str
                         L["mac_source"] + f"; x {hw.peak_macs_per_cycle} MACs", ""),
         "leakage.sram": (sram_bytes * L["sram_pj_per_cycle"] / L["sram_bytes"] * w_per_pj_cycle, "derived",
                          L["sram_source"] + f"; x {sram_bytes} B", ""),
-        "leakage.accum_buffer": (hw.num_pes * hw.accum_buffer_bytes * L["accum_pj_per_cycle"] /
+        "leakage.accum_buffer": (held["accum_buffer"] * L["accum_pj_per_cycle"] /
                                  L["accum_bytes"] * w_per_pj_cycle, "derived",
-                                 L["accum_source"] + f"; x {hw.num_pes * hw.accum_buffer_bytes} B", ""),
+                                 L["accum_source"] + f"; x {held['accum_buffer']} B", ""),
         "leakage.ppu": unknown("ppu"),
         "leakage.noc": unknown("noc"),
         "leakage.dma": unknown("dma"),
     }
+
+
+def _sum(values) -> float:
+    """Left-to-right sum starting from the first value (not from 0: the same float as ``a + b + c``)."""
+    it = iter(values)
+    total = next(it)
+    for v in it:
+        total += v
+    return total
 
 
 # -- the DRAM interface -------------------------------------------------------------------------
@@ -210,22 +220,25 @@ def cost_breakdown(hw: HardwareParams) -> dict[str, ComponentCost]:
     f = energy_scale_factor(load_data("energy_45nm.yaml")["technology_nm"], hw.technology_nm)
     core = _core_area(hw)
     leak = {a: w * f for a, (w, *_r) in onchip_leakage_w(hw).items()}
-    sram_w = leak["leakage.sram"] / (core["weight_buffer"] + core["input_buffer"] + core["global_buffer"])
     src = lambda key: " ".join(str(d[key]["source"]).split())  # noqa: E731
     nan = math.nan
-    out = {
-        "mac": (core["mac"], leak["leakage.mac"], d["mac"]["kind"], src("mac")),
-        "weight_buffer": (core["weight_buffer"], core["weight_buffer"] * sram_w, d["sram"]["kind"], src("sram")),
-        "input_buffer": (core["input_buffer"], core["input_buffer"] * sram_w, d["sram"]["kind"], src("sram")),
-        "accum_buffer": (core["accum_buffer"], leak["leakage.accum_buffer"], d["accum_buffer"]["kind"],
-                         src("accum_buffer")),
-        "global_buffer": (core["global_buffer"], core["global_buffer"] * sram_w, d["sram"]["kind"], src("sram")),
-        "noc": (nan if d["noc"]["um2_per_router_per_link_bit"] is None else
-                hw.num_pes * d["noc"]["um2_per_router_per_link_bit"] * hw.noc_bytes_per_cycle * 8 * k,
-                nan, "unknown", src("noc")),
+    out = {"mac": (core["mac"], leak["leakage.mac"], d["mac"]["kind"], src("mac"))}
+    for lv in LEVELS:
+        if lv.area_model in _STORAGE_AREA:  # its share of its leakage row, by area (a row of one level: all of it)
+            key = _STORAGE_AREA[lv.area_model]
+            group = [m.name for m in LEVELS if m.leakage == lv.leakage]
+            w = leak[f"leakage.{lv.leakage}"]
+            if len(group) > 1:
+                w = core[lv.name] * (w / _sum(core[m] for m in group))
+            out[lv.name] = (core[lv.name], w, d[key]["kind"], src(key))
+        elif lv.area_model == "noc":
+            out[lv.name] = (nan if d["noc"]["um2_per_router_per_link_bit"] is None else
+                            hw.num_pes * d["noc"]["um2_per_router_per_link_bit"] * hw.noc_bytes_per_cycle * 8 * k,
+                            nan, "unknown", src("noc"))
+    out.update({
         "ppu": (nan if d["ppu"]["um2"] is None else d["ppu"]["um2"] * k, nan, "unknown", src("ppu")),
         "dma": (nan if d["dma"]["um2"] is None else d["dma"]["um2"] * k, nan, "unknown", src("dma")),
-    }
+    })
     for c, (mm2, w, kind, s) in _dram_interface(hw).items():
         out[c] = (mm2, w, kind, s) if hw.memory_interface_cost else \
             (0.0, 0.0, "choice", "memory_interface_cost = False: not counted. " + s)
@@ -275,7 +288,8 @@ def area_table() -> list[dict[str, Any]]:
     d = load_data("area_45nm.yaml")
     rows = [{"component": "mac", "um2_45nm": d["mac"]["um2_per_mac"], "unit": "um^2/MAC",
              "kind": d["mac"]["kind"], "source": d["mac"]["source"]}]
-    for key, name in (("sram", "sram (weight, input, global buffer)"), ("accum_buffer", "accum_buffer")):
+    sram = ", ".join(lv.name.removesuffix("_buffer").replace("_", " ") for lv in LEVELS if lv.area_model == "sram")
+    for key, name in (("sram", f"sram ({sram} buffer)"), ("accum_buffer", "accum_buffer")):
         rows.append({"component": name, "um2_45nm": d[key]["um2"] / d[key]["bytes"], "unit": "um^2/B",
                      "kind": d[key]["kind"], "source": " ".join(d[key]["source"].split())})
     for key in ("ppu", "noc", "dma"):

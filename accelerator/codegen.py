@@ -5,9 +5,12 @@ generated from its one Python declaration at build time, so they cannot disagree
 
 * ``hw_config.gen.h``: ``struct HwConfig`` and ``check_hw`` from
   `accelerator.hw_config.HW_CONFIG_FIELDS` (defaults: the default `HardwareParams`).
-* ``counters.gen.h``: ``enum Counter`` and ``counter_name`` from `vocab.names.COUNTERS`.
+* ``counters.gen.h``: ``enum Counter`` and ``counter_name`` from `accelerator.counters.COUNTERS`
+  (the memory levels' byte counters come from `accelerator.hierarchy.LEVELS`).
   Enumerator: ``CTR_`` + the name in capitals without a trailing ``_bytes``
   (``dram_read_bytes`` -> ``CTR_DRAM_READ``).
+* ``runtime.gen.h``: ``struct Runtime`` (what the host may change during a run) from the
+  parameters of `accelerator.params.RuntimeResources`, with their defaults.
 * ``program_fields.gen.h``: ``enum Field``/``field_name`` from
   `accelerator.program.PROGRAM_FIELD_DECLS`, ``enum Kind`` from ``KINDS`` and ``enum Dim``
   from ``DIMS``.
@@ -24,12 +27,12 @@ import os
 import tempfile
 from pathlib import Path
 
-from vocab.names import COUNTERS
 from vocab.paths import atomic_write_text, cache_dir
 
+from .counters import COUNTERS
 from .hw_config import HW_CONFIG_FIELDS, CxxField
 from .program import DIMS, KINDS, PROGRAM_FIELD_DECLS
-from .params import HardwareParams
+from .params import HardwareParams, RuntimeResources
 
 __all__ = ["headers", "digest", "write_headers", "counter_enumerator"]
 
@@ -90,6 +93,23 @@ def _hw_config_h() -> str:
     return "".join(out)
 
 
+_PY_TO_CXX = {float: ("double", lambda v: repr(float(v))), int: ("int64_t", lambda v: str(int(v)))}
+
+
+def _runtime_h() -> str:
+    out = [_BANNER.format(src="accelerator/params.py (RuntimeResources)"),
+           "// Resources the host may change between sc_start calls. They are read at the start of\n"
+           "// each tile (clock, active PEs) and of each DRAM transfer (share), so a change takes\n"
+           "// effect at the next tile boundary.\n",
+           "#pragma once\n#include <cstdint>\n\nnamespace dynvit {\n\nstruct Runtime {\n"]
+    for name, p in RuntimeResources._params.items():
+        ctype, lit = _PY_TO_CXX[p.type]
+        unit = f" [{p.unit}]" if p.unit else ""
+        out.append(f"    {ctype} {name} = {lit(p.default)};  // {p.doc}{unit}\n")
+    out.append("};\n\n}  // namespace dynvit\n")
+    return "".join(out)
+
+
 def _names_function(fn: str, count: str, names: list[str]) -> str:
     quoted = ", ".join(f'"{n}"' for n in names)
     return (f"inline const char* {fn}(int i) {{\n"
@@ -105,7 +125,7 @@ def _enum(name: str, enumerators: list[str], count: str | None) -> str:
 def _counters_h() -> str:
     names = [c[0] for c in COUNTERS]
     return "".join([
-        _BANNER.format(src="vocab/names.py (COUNTERS)"),
+        _BANNER.format(src="accelerator/counters.py (COUNTERS) and accelerator/hierarchy.py (LEVELS)"),
         "// Per-layer action counters of the accelerator model, in the order of its counter array.\n",
         "#pragma once\n\nnamespace dynvit {\n\n",
         _enum("Counter", [counter_enumerator(n) for n in names], "NUM_COUNTERS"), "\n",
@@ -129,7 +149,7 @@ def _program_fields_h() -> str:
 def headers() -> dict[str, str]:
     """File name -> text of every generated header."""
     return {"hw_config.gen.h": _hw_config_h(), "counters.gen.h": _counters_h(),
-            "program_fields.gen.h": _program_fields_h()}
+            "program_fields.gen.h": _program_fields_h(), "runtime.gen.h": _runtime_h()}
 
 
 def digest(texts: dict[str, str] | None = None) -> str:

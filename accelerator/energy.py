@@ -19,21 +19,48 @@ from typing import Any
 
 import numpy as np
 
-from vocab.names import ENERGY_COMPONENTS
+from vocab.names import TENANCY_COMPONENTS
 from vocab.params import ParamError, format_table
 from vocab.units import J_PER_PJ
 
 from .area import (area_scale_factor, core_area_mm2, energy_scale_factor, load_data, memory_interface_static_w,
                    onchip_leakage_w)
+from . import hierarchy
 from .counters import COUNTER_INDEX, NUM_COUNTERS
+from .hierarchy import ENERGY_MODELS, LEVELS
 from .params import HardwareParams
 
-__all__ = ["EnergyModel", "COMPONENTS", "DERIVED", "STATIC_COMPONENTS"]
+__all__ = ["EnergyModel", "COMPONENTS", "COMPONENT_TERMS", "ENERGY_LEVELS", "TENANCY_COMPONENTS", "DERIVED",
+           "STATIC_COMPONENTS"]
 
-COMPONENTS: tuple[str, ...] = ENERGY_COMPONENTS
+#: Energy components of a layer's breakdown, in display order: (name, meaning). Each is joules
+#: per layer (trace column ``energy_<name>_j``); one per memory level (`accelerator.hierarchy`).
+COMPONENT_TERMS: tuple[tuple[str, str], ...] = (
+    ("mac", "multiply-accumulates of the workload (useful MACs)"),
+    ("mac_padded", "MACs issued on vector/lane padding (zero with zero gating)"),
+    *((lv.name, lv.doc) for lv in LEVELS),
+    ("ppu", "post-processing-unit element operations"),
+    ("preemption", "checkpoint spills and restores of preempted inferences (their DRAM, global-buffer, NoC and "
+     "PE-buffer accesses)"),
+    ("leakage", "static power x time"),
+    ("dram_interface", "DRAM PHY and memory-controller static power x time"),
+    ("dram_background", "DRAM devices' background power (standby and refresh) x time"),
+)
+COMPONENTS: tuple[str, ...] = tuple(name for name, _ in COMPONENT_TERMS)
 # components that are static power x time (no counter): on-chip leakage, the DRAM PHY and controller,
 # the DRAM devices' background (standby + refresh) power
 STATIC_COMPONENTS: tuple[str, ...] = ("leakage", "dram_interface", "dram_background")
+
+#: Where the energy is spent: plot group -> energy components, in display order (every component
+#: in exactly one group; the memory levels' groups from `accelerator.hierarchy`, outermost first).
+#: Plots of traces group by these; traces store them in the file.
+ENERGY_LEVELS: dict[str, tuple[str, ...]] = {
+    **hierarchy.energy_levels(),
+    "compute (MAC, PPU)": ("mac", "mac_padded", "ppu"),
+    "preemption": TENANCY_COMPONENTS,
+    "leakage": ("leakage",),
+    "DRAM static (interface, background)": ("dram_interface", "dram_background"),
+}
 
 # counters derived from the model's counters (name -> (minuend, subtrahend))
 DERIVED: dict[str, tuple[str, str]] = {"macs_padded": ("macs_issued", "macs_useful")}
@@ -44,26 +71,17 @@ DERIVED: dict[str, tuple[str, str]] = {"macs_padded": ("macs_issued", "macs_usef
 _USES: dict[str, tuple[tuple[str, str], ...]] = {
     "mac": (("macs_useful", "mac"),),
     "mac_padded": (("macs_padded", "mac_padded"),),
-    "weight_buffer": (("wbuf_read_bytes", "weight_buffer.read"), ("wbuf_write_bytes", "weight_buffer.write")),
-    "input_buffer": (("ibuf_read_bytes", "input_buffer.read"), ("ibuf_write_bytes", "input_buffer.write")),
-    "accum_buffer": (("accbuf_read_bytes", "accum_buffer.read"), ("accbuf_write_bytes", "accum_buffer.write")),
-    "global_buffer": (("glb_read_bytes", "global_buffer.read"), ("glb_write_bytes", "global_buffer.write")),
-    "noc": (("noc_bytes", "noc.transfer"),),
-    "dram": (("dram_read_bytes", "dram.read"), ("dram_write_bytes", "dram.write")),
+    **hierarchy.energy_uses(),  # each level: its counters at its own read/write/transfer energies
     "ppu": (("ppu_ops", "ppu.op"),),
     # the overhead traffic of preempted inferences, at the same per-action energies
-    "preemption": (("preempt_spill_bytes", "dram.write"), ("preempt_restore_bytes", "dram.read"),
-                   ("preempt_noc_bytes", "noc.transfer"), ("preempt_glb_read_bytes", "global_buffer.read"),
-                   ("preempt_glb_write_bytes", "global_buffer.write"),
-                   ("preempt_accbuf_read_bytes", "accum_buffer.read"),
-                   ("preempt_accbuf_write_bytes", "accum_buffer.write"),
-                   ("preempt_wbuf_write_bytes", "weight_buffer.write"),
-                   ("preempt_ibuf_write_bytes", "input_buffer.write")),
+    "preemption": hierarchy.preemption_uses(),
 }
-if set(_USES) != set(COMPONENTS) - set(STATIC_COMPONENTS) or not set(STATIC_COMPONENTS) <= set(COMPONENTS):
-    raise RuntimeError(f"accelerator/energy.py _USES and STATIC_COMPONENTS must together name every energy component "
-                       f"of vocab.names.ENERGY_COMPONENTS: _USES has {sorted(_USES)}, STATIC_COMPONENTS "
-                       f"{sorted(STATIC_COMPONENTS)}, vocab.names has {sorted(COMPONENTS)}")
+if set(_USES) != set(COMPONENTS) - set(STATIC_COMPONENTS) or not set(STATIC_COMPONENTS) <= set(COMPONENTS) or \
+        sorted(c for cs in ENERGY_LEVELS.values() for c in cs) != sorted(COMPONENTS):
+    raise RuntimeError(f"accelerator/energy.py: _USES and STATIC_COMPONENTS must together name every energy component "
+                       f"of COMPONENT_TERMS, and ENERGY_LEVELS each once: _USES has {sorted(_USES)}, STATIC_COMPONENTS "
+                       f"{sorted(STATIC_COMPONENTS)}, COMPONENT_TERMS {sorted(COMPONENTS)}, ENERGY_LEVELS "
+                       f"{sorted(c for cs in ENERGY_LEVELS.values() for c in cs)}")
 _USES = {c: _USES[c] for c in COMPONENTS if c not in STATIC_COMPONENTS}  # one order everywhere: the declared one
 
 
@@ -88,6 +106,66 @@ class _BreakdownPlan:
             for j, (counter, action) in enumerate(uses):
                 self.counter[j, k] = rows[counter]
                 self.joules[j, k] = pj[action] * J_PER_PJ
+
+
+def _actions(lv) -> tuple[str, ...]:
+    """The level's energy actions, in the order of its counters."""
+    return tuple(dict.fromkeys(a.action for a in lv.accesses))
+
+
+def _sram_energy(em: "EnergyModel", d: dict, hw: HardwareParams, lv) -> list:
+    s = d["sram"]
+    cap, bits = lv.bank_bytes(hw), lv.bits(hw)
+    per_read = hw.vector_size * hw.data_bytes if lv.vector_reads else None
+    what = "one lane's bank" if lv.banked_per_lane else "the PE's buffer" if lv.per_pe else \
+        "the " + lv.name.replace("_", " ")
+    lo_c, hi_c = s["checked_capacity_bytes"]
+    lo_w, hi_w = s["checked_width_bits"]
+    flag = "" if lo_c <= cap <= hi_c and lo_w <= bits <= hi_w else \
+        f"extrapolated outside {lo_c}..{hi_c} B, {lo_w}..{hi_w} bit"
+    out = []
+    for op in _actions(lv):
+        f = s[op]
+        e = f["a_pj"] * cap ** f["capacity_exponent"] * bits ** f["width_exponent"]
+        # bytes per access: a whole word; a PE read fetches one vector (a word wider than
+        # the vector delivers the vector alone, a narrower one takes several accesses)
+        per = bits / 8 if (op == "write" or per_read is None) else min(bits / 8, per_read)
+        src = (f"{s['source']} Here {what}: {cap} B, {bits}-bit words -> {e:.4g} pJ per {op} access, "
+               f"{per:g} B per access.")
+        out.append((op, (e / per, "pJ/B", s["kind"], src, flag)))
+    return out
+
+
+def _accum_energy(em: "EnergyModel", d: dict, hw: HardwareParams, lv) -> list:
+    e = d["accum_buffer"]
+    depth = hw.accum_entries_per_lane
+    f = (max(depth, 1) / e["depth"]) ** e["depth_exponent"]
+    kind = e["kind"] if depth == e["depth"] else "derived"
+    src = e["source"] + ("" if depth == e["depth"] else f" Here depth {depth}: x {f:.3g}.")
+    return [(op, (e[f"{op}_pj_per_access"] * f / (e["access_bits"] / 8), "pJ/B", kind, src)) for op in _actions(lv)]
+
+
+def _wire_energy(em: "EnergyModel", d: dict, hw: HardwareParams, lv) -> list:
+    n = d["noc"]
+    # mean distance from the modelled on-chip area; at another node the wire energy per bit-mm
+    # scales like logic (Stillmaker factor) and the distance like sqrt(area factor)
+    area = core_area_mm2(hw)
+    dist45 = math.sqrt(area / em.area_scale) / 2.0
+    return [(op, (n["fj_per_bit_mm"] * 1e-3 * 8 * dist45, "pJ/B", n["kind"],
+                  f"{n['source']} Here: core area (MACs, buffers) {area:.3g} mm^2 at {hw.technology_nm} nm -> mean "
+                  f"distance {math.sqrt(area) / 2:.3g} mm.", "low-swing link figure; routers not included",
+                  em.scale * math.sqrt(em.area_scale))) for op in _actions(lv)]
+
+
+def _dram_energy(em: "EnergyModel", d: dict, hw: HardwareParams, lv) -> list:
+    r = d["dram"]
+    return [(op, (r["pj_per_access"] / (r["access_bits"] / 8), "pJ/B", r["kind"], r["source"], "", 1.0))
+            for op in _actions(lv)]
+
+
+# energy model of a level (accelerator.hierarchy.ENERGY_MODELS) -> its rows: (action, add() arguments)
+_LEVEL_ENERGY = {"sram": _sram_energy, "accum": _accum_energy, "wire": _wire_energy, "dram": _dram_energy}
+assert tuple(_LEVEL_ENERGY) == ENERGY_MODELS
 
 
 class EnergyModel:
@@ -118,49 +196,11 @@ class EnergyModel:
             "zero_gating = " + str(hw.zero_gating) + (": padded MACs are gated (no dynamic MAC energy)"
                                                       if hw.zero_gating else ": padded MACs cost a full MAC"))
 
-        s = d["sram"]
-        vec = hw.vector_size * hw.data_bytes
-        for comp, cap, bits, per_read, what in (
-                ("weight_buffer", hw.weight_buffer_bytes // hw.lanes, hw.weight_buffer_word_bits, vec,
-                 "one lane's bank"),
-                ("input_buffer", hw.input_buffer_bytes, hw.input_buffer_word_bits, vec, "the PE's buffer"),
-                ("global_buffer", hw.global_buffer_bytes, hw.global_buffer_word_bits, None, "the global buffer")):
-            lo_c, hi_c = s["checked_capacity_bytes"]
-            lo_w, hi_w = s["checked_width_bits"]
-            flag = "" if lo_c <= cap <= hi_c and lo_w <= bits <= hi_w else \
-                f"extrapolated outside {lo_c}..{hi_c} B, {lo_w}..{hi_w} bit"
-            for op in ("read", "write"):
-                f = s[op]
-                e = f["a_pj"] * cap ** f["capacity_exponent"] * bits ** f["width_exponent"]
-                # bytes per access: a whole word; a PE read fetches one vector (a word wider than
-                # the vector delivers the vector alone, a narrower one takes several accesses)
-                per = bits / 8 if (op == "write" or per_read is None) else min(bits / 8, per_read)
-                src = (f"{s['source']} Here {what}: {cap} B, {bits}-bit words -> {e:.4g} pJ per {op} access, "
-                       f"{per:g} B per access.")
-                add(f"{comp}.{op}", e / per, "pJ/B", s["kind"], src, flag)
-
-        e = d["accum_buffer"]
-        depth = hw.accum_entries_per_lane
-        f = (max(depth, 1) / e["depth"]) ** e["depth_exponent"]
-        kind = e["kind"] if depth == e["depth"] else "derived"
-        src = e["source"] + ("" if depth == e["depth"] else f" Here depth {depth}: x {f:.3g}.")
-        for op in ("read", "write"):
-            add(f"accum_buffer.{op}", e[f"{op}_pj_per_access"] * f / (e["access_bits"] / 8), "pJ/B", kind, src)
-
-        n = d["noc"]
-        # mean distance from the modelled on-chip area; at another node the wire energy per bit-mm
-        # scales like logic (Stillmaker factor) and the distance like sqrt(area factor)
-        area = core_area_mm2(hw)
-        dist45 = math.sqrt(area / self.area_scale) / 2.0
-        add("noc.transfer", n["fj_per_bit_mm"] * 1e-3 * 8 * dist45, "pJ/B", n["kind"],
-            f"{n['source']} Here: core area (MACs, buffers) {area:.3g} mm^2 at {hw.technology_nm} nm -> mean distance "
-            f"{math.sqrt(area) / 2:.3g} mm.", flag="low-swing link figure; routers not included",
-            factor=self.scale * math.sqrt(self.area_scale))
-
-        r = d["dram"]
-        for op in ("read", "write"):
-            add(f"dram.{op}", r["pj_per_access"] / (r["access_bits"] / 8), "pJ/B", r["kind"], r["source"],
-                factor=1.0)
+        for model in ENERGY_MODELS:  # the levels' access energies, grouped by how they derive
+            for lv in LEVELS:
+                if lv.energy_model == model:
+                    for action, args in _LEVEL_ENERGY[model](self, d, hw, lv):
+                        add(f"{lv.name}.{action}", *args)
 
         p = d["ppu"]
         add("ppu.op", p["pj_per_element_op"], "pJ/op", p["kind"], p["source"])

@@ -167,9 +167,10 @@ class HardwareParams(Component):
 
     @classmethod
     def default(cls) -> "HardwareParams":
-        """The hardware of ``accelerator.presets.DEFAULT_PRESET``."""
-        from .presets import DEFAULT_PRESET, load_preset
-        return load_preset(DEFAULT_PRESET)
+        """The hardware of ``accelerator.presets.DEFAULT_PRESET``: the parameters' defaults are its
+        values (``tests/test_params.py`` checks), so this needs no preset file and ``params`` does
+        not import ``presets`` (which imports ``params``)."""
+        return cls()
 
 
 class RuntimeResources(Component):

@@ -29,6 +29,7 @@ from typing import Any, Sequence
 
 import yaml
 
+from accelerator.hierarchy import storage_levels
 from vocab.errors import UserError
 from vocab.units import J_PER_PJ
 
@@ -39,14 +40,15 @@ MODES = ("search", "pinned")
 #: Compared energy terms: (key, level, operands); ZigZag's side is the sum of those operands at
 #: that level ("dram.r": the DRAM reads of W and I, "dram.w": the DRAM writes of O).
 TERMS: tuple[tuple[str, str, str], ...] = (
-    ("mac", "MAC", "-"), ("weight_buffer", "weight buffer", "W"), ("input_buffer", "input buffer", "I"),
-    ("accum_buffer", "accum buffer", "O"), ("global_buffer", "global buffer", "I+O"),
+    ("mac", "MAC", "-"),
+    # the on-chip storage levels (accelerator.hierarchy), innermost first
+    *((lv.name, lv.name.replace("_", " "), "+".join(lv.operands))
+      for lv in storage_levels() if lv.name != "dram"),
     ("dram.r", "DRAM", "I+W"), ("dram.w", "DRAM", "O"),
     ("noc", "NoC (ours only)", "I"), ("leakage", "leakage (ours only)", "-"), ("mac_padded", "padded MACs (ours)", "-"),
 )
 # ZigZag's memory hierarchy per operand, innermost first (accelerator.export.zigzag.hardware)
-_HIERARCHY = {"W": ("weight_buffer", "dram"), "I": ("input_buffer", "global_buffer", "dram"),
-              "O": ("accum_buffer", "global_buffer", "dram")}
+_HIERARCHY = {o: tuple(lv.name for lv in storage_levels() if o in lv.operands) for o in ("W", "I", "O")}
 
 
 class CrosscheckError(UserError, RuntimeError):
@@ -127,8 +129,7 @@ def _ours(layer, hw) -> tuple[Any, float, dict[str, float]]:
     e = {k: float(v) for k, v in cost.energy_j.items()}
     counts = {k: float(v) for k, v in cost.counts.items()}
     pj = energy_model(hw).pj
-    terms = {k: e.get(k, 0.0) for k in ("mac", "weight_buffer", "input_buffer", "accum_buffer", "global_buffer",
-                                         "noc", "leakage", "mac_padded")}
+    terms = {k: e.get(k, 0.0) for k, *_ in TERMS if not k.startswith("dram.")}
     terms["dram.r"] = counts.get("dram_read_bytes", 0.0) * pj["dram.read"] * J_PER_PJ
     terms["dram.w"] = counts.get("dram_write_bytes", 0.0) * pj["dram.write"] * J_PER_PJ
     return m, float(cost.time_s), terms

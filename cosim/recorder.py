@@ -10,15 +10,15 @@ import numpy as np
 from host.frames import Frame
 from host.profile import Candidate
 from host.resources import RESOURCES
-from vocab.names import (COUNTERS, ENERGY_COMPONENT_TERMS, ENERGY_LEVELS, OP_CLASSES, TENANCY_COMPONENTS,
-                         TENANCY_COUNTERS, TRAFFIC_LEVELS)
+from vocab.names import OP_CLASSES, TENANCY_COMPONENTS
 from vocab.units import PS_PER_S
 from traces import TraceWriter
 from traces.schema import counter_column, energy_column
 from traces.tenancy import SPATIAL_FRAME_COLUMNS
 from traces.vocabulary import TraceVocabulary
 
-from accelerator.counters import COUNTER_INDEX
+from accelerator.counters import COUNTER_INDEX, COUNTERS, TENANCY_COUNTERS, TRAFFIC_LEVELS
+from accelerator.energy import COMPONENT_TERMS as ENERGY_COMPONENT_TERMS, ENERGY_LEVELS
 
 #: The counters stored as /layers columns ``c_<name>``: all but the layer's start and end times,
 #: which are the ``start_s`` / ``end_s`` columns.
@@ -74,7 +74,7 @@ class Recorder:
         meaning = dict(ENERGY_COMPONENT_TERMS)
         unknown = [c for c in components if c not in meaning]
         if unknown:
-            raise ValueError(f"energy component(s) {', '.join(unknown)} are not declared in vocab.names")
+            raise ValueError(f"energy component(s) {', '.join(unknown)} are not declared in accelerator.energy.COMPONENT_TERMS")
         kept = set(components)
         return TraceVocabulary.of(
             energy_components=[(c, meaning[c]) for c in components],

@@ -14,6 +14,7 @@ import accelerator.area as area_mod
 from accelerator.area import (AREA_COMPONENTS, MEMORY_INTERFACE_COMPONENTS, area_mm2, cost_breakdown, cost_record,
                               dram_channels, load_data, totals)
 from accelerator.counters import COUNTER_INDEX, NUM_COUNTERS
+from accelerator.hierarchy import LEVELS
 from accelerator.energy import STATIC_COMPONENTS, EnergyModel
 from accelerator.presets import list_presets, load_preset, preset_info
 
@@ -118,9 +119,10 @@ def test_switched_off_the_old_figures_are_unchanged_bit_for_bit():
         k = 1e-6 * area_mod.area_scale_factor(45, hw.technology_nm)
         sram = d["sram"]["um2"] / d["sram"]["bytes"]
         acc = d["accum_buffer"]["um2"] / d["accum_buffer"]["bytes"]
-        old_total = sum([hw.peak_macs_per_cycle * d["mac"]["um2_per_mac"] * k,   # the area model before issue 24
-                         hw.num_pes * hw.weight_buffer_bytes * sram * k, hw.num_pes * hw.input_buffer_bytes * sram * k,
-                         hw.num_pes * hw.accum_buffer_bytes * acc * k, hw.global_buffer_bytes * sram * k])
+        density = {"sram": sram, "accum": acc}  # the area model before issue 24: MACs + each level's bytes x density
+        old_total = sum([hw.peak_macs_per_cycle * d["mac"]["um2_per_mac"] * k,
+                         *(lv.instances(hw) * lv.bytes(hw) * density[lv.area_model] * k for lv in LEVELS
+                           if lv.area_model in density)])
         assert area_mm2(hw)["total"] == old_total
         on, off = EnergyModel(load_preset(name)), EnergyModel(hw)
         assert off.static_w["dram_interface"] == off.static_w["dram_background"] == 0.0

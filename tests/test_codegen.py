@@ -7,12 +7,11 @@ import re
 import pytest
 
 from accelerator import codegen, hw_config, loader
-from accelerator.counters import COUNTER_NAMES, NUM_COUNTERS
+from accelerator.counters import COUNTER_NAMES, COUNTERS, NUM_COUNTERS
 from accelerator.hw_config import HW_CONFIG_FIELDS, CxxField, fill_hw_config
 from accelerator.program import DIMS, KINDS, PROGRAM_FIELD_DECLS, PROGRAM_FIELDS
 from accelerator.params import HardwareParams
 from accelerator.presets import load_preset
-from vocab.names import COUNTERS
 
 
 def _enumerators(text: str, enum: str) -> list[str]:
@@ -52,6 +51,21 @@ def test_every_hw_config_field_appears_in_order_with_its_default_and_check():
     check = text[text.index("inline void check_hw"):]
     for f in HW_CONFIG_FIELDS:
         assert f"HwConfig.{f.name} must be" in check, f.name
+
+
+def test_struct_runtime_is_generated_from_runtime_resources():
+    """The C++ Runtime holds RuntimeResources' fields, in order, with their defaults (no hand copy)."""
+    from accelerator.params import RuntimeResources
+
+    text = codegen.headers()["runtime.gen.h"]
+    struct = re.search(r"struct Runtime \{(.*?)\};", text, re.S).group(1)
+    fields = re.findall(r"^\s+(int64_t|double) (\w+) = ([^;]+);", struct, re.M)
+    assert [n for _, n, _ in fields] == list(RuntimeResources.param_names())
+    default = RuntimeResources()
+    for t, n, v in fields:
+        assert (float if t == "double" else int)(v) == getattr(default, n), n
+        assert t == ("double" if isinstance(getattr(default, n), float) else "int64_t"), n
+    assert "struct Runtime" not in (loader.SRC_DIR / "config.h").read_text()  # the hand copy is gone
 
 
 @pytest.mark.parametrize("what", ["counters", "fields", "hw_config"])
@@ -97,6 +111,8 @@ def test_the_loaded_model_uses_the_generated_headers():
     for f in HW_CONFIG_FIELDS:
         assert getattr(cfg, f.name) == f.value(hw), f.name
     assert cfg.dram_latency_ps == round(hw.dram_latency_s * 1e12)
+    rt = ns.Runtime()  # the generated struct, with RuntimeResources' defaults
+    assert (rt.clock_hz, rt.active_pes, rt.dram_share) == (1e9, 16, 1.0)
 
 
 @pytest.mark.parametrize("field, value", [("dram_latency_ps", -1), ("accum_drain_cycles", 2),

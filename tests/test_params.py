@@ -58,6 +58,7 @@ def test_hardware_params_fields_and_derived():
     assert hw.peak_macs_per_cycle == 16 * 4 * 4
     assert hw.peak_macs_per_s == 256 * 1e9
     assert hw == load_preset("simba-like")          # defaults are the sourced simba-like preset
+    assert HardwareParams.default() == hw == load_preset(DEFAULT_PRESET)
 
 
 @pytest.mark.parametrize("changes, pattern", [

@@ -11,7 +11,7 @@ from accelerator.counters import COUNTER_INDEX as CI
 from accelerator.model import Accelerator
 from accelerator.params import ParamError, RuntimeResources
 from accelerator.presets import load_preset
-from vocab.names import TENANCY_COUNTERS
+from accelerator.counters import TENANCY_COUNTERS
 from workloads.ir import Layer, Workload
 
 HW = load_preset("simba-like")

@@ -91,7 +91,8 @@ def test_fast_path_rows_equal_the_validated_rows(tmp_path):
 
 def test_counter_columns_carry_their_units():
     from cosim.recorder import Recorder
-    from vocab.names import COUNTERS, ENERGY_COMPONENTS
+    from accelerator.counters import COUNTERS
+    from accelerator.energy import COMPONENTS as ENERGY_COMPONENTS
 
     cols = Recorder.layer_extra_columns(ENERGY_COMPONENTS)
     units = {n: u for n, u, _ in COUNTERS}

@@ -1,17 +1,19 @@
-"""The storage levels of a preset as both exports describe them (innermost first), with the
-energies of `accelerator.energy.EnergyModel` (the one energy definition) per byte."""
+"""The storage levels of a preset as both exports describe them (innermost first): the storage
+levels of `accelerator.hierarchy`, with the energies of `accelerator.energy.EnergyModel` (the one
+energy definition) per byte."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..hierarchy import storage_levels
 from ..mapping import energy_model
 from ..params import HardwareParams
 
 __all__ = ["Level", "levels", "LEVELS", "NOT_EXPRESSED"]
 
 #: Level names, innermost first; each is also the name of its energy component.
-LEVELS = ("weight_buffer", "input_buffer", "accum_buffer", "global_buffer", "dram")
+LEVELS = tuple(lv.name for lv in storage_levels())
 
 #: Terms of this tool's energy that neither Timeloop/Accelergy's nor ZigZag's level model holds
 #: as exported (each export states them; the cross-check names them when they make a difference).
@@ -39,23 +41,10 @@ class Level:
 
 
 def levels(hw: HardwareParams) -> list[Level]:
-    """The five storage levels of ``hw`` with this tool's energies (`EnergyModel.pj`)."""
+    """The storage levels of ``hw`` with this tool's energies (`EnergyModel.pj`)."""
     pj = energy_model(hw).pj
-    dram_bits = max(8, int(round(hw.dram_bandwidth_bytes_per_s / hw.clock_hz * 8)))
-    lane_vec_bits = hw.vector_size * hw.data_bytes * 8
-    return [
-        Level("weight_buffer", ("W",), hw.weight_buffer_bytes, hw.num_pes, hw.lanes * lane_vec_bits,
-              pj["weight_buffer.read"], pj["weight_buffer.write"], True,
-              "per PE, banked per lane; each lane reads one weight vector per cycle"),
-        Level("input_buffer", ("I",), hw.input_buffer_bytes, hw.num_pes, lane_vec_bits,
-              pj["input_buffer.read"], pj["input_buffer.write"], True,
-              "per PE, one input vector per cycle broadcast to the PE's lanes"),
-        Level("accum_buffer", ("O",), hw.accum_buffer_bytes, hw.num_pes, hw.lanes * hw.accum_bits,
-              pj["accum_buffer.read"], pj["accum_buffer.write"], True,
-              "per PE, banked per lane; partial sums of accum_bits"),
-        Level("global_buffer", ("I", "O"), hw.global_buffer_bytes, 1, hw.global_buffer_word_bits,
-              pj["global_buffer.read"], pj["global_buffer.write"], False,
-              "shared by the PEs; weights bypass it (Simba)"),
-        Level("dram", ("W", "I", "O"), 1 << 40, 1, dram_bits, pj["dram.read"], pj["dram.write"], False,
-              f"bandwidth {hw.dram_bandwidth_bytes_per_s:g} B/s = {dram_bits} bit/cycle at {hw.clock_hz:g} Hz"),
-    ]
+    out = []
+    for lv in storage_levels():
+        out.append(Level(lv.name, lv.operands, lv.bytes(hw), lv.instances(hw), lv.delivers_bits(hw),
+                         pj[f"{lv.name}.read"], pj[f"{lv.name}.write"], lv.per_pe, lv.describe(hw)))
+    return out

@@ -28,13 +28,12 @@ from workloads.ir import Layer
 
 from ..mapping import energy_model
 from ..params import HardwareParams
-from .levels import NOT_EXPRESSED, levels
+from .levels import LEVELS, NOT_EXPRESSED, levels
 
 __all__ = ["architecture", "ert", "problem", "write_hardware", "write_workload", "COMPONENT_NAMES", "yaml_dump"]
 
 #: level -> Timeloop component name
-COMPONENT_NAMES = {"dram": "DRAM", "global_buffer": "GlobalBuffer", "weight_buffer": "WeightBuffer",
-                   "input_buffer": "InputBuffer", "accum_buffer": "AccumBuffer"}
+COMPONENT_NAMES = {n: "DRAM" if n == "dram" else "".join(w.capitalize() for w in n.split("_")) for n in LEVELS}
 _KEEP = {"W": "Weights", "I": "Inputs", "O": "Outputs"}
 
 
@@ -95,12 +94,10 @@ def architecture(hw: HardwareParams) -> dict[str, Any]:
         _Container(name="system", attributes={"technology": f"{hw.technology_nm}nm",
                                               "global_cycle_seconds": 1.0 / hw.clock_hz,
                                               "datawidth": 8 * hw.data_bytes}),
-        _storage(hw, lv["dram"]),
-        _storage(hw, lv["global_buffer"]),
+        # the tree outermost first: the shared levels, then a PE's
+        *(_storage(hw, x) for x in reversed(lv.values()) if not x.per_pe),
         _Container(name="PE", spatial={"meshX": int(hw.num_pes)}),
-        _storage(hw, lv["weight_buffer"]),
-        _storage(hw, lv["input_buffer"]),
-        _storage(hw, lv["accum_buffer"]),
+        *(_storage(hw, x) for x in lv.values() if x.per_pe),
         _Container(name="Lane", spatial={"meshY": int(hw.lanes)}),
         _Component(name="MAC", spatial={"meshX": int(hw.vector_size)}, **{"class": "intmac"},
                    attributes={"datawidth": 8 * hw.data_bytes, "width": 8 * hw.data_bytes}),
