@@ -1,7 +1,7 @@
 """The accelerator as seen from Python: one SystemC model per process, driven in time.
 
-    acc = Accelerator(load_preset("simba-like"))
-    h = acc.load(workload)                  # map + send the layer program to C++ (cached)
+    acc = Accelerator.for_process(load_preset("simba-like"))
+    h = acc.load(workload)                  # map + send the layer program to C++ (cached by content)
     h = acc.load(reduced, reference=full)   # a dynamic configuration: the full model's mapping
     acc.submit(h, tag="frame-0")
     done = acc.run_until(t_ps)              # advance SystemC; returns early at a completion
@@ -15,10 +15,11 @@ so the call returns at exactly that time with the completion. Runtime resources
 (``set_resources``) and ``abort()`` apply from the current instant; the model picks them
 up at the next tile boundary.
 
-A SystemC kernel elaborates once per process, so there is one `Accelerator` per process:
-constructing it again returns the same object; with other `HardwareParams` the idle model
-is re-targeted to them (no parameter shapes the module hierarchy), so one process can run
-several hardware points one after another.
+A SystemC kernel elaborates once per process, so there is one `Accelerator` per process,
+obtained (and re-targeted) explicitly with `Accelerator.for_process(hw)`: with other
+`HardwareParams` the idle model takes them (no parameter shapes the module hierarchy), so one
+process can run several hardware points one after another. ``Accelerator(hw)`` is refused: a
+constructor that returns a shared object and changes it for every other holder is a trap.
 """
 
 from __future__ import annotations
@@ -225,18 +226,27 @@ def _hw_config(ns, hw: HardwareParams):
 class Accelerator:
     """The SystemC accelerator of this process (see the module docstring)."""
 
-    def __new__(cls, hw: HardwareParams | None = None, **kw):
+    def __new__(cls, *args, **kw):
+        raise TypeError("Accelerator(hw) is not a constructor: a process has one SystemC model; "
+                        "use Accelerator.for_process(hw), which re-targets that one model to hw")
+
+    @classmethod
+    def for_process(cls, hw: HardwareParams | None = None) -> "Accelerator":
+        """The process's one SystemC model, set to ``hw`` (default: `HardwareParams.default()`).
+
+        Elaborated on first use. Later: with other parameters the idle model is re-targeted
+        (its programs dropped; refused while inferences are queued, running or preempted);
+        with the same parameters an idle model is reset to full resources, whatever an
+        earlier user left set. Every holder of the model sees these changes: there is one."""
         global _INSTANCE
         hw = hw if hw is not None else HardwareParams.default()
         if _INSTANCE is not None:
             if _INSTANCE.hw != hw:
                 _INSTANCE._retarget(hw)
             elif not (_INSTANCE.busy or _INSTANCE._jobs):
-                # a new user of the process's model gets it as a fresh one would be: at full
-                # resources, whatever an earlier user left set
                 _INSTANCE.set_resources(RuntimeResources.full(hw))
             return _INSTANCE
-        self = super().__new__(cls)
+        self = object.__new__(cls)
         self._init(hw)
         _INSTANCE = self
         return self
@@ -263,9 +273,6 @@ class Accelerator:
         self._time_ok.clear()
         self._done.clear()
         self._resources = RuntimeResources.full(hw)
-
-    def __init__(self, hw: HardwareParams | None = None) -> None:  # state is set up in __new__ once
-        pass
 
     def _init(self, hw: HardwareParams) -> None:
         from . import loader
@@ -294,7 +301,8 @@ class Accelerator:
     def load(self, workload: Workload | Sequence[Layer], config: str | None = None,
              mappings: Sequence[Mapping] | None = None,
              reference: "Workload | Sequence[Layer] | ProgramHandle | None" = None) -> ProgramHandle:
-        """Map a workload and load its layer program into the model (cached by config id).
+        """Map a workload and load its layer program into the model (cached by content: the
+        names and the layers, and the reference's).
 
         ``reference``: the FULL configuration of a dynamic model (its Workload, its layers, or
         its loaded ProgramHandle). The model is then mapped once, for the reference, and this
@@ -310,11 +318,11 @@ class Accelerator:
         if isinstance(workload, Workload):
             layers = tuple(workload.layers)
             model, cfg = workload.model, workload.config
-            key = ("wl", model, cfg, tuple(workload.resolution), len(layers), workload.total_macs)
         else:
             layers = tuple(workload)
             model, cfg = "", config or ""
-            key = ("layers", cfg, hash(layers)) if config is None else ("layers", cfg, len(layers))
+        # by content: the layers themselves (equal name and length is not the same program)
+        key = ("program", model, cfg, layers)
         if mappings is not None:
             if len(mappings) != len(layers):
                 raise ValueError(f"{len(mappings)} mappings for {len(layers)} layers")
@@ -350,12 +358,8 @@ class Accelerator:
             if reference.key[0] == "explicit":
                 return reference.layers, reference.mappings, reference.key
             return reference.layers, reference.mappings, ("ref",) + reference.key
-        if isinstance(reference, Workload):
-            layers = tuple(reference.layers)
-            return layers, None, ("ref", "wl", reference.model, reference.config, tuple(reference.resolution),
-                                  len(layers), reference.total_macs)
-        layers = tuple(reference)
-        return layers, None, ("ref", "layers", hash(layers))
+        layers = tuple(reference.layers if isinstance(reference, Workload) else reference)
+        return layers, None, ("ref", layers)
 
     # -- requests --------------------------------------------------------------------------
     def submit(self, handle: ProgramHandle, tag: Hashable = None) -> Hashable:

@@ -167,7 +167,7 @@ def simulate(
         cfg = resolve_config(model, config, knob, resolution)
         hwp = _hardware(hw, sets)
         wl = workloads.lower(cfg)
-        acc = Accelerator(hwp)
+        acc = Accelerator.for_process(hwp)
         acc.sync = sync.value
         handle = load_program(acc, cfg)
         a0 = acc.activations

@@ -48,7 +48,7 @@ def class_costs(config_id: str, preset: str, cache: Path) -> dict[str, dict[str,
     cfg = workloads.parse_config(config_id)
     wl = workloads.lower(cfg)
     cls = {l.name: op_class5(l) for l in wl.layers}
-    acc = Accelerator(load_preset(preset))
+    acc = Accelerator.for_process(load_preset(preset))
     r = acc.run(load_program(acc, cfg))
     out = {c: {"macs": 0.0, "time_s": 0.0, "energy_j": 0.0} for c in OP_CLASSES5 + ("non_mac",)}
     for l in wl.layers:

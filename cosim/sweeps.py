@@ -545,7 +545,7 @@ def _simulate_point(coords: Mapping[str, Any]) -> dict[str, Any]:
 
     cfg = _config_of(coords)
     hw = _hardware_of(coords)
-    acc = Accelerator(hw)
+    acc = Accelerator.for_process(hw)
     r = acc.run(load_program(acc, cfg))
     a = accuracy_of(cfg)
     row = {**hardware_columns(hw), "config": cfg.id, "latency_s": r.latency_s, "energy_j": r.energy_j,
@@ -665,7 +665,7 @@ def warm_up() -> str:
     import workloads
     from accelerator.model import Accelerator
 
-    Accelerator()
+    Accelerator.for_process()
     workloads.lower(workloads.make_config("segformer-b0", resolution="64x64"))  # the IR cache (torch if cold)
     return f"{os.getpid()}"
 

@@ -372,7 +372,7 @@ def acc():
     from accelerator.model import Accelerator
     from accelerator.presets import DEFAULT_PRESET, load_preset
 
-    return Accelerator(load_preset(DEFAULT_PRESET))
+    return Accelerator.for_process(load_preset(DEFAULT_PRESET))
 
 
 def assert_runs_consistently(acc, full_cfg: Config, reduced: list[Config]) -> None:

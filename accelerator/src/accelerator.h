@@ -59,6 +59,10 @@ class Accelerator : public sc_core::sc_module, public Model {
         if (busy()) throw std::runtime_error("dynvit: reconfigure needs an idle accelerator");
         for (const auto& kv : core.jobs)
             if (kv.second->suspended) throw std::runtime_error("dynvit: reconfigure needs no preempted inference");
+        // it frees every program: refused while a job not yet released still points to one
+        if (!core.jobs.empty())
+            throw std::runtime_error("dynvit: reconfigure refused: " + std::to_string(core.jobs.size()) +
+                                     " job(s) not yet released still reference programs (release them first)");
         check_hw(hw);
         core.hw = hw;
         core.rt.clock_hz = hw.clock_hz;
@@ -101,6 +105,14 @@ class Accelerator : public sc_core::sc_module, public Model {
         require(size == n_layers * NUM_FIELDS, "load_program: " + std::to_string(size) + " values for " +
                 std::to_string(n_layers) + " layers of " + std::to_string(NUM_FIELDS) + " fields");
         for (int64_t i = 0; i < n_layers; ++i) check_layer(data + i * NUM_FIELDS, i);
+        // replacing a program frees the old one: refused while a job not yet released points to it
+        auto old = core.programs.find(pid);
+        if (old != core.programs.end())
+            for (const auto& kv : core.jobs)
+                if (kv.second->prog == old->second.get())
+                    throw std::runtime_error("dynvit: load_program refused: program " + std::to_string(pid) +
+                                             " is referenced by job " + std::to_string(kv.first) +
+                                             ", not yet released");
         auto p = std::make_unique<Program>();
         p->id = pid;
         p->n_layers = n_layers;
