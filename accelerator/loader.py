@@ -48,6 +48,7 @@ from pathlib import Path
 
 from vocab.cache import CacheInputs
 from vocab.errors import UserError
+from vocab.paths import cache_dir
 from vocab.progress import first_use
 
 SRC_DIR = Path(__file__).resolve().parent / "src"
@@ -205,7 +206,7 @@ def build_shim(install: SystemCInstall) -> Path:
     One C function of C linkage: any compiler builds the same thing, so the key has no
     compiler in it and a cached shim serves a process that has none."""
     key = SHIM_INPUTS.key(16, source=_SHIM_SOURCE, library=str(install.library), version=install.version)
-    out = SHIM_INPUTS.dir / f"sc_main_shim-{key}.so"
+    out = cache_dir() / f"sc_main_shim-{key}.so"  # at the top of the cache folder, beside every kind
     if out.exists():
         return out
     try:

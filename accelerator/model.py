@@ -116,6 +116,7 @@ class InferenceResult:
     counter_names: tuple[str, ...] = COUNTER_NAMES
     # kernel activations per layer (depends on the sync mode, unlike every counter)
     layer_activations: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    layer_op_classes: tuple[str, ...] = ()  # workloads.ir.Layer.op_class of each layer
 
     def counter(self, name: str) -> np.ndarray:
         return self.counters[:, _C[name]]
@@ -201,18 +202,21 @@ class InferenceResult:
         }
 
     def layer_table(self) -> list[dict[str, Any]]:
-        """One dict per layer: name, op, every counter, latency, energy by component."""
-        rows = []
-        lat = self.layer_latency_s
-        roof = self.roofline_layer_s
-        for i, (n, op) in enumerate(zip(self.layer_names, self.layer_ops)):
-            r = {"layer": i, "name": n, "op": op}
-            r.update({c: int(v) for c, v in zip(self.counter_names, self.counters[i])})
-            r["latency_s"] = float(lat[i])
-            r["roofline_s"] = float(roof[i])
-            r.update({f"energy_{k}_j": float(v[i]) for k, v in self.energy.items()})
-            rows.append(r)
-        return rows
+        """One dict per layer (what `cosim simulate` prints and its ``--json`` gives): name, op,
+        op class, useful and issued MACs, start (from the inference's start), latency, ratio to
+        the roofline, DRAM bytes, energy, tiles, kernel activations."""
+        c = {n: self.counter(n) for n in ("macs_useful", "macs_issued", "start_ps", "dram_read_bytes",
+                                          "dram_write_bytes", "tiles")}
+        lat, roof, energy = self.layer_latency_s, self.layer_roofline_ratio, self.layer_energy_j
+        classes = self.layer_op_classes or ("",) * self.n_layers
+        return [
+            {"name": n, "op": op, "op_class": classes[i], "macs": int(c["macs_useful"][i]),
+             "macs_issued": int(c["macs_issued"][i]), "start_s": float(c["start_ps"][i] - self.start_ps) * S_PER_PS,
+             "latency_s": float(lat[i]), "roofline_ratio": float(roof[i]),
+             "dram_bytes": int(c["dram_read_bytes"][i] + c["dram_write_bytes"][i]),
+             "energy_j": float(energy[i]), "tiles": int(c["tiles"][i]), "activations": int(self.layer_activations[i])}
+            for i, (n, op) in enumerate(zip(self.layer_names, self.layer_ops))
+        ]
 
 
 _INSTANCE: "Accelerator | None" = None
@@ -541,7 +545,7 @@ class Accelerator:
             end_ps=c.end_ps, aborted=c.aborted, layers_done=info["layers_done"], energy=energy,
             roofline_layer_s=roof, peak_macs_per_s=peak, dram_bytes_per_s=bw,
             peak_macs_per_cycle=int(hw.peak_macs_per_cycle), hw_name=hw.name,
-            layer_activations=info["activations"],
+            layer_activations=info["activations"], layer_op_classes=tuple(l.op_class for l in h.layers),
         )
         return check_result(r)  # the one place every result is made: no impossible number leaves it
 

@@ -32,12 +32,12 @@ def _trace_guard(fn):
 
 
 def claim_report_files(folder: str, trace: str):
-    """The writer lock on every file a report writes, held while it is written."""
+    """The writer lock on every file a report writes, held while it is written (the figures
+    are claimed by `traces.style.save` itself, each while it is written: a second claim of one
+    from this process would be refused as another run's)."""
     from traces.output import claim_files
-    from traces.report import FIGURES
 
-    names = ("summary.csv", "summary.json", "config_counts.csv", *FIGURES,
-             *(os.path.splitext(f)[0] + ".svg" for f in FIGURES), "report.md", "index.html")
+    names = ("summary.csv", "summary.json", "config_counts.csv", "report.md", "index.html")
     return claim_files([os.path.join(folder, n) for n in names], inputs=[trace], what="report file")
 
 

@@ -43,11 +43,6 @@ class Frame:
     preemptions: int = 0
     isolated_ps: int = -1
 
-    @property
-    def missed(self) -> bool:
-        """Run but finished after its deadline, or aborted at it."""
-        return (self.end_ps >= 0 and self.end_ps > self.deadline_ps) or self.aborted
-
 
 @dataclass(frozen=True)
 class At:

@@ -94,7 +94,7 @@ def slot_values(knob: Knob, ctx: dict) -> list[list]:
         lo, hi = allowed
         step = knob.step(ctx) if knob.step else 1
         return [[v for v in range(lo, hi + 1) if v % step == 0]]
-    if knob.kind in ("per_stage", "float_per_stage"):
+    if knob.kind == "per_stage":
         steps = knob.step(ctx) if knob.step else [1] * len(allowed)
         out = []
         for rng, st in zip(allowed, steps):
