@@ -98,6 +98,18 @@ def test_programs_are_cached_by_content(acc):
     assert acc.load(list(a), config="same-name") is ha
 
 
+def test_layer_table_is_the_per_layer_view_of_the_result(base):
+    """The one definition of the per-layer rows (`cosim simulate` prints and --json gives them)."""
+    rows = base.layer_table()
+    wl = block()
+    assert [r["name"] for r in rows] == [l.name for l in wl.layers]
+    assert [r["op_class"] for r in rows] == [l.op_class for l in wl.layers]
+    assert sum(r["macs"] for r in rows) == base.macs and sum(r["dram_bytes"] for r in rows) == base.dram_bytes
+    assert sum(r["energy_j"] for r in rows) == pytest.approx(base.energy_j, rel=1e-12)
+    assert rows[0]["start_s"] >= 0 and all(r["latency_s"] > 0 and r["roofline_ratio"] >= 1 - 1e-9 for r in rows)
+    assert [r["tiles"] for r in rows] == base.counter("tiles").tolist()
+
+
 def test_a_new_user_gets_full_resources(acc):
     """Accelerator.for_process(hw) returns the process's one model at full resources, not at what an earlier
     user left set (tests sharing a worker process ran slower at 'full' resources before)."""
