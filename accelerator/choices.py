@@ -2,43 +2,32 @@
 
 ``<cache dir>/mappings/<key>.jsonl`` per hardware point, appended (concurrent processes only
 add lines; one short line per write does not interleave). What invalidates it, in one line:
-`KEY_INPUTS` -- the hardware parameters and every source that decides a choice. An entry
+`INPUTS` (``vocab.cache``) -- the hardware parameters and every source that decides a choice. An entry
 that does not parse or that the mapper's check rejects is ignored (and mapped again).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable
 
-from vocab.paths import cache_dir
+from vocab.cache import CacheInputs
 
-__all__ = ["ChoiceStore", "KEY_INPUTS", "store_path"]
+__all__ = ["ChoiceStore", "INPUTS", "store_path"]
 
-_ROOT = Path(__file__).parent
-# what a choice depends on besides the hardware: the search and cost model, the energy tables,
-# and the simulator that ranks the finalists
-KEY_INPUTS: tuple[str, ...] = ("*.py", "data/*.yaml", "src/*")
-
-
-@lru_cache(maxsize=1)
-def _sources_hash() -> str:
-    h = hashlib.sha256()
-    for p in sorted(p for pattern in KEY_INPUTS for p in _ROOT.glob(pattern)):
-        h.update(p.name.encode() + b"\0" + p.read_bytes())
-    return h.hexdigest()
+#: What a choice depends on besides the hardware: the search and cost model, the energy tables,
+#: the simulator that ranks the finalists, and the ground package they all import.
+INPUTS = CacheInputs("mappings", files=("vocab/*.py", "accelerator/*.py", "accelerator/data/*.yaml", "accelerator/src/*"),
+                     params=("hw",))
 
 
 def store_path(hw) -> Path | None:
     """The file of ``hw``'s choices (None: ``DYNVIT_MAPPING_CACHE=0`` keeps them in memory)."""
     if os.environ.get("DYNVIT_MAPPING_CACHE", "1") == "0":
         return None
-    key = hashlib.sha256((_sources_hash() + json.dumps(hw.to_dict(), sort_keys=True)).encode()).hexdigest()[:24]
-    return cache_dir("mappings") / f"{key}.jsonl"
+    return INPUTS.dir / f"{INPUTS.key(hw=hw.to_dict())}.jsonl"
 
 
 class ChoiceStore:

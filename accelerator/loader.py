@@ -5,8 +5,8 @@ The model is compiled once into a shared library and loaded with a thin declarat
 so that cling never parses the SystemC headers (about 2 s per process). The library is
 built by the system C++ compiler from ``src/model.cpp`` and the headers that
 `accelerator.codegen` generates, with the flags cling would use, and cached in
-``vocab.paths.cache_dir("build")`` under a hash of the sources, the generated headers,
-the compiler, the CPU, the SystemC library and the flags. Without a compiler, or if the
+``vocab.paths.cache_dir("build")`` under a key of `MODEL_INPUTS`: the sources, the generated
+headers, the compiler, the CPU, the SystemC library and the flags. Without a compiler, or if the
 build fails, a one-line warning says why and the model is JIT-compiled by cppyy instead:
 the reference path, which ``DYNVIT_SYSTEMC_BUILD=jit`` selects explicitly
 (``compiled``: never fall back; ``auto``, the default: compiled, else JIT).
@@ -16,7 +16,7 @@ Platform facts this module encodes (see ``DESIGN.md``):
 * ``libsystemc.so`` refers to ``sc_main`` and will not load without it, and symbols
   that cling JIT-defines are invisible to ``dlopen``. A tiny compiled shim that
   defines ``sc_main`` is built once with the system C++ compiler into a per-user
-  cache directory (keyed by a hash of its source and the library) and loaded with
+  cache directory (keyed by `SHIM_INPUTS`: its source and the library) and loaded with
   ``RTLD_GLOBAL`` before the library.
 * The SystemC headers check the C++ standard the library was built with through
   the exported symbol ``sc_core::sc_api_version_<ver>_cxx<std>``; the compiler and
@@ -46,11 +46,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from vocab.cache import CacheInputs
 from vocab.errors import UserError
 from vocab.paths import cache_dir
 from vocab.progress import first_use
 
 SRC_DIR = Path(__file__).resolve().parent / "src"
+# The sc_main shim (one C function of C linkage: no compiler in its key), in one line.
+SHIM_INPUTS = CacheInputs("shim", params=("source", "library", "version"))
 # The one header that includes every C++ source of the model, in dependency order.
 TOP_HEADER = "dynvit.h"
 
@@ -202,8 +205,8 @@ def build_shim(install: SystemCInstall) -> Path:
 
     One C function of C linkage: any compiler builds the same thing, so the key has no
     compiler in it and a cached shim serves a process that has none."""
-    key = hashlib.sha256("\0".join([_SHIM_SOURCE, str(install.library), install.version]).encode()).hexdigest()[:16]
-    out = cache_dir() / f"sc_main_shim-{key}.so"
+    key = SHIM_INPUTS.key(16, source=_SHIM_SOURCE, library=str(install.library), version=install.version)
+    out = cache_dir() / f"sc_main_shim-{key}.so"  # at the top of the cache folder, beside every kind
     if out.exists():
         return out
     try:
@@ -223,9 +226,15 @@ def build_shim(install: SystemCInstall) -> Path:
 
 
 # -- the compiled model ---------------------------------------------------------------------
+#: What invalidates the compiled model, in one line (``vocab.cache``; ``generated``: the digest of
+#: the headers `accelerator.codegen` writes).
+MODEL_INPUTS = CacheInputs("build", files=("accelerator/src/*.h", "accelerator/src/*.cpp"),
+                           params=("generated", "compiler", "cpu", "systemc", "flags"))
+
+
 def model_sources() -> list[Path]:
     """Every hand-written C++ file of the model (headers and the translation unit)."""
-    return sorted(p for p in SRC_DIR.iterdir() if p.suffix in (".h", ".cpp"))
+    return MODEL_INPUTS.paths()
 
 
 def _compiler_identity(cxx: str) -> str:
@@ -257,18 +266,14 @@ def model_flags(install: SystemCInstall) -> list[str]:
 
 
 def model_build_key(install: SystemCInstall, cxx: str, generated: dict[str, str] | None = None) -> str:
-    """Hash of everything the compiled model depends on: sources, generated headers, the
-    compiler and its version, the CPU, the SystemC library (path, version, standard), the flags."""
-    h = hashlib.sha256()
-    for p in model_sources():
-        h.update(p.name.encode() + b"\0" + p.read_bytes() + b"\0")
+    """The compiled model's key over `MODEL_INPUTS`: sources, generated headers, the compiler and
+    its version, the CPU, the SystemC library (path, version, standard), the flags."""
     from . import codegen  # imports the parameters and the program encoding: only when a key is needed
 
-    h.update(codegen.digest(generated).encode())
-    for part in (_compiler_identity(cxx), _cpu_identity(), str(install.library), install.version,
-                 str(install.cplusplus), str(install.include_dir), *model_flags(install)):
-        h.update(part.encode() + b"\0")
-    return h.hexdigest()[:16]
+    return MODEL_INPUTS.key(16, generated=codegen.digest(generated), compiler=_compiler_identity(cxx),
+                            cpu=_cpu_identity(), systemc=[str(install.library), install.version,
+                                                          str(install.cplusplus), str(install.include_dir)],
+                            flags=model_flags(install))
 
 
 def _digest_file(path: Path) -> str:
@@ -308,7 +313,7 @@ def build_model(install: SystemCInstall, gen_dir: Path) -> Path:
     not match its recorded digest (damaged, truncated) is rebuilt."""
     cxx = _compiler()
     key = model_build_key(install, cxx, {p.name: p.read_text() for p in gen_dir.glob("*.h")})
-    root = cache_dir("build")
+    root = MODEL_INPUTS.dir
     lib = root / f"dynvit-model-{key}.so"
     if _intact(lib):
         return lib

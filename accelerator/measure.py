@@ -126,7 +126,7 @@ def _serve() -> None:
         except EOFError:
             return
         try:
-            acc = Accelerator(hw)
+            acc = Accelerator.for_process(hw)
             r = acc.run(acc.load(list(layers), mappings=list(mappings)))
             _send(out, (True, (np.asarray(r.layer_latency_s, dtype=np.float64),
                                np.asarray(r.layer_energy_j, dtype=np.float64))))

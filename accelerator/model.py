@@ -1,7 +1,7 @@
 """The accelerator as seen from Python: one SystemC model per process, driven in time.
 
-    acc = Accelerator(load_preset("simba-like"))
-    h = acc.load(workload)                  # map + send the layer program to C++ (cached)
+    acc = Accelerator.for_process(load_preset("simba-like"))
+    h = acc.load(workload)                  # map + send the layer program to C++ (cached by content)
     h = acc.load(reduced, reference=full)   # a dynamic configuration: the full model's mapping
     acc.submit(h, tag="frame-0")
     done = acc.run_until(t_ps)              # advance SystemC; returns early at a completion
@@ -15,10 +15,11 @@ so the call returns at exactly that time with the completion. Runtime resources
 (``set_resources``) and ``abort()`` apply from the current instant; the model picks them
 up at the next tile boundary.
 
-A SystemC kernel elaborates once per process, so there is one `Accelerator` per process:
-constructing it again returns the same object; with other `HardwareParams` the idle model
-is re-targeted to them (no parameter shapes the module hierarchy), so one process can run
-several hardware points one after another.
+A SystemC kernel elaborates once per process, so there is one `Accelerator` per process,
+obtained (and re-targeted) explicitly with `Accelerator.for_process(hw)`: with other
+`HardwareParams` the idle model takes them (no parameter shapes the module hierarchy), so one
+process can run several hardware points one after another. ``Accelerator(hw)`` is refused: a
+constructor that returns a shared object and changes it for every other holder is a trap.
 """
 
 from __future__ import annotations
@@ -115,6 +116,7 @@ class InferenceResult:
     counter_names: tuple[str, ...] = COUNTER_NAMES
     # kernel activations per layer (depends on the sync mode, unlike every counter)
     layer_activations: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    layer_op_classes: tuple[str, ...] = ()  # workloads.ir.Layer.op_class of each layer
 
     def counter(self, name: str) -> np.ndarray:
         return self.counters[:, _C[name]]
@@ -200,18 +202,21 @@ class InferenceResult:
         }
 
     def layer_table(self) -> list[dict[str, Any]]:
-        """One dict per layer: name, op, every counter, latency, energy by component."""
-        rows = []
-        lat = self.layer_latency_s
-        roof = self.roofline_layer_s
-        for i, (n, op) in enumerate(zip(self.layer_names, self.layer_ops)):
-            r = {"layer": i, "name": n, "op": op}
-            r.update({c: int(v) for c, v in zip(self.counter_names, self.counters[i])})
-            r["latency_s"] = float(lat[i])
-            r["roofline_s"] = float(roof[i])
-            r.update({f"energy_{k}_j": float(v[i]) for k, v in self.energy.items()})
-            rows.append(r)
-        return rows
+        """One dict per layer (what `cosim simulate` prints and its ``--json`` gives): name, op,
+        op class, useful and issued MACs, start (from the inference's start), latency, ratio to
+        the roofline, DRAM bytes, energy, tiles, kernel activations."""
+        c = {n: self.counter(n) for n in ("macs_useful", "macs_issued", "start_ps", "dram_read_bytes",
+                                          "dram_write_bytes", "tiles")}
+        lat, roof, energy = self.layer_latency_s, self.layer_roofline_ratio, self.layer_energy_j
+        classes = self.layer_op_classes or ("",) * self.n_layers
+        return [
+            {"name": n, "op": op, "op_class": classes[i], "macs": int(c["macs_useful"][i]),
+             "macs_issued": int(c["macs_issued"][i]), "start_s": float(c["start_ps"][i] - self.start_ps) * S_PER_PS,
+             "latency_s": float(lat[i]), "roofline_ratio": float(roof[i]),
+             "dram_bytes": int(c["dram_read_bytes"][i] + c["dram_write_bytes"][i]),
+             "energy_j": float(energy[i]), "tiles": int(c["tiles"][i]), "activations": int(self.layer_activations[i])}
+            for i, (n, op) in enumerate(zip(self.layer_names, self.layer_ops))
+        ]
 
 
 _INSTANCE: "Accelerator | None" = None
@@ -225,19 +230,28 @@ def _hw_config(ns, hw: HardwareParams):
 class Accelerator:
     """The SystemC accelerator of this process (see the module docstring)."""
 
-    def __new__(cls, hw: HardwareParams | None = None, **kw):
+    def __new__(cls, *args, **kw):
+        raise TypeError("Accelerator(hw) is not a constructor: a process has one SystemC model; "
+                        "use Accelerator.for_process(hw), which re-targets that one model to hw")
+
+    @classmethod
+    def for_process(cls, hw: HardwareParams | None = None) -> "Accelerator":
+        """The process's one SystemC model, set to ``hw`` (default: `HardwareParams.default()`).
+
+        Elaborated on first use. Later: with other parameters the idle model is re-targeted
+        (its programs dropped; refused while inferences are queued, running or preempted);
+        with the same parameters an idle model is reset to full resources, whatever an
+        earlier user left set. Every holder of the model sees these changes: there is one."""
         global _INSTANCE
         hw = hw if hw is not None else HardwareParams.default()
         if _INSTANCE is not None:
             if _INSTANCE.hw != hw:
                 _INSTANCE._retarget(hw)
             elif not (_INSTANCE.busy or _INSTANCE._jobs):
-                # a new user of the process's model gets it as a fresh one would be: at full
-                # resources, whatever an earlier user left set
                 _INSTANCE.set_resources(RuntimeResources.full(hw))
                 _INSTANCE.reset_partitions()
             return _INSTANCE
-        self = super().__new__(cls)
+        self = object.__new__(cls)
         self._init(hw)
         _INSTANCE = self
         return self
@@ -264,9 +278,6 @@ class Accelerator:
         self._time_ok.clear()
         self._done.clear()
         self._resources = RuntimeResources.full(hw)
-
-    def __init__(self, hw: HardwareParams | None = None) -> None:  # state is set up in __new__ once
-        pass
 
     def _init(self, hw: HardwareParams) -> None:
         from . import loader
@@ -295,7 +306,8 @@ class Accelerator:
     def load(self, workload: Workload | Sequence[Layer], config: str | None = None,
              mappings: Sequence[Mapping] | None = None,
              reference: "Workload | Sequence[Layer] | ProgramHandle | None" = None) -> ProgramHandle:
-        """Map a workload and load its layer program into the model (cached by config id).
+        """Map a workload and load its layer program into the model (cached by content: the
+        names and the layers, and the reference's).
 
         ``reference``: the FULL configuration of a dynamic model (its Workload, its layers, or
         its loaded ProgramHandle). The model is then mapped once, for the reference, and this
@@ -311,11 +323,11 @@ class Accelerator:
         if isinstance(workload, Workload):
             layers = tuple(workload.layers)
             model, cfg = workload.model, workload.config
-            key = ("wl", model, cfg, tuple(workload.resolution), len(layers), workload.total_macs)
         else:
             layers = tuple(workload)
             model, cfg = "", config or ""
-            key = ("layers", cfg, hash(layers)) if config is None else ("layers", cfg, len(layers))
+        # by content: the layers themselves (equal name and length is not the same program)
+        key = ("program", model, cfg, layers)
         if mappings is not None:
             if len(mappings) != len(layers):
                 raise ValueError(f"{len(mappings)} mappings for {len(layers)} layers")
@@ -351,12 +363,8 @@ class Accelerator:
             if reference.key[0] == "explicit":
                 return reference.layers, reference.mappings, reference.key
             return reference.layers, reference.mappings, ("ref",) + reference.key
-        if isinstance(reference, Workload):
-            layers = tuple(reference.layers)
-            return layers, None, ("ref", "wl", reference.model, reference.config, tuple(reference.resolution),
-                                  len(layers), reference.total_macs)
-        layers = tuple(reference)
-        return layers, None, ("ref", "layers", hash(layers))
+        layers = tuple(reference.layers if isinstance(reference, Workload) else reference)
+        return layers, None, ("ref", layers)
 
     # -- requests --------------------------------------------------------------------------
     def submit(self, handle: ProgramHandle, tag: Hashable = None, partition: int = 0) -> Hashable:
@@ -570,7 +578,7 @@ class Accelerator:
             end_ps=c.end_ps, aborted=c.aborted, layers_done=info["layers_done"], energy=energy,
             roofline_layer_s=roof, peak_macs_per_s=peak, dram_bytes_per_s=bw,
             peak_macs_per_cycle=int(hw.peak_macs_per_cycle), hw_name=hw.name,
-            layer_activations=info["activations"],
+            layer_activations=info["activations"], layer_op_classes=tuple(l.op_class for l in h.layers),
         )
         return check_result(r)  # the one place every result is made: no impossible number leaves it
 

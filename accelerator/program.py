@@ -30,7 +30,7 @@ PROGRAM_FIELD_DECLS: tuple[tuple[str, str], ...] = (
     ("Q_t", "F_QT"), ("pes_k", "F_PK"), ("pes_p", "F_PP"), ("order0", "F_ORD0"), ("order1", "F_ORD1"),
     ("order2", "F_ORD2"), ("order3", "F_ORD3"), ("order4", "F_ORD4"), ("weights_resident", "F_WRES"),
     ("inputs_resident", "F_IRES"), ("elements", "F_ELEMS"), ("in_elements", "F_IN_ELEMS"), ("E_t", "F_ET"),
-    ("macs", "F_MACS"), ("accum_entries", "F_AENT"),
+    ("accum_entries", "F_AENT"),
 )
 PROGRAM_FIELDS: tuple[str, ...] = tuple(n for n, _ in PROGRAM_FIELD_DECLS)
 FIELD = {n: i for i, n in enumerate(PROGRAM_FIELDS)}
@@ -70,7 +70,6 @@ def encode_program(layers: Sequence[Layer], mappings: Sequence, hw) -> np.ndarra
                 row[FIELD[f"order{j}"]] = DIMS.index(dim)
             row[FIELD["weights_resident"]] = int(m.weights_resident)
             row[FIELD["inputs_resident"]] = int(m.inputs_resident)
-            row[FIELD["macs"]] = l.macs
         else:
             row[FIELD["kind"]] = KIND_PPU
             row[FIELD["passes"]] = m.passes

@@ -24,7 +24,7 @@ def main() -> None:
           f"{'util':>7}{'TOPS/mm2':>10}")
     for name in list_presets():
         hw = load_preset(name).replace(technology_nm=16)
-        acc = Accelerator(hw)
+        acc = Accelerator.for_process(hw)
         area = area_mm2(hw)["total"]
         for cid in models:
             wl = workloads.lower(workloads.parse_config(cid))

@@ -86,7 +86,7 @@ def phases_child() -> None:
     lap("IR (disk cache)")
     from accelerator.model import Accelerator
     lap("import accelerator (numpy, cost model)")
-    acc = Accelerator(hw)
+    acc = Accelerator.for_process(hw)
     lap("SystemC model: load + JIT (cppyy)")
     from cosim.programs import load_program
     h = load_program(acc, cfg)
@@ -131,7 +131,7 @@ def kernel(runs: int) -> dict:
 
     hw = load_preset(DEFAULT_PRESET)
     wl, what = segformer_b2()
-    acc = Accelerator(hw)
+    acc = Accelerator.for_process(hw)
     h = acc.load(wl)
     acc.run(h)
     acc.sync = "tile"

@@ -70,7 +70,7 @@ def main() -> None:
     res: dict[str, dict] = {}
     for p in presets:
         hw = load_preset(p)
-        acc = Accelerator(hw)
+        acc = Accelerator.for_process(hw)
         rows = {k: [run(acc, c) for c in v] for k, v in sweeps.items()}
         res[p] = {"hw": hw, "b2": rows, "ofa": [run(acc, c) for c in ofa]}
     print(f"{n_cfg} SegFormer-B2 configurations + {len(ofa)} OFA sub-nets on {len(presets)} presets "

@@ -59,7 +59,7 @@ def _simulate(rows: list[dict], hw_name: str) -> None:
     from .system import load_program
 
     hw = load_preset(hw_name)
-    acc = Accelerator(hw)
+    acc = Accelerator.for_process(hw)
     cfgs = {r["config"]: workloads.parse_config(r["config"]) for r in rows}
     programs: dict = {}
 

@@ -116,7 +116,7 @@ def run_inference(cfg: Any, hw: Any) -> Any:
 
     from .programs import load_program
 
-    acc = Accelerator(hw)
+    acc = Accelerator.for_process(hw)
     return acc.run(load_program(acc, cfg))
 
 
@@ -124,4 +124,4 @@ def elaborate() -> None:
     """Elaborate this process's SystemC model (imports and JIT paid once, e.g. per sweep worker)."""
     from accelerator.model import Accelerator
 
-    Accelerator()
+    Accelerator.for_process()

@@ -16,11 +16,36 @@ import math
 from typing import Any, Callable
 
 import simpy
-from simpy.events import URGENT
 
 from host.port import Outcome
+from vocab.errors import UserError
 
 HORIZON_PS = 10**15  # one SystemC step when the host has no pending event (1000 s)
+
+#: The SimPy major version whose internals `trigger_at` uses (pyproject.toml pins the same).
+SIMPY_SUPPORTED_MAJOR = 4
+
+
+def check_simpy(installed: str | None = None) -> None:
+    """Refuse a SimPy whose internals `trigger_at` was not tested with (one clear line)."""
+    installed = simpy.__version__ if installed is None else installed
+    major = installed.split(".")[0]
+    if major != str(SIMPY_SUPPORTED_MAJOR):
+        raise UserError(f"simpy {installed} is installed; the co-simulation bridge supports simpy "
+                        f"{SIMPY_SUPPORTED_MAJOR}.x (pip install 'simpy>={SIMPY_SUPPORTED_MAJOR}.1,<"
+                        f"{SIMPY_SUPPORTED_MAJOR + 1}')")
+
+
+def trigger_at(env: simpy.Environment, ev: simpy.Event, value: Any, delay: int) -> None:
+    """Succeed ``ev`` with ``value`` at ``delay`` from now, ahead of the other events of that
+    instant. SimPy's public ``succeed()`` schedules at once; a completion that SystemC reports
+    for a later instant needs a delay. The one place the bridge uses SimPy internals (the
+    event's ``_ok``/``_value`` and the ``URGENT`` priority): checked by `check_simpy`."""
+    from simpy.events import URGENT
+
+    ev._ok = True
+    ev._value = value
+    env.schedule(ev, URGENT, delay)
 
 
 class CoSimEnvironment(simpy.Environment):
@@ -45,6 +70,7 @@ class Bridge:
     """Implements the host's `AcceleratorPort` on the SystemC accelerator."""
 
     def __init__(self, accelerator: Any, hw: Any, program_of: Callable[[str], Any], reuse: Any = None) -> None:
+        check_simpy()
         self.acc = accelerator
         self.hw = hw
         self.program_of = program_of  # config id -> loaded program handle
@@ -116,9 +142,7 @@ class Bridge:
 
     def _fire(self, ev: Any, out: Outcome, end_ps: int) -> None:
         self.running = None
-        ev._ok = True
-        ev._value = out
-        self.env.schedule(ev, URGENT, end_ps - self.env.now)
+        trigger_at(self.env, ev, out, end_ps - self.env.now)
 
     # ---- the port ------------------------------------------------------------
     def submit(self, config_id: str, tag: int) -> simpy.Event:

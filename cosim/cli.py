@@ -157,17 +157,14 @@ def simulate(
     import time
 
     def go():
-        import workloads
         from accelerator.area import area_mm2
         from accelerator.model import Accelerator
-        from vocab.units import S_PER_PS
 
         from .programs import load_program
 
         cfg = resolve_config(model, config, knob, resolution)
         hwp = _hardware(hw, sets)
-        wl = workloads.lower(cfg)
-        acc = Accelerator(hwp)
+        acc = Accelerator.for_process(hwp)
         acc.sync = sync.value
         handle = load_program(acc, cfg)
         a0 = acc.activations
@@ -178,15 +175,7 @@ def simulate(
         activations = int(r.layer_activations.sum())  # the inference's: the sum over its layers
         tiles = int(r.counter("tiles").sum())
         area = area_mm2(hwp)
-        layers = [
-            {"name": l.name, "op": l.op, "op_class": l.op_class, "macs": int(r.counter("macs_useful")[i]),
-             "macs_issued": int(r.counter("macs_issued")[i]), "start_s": float(r.counter("start_ps")[i] - r.start_ps) * S_PER_PS,
-             "latency_s": float(r.layer_latency_s[i]), "roofline_ratio": float(r.layer_roofline_ratio[i]),
-             "dram_bytes": int(r.counter("dram_read_bytes")[i] + r.counter("dram_write_bytes")[i]),
-             "energy_j": float(r.layer_energy_j[i]), "tiles": int(r.counter("tiles")[i]),
-             "activations": int(r.layer_activations[i])}
-            for i, l in enumerate(wl.layers)
-        ]
+        layers = r.layer_table()
         out = {
             "model": cfg.name, "config": cfg.id, "hardware": hwp.name, "hardware_overrides": hwp.overrides, "latency_s": r.latency_s, "energy_j": r.energy_j,
             "energy_breakdown_j": r.energy_by_component, "macs": r.macs, "macs_issued": r.macs_issued,

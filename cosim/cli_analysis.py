@@ -32,7 +32,8 @@ def _trace_guard(fn):
 
 
 def claim_report_files(folder: str, trace: str):
-    """The writer lock on every file a report writes, held while it is written."""
+    """The writer lock on every file a report writes, held while it is written (figures too:
+    `traces.style.save` only writes each whole, it claims nothing)."""
     from traces.output import claim_files
     from traces.report import FIGURES
 

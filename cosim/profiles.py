@@ -3,53 +3,58 @@
 For each candidate configuration and each resource level the host will see,
 one standalone inference runs on the same SystemC accelerator; its latency and
 energy become the governor's prediction. Results are cached in
-``$DYNVIT_CACHE_DIR`` (default ``~/.cache/dynvit-cosim``) under a key that hashes
-the hardware parameters, the configuration, the level and the source of the
-model (C++ and Python of `accelerator/` and `workloads/`), so any change to the
-model invalidates them.
+``$DYNVIT_CACHE_DIR`` (default ``~/.cache/dynvit-cosim``) under a key of the inputs
+declared in `INPUTS` (the hardware parameters, the configuration, the sources of the
+model and of the resource mapping); within an entry, by the settings of each level.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import warnings
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from host.profile import ProfileTable, ResourceLevel
-from vocab.paths import atomic_write_text, cache_dir as shared_cache_dir
+from vocab.cache import CacheInputs
+from vocab.paths import atomic_write_text
 from vocab.progress import first_use
 
 from .bridge import resource_settings
 
 
+#: Every source that determines a measured latency or energy: the model (C++, Python, data) and
+#: the IR it runs, the ground package they share, and how a resource level becomes the
+#: accelerator's settings (`resource_settings`, in the bridge) and is measured (this module).
+MODEL_SOURCES = ("vocab/**/*.py", "accelerator/**/*.py", "accelerator/**/*.h", "accelerator/**/*.cpp",
+                 "accelerator/**/*.yaml", "workloads/**/*.py", "workloads/**/*.yaml")
+#: What invalidates a profile, in one line (``vocab.cache``). Within an entry each measurement is
+#: keyed by the accelerator settings its level gives (`level_settings`), so a change of
+#: `resource_settings` never reuses a measurement made under other settings.
+INPUTS = CacheInputs("profiles", files=MODEL_SOURCES + ("cosim/bridge.py", "cosim/profiles.py"), params=("hw", "config"))
+
+
 def cache_dir() -> Path:
-    return shared_cache_dir("profiles")
+    return INPUTS.dir
 
 
-@lru_cache(maxsize=1)
 def model_version() -> str:
-    """Hash of every source file that determines a measured latency or energy."""
-    import accelerator
-    import vocab
-    import workloads
-
-    h = hashlib.sha256()
-    for pkg in (vocab, accelerator, workloads):  # vocab: the counters, components and units they share
-        root = Path(pkg.__file__).parent
-        for p in sorted(root.rglob("*")):
-            if p.suffix in (".py", ".h", ".cpp", ".yaml") and "__pycache__" not in p.parts:
-                h.update(str(p.relative_to(root)).encode())
-                h.update(p.read_bytes())
-    return h.hexdigest()[:16]
+    """Hash of every source file that determines a measured latency or energy (16 hex digits;
+    also part of sweep-point and reproduction keys)."""
+    return INPUTS.files_digest()[:16]
 
 
-def _key(hw_dict: dict, config: str) -> str:
-    blob = json.dumps({"hw": hw_dict, "config": config, "model": model_version()}, sort_keys=True)
-    return hashlib.sha256(blob.encode()).hexdigest()[:24]
+def level_settings(hw: Any, lv: ResourceLevel) -> dict[str, float | int]:
+    """The accelerator's runtime settings at a resource level (`resource_settings` of each resource)."""
+    settings: dict = {}
+    for name, value in zip(ResourceLevel._fields, lv):
+        settings.update(resource_settings(hw, name, value))
+    return settings
+
+
+def _entry(hw: Any, lv: ResourceLevel) -> str:
+    return json.dumps(level_settings(hw, lv), sort_keys=True)
 
 
 def measure(
@@ -66,16 +71,16 @@ def measure(
     hw_dict = hw.to_dict()
     d = cache_dir()
     for config in configs:
-        path = d / f"{_key(hw_dict, config)}.json"
+        path = d / f"{INPUTS.key(hw=hw_dict, config=config)}.json"
         cached: dict[str, list[float]] = {}
         dirty = False
         if use_cache and path.is_file():
             cached, dirty = _load_entries(path)
-        todo = [lv for lv in levels if json.dumps(list(lv)) not in cached]
+        todo = [lv for lv in levels if _entry(hw, lv) not in cached]
         if todo:
             first_use(f"profiling {config} at {len(todo)} resource level(s) (first use; cached afterwards)")
         for lv in levels:
-            k = json.dumps(list(lv))
+            k = _entry(hw, lv)
             if k not in cached:
                 cached[k] = list(_run_at(acc, hw, program_of(config), lv))
                 dirty = True
@@ -114,10 +119,7 @@ def _load_entries(path: Path) -> tuple[dict[str, list[float]], bool]:
 
 
 def _set_level(acc: Any, hw: Any, lv: ResourceLevel) -> None:
-    settings: dict = {}
-    for name, value in zip(ResourceLevel._fields, lv):
-        settings.update(resource_settings(hw, name, value))
-    acc.set_resources(**settings)
+    acc.set_resources(**level_settings(hw, lv))
 
 
 def _run_at(acc: Any, hw: Any, program: Any, lv: ResourceLevel) -> tuple[float, float]:

@@ -15,7 +15,7 @@ import simpy
 
 from host.port import Outcome
 
-from .bridge import Bridge
+from .bridge import Bridge, trigger_at
 
 
 class SpatialBridge(Bridge):
@@ -46,9 +46,7 @@ class SpatialBridge(Bridge):
         part = self.part_of.pop(out.tag, None)
         if part is not None:
             self.runs.pop(part, None)
-        ev._ok = True
-        ev._value = out
-        self.env.schedule(ev, simpy.events.URGENT, end_ps - self.env.now)
+        trigger_at(self.env, ev, out, end_ps - self.env.now)
 
     def submit_to(self, config_id: str, tag: int, partition: int) -> simpy.Event:
         self._check_sync()

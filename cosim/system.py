@@ -245,7 +245,7 @@ def _simulate(system, path, claim, scenario_source, progress, created, use_profi
     profiles = system.accuracy_profiles()
     by_id = {cfg.id: candidate_of(cfg, cfg.id, profiles) for cfg in configs.values()}  # once per configuration
     cands: dict[str, Candidate] = {cid: by_id[cfg.id] for cid, cfg in configs.items()}
-    acc = Accelerator(hw)
+    acc = Accelerator.for_process(hw)
     acc.sync = sync
     programs: dict[str, Any] = {}
 

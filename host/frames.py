@@ -49,11 +49,6 @@ class Frame:
     pe_share: float = float("nan")
     dram_share: float = float("nan")
 
-    @property
-    def missed(self) -> bool:
-        """Run but finished after its deadline, or aborted at it."""
-        return (self.end_ps >= 0 and self.end_ps > self.deadline_ps) or self.aborted
-
 
 @dataclass(frozen=True)
 class At:

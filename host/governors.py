@@ -94,9 +94,15 @@ GOVERNORS: dict[str, type[Governor]] = {}
 
 
 def register_governor(name: str):
+    """Register a Governor subclass under ``name`` (a name already taken by another class is refused)."""
+
     def deco(cls: type[Governor]) -> type[Governor]:
         if not (isinstance(cls, type) and issubclass(cls, Governor)):
             raise TypeError(f"@register_governor({name!r}) must decorate a Governor subclass")
+        if name in GOVERNORS and GOVERNORS[name] is not cls:
+            have = GOVERNORS[name]
+            raise ParamError(f"governor name {name!r} is already registered (to {have.__module__}.{have.__qualname__}); "
+                             f"choose another name for {cls.__module__}.{cls.__qualname__}")
         cls.name = name
         GOVERNORS[name] = cls
         return cls
@@ -163,8 +169,8 @@ class FeedbackGovernor(GreedyGovernor):
 
     alpha = Param(float, 0.3, doc="EWMA weight of the newest observation", min=0.0, max=1.0, min_exclusive=True)
 
-    def validate(self) -> None:
-        self._k = 1.0
+    def setup(self) -> None:
+        self._k = 1.0  # the learned correction (each run gets a fresh governor: host.scheduler)
 
     def scale(self) -> float:
         return self._k

@@ -26,10 +26,6 @@ class Outcome:
     detail: Any = field(default=None, repr=False)  # the bridge's full result (per-layer data)
     preempted: bool = False  # stopped at a preemption (not ended): resume or discard it later
 
-    @property
-    def latency_ps(self) -> int:
-        return self.end_ps - self.start_ps
-
 
 class AcceleratorPort(Protocol):
     """Implemented by `cosim.bridge.Bridge`."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Iterable, NamedTuple
+from typing import NamedTuple
 
 
 class ResourceLevel(NamedTuple):
@@ -87,10 +87,3 @@ class ProfileTable:
              "latency_s": lat, "energy_j": en}
             for (c, l), (lat, en) in sorted(self.entries.items())
         ]
-
-    @classmethod
-    def from_rows(cls, rows: Iterable[dict]) -> "ProfileTable":
-        t = cls()
-        for r in rows:
-            t.add(r["config"], ResourceLevel(r["pe_share"], r["clock_scale"], r["dram_share"]), r["latency_s"], r["energy_j"])
-        return t

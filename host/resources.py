@@ -236,7 +236,9 @@ class CsvReplay(ResourceModel):
         self.spec()
         if not self.path or not os.path.isfile(self.path):
             raise ParamError(f"CsvReplay.path = {self.path!r}: no such file")
-        self._points = self._read()
+
+    def setup(self) -> None:
+        self._points = self._read()  # once, when built (validate only checks)
 
     def _read(self) -> list[tuple[float, float]]:
         spec = self.spec()

@@ -73,7 +73,7 @@ def candidate_numbers() -> list[tuple[str, float, float]]:
 
     system, _ = scen.load("demo_measured")
     profiles = system.accuracy_profiles()
-    acc = Accelerator(system.hardware_params())
+    acc = Accelerator.for_process(system.hardware_params())
     out = []
     for cid in system.streams[0].candidates:
         cfg = workloads.parse_config(cid)

@@ -49,7 +49,7 @@ def block(tok=1024, d=64, hid=256, heads=2, kv=256, name="blk"):
 
 @pytest.fixture(scope="module")
 def acc():
-    return Accelerator(HW)
+    return Accelerator.for_process(HW)
 
 
 @pytest.fixture(autouse=True)
@@ -65,30 +65,58 @@ def base(acc):
 
 
 def test_one_accelerator_per_process_retargets_when_idle(acc):
-    assert Accelerator(HW) is acc
+    assert Accelerator.for_process(HW) is acc
     full = acc.run(block()).latency_s
     try:
-        small = Accelerator(HW.replace(name="8pe", num_pes=8))
+        small = Accelerator.for_process(HW.replace(name="8pe", num_pes=8))
         assert small is acc and acc.hw.num_pes == 8
         assert acc.run(block()).latency_s > full
         h = acc.load(block())
         acc.submit(h, tag="busy")
         with pytest.raises(ElaborationError, match="only when idle"):
-            Accelerator(HW)
+            Accelerator.for_process(HW)
         acc.run_until(acc.now_ps() + 10**15)
         acc.forget("busy")
     finally:
-        Accelerator(HW)
+        Accelerator.for_process(HW)
     assert acc.hw == HW and acc.run(block()).latency_s == full
 
 
+def test_the_constructor_is_refused_naming_for_process():
+    with pytest.raises(TypeError, match=r"Accelerator\.for_process\(hw\)"):
+        Accelerator(HW)
+
+
+def test_programs_are_cached_by_content(acc):
+    """Two layer lists of the same config name and length but other layers are two programs
+    (they once shared one, keyed by name and layer count); equal content is one program."""
+    a = [Layer("fc", "linear", C=64, K=64, H=16, W=1, P=16, Q=1)]
+    b = [Layer("fc", "linear", C=64, K=128, H=16, W=1, P=16, Q=1)]
+    ha, hb = acc.load(a, config="same-name"), acc.load(b, config="same-name")
+    assert ha.id != hb.id and hb.layers == tuple(b)
+    assert acc.run(hb).macs == 2 * acc.run(ha).macs
+    assert acc.load(list(a), config="same-name") is ha
+
+
+def test_layer_table_is_the_per_layer_view_of_the_result(base):
+    """The one definition of the per-layer rows (`cosim simulate` prints and --json gives them)."""
+    rows = base.layer_table()
+    wl = block()
+    assert [r["name"] for r in rows] == [l.name for l in wl.layers]
+    assert [r["op_class"] for r in rows] == [l.op_class for l in wl.layers]
+    assert sum(r["macs"] for r in rows) == base.macs and sum(r["dram_bytes"] for r in rows) == base.dram_bytes
+    assert sum(r["energy_j"] for r in rows) == pytest.approx(base.energy_j, rel=1e-12)
+    assert rows[0]["start_s"] >= 0 and all(r["latency_s"] > 0 and r["roofline_ratio"] >= 1 - 1e-9 for r in rows)
+    assert [r["tiles"] for r in rows] == base.counter("tiles").tolist()
+
+
 def test_a_new_user_gets_full_resources(acc):
-    """Accelerator(hw) returns the process's one model at full resources, not at what an earlier
+    """Accelerator.for_process(hw) returns the process's one model at full resources, not at what an earlier
     user left set (tests sharing a worker process ran slower at 'full' resources before)."""
     full = acc.run(block()).latency_s
     acc.set_resources(active_pes=HW.num_pes // 2, clock_hz=HW.clock_hz / 2)
     assert acc.run(block()).latency_s > full
-    again = Accelerator(HW)
+    again = Accelerator.for_process(HW)
     assert again is acc and again.resources == RuntimeResources.full(HW)
     assert again.run(block()).latency_s == full
 

@@ -98,7 +98,7 @@ def test_systemc_diagnostics_go_to_stderr():
     code = """
 from accelerator.model import Accelerator
 from accelerator.presets import load_preset
-acc = Accelerator(load_preset("simba-like"))
+acc = Accelerator.for_process(load_preset("simba-like"))
 from accelerator.loader import load_systemc
 load_systemc()
 import cppyy

@@ -120,7 +120,7 @@ def test_the_loaded_model_uses_the_generated_headers():
 def test_the_generated_range_check_refuses_out_of_range_fields(field, value):
     from accelerator.model import Accelerator, _hw_config
 
-    acc = Accelerator(load_preset("simba-like"))
+    acc = Accelerator.for_process(load_preset("simba-like"))
     cfg = _hw_config(acc._ns, acc.hw)
     setattr(cfg, field, value)
     with pytest.raises(Exception, match=f"HwConfig.{field} must be"):

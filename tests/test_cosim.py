@@ -33,7 +33,7 @@ def small_system(**kw):
 
 
 def standalone(config_id, **resources):
-    acc = Accelerator(load_preset(HW))
+    acc = Accelerator.for_process(load_preset(HW))
     cfg = workloads.parse_config(config_id)
     wl = workloads.lower(cfg)
     acc.set_resources(**resources) if resources else None

@@ -22,7 +22,7 @@ CREATED = "2026-01-01T00:00:00Z"
 def latency_s():
     """Standalone latency and layer count of SMALL at full resources."""
     hw = load_preset(HW)
-    acc = Accelerator(hw)
+    acc = Accelerator.for_process(hw)
     # the process's one SystemC model may keep the resources an earlier test left it with
     acc.set_resources(clock_hz=hw.clock_hz, active_pes=hw.num_pes, dram_share=1.0)
     cfg = workloads.parse_config(SMALL)

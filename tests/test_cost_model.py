@@ -42,7 +42,7 @@ def lowered():
 @pytest.mark.parametrize("preset", PRESETS)
 def test_predicted_counts_energy_and_time_match_the_simulation(preset, lowered):
     hw = load_preset(preset)
-    acc = Accelerator(hw)
+    acc = Accelerator.for_process(hw)
     em = EnergyModel(hw)
     for cid, wl in lowered.items():
         h = acc.load(wl, config=wl.config)
@@ -178,9 +178,9 @@ def test_a_dual_ported_accumulation_bank_hides_the_drain():
     hw1 = load_preset("vs32")
     hw2 = hw1.replace(accum_buffer_ports=2)
     m = map_layer(l, hw1)
-    acc = Accelerator(hw1)
+    acc = Accelerator.for_process(hw1)
     r1 = acc.run(acc.load([l], mappings=[m]))
-    acc = Accelerator(hw2)
+    acc = Accelerator.for_process(hw2)
     r2 = acc.run(acc.load([l], mappings=[m]))
     c1, c2 = r1.counter("compute_cycles")[0], r2.counter("compute_cycles")[0]
     assert c1 > c2 and c1 == int(layer_cost(l, m, hw1).counts["compute_cycles"])

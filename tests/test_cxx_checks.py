@@ -16,7 +16,7 @@ LAYERS = [Layer("fc", "linear", C=64, K=64, H=32, W=1, P=32, Q=1), Layer("g", "g
 
 @pytest.fixture(scope="module")
 def acc():
-    a = Accelerator(HW)
+    a = Accelerator.for_process(HW)
     a.set_resources(clock_hz=HW.clock_hz, active_pes=HW.num_pes, dram_share=1.0)
     return a
 
@@ -94,7 +94,7 @@ def test_a_tile_beyond_the_picosecond_range_is_an_error_not_a_wrap():
         from accelerator.model import Accelerator
         from accelerator.presets import load_preset
         from workloads.ir import Layer
-        acc = Accelerator(load_preset("simba-like"))
+        acc = Accelerator.for_process(load_preset("simba-like"))
         h = acc.load([Layer("huge", "linear", C=4096, K=4096, H=2**20, W=1, P=2**20, Q=1)])
         acc.set_resources(clock_hz=1e-3)  # a millihertz clock: one tile outlasts the int64 ps range
         try:  # the Python side refuses first (derived-range check at submit) ...

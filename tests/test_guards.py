@@ -83,7 +83,7 @@ def test_python_api_and_sweep_point_share_the_check():
     with pytest.raises(ParamError, match="clock_hz"):
         check_hardware(hw, wl)
     with pytest.raises(ParamError, match="clock_hz"):
-        Accelerator(hw).load(wl)
+        Accelerator.for_process(hw).load(wl)
     # before: a row with latency 9.219e6 s (the clamp) and utilisation 12.19, counted as succeeded
     row = run_point("simulate", {"model": "segformer-demo", "clock_hz": 1e-3})
     assert "clock_hz" in row["error"] and "latency_s" not in row
@@ -94,7 +94,7 @@ def test_runtime_resources_that_leave_the_time_range_are_refused():
     import workloads
     from accelerator.model import Accelerator
 
-    acc = Accelerator(load_preset("simba-like"))
+    acc = Accelerator.for_process(load_preset("simba-like"))
     h = acc.load(workloads.lower(workloads.make_config("segformer-demo")))
     acc.set_resources(clock_hz=1e-3)
     with pytest.raises(ParamError, match="runtime resources"):
@@ -122,7 +122,7 @@ def _result():
     import workloads
     from accelerator.model import Accelerator
 
-    acc = Accelerator(load_preset("simba-like"))
+    acc = Accelerator.for_process(load_preset("simba-like"))
     return acc.run(workloads.lower(workloads.make_config("segformer-demo")))
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+import vocab.cache
 import workloads
 from workloads import ir_cache
 from workloads.ir import Layer, Workload
@@ -120,17 +121,21 @@ def test_stale_entry_is_not_used(cache, monkeypatch):
     cfg = workloads.make_config("resnet50", resolution="32x32")
     ir_cache.cached(cfg, _fresh)
     k = ir_cache.key(cfg)
-    monkeypatch.setattr(ir_cache, "_library_versions", lambda: (("torch", "0.0.1"), ("transformers", "0.0.1")))
+    real = vocab.cache.version
+    monkeypatch.setattr(vocab.cache, "version", lambda d: "0.0.1" if d == "torch" else real(d))
     assert ir_cache.key(cfg) != k and ir_cache.read(cfg) is None
     monkeypatch.undo()
     monkeypatch.setenv("DYNVIT_CACHE_DIR", str(cache.parent))
-    monkeypatch.setattr(ir_cache, "_sources_hash", lambda: "edited")
+    vocab.cache.clear()
+    edited = ROOT / "workloads" / "knobs.py"
+    monkeypatch.setattr(vocab.cache, "_read", lambda p: p.read_bytes() + (b"# edited" if p == edited else b""))
     assert ir_cache.key(cfg) != k and ir_cache.read(cfg) is None
+    vocab.cache.clear()
 
 
 def test_versions_come_from_metadata_without_importing_the_libraries():
     code = ("import sys; from workloads import ir_cache; v = dict(ir_cache._library_versions()); "
-            "assert set(v) == {'torch', 'transformers'} and all(v.values()), v; "
+            "assert set(v) == {'torch', 'transformers', 'python'} and all(v.values()), v; "
             "assert 'torch' not in sys.modules and 'transformers' not in sys.modules")
     r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr

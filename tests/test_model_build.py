@@ -28,7 +28,7 @@ _RUN = textwrap.dedent("""
     from workloads.registry import full_config, lower, make_config
 
     out = {}
-    acc = Accelerator(load_preset("simba-like"))
+    acc = Accelerator.for_process(load_preset("simba-like"))
     assert loader.model_build().path == sys.argv[2], loader.model_build()
     # quick: a SegFormer-like block written as IR (no torch), full and with fewer heads/channels
     tok, d = 1024, 64
@@ -55,7 +55,7 @@ _RUN = textwrap.dedent("""
             models.append((lower(cfg), lower(full_config(cfg))))
         hws += ["vs16"]
     for hw in hws:
-        acc = Accelerator(load_preset(hw))
+        acc = Accelerator.for_process(load_preset(hw))
         for i, (wl, ref) in enumerate(models):
             for sync in ("decoupled", "tile"):
                 acc.sync = sync
@@ -117,7 +117,7 @@ _TINY = textwrap.dedent("""
     from accelerator.model import Accelerator
     from accelerator.presets import load_preset
     from workloads.ir import Layer
-    r = Accelerator(load_preset("simba-like")).run([Layer("fc", "linear", C=64, K=64, H=32, W=1, P=32, Q=1)])
+    r = Accelerator.for_process(load_preset("simba-like")).run([Layer("fc", "linear", C=64, K=64, H=32, W=1, P=32, Q=1)])
     print(loader.model_build().path, r.latency_s)
 """)
 

@@ -94,7 +94,7 @@ def slot_values(knob: Knob, ctx: dict) -> list[list]:
         lo, hi = allowed
         step = knob.step(ctx) if knob.step else 1
         return [[v for v in range(lo, hi + 1) if v % step == 0]]
-    if knob.kind in ("per_stage", "float_per_stage"):
+    if knob.kind == "per_stage":
         steps = knob.step(ctx) if knob.step else [1] * len(allowed)
         out = []
         for rng, st in zip(allowed, steps):
@@ -372,7 +372,7 @@ def acc():
     from accelerator.model import Accelerator
     from accelerator.presets import DEFAULT_PRESET, load_preset
 
-    return Accelerator(load_preset(DEFAULT_PRESET))
+    return Accelerator.for_process(load_preset(DEFAULT_PRESET))
 
 
 def assert_runs_consistently(acc, full_cfg: Config, reduced: list[Config]) -> None:

@@ -39,7 +39,7 @@ def intruder():
 
 @pytest.fixture(scope="module")
 def acc():
-    return Accelerator(HW)
+    return Accelerator.for_process(HW)
 
 
 @pytest.fixture(autouse=True)

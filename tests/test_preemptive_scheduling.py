@@ -25,7 +25,7 @@ CREATED = "2026-01-01T00:00:00Z"
 def lat():
     """Standalone latencies (s) of SHORT and LONG at full resources."""
     hw = load_preset(HW)
-    acc = Accelerator(hw)
+    acc = Accelerator.for_process(hw)
     acc.set_resources(clock_hz=hw.clock_hz, active_pes=hw.num_pes, dram_share=1.0)
     out = {}
     for c in (SHORT, LONG):

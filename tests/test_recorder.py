@@ -51,7 +51,7 @@ def _columns_path(w: traces.TraceWriter, f: Frame, res, wl, offset_ps: int, comp
 
 
 def test_fast_path_rows_equal_the_validated_rows(tmp_path):
-    acc = Accelerator(load_preset("rt-64pe"))
+    acc = Accelerator.for_process(load_preset("rt-64pe"))
     components = tuple(acc.energy_model.components)
     wls = {c: workloads.lower(workloads.parse_config(c)) for c in CONFIGS}
     results = {c: acc.run(acc.load(wl)) for c, wl in wls.items()}

@@ -149,7 +149,7 @@ def test_repair_keeps_frames_their_layers_refer_to(tmp_path):
     killed_trace(p)
     with open(p, "r+b"):
         pass
-    from traces.writer import clear_write_flags
+    from traces.superblock import clear_write_flags
 
     clear_write_flags(p)
     with h5py.File(p, "r+") as h:

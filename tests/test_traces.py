@@ -20,7 +20,8 @@ import pytest
 
 import traces
 from traces import schema
-from traces.writer import TraceWriter, clear_write_flags, lookup3
+from traces.superblock import clear_write_flags, lookup3
+from traces.writer import TraceWriter
 
 REPO = Path(__file__).resolve().parents[1]
 CREATED = "2025-01-01T00:00:00Z"

@@ -24,8 +24,9 @@ from .output import OutputClaim, OutputError
 from .reader import Trace, TraceFormatError, open
 from .schema import SCHEMA_MINOR_VERSION, SCHEMA_VERSION
 from .summary import accuracy_metrics, config_counts, summary, summary_dict
+from .superblock import clear_write_flags
 from .vocabulary import TraceVocabulary
-from .writer import TraceWriteError, TraceWriter, clear_write_flags
+from .writer import TraceWriteError, TraceWriter
 
 __all__ = [
     "OutputClaim",

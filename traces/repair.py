@@ -32,7 +32,7 @@ from vocab.errors import UserError
 
 from . import schema
 from .output import OutputClaim, OutputError
-from .writer import clear_write_flags
+from .superblock import clear_write_flags
 
 __all__ = ["repair", "RepairReport"]
 

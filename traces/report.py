@@ -17,6 +17,7 @@ import html
 import json
 import math
 import os
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 import pandas as pd
@@ -158,6 +159,120 @@ pre{background:#f6f6f6;padding:.8em;overflow:auto;font-size:.85em} .meta td:firs
 """
 
 
+@dataclass
+class _Page:
+    """What the report page shows, in the order it shows it (written as Markdown or HTML)."""
+
+    name: str
+    facts: list[tuple[str, str]]
+    incomplete: bool
+    summary: pd.DataFrame
+    partial: bool
+    tenants: pd.DataFrame | None
+    configs: pd.DataFrame
+    counts: pd.DataFrame
+    vocabulary: pd.DataFrame
+    vocabulary_note: str
+    figures: list[tuple[str, str]]  # (file name, caption)
+    hardware: pd.DataFrame
+    scenario: str
+
+
+_SUMMARY_NOTE = ("Miss rate = frames missed or dropped / frames. Mean accuracy over run frames whose "
+                 "accuracy is known (unknown = not measured or published, never invented).")
+_TENANTS_NOTE = ("Multi-tenant metrics: miss rate = frames not completed by their deadline / frames; "
+                 "ANTT = mean of (end - arrival) / isolated latency, STP = sum of isolated latency / "
+                 "(end - arrival) over completed frames (PREMA, Choi and Rhu, HPCA 2020); preemption "
+                 "overhead = time vacating and restoring, DRAM bytes spilled and restored, their energy.")
+_INCOMPLETE = "This run did not finish cleanly (complete = False): the trace holds the frames written up to its last flush."
+
+
+def _page(t, s: pd.DataFrame, figures: list[tuple[str, str]]) -> _Page:
+    meta = t.meta
+    from . import tenancy  # a multi-tenant run: its metrics (issue 22)
+
+    facts = [
+        ("trace", os.path.abspath(t.path)),
+        ("created", str(meta.get("created", ""))),
+        ("tool version", str(meta.get("tool_version", ""))),
+        ("schema version", f"{meta.get('schema_version', '')}.{meta.get('schema_minor_version', 0)}"),
+        ("seed", "none" if meta.get("seed") is None else str(meta.get("seed"))),
+        ("frames / layer rows / resource changes", f"{len(t.frames)} / {t.rows('layers')} / {len(t.resources)}"),
+        ("accuracy metric", plots.accuracy_metric(t) or "(mixed or none)"),
+    ]
+    return _Page(
+        name=os.path.basename(t.path), facts=facts, incomplete=not meta.get("complete", False),
+        summary=format_summary(s, accuracy_metrics(t)), partial=any(accuracy_partial(r) for _, r in s.iterrows()),
+        tenants=tenancy.metrics(t) if tenancy.has_tenancy(t) else None,
+        configs=_configs_view(t), counts=_counts_view(t), vocabulary=_vocabulary_view(t),
+        vocabulary_note=("Energy components and counters of this trace (from the file"
+                         + ("" if any(k in meta for k in schema.VOCABULARY_ATTRS) else
+                            "'s columns; names, units and levels of schema 1.0 files") + ")."),
+        figures=figures,
+        hardware=pd.DataFrame(_hardware_rows(meta.get("hardware", {})), columns=["parameter", "value"]),
+        scenario=str(meta.get("scenario", "")),
+    )
+
+
+def _markdown(pg: _Page) -> str:
+    md = [f"# Trace report: {pg.name}\n"]
+    if pg.incomplete:
+        md.append(f"**{_INCOMPLETE}**\n")
+    md.append(_md_table(pd.DataFrame(pg.facts, columns=["", ""])))
+    md.append("\n## Summary\n")
+    md.append(_SUMMARY_NOTE + "\n")
+    md.append(_md_table(pg.summary))
+    if pg.partial:
+        md.append("\n" + PARTIAL_NOTE.replace("*", "\\*", 1) + "\n")
+    if pg.tenants is not None:
+        md.append("\n## Tenants: preemption, ANTT, STP\n")
+        md.append(_TENANTS_NOTE + "\n")
+        md.append(_md_table(pg.tenants))
+    md.append("\n## Configurations\n")
+    md.append(_md_table(pg.configs))
+    md.append("\n## Run frames per configuration and stream\n")
+    md.append(_md_table(pg.counts))
+    md.append("\n## Layer columns: energy components and counters\n")
+    md.append(pg.vocabulary_note + "\n")
+    md.append(_md_table(pg.vocabulary))
+    md.append("\n## Figures\n")
+    for fname, caption in pg.figures:
+        md.append(f"![{caption}]({fname})\n\n_{caption}_\n")
+    md.append("\n## Hardware\n")
+    md.append(_md_table(pg.hardware))
+    md.append("\n## Scenario source\n")
+    md.append("```python\n" + pg.scenario.rstrip() + "\n```\n")
+    return "\n".join(md)
+
+
+def _html(pg: _Page) -> str:
+    e = html.escape
+    h = [f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{e(pg.name)}: trace report</title>"
+         f"<style>{_CSS}</style></head><body>", f"<h1>Trace report: {e(pg.name)}</h1>"]
+    if pg.incomplete:
+        h.append(f'<p class="warn">{_INCOMPLETE}</p>')
+    h.append('<table class="meta">' + "".join(f"<tr><td>{e(k)}</td><td>{e(v)}</td></tr>" for k, v in pg.facts)
+             + "</table>")
+    h.append("<h2>Summary</h2><p>" + _SUMMARY_NOTE.replace("(unknown =", "(<em>unknown</em> =") + "</p>")
+    h.append(_html_table(pg.summary))
+    if pg.partial:
+        h.append(f"<p class=\"warn\">{e(PARTIAL_NOTE)}</p>")
+    if pg.tenants is not None:
+        h.append(f"<h2>Tenants: preemption, ANTT, STP</h2><p>{e(_TENANTS_NOTE)}</p>" + _html_table(pg.tenants))
+    h.append("<h2>Configurations</h2>" + _html_table(pg.configs))
+    h.append("<h2>Run frames per configuration and stream</h2>" + _html_table(pg.counts))
+    h.append(f"<h2>Layer columns: energy components and counters</h2><p>{e(pg.vocabulary_note)}</p><details>"
+             f"<summary>{len(pg.vocabulary)} columns</summary>" + _html_table(pg.vocabulary) + "</details>")
+    h.append("<h2>Figures</h2>")
+    for fname, caption in pg.figures:
+        h.append(f'<figure><img src="{e(fname)}" alt="{e(caption)}"><figcaption>{e(caption)}</figcaption>'
+                 "</figure>")
+    h.append("<h2>Hardware</h2><details><summary>all parameters</summary>" + _html_table(pg.hardware) + "</details>")
+    h.append(f"<h2>Scenario source</h2><details><summary>script</summary><pre>{e(pg.scenario)}</pre></details>")
+    h.append("</body></html>")
+    return "\n".join(h)
+
+
 def write_report_files(trace_path: str | os.PathLike, out_dir: str | os.PathLike,
                        formats: Sequence[str] = ("html", "md")) -> dict[str, str]:
     """Write the report of a trace into ``out_dir``; returns kind -> path of every
@@ -173,8 +288,6 @@ def write_report_files(trace_path: str | os.PathLike, out_dir: str | os.PathLike
     with _open_trace(trace_path) as t:
         os.makedirs(out_dir, exist_ok=True)
         s = summary(t)
-        meta = t.meta
-        name = os.path.basename(t.path)
 
         p = os.path.join(out_dir, "summary.csv")
         s.to_csv(p, index=False)
@@ -195,103 +308,13 @@ def write_report_files(trace_path: str | os.PathLike, out_dir: str | os.PathLike
                 written[os.path.basename(q)] = str(q)
             figs.append((fname, caption))
 
-        s_view = format_summary(s, accuracy_metrics(t))
-        partial = any(accuracy_partial(r) for _, r in s.iterrows())
-        cfg_view = _configs_view(t)
-        cnt_view = _counts_view(t)
-        voc_view = _vocabulary_view(t)
-        voc_note = ("Energy components and counters of this trace (from the file"
-                    + ("" if any(k in meta for k in schema.VOCABULARY_ATTRS) else
-                       "'s columns; names, units and levels of schema 1.0 files") + ").")
-        hw_rows = _hardware_rows(meta.get("hardware", {}))
-        from . import tenancy  # a multi-tenant run: its metrics (issue 22)
-
-        ten_view = tenancy.metrics(t) if tenancy.has_tenancy(t) else None
-        ten_note = ("Multi-tenant metrics: miss rate = frames not completed by their deadline / frames; "
-                    "ANTT = mean of (end - arrival) / isolated latency, STP = sum of isolated latency / "
-                    "(end - arrival) over completed frames (PREMA, Choi and Rhu, HPCA 2020); preemption "
-                    "overhead = time vacating and restoring, DRAM bytes spilled and restored, their energy.")
-        metric = plots.accuracy_metric(t)
-        facts = [
-            ("trace", os.path.abspath(t.path)),
-            ("created", str(meta.get("created", ""))),
-            ("tool version", str(meta.get("tool_version", ""))),
-            ("schema version", f"{meta.get('schema_version', '')}.{meta.get('schema_minor_version', 0)}"),
-            ("seed", "none" if meta.get("seed") is None else str(meta.get("seed"))),
-            ("frames / layer rows / resource changes", f"{len(t.frames)} / {t.rows('layers')} / {len(t.resources)}"),
-            ("accuracy metric", metric or "(mixed or none)"),
-        ]
-        incomplete = not meta.get("complete", False)
-        scenario = str(meta.get("scenario", ""))
-
-        if "md" in formats:
-            md = [f"# Trace report: {name}\n"]
-            if incomplete:
-                md.append("**This run did not finish cleanly (complete = False): the trace holds the frames "
-                          "written up to its last flush.**\n")
-            md.append(_md_table(pd.DataFrame(facts, columns=["", ""])))
-            md.append("\n## Summary\n")
-            md.append("Miss rate = frames missed or dropped / frames. Mean accuracy over run frames whose "
-                      "accuracy is known (unknown = not measured or published, never invented).\n")
-            md.append(_md_table(s_view))
-            if partial:
-                md.append("\n" + PARTIAL_NOTE.replace("*", "\\*", 1) + "\n")
-            if ten_view is not None:
-                md.append("\n## Tenants: preemption, ANTT, STP\n")
-                md.append(ten_note + "\n")
-                md.append(_md_table(ten_view))
-            md.append("\n## Configurations\n")
-            md.append(_md_table(cfg_view))
-            md.append("\n## Run frames per configuration and stream\n")
-            md.append(_md_table(cnt_view))
-            md.append("\n## Layer columns: energy components and counters\n")
-            md.append(voc_note + "\n")
-            md.append(_md_table(voc_view))
-            md.append("\n## Figures\n")
-            for fname, caption in figs:
-                md.append(f"![{caption}]({fname})\n\n_{caption}_\n")
-            md.append("\n## Hardware\n")
-            md.append(_md_table(pd.DataFrame(hw_rows, columns=["parameter", "value"])))
-            md.append("\n## Scenario source\n")
-            md.append("```python\n" + scenario.rstrip() + "\n```\n")
-            p = os.path.join(out_dir, "report.md")
-            with open(p, "w", encoding="utf-8") as fh:
-                fh.write("\n".join(md))
-            written["md"] = p
-
-        if "html" in formats:
-            e = html.escape
-            h = [f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{e(name)}: trace report</title>"
-                 f"<style>{_CSS}</style></head><body>", f"<h1>Trace report: {e(name)}</h1>"]
-            if incomplete:
-                h.append('<p class="warn">This run did not finish cleanly (complete = False): the trace holds the '
-                         "frames written up to its last flush.</p>")
-            h.append('<table class="meta">' + "".join(f"<tr><td>{e(k)}</td><td>{e(v)}</td></tr>" for k, v in facts)
-                     + "</table>")
-            h.append("<h2>Summary</h2><p>Miss rate = frames missed or dropped / frames. Mean accuracy over run "
-                     "frames whose accuracy is known (<em>unknown</em> = not measured or published, never "
-                     "invented).</p>")
-            h.append(_html_table(s_view))
-            if partial:
-                h.append(f"<p class=\"warn\">{e(PARTIAL_NOTE)}</p>")
-            if ten_view is not None:
-                h.append(f"<h2>Tenants: preemption, ANTT, STP</h2><p>{e(ten_note)}</p>" + _html_table(ten_view))
-            h.append("<h2>Configurations</h2>" + _html_table(cfg_view))
-            h.append("<h2>Run frames per configuration and stream</h2>" + _html_table(cnt_view))
-            h.append(f"<h2>Layer columns: energy components and counters</h2><p>{e(voc_note)}</p><details>"
-                     f"<summary>{len(voc_view)} columns</summary>" + _html_table(voc_view) + "</details>")
-            h.append("<h2>Figures</h2>")
-            for fname, caption in figs:
-                h.append(f'<figure><img src="{e(fname)}" alt="{e(caption)}"><figcaption>{e(caption)}</figcaption>'
-                         "</figure>")
-            h.append("<h2>Hardware</h2><details><summary>all parameters</summary>"
-                     + _html_table(pd.DataFrame(hw_rows, columns=["parameter", "value"])) + "</details>")
-            h.append(f"<h2>Scenario source</h2><details><summary>script</summary><pre>{e(scenario)}</pre></details>")
-            h.append("</body></html>")
-            p = os.path.join(out_dir, "index.html")
-            with open(p, "w", encoding="utf-8") as fh:
-                fh.write("\n".join(h))
-            written["html"] = p
+        pg = _page(t, s, figs)
+        for kind, fname, render in (("md", "report.md", _markdown), ("html", "index.html", _html)):
+            if kind in formats:
+                p = os.path.join(out_dir, fname)
+                with open(p, "w", encoding="utf-8") as fh:
+                    fh.write(render(pg))
+                written[kind] = p
     return written
 
 

@@ -26,7 +26,7 @@ killed run leaves no orphan layer rows (an incomplete close drops them).
 A file whose writer was killed (or is still running) carries HDF5's
 "open for writing" superblock flag: :func:`traces.open` reads it anyway (it
 falls back to a SWMR read), plain h5py needs ``h5py.File(path, "r", swmr=True)``,
-and :func:`clear_write_flags` (like HDF5's ``h5clear -s``) clears the flag so
+and :func:`traces.superblock.clear_write_flags` (like HDF5's ``h5clear -s``) clears the flag so
 that any HDF5 tool opens it. Such a file has the root attribute
 ``complete == False``.
 
@@ -50,7 +50,7 @@ import re
 import time
 import warnings
 import zlib
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping
 
 import h5py
 import numpy as np
@@ -58,6 +58,7 @@ import numpy as np
 from . import schema
 from .chunks import ChunkCompressor
 from .output import OutputClaim, OutputError, same_file
+from .rows import RowBuffer, rows_to_array
 from .schema import Column
 from .vocabulary import TraceVocabulary
 
@@ -120,149 +121,8 @@ def to_json(obj: Any, what: str) -> str:
 
 
 # ---------------------------------------------------------------------------
-# column coercion
-# ---------------------------------------------------------------------------
-
-
-def _is_scalar(v: Any) -> bool:
-    if isinstance(v, (str, bytes)):
-        return True
-    if isinstance(v, np.ndarray):
-        return v.ndim == 0
-    if isinstance(v, (list, tuple)) or hasattr(v, "__len__"):
-        return False
-    return True
-
-
-def _where(table: str, col: Column) -> str:
-    return f"column {col.name!r} of /{table}"
-
-
-def _coerce(table: str, col: Column, values: Any, n: int) -> np.ndarray:
-    """Values of one column (a scalar, broadcast, or a sequence of n) -> array of col.dtype."""
-    if _is_scalar(values):
-        if isinstance(values, np.ndarray):
-            values = values.item()
-        one = _coerce(table, col, [values], 1)
-        return np.broadcast_to(one, (n,)) if n != 1 else one
-    if col.kind == "str":
-        return _coerce_str(table, col, values)
-    arr = np.asarray(values)
-    if arr.ndim != 1:
-        raise ValueError(f"{_where(table, col)} must be 1-D, got shape {arr.shape}")
-    k = arr.dtype.kind
-    if col.kind == "float":
-        if k == "f" or k in "iu":
-            return arr.astype("<f8", copy=False)
-        if k == "O":
-            out = np.empty(len(arr), "<f8")
-            for i, v in enumerate(arr):
-                if v is None:
-                    out[i] = np.nan
-                elif isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_)):
-                    out[i] = float(v)
-                else:
-                    raise ValueError(f"{_where(table, col)} expects numbers (None for NaN), got {v!r} in row {i}")
-            return out
-        raise ValueError(f"{_where(table, col)} expects floats, got dtype {arr.dtype}")
-    if col.kind == "int":
-        if k == "i":
-            return arr.astype("<i8", copy=False)
-        if k == "u":
-            if len(arr) and arr.max() > np.iinfo(np.int64).max:
-                raise ValueError(f"{_where(table, col)}: value {arr.max()} does not fit int64")
-            return arr.astype("<i8")
-        if k == "O":
-            bad = [v for v in arr if not isinstance(v, numbers.Integral) or isinstance(v, (bool, np.bool_))]
-            if bad:
-                raise ValueError(f"{_where(table, col)} expects integers, got {bad[0]!r}")
-            try:
-                return arr.astype("<i8")
-            except OverflowError:
-                raise ValueError(f"{_where(table, col)}: a value does not fit int64") from None
-        raise ValueError(f"{_where(table, col)} expects integers, got dtype {arr.dtype}")
-    # bool
-    if k == "b":
-        return arr.astype("?", copy=False)
-    if k == "O" and all(isinstance(v, (bool, np.bool_)) for v in arr):
-        return arr.astype("?")
-    raise ValueError(f"{_where(table, col)} expects booleans, got dtype {arr.dtype}")
-
-
-def _coerce_str(table: str, col: Column, values: Any) -> np.ndarray:
-    if isinstance(values, np.ndarray):
-        if values.ndim != 1:
-            raise ValueError(f"{_where(table, col)} must be 1-D, got shape {values.shape}")
-        if values.dtype.kind not in "UO":
-            raise ValueError(f"{_where(table, col)} expects str, got dtype {values.dtype}")
-    if not (isinstance(values, np.ndarray) and values.dtype.kind == "U"):
-        values = list(values)
-        types = set(map(type, values))
-        if not types <= {str, np.str_}:
-            bad = next(v for v in values if not isinstance(v, str))
-            raise ValueError(f"{_where(table, col)} expects str, got {type(bad).__name__} {bad!r}")
-        values = np.array(values, dtype=str)
-    try:
-        enc = values.astype("S")  # C-speed path for ASCII text
-    except UnicodeEncodeError:
-        enc = np.array([v.encode("utf-8") for v in values.tolist()], dtype="S")
-    if enc.dtype.itemsize > col.width:
-        longest = max(enc.tolist(), key=len)
-        raise ValueError(
-            f"{_where(table, col)}: value {longest.decode()!r} is {len(longest)} bytes in UTF-8; "
-            f"the limit is {col.width}"
-        )
-    return enc.astype(f"S{col.width}")
-
-
-# ---------------------------------------------------------------------------
 # the writer
 # ---------------------------------------------------------------------------
-
-
-def row_bytes(rows: np.ndarray) -> np.ndarray:
-    """Contiguous structured rows as their bytes (1-D uint8): copying those is one memory copy
-    (numpy copies a structured array whose fields carry h5py's string metadata field by field,
-    and opaque records record by record: 10-50x slower)."""
-    return np.ascontiguousarray(rows).reshape(-1).view(np.uint8)
-
-
-class _RowBuffer:
-    """One table's rows between flushes, in one growing byte array: an append is one copy into
-    place (no list of small arrays for the flush to concatenate); the capacity is kept across
-    flushes, so a steady run allocates nothing after its first flushes."""
-
-    def __init__(self, dtype: np.dtype) -> None:
-        self.dtype = dtype
-        self._raw = np.empty(chunk_rows(dtype.itemsize) * dtype.itemsize, dtype=np.uint8)
-        self.n = 0
-
-    def push(self, arr: np.ndarray) -> None:
-        size = self.dtype.itemsize
-        start, end = self.n * size, (self.n + len(arr)) * size
-        if end > len(self._raw):
-            grown = np.empty(max(end, 2 * len(self._raw)), dtype=np.uint8)
-            grown[:start] = self._raw[:start]
-            self._raw = grown
-        self._raw[start:end] = row_bytes(arr)
-        self.n += len(arr)
-
-    def rows(self) -> np.ndarray:
-        """The buffered rows (a view: valid until the next push or clear)."""
-        return self._raw[: self.n * self.dtype.itemsize].view(self.dtype)
-
-    def clear(self) -> None:
-        self.n = 0
-
-    def keep_last(self, k: int) -> None:
-        """Keep only the last ``k`` rows (moved to the front)."""
-        if k <= 0:
-            self.n = 0
-            return
-        size = self.dtype.itemsize
-        start = (self.n - k) * size
-        self._raw[: k * size] = self._raw[start : self.n * size].copy()
-        self.n = k
 
 
 class TraceWriteError(OSError):
@@ -281,6 +141,30 @@ def _reason(e: BaseException) -> str:
     if isinstance(e, OSError) and e.strerror:
         return e.strerror
     return text.splitlines()[0] if text else type(e).__name__
+
+
+def _checked_arguments(seed, scenario, hardware, tool_version, created, flush_every_s,
+                       flush_every_rows) -> tuple[str, str]:
+    """TraceWriter's scalar arguments checked (ValueError naming the one that is wrong); returns
+    the hardware as JSON and the ``created`` time (now when None)."""
+    if seed is not None and (not isinstance(seed, numbers.Integral) or isinstance(seed, bool)):
+        raise ValueError(f"seed must be an integer or None, got {seed!r}")
+    if not isinstance(scenario, str):
+        raise ValueError(f"scenario must be the script's source text (str), got {type(scenario).__name__}")
+    if not isinstance(tool_version, str):
+        raise ValueError(f"tool_version must be a str, got {tool_version!r}")
+    if not isinstance(hardware, Mapping):
+        raise ValueError(f"hardware must be a mapping of parameters, got {type(hardware).__name__}")
+    hardware_json = to_json(dict(hardware), "hardware")
+    if created is None:
+        created = utc_now_iso()
+    elif not isinstance(created, str):
+        raise ValueError(f"created must be an ISO 8601 string, got {created!r}")
+    if flush_every_s is not None and not flush_every_s >= 0:
+        raise ValueError(f"flush_every_s must be >= 0 or None, got {flush_every_s!r}")
+    if flush_every_rows is not None and (not isinstance(flush_every_rows, numbers.Integral) or flush_every_rows < 1):
+        raise ValueError(f"flush_every_rows must be a positive integer or None, got {flush_every_rows!r}")
+    return hardware_json, created
 
 
 class TraceWriter:
@@ -344,23 +228,8 @@ class TraceWriter:
         self.path = os.fspath(path)
         self._f: h5py.File | None = None
         self._claim: OutputClaim | None = None
-        if seed is not None and (not isinstance(seed, numbers.Integral) or isinstance(seed, bool)):
-            raise ValueError(f"seed must be an integer or None, got {seed!r}")
-        if not isinstance(scenario, str):
-            raise ValueError(f"scenario must be the script's source text (str), got {type(scenario).__name__}")
-        if not isinstance(tool_version, str):
-            raise ValueError(f"tool_version must be a str, got {tool_version!r}")
-        if not isinstance(hardware, Mapping):
-            raise ValueError(f"hardware must be a mapping of parameters, got {type(hardware).__name__}")
-        hardware_json = to_json(dict(hardware), "hardware")
-        if created is None:
-            created = utc_now_iso()
-        elif not isinstance(created, str):
-            raise ValueError(f"created must be an ISO 8601 string, got {created!r}")
-        if flush_every_s is not None and not flush_every_s >= 0:
-            raise ValueError(f"flush_every_s must be >= 0 or None, got {flush_every_s!r}")
-        if flush_every_rows is not None and (not isinstance(flush_every_rows, numbers.Integral) or flush_every_rows < 1):
-            raise ValueError(f"flush_every_rows must be a positive integer or None, got {flush_every_rows!r}")
+        hardware_json, created = _checked_arguments(seed, scenario, hardware, tool_version, created,
+                                                    flush_every_s, flush_every_rows)
         self.flush_every_s = flush_every_s
         self.flush_every_rows = flush_every_rows
 
@@ -373,7 +242,16 @@ class TraceWriter:
         }
         self._dtypes = {t: schema.table_dtype(cols) for t, cols in self.columns.items()}
         self._names = {t: frozenset(c.name for c in cols) for t, cols in self.columns.items()}
-        vocabulary_attrs = self._vocabulary_attrs(vocabulary, extras["layers"])
+        # the root attributes, in the order they are written (the file's bytes depend on it)
+        attrs: dict[str, Any] = {"schema_version": np.int64(schema.SCHEMA_VERSION),
+                                 "schema_minor_version": np.int64(schema.SCHEMA_MINOR_VERSION),
+                                 "created": created, "tool_version": tool_version}
+        if seed is not None:
+            attrs["seed"] = np.int64(seed)
+        attrs.update(scenario=scenario, hardware=hardware_json)
+        attrs.update(self._vocabulary_attrs(vocabulary, extras["layers"]))
+        attrs["complete"] = np.bool_(False)
+        attrs.update({f"committed_{t}": np.int64(0) for t in schema.TABLES})
 
         if claim is None:
             if os.path.exists(self.path) and not overwrite:
@@ -382,9 +260,23 @@ class TraceWriter:
         elif not claim.held or not same_file(claim.path, self.path):
             raise ValueError(f"TraceWriter for {self.path}: the claim given is for {claim.path} or was released")
         self._claim = claim  # held (another writer of this file is refused) until close
-        # Created complete (attributes, every table, empty) under a temporary name and renamed
-        # into place: a run killed at any instant leaves either no new file or a readable trace.
-        # HDF5 stores no file name, so the bytes are those of a file created in place.
+        self._f = self._create(attrs, extras)
+        self._failed: TraceWriteError | None = None
+        self._buf = {t: RowBuffer(dt, chunk_rows(dt.itemsize)) for t, dt in self._dtypes.items()}
+        # whole chunks compressed ahead in a worker thread (traces/chunks.py)
+        self._chunks = {t: ChunkCompressor(self._ds[t], self._dtypes[t], GZIP_LEVEL) for t in schema.TABLES}
+        self._nbuf = 0
+        self._written = {t: 0 for t in schema.TABLES}
+        self._configs: dict[str, tuple] = {}
+        self._flushed_frames: set[tuple[bytes, int]] = set()  # (stream, frame) keys of the last flush
+        self._last_flush = time.monotonic()
+
+    def _create(self, attrs: dict[str, Any], extras: dict[str, tuple[Column, ...]]) -> h5py.File:
+        """The file, created complete (attributes, every table, empty) under a temporary name and
+        renamed into place: a run killed at any instant leaves either no new file or a readable
+        trace. HDF5 stores no file name, so the bytes are those of a file created in place.
+        Releases the claim on failure."""
+        claim = self._claim
         tmp = _creating_name(self.path)
         try:
             f = h5py.File(tmp, "w", libver=LIBVER, rdcc_nbytes=CHUNK_CACHE_BYTES)
@@ -393,20 +285,8 @@ class TraceWriter:
             claim.release()
             raise OutputError(f"cannot create trace file {self.path}: {_reason(e)}") from None
         try:
-            a = f.attrs
-            a["schema_version"] = np.int64(schema.SCHEMA_VERSION)
-            a["schema_minor_version"] = np.int64(schema.SCHEMA_MINOR_VERSION)
-            a["created"] = created
-            a["tool_version"] = tool_version
-            if seed is not None:
-                a["seed"] = np.int64(seed)
-            a["scenario"] = scenario
-            a["hardware"] = hardware_json
-            for k, v in vocabulary_attrs.items():
-                a[k] = v
-            a["complete"] = np.bool_(False)
-            for t in schema.TABLES:
-                a[f"committed_{t}"] = np.int64(0)
+            for k, v in attrs.items():
+                f.attrs[k] = v
             self._ds: dict[str, h5py.Dataset] = {}
             for t, cols in self.columns.items():
                 dt = self._dtypes[t]
@@ -433,16 +313,7 @@ class TraceWriter:
             if isinstance(e, OSError) and not isinstance(e, OutputError):
                 raise OutputError(f"cannot create trace file {self.path}: {_reason(e)}") from None
             raise
-        self._f = f
-        self._failed: TraceWriteError | None = None
-        self._buf = {t: _RowBuffer(self._dtypes[t]) for t in schema.TABLES}
-        # whole chunks compressed ahead in a worker thread (traces/chunks.py)
-        self._chunks = {t: ChunkCompressor(self._ds[t], self._dtypes[t], GZIP_LEVEL) for t in schema.TABLES}
-        self._nbuf = 0
-        self._written = {t: 0 for t in schema.TABLES}
-        self._configs: dict[str, tuple] = {}
-        self._flushed_frames: set[tuple[bytes, int]] = set()  # (stream, frame) keys of the last flush
-        self._last_flush = time.monotonic()
+        return f
 
     @staticmethod
     def _vocabulary_attrs(vocabulary: TraceVocabulary | None, layer_extras: tuple[Column, ...]) -> dict[str, str]:
@@ -595,58 +466,7 @@ class TraceWriter:
             self.flush()
 
     def _rows_to_array(self, table: str, rows: Any) -> np.ndarray:
-        cols = self.columns[table]
-        names = self._names[table]
-        if isinstance(rows, np.ndarray):
-            # the fast path: rows already of the stored type (types and string widths hold by
-            # construction); copied into the buffer by the append
-            if rows.dtype != self._dtypes[table] or rows.ndim != 1:
-                raise ValueError(f"rows of /{table} as an array must be 1-D of the table's dtype "
-                                 f"(TraceWriter.dtype({table!r})), got {rows.dtype} with shape {rows.shape}")
-            return rows
-        if hasattr(rows, "columns") and hasattr(rows, "to_dict"):  # pandas DataFrame
-            rows = {c: rows[c].to_numpy() for c in rows.columns}
-        if isinstance(rows, Mapping):
-            data = rows
-            self._check_keys(table, data.keys(), names, None)
-            lengths = {k: len(v) for k, v in data.items() if not _is_scalar(v)}
-            if lengths:
-                ns = set(lengths.values())
-                if len(ns) > 1:
-                    detail = ", ".join(f"{k}={v}" for k, v in lengths.items())
-                    raise ValueError(f"columns of /{table} have different lengths: {detail}")
-                n = ns.pop()
-            else:
-                n = 1
-        elif isinstance(rows, Sequence) and not isinstance(rows, (str, bytes)):
-            n = len(rows)
-            for i, r in enumerate(rows):
-                if not isinstance(r, Mapping):
-                    raise ValueError(f"row {i} of /{table} must be a mapping column -> value, got {type(r).__name__}")
-                self._check_keys(table, r.keys(), names, i)
-            data = {c.name: [r[c.name] for r in rows] for c in cols}
-        else:
-            raise ValueError(
-                f"rows of /{table} must be a mapping of columns, a list of row mappings or a DataFrame, "
-                f"got {type(rows).__name__}"
-            )
-        out = np.empty(n, dtype=self._dtypes[table])
-        if n == 0:
-            return out
-        for c in cols:
-            out[c.name] = _coerce(table, c, data[c.name], n)
-        return out
-
-    @staticmethod
-    def _check_keys(table: str, keys: Iterable[str], names: frozenset, row: int | None) -> None:
-        keys = set(keys)
-        where = f"/{table}" if row is None else f"row {row} of /{table}"
-        unknown = sorted(str(k) for k in keys - names)
-        if unknown:
-            raise ValueError(f"unknown column(s) {', '.join(map(repr, unknown))} for {where}; columns: {', '.join(sorted(names))}")
-        missing = sorted(names - keys)
-        if missing:
-            raise ValueError(f"missing column(s) {', '.join(map(repr, missing))} for {where}")
+        return rows_to_array(table, self.columns[table], self._names[table], self._dtypes[table], rows)
 
     # ---- flush / close -----------------------------------------------------
     def flush(self) -> None:
@@ -800,87 +620,5 @@ class TraceWriter:
 _UNCLOSABLE: list = []
 
 
-# ---------------------------------------------------------------------------
-# clearing the "open for writing" flag of a killed writer's file
-# ---------------------------------------------------------------------------
+__all__ = ["TraceWriter", "TraceWriteError", "chunk_rows", "utc_now_iso"]
 
-
-def _rot(x: int, k: int) -> int:
-    return ((x << k) | (x >> (32 - k))) & 0xFFFFFFFF
-
-
-def lookup3(data: bytes, initval: int = 0) -> int:
-    """Bob Jenkins' lookup3 ``hashlittle`` as HDF5 uses it for metadata checksums."""
-    M = 0xFFFFFFFF
-    length = len(data)
-    a = b = c = (0xDEADBEEF + length + initval) & M
-    k = 0
-    while length > 12:
-        a = (a + int.from_bytes(data[k : k + 4], "little")) & M
-        b = (b + int.from_bytes(data[k + 4 : k + 8], "little")) & M
-        c = (c + int.from_bytes(data[k + 8 : k + 12], "little")) & M
-        a = (a - c) & M; a ^= _rot(c, 4); c = (c + b) & M  # noqa: E702
-        b = (b - a) & M; b ^= _rot(a, 6); a = (a + c) & M  # noqa: E702
-        c = (c - b) & M; c ^= _rot(b, 8); b = (b + a) & M  # noqa: E702
-        a = (a - c) & M; a ^= _rot(c, 16); c = (c + b) & M  # noqa: E702
-        b = (b - a) & M; b ^= _rot(a, 19); a = (a + c) & M  # noqa: E702
-        c = (c - b) & M; c ^= _rot(b, 4); b = (b + a) & M  # noqa: E702
-        length -= 12
-        k += 12
-    if length == 0:
-        return c
-    tail = data[k:] + bytes(12 - length)
-    a = (a + int.from_bytes(tail[0:4], "little")) & M
-    b = (b + int.from_bytes(tail[4:8], "little")) & M
-    c = (c + int.from_bytes(tail[8:12], "little")) & M
-    c ^= b; c = (c - _rot(b, 14)) & M  # noqa: E702
-    a ^= c; a = (a - _rot(c, 11)) & M  # noqa: E702
-    b ^= a; b = (b - _rot(a, 25)) & M  # noqa: E702
-    c ^= b; c = (c - _rot(b, 16)) & M  # noqa: E702
-    a ^= c; a = (a - _rot(c, 4)) & M  # noqa: E702
-    b ^= a; b = (b - _rot(a, 14)) & M  # noqa: E702
-    c ^= b; c = (c - _rot(b, 24)) & M  # noqa: E702
-    return c
-
-
-_SIGNATURE = b"\x89HDF\r\n\x1a\n"
-
-
-def clear_write_flags(path: str | os.PathLike) -> bool:
-    """Clear the superblock's "open for (SWMR) writing" flags that a killed writer
-    leaves, as ``h5clear -s`` does, so that any HDF5 tool opens the file.
-
-    Returns True if flags were cleared, False if none were set. Only for a file
-    whose writer is no longer running. Raises ValueError if the file is not an
-    HDF5 file with a version 2 or 3 superblock at offset 0 (the traces' format).
-    """
-    path = os.fspath(path)
-    with open(path, "r+b") as fh:
-        head = fh.read(12)
-        if len(head) < 12 or head[:8] != _SIGNATURE:
-            raise ValueError(f"{path} is not an HDF5 file with its superblock at offset 0")
-        version, size_offsets = head[8], head[9]
-        if version not in (2, 3):
-            raise ValueError(f"{path}: superblock version {version} has no write flags to clear")
-        n = 12 + 4 * size_offsets
-        fh.seek(0)
-        sb = bytearray(fh.read(n + 4))
-        if len(sb) != n + 4 or lookup3(bytes(sb[:n])) != int.from_bytes(sb[n:], "little"):
-            raise ValueError(f"{path}: superblock checksum mismatch; not touching the file")
-        if sb[11] == 0:
-            return False
-        sb[11] = 0
-        sb[n:] = lookup3(bytes(sb[:n])).to_bytes(4, "little")
-        fh.seek(0)
-        fh.write(sb)
-    return True
-
-
-__all__ = ["TraceWriter", "TraceWriteError", "clear_write_flags", "repair", "lookup3", "chunk_rows", "utc_now_iso"]
-
-
-def repair(path: str | os.PathLike, *, backup: bool = True) -> dict[str, Any]:
-    """:func:`traces.repair.repair` as a dict (kept for callers of this older entry point)."""
-    from .repair import repair as _repair
-
-    return _repair(path, backup=backup).as_dict()

@@ -6,12 +6,15 @@ A component declares its parameters once, as class attributes::
         size_bytes = Param(int, 32768, unit="B", doc="capacity", min=1)
         policy = Param(str, "lru", doc="replacement", choices=("lru", "fifo"))
 
-        def validate(self):              # optional cross-field checks
+        def validate(self):              # optional cross-field checks (checks only)
+            ...
+
+        def setup(self):                 # optional: state, files read (after validate)
             ...
 
 Every value is checked when it is set (type, range, choices) and the whole
 component when it is built (``__init__``, ``from_dict``, ``replace``), which
-calls ``validate()``. ``describe()`` gives a printable table; ``to_dict()`` and
+calls ``validate()`` and then ``setup()``. ``describe()`` gives a printable table; ``to_dict()`` and
 ``from_dict()`` round-trip. All errors are `ParamError` (a ``ValueError``) and
 name the field, its unit and its allowed range.
 
@@ -232,6 +235,7 @@ class Component:
             # a default is never shared between instances (a list or component default is copied)
             setattr(self, name, values[name] if name in values else _fresh(p.default))
         self.validate()
+        self.setup()
 
     @classmethod
     def _reject_unknown(cls, values: Mapping[str, Any]) -> None:
@@ -242,7 +246,12 @@ class Component:
 
     # -- hooks and conveniences ------------------------------------------------
     def validate(self) -> None:
-        """Cross-field checks; override and raise ParamError with a clear message."""
+        """Cross-field checks; override and raise ParamError with a clear message. Checks only:
+        no state, no files read (that is `setup`'s)."""
+
+    def setup(self) -> None:
+        """Called once when the component is built, after `validate`: initialise the instance's
+        state or read its input files here."""
 
     @classmethod
     def param_names(cls) -> tuple[str, ...]:

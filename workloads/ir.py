@@ -120,12 +120,6 @@ class Layer:
         return self.N * self.K * self.C if self.weights_are_activations else self.K * self.C * self.R * self.S
 
     @property
-    def input_elements(self) -> int:
-        if not self.is_mac:
-            return self.in_elements
-        return self.N * self.C * self.groups * self.H * self.W
-
-    @property
     def output_elements(self) -> int:
         if not self.is_mac:
             return self.elements

@@ -4,9 +4,8 @@ Lowering traces the knob-applied torch model, which costs seconds and imports to
 transformers; the IR it gives depends only on the configuration, the sources of this
 package and the versions of those two libraries. So `registry.lower` keeps each IR in
 ``<cache dir>/ir/<key>.json`` (``vocab.paths.cache_dir``), where ``key`` hashes the
-configuration (its id and every knob value), every ``workloads/*.py`` source and the
-installed torch and transformers versions (read from package metadata, which imports
-neither). A process whose IRs are all cached never imports torch.
+configuration and every input declared in `INPUTS` (``vocab.cache``; versions are read
+from package metadata, which imports neither library). A process whose IRs are all cached never imports torch.
 
 An entry is written to a private temporary file and renamed into place (atomic, so
 concurrent writers of the same entry are safe: the last rename wins and each wrote the
@@ -17,70 +16,44 @@ turns the disk cache off (every process lowers again).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import sys
-from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
-from vocab.paths import atomic_write_text, cache_dir
+from vocab.cache import CacheInputs, version as cache_version
+from vocab.paths import atomic_write_text
 from vocab.progress import first_use
 
 from .ir import Workload
 from .knobs import Config
 
 ENV = "DYNVIT_IR_CACHE"
-#: Bumped when the entry layout changes (old entries then stop matching).
-FORMAT = 1
-#: The libraries whose versions decide the IR a source lowers to.
-LIBRARIES = ("torch", "transformers")
+
+#: What invalidates an IR, in one line: every source of this package (a knob's definition, a
+#: family's module, the tracer) and of the ground package it imports, the libraries whose versions
+#: decide the IR a source lowers to, the interpreter, and the configuration (its id and every knob).
+INPUTS = CacheInputs("ir", files=("vocab/*.py", "workloads/*.py"), versions=("torch", "transformers", "python"),
+                     params=("config", "family", "knobs", "resolution"))
 
 
 def enabled() -> bool:
     return os.environ.get(ENV, "1") != "0"
 
 
-@lru_cache(maxsize=1)
-def _library_versions() -> tuple[tuple[str, str], ...]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = []
-    for lib in LIBRARIES:
-        try:
-            out.append((lib, version(lib)))
-        except PackageNotFoundError:
-            out.append((lib, "absent"))
-    return tuple(out)
-
-
-@lru_cache(maxsize=1)
-def _sources_hash() -> str:
-    """Every source of this package (a knob's definition, a family's module, the tracer) and of
-    the ground package it imports (`vocab`)."""
-    import vocab
-
-    h = hashlib.sha256()
-    for pkg in (Path(vocab.__file__).parent, Path(__file__).parent):
-        for p in sorted(pkg.glob("*.py")):
-            h.update(f"{pkg.name}/{p.name}".encode() + b"\0" + p.read_bytes() + b"\0")
-    return h.hexdigest()
+def _library_versions() -> dict[str, str]:
+    """The installed versions of the libraries the IR depends on (recorded in each entry)."""
+    return {d: cache_version(d) for d in INPUTS.versions}
 
 
 def key(config: Config) -> str:
-    """The cache key of a configuration's IR (see the module docstring)."""
-    blob = json.dumps(
-        {"format": FORMAT, "config": config.id, "family": config.family, "knobs": repr(config.knobs),
-         "resolution": list(config.resolution), "sources": _sources_hash(), "libraries": _library_versions(),
-         "python": list(sys.version_info[:2])},
-        sort_keys=True,
-    )
-    return hashlib.sha256(blob.encode()).hexdigest()[:32]
+    """The cache key of a configuration's IR (`INPUTS`)."""
+    return INPUTS.key(32, config=config.id, family=config.family, knobs=repr(config.knobs),
+                      resolution=list(config.resolution))
 
 
 def path_of(config: Config) -> Path:
-    return cache_dir("ir") / f"{key(config)}.json"
+    return INPUTS.dir / f"{key(config)}.json"
 
 
 def read(config: Config) -> Workload | None:
@@ -101,7 +74,7 @@ def read(config: Config) -> Workload | None:
 def write(config: Config, wl: Workload) -> None:
     """Store ``wl`` as the IR of ``config`` (atomically; a read-only cache only costs time)."""
     path = path_of(config)
-    data = json.dumps({"key": path.stem, "config": config.id, "libraries": dict(_library_versions()),
+    data = json.dumps({"key": path.stem, "config": config.id, "libraries": _library_versions(),
                        "workload": wl.to_dict()}, separators=(",", ":"))
     try:
         atomic_write_text(path, data)

@@ -47,7 +47,7 @@ class Knob:
 
     name: str
     doc: str
-    kind: str  # "choice" | "per_stage" | "int" | "float_per_stage"
+    kind: str  # "choice" | "per_stage" | "int" (a family may add its own: ofa_resnet's "per_block")
     allowed: Callable[[Mapping[str, Any]], Any]
     default: Callable[[Mapping[str, Any]], Any]
     step: Callable[[Mapping[str, Any]], Any] | None = None  # per-stage granularity, if any
@@ -67,15 +67,13 @@ class Knob:
                 if isinstance(e, ConfigError):
                     raise
                 raise ConfigError(f"knob {self.name}={text!r} is not an integer; {self.describe_allowed(ctx)}") from None
-        if self.kind in ("per_stage", "float_per_stage"):
-            conv = int if self.kind == "per_stage" else float
-            parts = text.replace(",", ".").split(".") if self.kind == "per_stage" else text.split(",")
+        if self.kind == "per_stage":
             try:
-                vals = tuple(conv(p) for p in parts)
+                vals = tuple(int(p) for p in text.replace(",", ".").split("."))
             except ValueError:
                 raise ConfigError(
                     f"knob {self.name}={text!r} must be {len(self.allowed(ctx))} numbers, one per stage "
-                    f"({'a.b.c.d' if self.kind == 'per_stage' else 'a,b,c,d'}); {self.describe_allowed(ctx)}"
+                    f"(a.b.c.d); {self.describe_allowed(ctx)}"
                 ) from None
             return self.validate(vals, ctx)
         raise AssertionError(self.kind)
@@ -136,8 +134,6 @@ class Knob:
     def format(self, value: Any) -> str:
         if self.kind == "per_stage":
             return ".".join(str(int(v)) for v in value)
-        if self.kind == "float_per_stage":
-            return ",".join(f"{v:g}" for v in value)
         return str(value)
 
 

@@ -72,9 +72,16 @@ class Accelerator : public sc_core::sc_module, public Model {
     // process can simulate several hardware points one after another.
     void reconfigure(const HwConfig& hw) override {
         if (busy()) throw std::runtime_error("dynvit: reconfigure needs an idle accelerator");
-        for (int64_t p = 0; p < MAX_PARTITIONS; ++p)
+        int64_t unreleased = 0;
+        for (int64_t p = 0; p < MAX_PARTITIONS; ++p) {
             for (const auto& kv : core_at(p).jobs)
                 if (kv.second->suspended) throw std::runtime_error("dynvit: reconfigure needs no preempted inference");
+            unreleased += static_cast<int64_t>(core_at(p).jobs.size());
+        }
+        // it frees every program: refused while a job not yet released still points to one
+        if (unreleased)
+            throw std::runtime_error("dynvit: reconfigure refused: " + std::to_string(unreleased) +
+                                     " job(s) not yet released still reference programs (release them first)");
         check_hw(hw);
         for (int64_t p = 0; p < MAX_PARTITIONS; ++p) set_runtime(core_at(p), hw);
         set_bandwidth_partitioned(false);
@@ -115,6 +122,15 @@ class Accelerator : public sc_core::sc_module, public Model {
         require(size == n_layers * NUM_FIELDS, "load_program: " + std::to_string(size) + " values for " +
                 std::to_string(n_layers) + " layers of " + std::to_string(NUM_FIELDS) + " fields");
         for (int64_t i = 0; i < n_layers; ++i) check_layer(data + i * NUM_FIELDS, i);
+        // replacing a program frees the old one: refused while a job not yet released points to it
+        auto old = core.programs.find(pid);
+        if (old != core.programs.end())
+            for (int64_t part = 0; part < MAX_PARTITIONS; ++part)
+                for (const auto& kv : core_at(part).jobs)
+                    if (kv.second->prog == old->second.get())
+                        throw std::runtime_error("dynvit: load_program refused: program " + std::to_string(pid) +
+                                                 " is referenced by job " + std::to_string(kv.first) +
+                                                 ", not yet released");
         auto p = std::make_unique<Program>();
         p->id = pid;
         p->n_layers = n_layers;

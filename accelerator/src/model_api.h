@@ -18,9 +18,12 @@ class Model {
 
     // elaboration
     virtual void init() = 0;  // finish elaboration, initialise the kernel before the first request
-    virtual void reconfigure(const HwConfig& hw) = 0;  // other hardware parameters (idle only)
+    // other hardware parameters; frees every program: refused while busy or while any job is not
+    // yet released (it would point to a freed program)
+    virtual void reconfigure(const HwConfig& hw) = 0;
 
-    // programs and inferences; data: n_layers x NUM_FIELDS int64 (size = values given)
+    // programs and inferences; data: n_layers x NUM_FIELDS int64 (size = values given); loading
+    // over an existing pid is refused while a job not yet released references that program
     virtual void load_program(int64_t pid, int64_t n_layers, const int64_t* data, int64_t size) = 0;
     virtual bool has_program(int64_t pid) const = 0;
     virtual int64_t submit(int64_t pid) = 0;  // returns the job id
