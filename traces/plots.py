@@ -95,11 +95,6 @@ def _figure(w: float, h: float) -> Figure:
     return Figure(figsize=(w, h), layout="constrained")
 
 
-def trace_label(trace: Trace) -> str:
-    """A short label for a trace: its file name without extension."""
-    return os.path.splitext(os.path.basename(trace.path))[0]
-
-
 def wrap_label(s: str, width: int = 24) -> str:
     """Wrap a long id (configuration, trace name) over lines, breaking after '/', '@', ',', '-' where possible."""
     if len(s) <= width:
@@ -386,14 +381,6 @@ def layers_with_frames(trace: Trace) -> pd.DataFrame:
     out["dropped"] = out["dropped"].fillna(False).astype(bool)
     out["duration_s"] = out["end_s"] - out["start_s"]
     return out
-
-
-def _complete_layers(trace: Trace) -> pd.DataFrame:
-    """Layers of frames that ran to completion (all layers of frames that were aborted
-    are left out so per-frame means are of whole inferences); all layers if none."""
-    L = layers_with_frames(trace)
-    ok = L[~L["dropped"]]
-    return ok if len(ok) else L
 
 
 def _frame_keys(trace: Trace) -> pd.DataFrame:
