@@ -208,80 +208,94 @@ def time_energy_breakdown(trace, configs: Sequence[str] | None = None) -> Figure
         b = per_frame_breakdown(t, configs)
         nfr = b["frames"]
         labels = [f"{wrap_label(c, 10)}\n({int(nfr[c])} frames)" for c in configs]
-
-        ax_t.set_title("layer time per frame, by op class", loc="left")
-        h = _stacked(ax_t, b["time_ms"], OP_COLORS, labels, "time [ms / frame]")
-        ax_e.set_title("energy per frame, by op class", loc="left")
-        _stacked(ax_e, b["energy_mj"], OP_COLORS, labels, "energy [mJ / frame]")
-        if h:
-            ax_e.legend(handles=h, title="op class", loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)
-
-        ax_l.set_title("energy per frame, by level", loc="left")
-        if len(b["level_mj"].columns):
-            hl = _stacked(ax_l, b["level_mj"], LEVEL_COLORS, labels, "energy [mJ / frame]")
-            ax_l.legend(handles=hl, loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0, title="level")
-        else:
-            _no_data(ax_l, "no energy-component columns (energy_<component>_j) in /layers")
-
-        ax_m.set_title("data moved per frame, by memory level", loc="left")
-        tr = b["traffic_mb"]
-        if len(tr.columns):
-            n = len(tr.columns)
-            tcol = _colors(tr.columns, TRAFFIC_COLORS)
-            w = 0.8 / n
-            x = np.arange(len(configs))
-            for i, lvl in enumerate(tr.columns):
-                v = tr[lvl].to_numpy(float)
-                bars = ax_m.bar(x - 0.4 + w * (i + 0.5), np.where(v > 0, v, np.nan), w, color=tcol[lvl],
-                                label=lvl, edgecolor="white", lw=0.5)
-                ax_m.bar_label(bars, [si(vi) if vi > 0 else "" for vi in v], fontsize=8.5, padding=2, rotation=90)
-            ax_m.set_yscale("log")
-            lo = np.nanmin(np.where(tr.to_numpy(float) > 0, tr.to_numpy(float), np.nan)) if (tr.to_numpy(float) > 0).any() else 1e-3
-            hi = np.nanmax(tr.to_numpy(float)) if (tr.to_numpy(float) > 0).any() else 1.0
-            ax_m.set_ylim(lo / 3, hi * 40)
-            ax_m.set_xticks(x, labels, fontsize=8)
-            _style.plain_ticks(ax_m, "y")
-            ax_m.set_ylabel("bytes moved [MB / frame]\n(log scale)")
-            ax_m.legend(loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0, title="memory level")
-        else:
-            _no_data(ax_m, "no raw counters (c_*) in /layers")
-
-        # op class x level for the first configuration
-        c0 = configs[0] if len(configs) == 1 else max(configs, key=lambda c: nfr[c])
-        ax_x.set_title(f"{c0}: energy per frame of each op class, by level", loc="left")
-        agg = layer_aggregates(t)
-        bc = _complete(agg["by_class"], agg)
-        L = bc.xs(c0, level="config") if len(bc) and c0 in bc.index.get_level_values("config") else bc.iloc[0:0]
-        cols = {lvl: [c for c in comps if c in agg["energy"]] for lvl, comps in t.vocabulary.energy_level_columns().items()}
-        cols = {k: v for k, v in cols.items() if v}
-        n0 = max(1, int(nfr[c0]))
-        if cols and len(L):
-            tab = pd.DataFrame({lvl: L[cc].sum(axis=1) for lvl, cc in cols.items()}) / n0 * 1e3
-            tab = tab.reindex(_in_order(tab.index, t.vocabulary.op_classes))
-            lcol = _colors(tab.columns, LEVEL_COLORS)
-            left = np.zeros(len(tab))
-            y = np.arange(len(tab))
-            for lvl in tab.columns:
-                v = tab[lvl].to_numpy(float)
-                if not v.sum() > 0:
-                    continue
-                ax_x.barh(y, v, left=left, color=lcol[lvl], label=lvl, edgecolor="white", lw=0.5, height=0.65)
-                left += v
-            tot = left.sum() or 1.0
-            for yi, v in zip(y, left):
-                ax_x.text(v, yi, f" {v:.3g} mJ ({100 * v / tot:.0f}%)", va="center", fontsize=9.5)
-            ax_x.set_yticks(y, [c.replace("_", " ") for c in tab.index])
-            ax_x.invert_yaxis()
-            ax_x.set_xlim(0, left.max() * 1.3 if left.max() > 0 else 1)
-            ax_x.set_xlabel("energy [mJ / frame]")
-            ax_x.legend(loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0, title="level")
-        else:
-            _no_data(ax_x, "no energy-component columns (energy_<component>_j) in /layers")
+        _op_class_panels(ax_t, ax_e, b, labels)
+        _level_panel(ax_l, b, labels)
+        _traffic_panel(ax_m, b["traffic_mb"], configs, labels)
+        _class_by_level_panel(ax_x, t, configs, nfr)
         fig.suptitle(
             f"{os.path.basename(t.path)}: where time and energy go (mean per completed frame)", x=0.01, ha="left"
         )
         _style.fit_ticklabels(fig, [ax_t, ax_e, ax_l, ax_m])
         return fig
+
+
+def _op_class_panels(ax_t, ax_e, b: dict[str, pd.DataFrame], labels: list[str]) -> None:
+    """Layer time and energy per frame, stacked by op class (one legend, beside the energy)."""
+    ax_t.set_title("layer time per frame, by op class", loc="left")
+    h = _stacked(ax_t, b["time_ms"], OP_COLORS, labels, "time [ms / frame]")
+    ax_e.set_title("energy per frame, by op class", loc="left")
+    _stacked(ax_e, b["energy_mj"], OP_COLORS, labels, "energy [mJ / frame]")
+    if h:
+        ax_e.legend(handles=h, title="op class", loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)
+
+
+def _level_panel(ax_l, b: dict[str, pd.DataFrame], labels: list[str]) -> None:
+    """Energy per frame, stacked by level of the memory hierarchy."""
+    ax_l.set_title("energy per frame, by level", loc="left")
+    if len(b["level_mj"].columns):
+        hl = _stacked(ax_l, b["level_mj"], LEVEL_COLORS, labels, "energy [mJ / frame]")
+        ax_l.legend(handles=hl, loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0, title="level")
+    else:
+        _no_data(ax_l, "no energy-component columns (energy_<component>_j) in /layers")
+
+
+def _traffic_panel(ax_m, tr: pd.DataFrame, configs: list[str], labels: list[str]) -> None:
+    """Bytes moved per frame at each memory level: grouped bars on a log axis."""
+    ax_m.set_title("data moved per frame, by memory level", loc="left")
+    if not len(tr.columns):
+        _no_data(ax_m, "no raw counters (c_*) in /layers")
+        return
+    n = len(tr.columns)
+    tcol = _colors(tr.columns, TRAFFIC_COLORS)
+    w = 0.8 / n
+    x = np.arange(len(configs))
+    for i, lvl in enumerate(tr.columns):
+        v = tr[lvl].to_numpy(float)
+        bars = ax_m.bar(x - 0.4 + w * (i + 0.5), np.where(v > 0, v, np.nan), w, color=tcol[lvl],
+                        label=lvl, edgecolor="white", lw=0.5)
+        ax_m.bar_label(bars, [si(vi) if vi > 0 else "" for vi in v], fontsize=8.5, padding=2, rotation=90)
+    ax_m.set_yscale("log")
+    lo = np.nanmin(np.where(tr.to_numpy(float) > 0, tr.to_numpy(float), np.nan)) if (tr.to_numpy(float) > 0).any() else 1e-3
+    hi = np.nanmax(tr.to_numpy(float)) if (tr.to_numpy(float) > 0).any() else 1.0
+    ax_m.set_ylim(lo / 3, hi * 40)
+    ax_m.set_xticks(x, labels, fontsize=8)
+    _style.plain_ticks(ax_m, "y")
+    ax_m.set_ylabel("bytes moved [MB / frame]\n(log scale)")
+    ax_m.legend(loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0, title="memory level")
+
+
+def _class_by_level_panel(ax_x, t: Trace, configs: list[str], nfr: pd.Series) -> None:
+    """For the configuration with the most frames: each op class's energy per frame split by level."""
+    c0 = configs[0] if len(configs) == 1 else max(configs, key=lambda c: nfr[c])
+    ax_x.set_title(f"{c0}: energy per frame of each op class, by level", loc="left")
+    agg = layer_aggregates(t)
+    bc = _complete(agg["by_class"], agg)
+    L = bc.xs(c0, level="config") if len(bc) and c0 in bc.index.get_level_values("config") else bc.iloc[0:0]
+    cols = {lvl: [c for c in comps if c in agg["energy"]] for lvl, comps in t.vocabulary.energy_level_columns().items()}
+    cols = {k: v for k, v in cols.items() if v}
+    n0 = max(1, int(nfr[c0]))
+    if not (cols and len(L)):
+        _no_data(ax_x, "no energy-component columns (energy_<component>_j) in /layers")
+        return
+    tab = pd.DataFrame({lvl: L[cc].sum(axis=1) for lvl, cc in cols.items()}) / n0 * 1e3
+    tab = tab.reindex(_in_order(tab.index, t.vocabulary.op_classes))
+    lcol = _colors(tab.columns, LEVEL_COLORS)
+    left = np.zeros(len(tab))
+    y = np.arange(len(tab))
+    for lvl in tab.columns:
+        v = tab[lvl].to_numpy(float)
+        if not v.sum() > 0:
+            continue
+        ax_x.barh(y, v, left=left, color=lcol[lvl], label=lvl, edgecolor="white", lw=0.5, height=0.65)
+        left += v
+    tot = left.sum() or 1.0
+    for yi, v in zip(y, left):
+        ax_x.text(v, yi, f" {v:.3g} mJ ({100 * v / tot:.0f}%)", va="center", fontsize=9.5)
+    ax_x.set_yticks(y, [c.replace("_", " ") for c in tab.index])
+    ax_x.invert_yaxis()
+    ax_x.set_xlim(0, left.max() * 1.3 if left.max() > 0 else 1)
+    ax_x.set_xlabel("energy [mJ / frame]")
+    ax_x.legend(loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0, title="level")
 
 
 def _one_frame_layers(t: Trace, stream: str | None, frame: int | None, config: str | None) -> pd.DataFrame | None:
