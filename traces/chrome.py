@@ -33,6 +33,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from .lanes import take_lane
 from .output import atomic_output, check_not_input
 from .reader import Trace
 from .reader import open as _open_trace
@@ -137,12 +138,7 @@ def _frame_events(trace: Trace) -> tuple[list[dict], dict[tuple[str, int], int]]
                 name += " (aborted)"
             ev.append({"ph": "X", "name": name, "cat": "frame", "ts": ts, "dur": dur, "pid": PID_HOST,
                        "tid": tid_of[s], "args": args})
-            lane = next((k for k, end in enumerate(lanes_end) if end <= ts), None)
-            if lane is None:
-                lanes_end.append(te)
-                lane = len(lanes_end) - 1
-            else:
-                lanes_end[lane] = te
+            lane = take_lane(lanes_end, ts, te)
             lane_of[(s, n)] = lane
             ev.append({"ph": "X", "name": name, "cat": "frame", "ts": ts, "dur": dur, "pid": PID_ACCEL,
                        "tid": lane + 1, "args": args})

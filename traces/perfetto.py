@@ -29,6 +29,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from .lanes import take_lane
 from .output import OutputError, check_not_input, prepare_parent
 from .reader import Trace
 from .reader import open as _open_trace
@@ -205,14 +206,7 @@ def _lanes(F) -> tuple[dict[tuple[str, int], int], int]:
     for i in np.argsort(np.where(ran, start, np.inf), kind="stable"):
         if not ran[i]:
             break
-        ts, te = _ns(start[i]), _ns(end[i])
-        lane = next((k for k, e in enumerate(lanes_end) if e <= ts), None)
-        if lane is None:
-            lanes_end.append(te)
-            lane = len(lanes_end) - 1
-        else:
-            lanes_end[lane] = te
-        lane_of[(str(streams[i]), int(frames[i]))] = lane
+        lane_of[(str(streams[i]), int(frames[i]))] = take_lane(lanes_end, _ns(start[i]), _ns(end[i]))
     return lane_of, max(1, len(lanes_end))
 
 

@@ -115,6 +115,14 @@ def _decode_str(arr: np.ndarray) -> pd.Series:
     return pd.Series(pd.Categorical.from_codes(codes, pd.Index(cats, dtype=object))).astype(str)
 
 
+def _whole_table(name: str) -> cached_property[pd.DataFrame]:
+    """A property of :class:`Trace`: its table ``name`` as a DataFrame, read once and then kept."""
+    def read(self: Trace) -> pd.DataFrame:
+        return self.table(name)
+    read.__doc__ = f"The whole /{name} table (read on first use, then kept)."
+    return cached_property(read)
+
+
 class Trace:
     """An open trace file. Tables: :attr:`frames`, :attr:`layers`,
     :attr:`resources`, :attr:`configs`; root attributes: :attr:`meta`."""
@@ -357,21 +365,11 @@ class Trace:
                                        f"{type(e).__name__}: {e}") from None
             yield part
 
-    @cached_property
-    def frames(self) -> pd.DataFrame:
-        return self.table("frames")
-
-    @cached_property
-    def layers(self) -> pd.DataFrame:
-        return self.table("layers")
-
-    @cached_property
-    def resources(self) -> pd.DataFrame:
-        return self.table("resources")
-
-    @cached_property
-    def configs(self) -> pd.DataFrame:
-        return self.table("configs")
+    # the whole tables, each read on first use and then kept
+    frames = _whole_table("frames")
+    layers = _whole_table("layers")
+    resources = _whole_table("resources")
+    configs = _whole_table("configs")
 
 
 def open(path: str | os.PathLike) -> Trace:  # noqa: A001 - traces.open is the intended name

@@ -15,7 +15,7 @@ not fsync, so a power loss is not covered.) Within one flush the tables are
 written configs, resources, layers, then frames, so a frame row on disk implies
 its layers are on disk too if they were appended before it.
 
-The file is created complete (root attributes, every table, empty) under a
+The file is created complete (root attributes, every table, empty; :mod:`traces.h5file`) under a
 hidden temporary name beside it and renamed into place, so a run killed at any
 instant leaves either no new file (any old one untouched) or a readable trace.
 A frame's layer rows are appended before its frame row (as the recorder does); a
@@ -46,7 +46,6 @@ import json
 import math
 import numbers
 import os
-import re
 import time
 import warnings
 import zlib
@@ -57,67 +56,21 @@ import numpy as np
 
 from . import schema
 from .chunks import ChunkCompressor
-from .output import OutputClaim, OutputError, same_file
+from .h5file import GZIP_LEVEL, chunk_rows, create_file, error_reason, root_attrs, to_json
+from .output import OutputClaim, same_file
 from .rows import RowBuffer, rows_to_array
 from .schema import Column
 from .vocabulary import TraceVocabulary
 
-#: Target uncompressed bytes per chunk; chunk rows are a power of two near it.
-CHUNK_TARGET_BYTES = 512 * 1024
-#: gzip level (gzip rather than lzf: every HDF5 installation reads gzip). Level 1:
-#: ~15% less CPU than level 4 on trace data for the same size within 1%.
-GZIP_LEVEL = 1
 #: Free space a flush leaves on the file system at least (HDF5 metadata, the final close).
 SPACE_MARGIN_BYTES = 2 * 2**20
 #: Bytes of each table's buffered rows compressed to estimate a flush's size on disk.
 SPACE_SAMPLE_BYTES = 64 * 1024
-#: Raw-data chunk cache per dataset, large enough to keep partial chunks hot.
-CHUNK_CACHE_BYTES = 8 * 1024 * 1024
-#: HDF5 file-format bounds: SWMR needs the 1.10 format; capping it there keeps
-#: files readable by any HDF5 >= 1.10.
-LIBVER = ("v110", "v110")
-
-
-def _creating_name(path: str) -> str:
-    """A hidden temporary name beside ``path`` for the file while it is being created."""
-    head, tail = os.path.split(path)
-    return os.path.join(head, f".{tail}.creating-{os.getpid()}-{os.urandom(4).hex()}")
-
-
-def _unlink_quietly(path: str) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
-
-
-def chunk_rows(itemsize: int) -> int:
-    """Rows per chunk for a row size: a power of two in [16, 16384] near the target."""
-    rows = max(1, CHUNK_TARGET_BYTES // max(1, itemsize))
-    p = 1 << int(round(math.log2(rows)))
-    return int(min(16384, max(16, p)))
 
 
 def utc_now_iso() -> str:
     """Current UTC time, ISO 8601 with a 'Z' (second resolution)."""
     return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _json_default(o: Any) -> Any:
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, (tuple, set, frozenset)):
-        return list(o)
-    raise TypeError(f"{type(o).__name__} {o!r} is not JSON-serialisable")
-
-
-def to_json(obj: Any, what: str) -> str:
-    try:
-        return json.dumps(obj, default=_json_default)
-    except (TypeError, ValueError) as e:
-        raise ValueError(f"{what} must be JSON-serialisable: {e}") from None
 
 
 # ---------------------------------------------------------------------------
@@ -130,17 +83,6 @@ class TraceWriteError(OSError):
     last completed flush and nothing else."""
 
     in_hdf5 = True  # the failure happened inside HDF5 (False: refused before writing)
-
-
-def _reason(e: BaseException) -> str:
-    """A short reason from an h5py/OS error (HDF5's messages carry the OS error inside)."""
-    text = str(e)
-    m = re.search(r"error message = '([^']+)'", text)
-    if m:
-        return m.group(1)
-    if isinstance(e, OSError) and e.strerror:
-        return e.strerror
-    return text.splitlines()[0] if text else type(e).__name__
 
 
 def _checked_arguments(seed, scenario, hardware, tool_version, created, flush_every_s,
@@ -242,16 +184,8 @@ class TraceWriter:
         }
         self._dtypes = {t: schema.table_dtype(cols) for t, cols in self.columns.items()}
         self._names = {t: frozenset(c.name for c in cols) for t, cols in self.columns.items()}
-        # the root attributes, in the order they are written (the file's bytes depend on it)
-        attrs: dict[str, Any] = {"schema_version": np.int64(schema.SCHEMA_VERSION),
-                                 "schema_minor_version": np.int64(schema.SCHEMA_MINOR_VERSION),
-                                 "created": created, "tool_version": tool_version}
-        if seed is not None:
-            attrs["seed"] = np.int64(seed)
-        attrs.update(scenario=scenario, hardware=hardware_json)
-        attrs.update(self._vocabulary_attrs(vocabulary, extras["layers"]))
-        attrs["complete"] = np.bool_(False)
-        attrs.update({f"committed_{t}": np.int64(0) for t in schema.TABLES})
+        attrs = root_attrs(seed=seed, scenario=scenario, hardware_json=hardware_json, tool_version=tool_version,
+                           created=created, vocabulary=vocabulary, layer_extras=extras["layers"])
 
         if claim is None:
             if os.path.exists(self.path) and not overwrite:
@@ -260,7 +194,8 @@ class TraceWriter:
         elif not claim.held or not same_file(claim.path, self.path):
             raise ValueError(f"TraceWriter for {self.path}: the claim given is for {claim.path} or was released")
         self._claim = claim  # held (another writer of this file is refused) until close
-        self._f = self._create(attrs, extras)
+        self._ds: dict[str, h5py.Dataset]
+        self._f, self._ds = create_file(self.path, claim, attrs, self.columns, self._dtypes, extras)
         self._failed: TraceWriteError | None = None
         self._buf = {t: RowBuffer(dt, chunk_rows(dt.itemsize)) for t, dt in self._dtypes.items()}
         # whole chunks compressed ahead in a worker thread (traces/chunks.py)
@@ -270,66 +205,6 @@ class TraceWriter:
         self._configs: dict[str, tuple] = {}
         self._flushed_frames: set[tuple[bytes, int]] = set()  # (stream, frame) keys of the last flush
         self._last_flush = time.monotonic()
-
-    def _create(self, attrs: dict[str, Any], extras: dict[str, tuple[Column, ...]]) -> h5py.File:
-        """The file, created complete (attributes, every table, empty) under a temporary name and
-        renamed into place: a run killed at any instant leaves either no new file or a readable
-        trace. HDF5 stores no file name, so the bytes are those of a file created in place.
-        Releases the claim on failure."""
-        claim = self._claim
-        tmp = _creating_name(self.path)
-        try:
-            f = h5py.File(tmp, "w", libver=LIBVER, rdcc_nbytes=CHUNK_CACHE_BYTES)
-        except OSError as e:
-            _unlink_quietly(tmp)  # a file HDF5 could not even start: leave nothing behind
-            claim.release()
-            raise OutputError(f"cannot create trace file {self.path}: {_reason(e)}") from None
-        try:
-            for k, v in attrs.items():
-                f.attrs[k] = v
-            self._ds: dict[str, h5py.Dataset] = {}
-            for t, cols in self.columns.items():
-                dt = self._dtypes[t]
-                ds = f.create_dataset(
-                    t,
-                    shape=(0,),
-                    maxshape=(None,),
-                    dtype=dt,
-                    chunks=(chunk_rows(dt.itemsize),),
-                    compression="gzip",
-                    compression_opts=GZIP_LEVEL,
-                    shuffle=True,
-                )
-                ds.attrs["columns"] = to_json([c.describe() for c in cols], "columns")
-                ds.attrs["extra_columns"] = to_json([c.name for c in extras.get(t, ())], "extra columns")
-                self._ds[t] = ds
-            f.swmr_mode = True  # from here on: no new objects or attributes
-            f.flush()
-            os.replace(tmp, self.path)  # the open file keeps working under its new name
-        except BaseException as e:
-            f.close()
-            _unlink_quietly(tmp)
-            claim.release()
-            if isinstance(e, OSError) and not isinstance(e, OutputError):
-                raise OutputError(f"cannot create trace file {self.path}: {_reason(e)}") from None
-            raise
-        return f
-
-    @staticmethod
-    def _vocabulary_attrs(vocabulary: TraceVocabulary | None, layer_extras: tuple[Column, ...]) -> dict[str, str]:
-        """The vocabulary's root attributes, after checking that its columns are declared."""
-        if vocabulary is None:
-            return {}
-        if not isinstance(vocabulary, TraceVocabulary):
-            raise ValueError(f"vocabulary must be a traces.vocabulary.TraceVocabulary, got {type(vocabulary).__name__}")
-        vocabulary.check()
-        declared = {c.name for c in layer_extras}
-        for kind, terms in (("energy component", vocabulary.energy_components), ("counter", vocabulary.counters)):
-            for t in terms:
-                if t.column not in declared:
-                    raise ValueError(f"vocabulary: {kind} {t.name!r} has its column {t.column!r}, which is not among "
-                                     f"the extra columns of /layers ({', '.join(sorted(declared)) or 'none'})")
-        return vocabulary.to_attrs()
 
     # ---- context manager -------------------------------------------------
     def __enter__(self) -> "TraceWriter":
@@ -564,7 +439,7 @@ class TraceWriter:
         """After a write error: drop the buffered rows, cut the tables back to the last completed
         flush (best effort: the committed_<table> attributes already bound what readers read)."""
         self._failed = TraceWriteError(
-            f"cannot write trace {self.path}: {_reason(e)}; the trace keeps the {self._written['frames']} frames "
+            f"cannot write trace {self.path}: {error_reason(e)}; the trace keeps the {self._written['frames']} frames "
             "of its last completed flush")
         self._failed.in_hdf5 = not (isinstance(e, OSError) and e.errno == errno.ENOSPC and "needed" in str(e))
         for buf in self._buf.values():
