@@ -11,7 +11,9 @@ from accelerator.counters import COUNTER_NAMES, TRAFFIC_LEVELS
 from accelerator.energy import COMPONENTS, ENERGY_LEVELS, EnergyModel, _USES
 from accelerator.export.levels import LEVELS as EXPORT_LEVELS, levels
 from accelerator.hierarchy import LEVEL, LEVELS, Access
+from accelerator.params import HardwareParams
 from accelerator.presets import load_preset
+from vocab.params import Param
 
 
 def test_every_level_is_a_component_with_its_counters_area_and_plot_groups():
@@ -37,6 +39,8 @@ def test_a_new_level_derives_its_counters_uses_and_groups(monkeypatch):
     """An L2 between the global buffer and DRAM, declared as a record: its counters, energy uses,
     plot group (by depth) and export level follow with no other declaration."""
     l2 = replace(LEVEL["global_buffer"], name="l2", doc="L2", parent="dram", operands=("W", "I", "O"),
+                 capacity=hierarchy._param("l2_bytes", int, 1 << 20, unit="B", min=1, doc="L2"),
+                 word_bits=hierarchy._param("l2_word_bits", int, 512, unit="bit", min=8, doc="access width of the L2"),
                  accesses=(Access("l2_read_bytes", "read", "L2 reads"), Access("l2_write_bytes", "write", "L2 writes")),
                  preempt_accesses=(), energy_level="L2", traffic_level="L2")
     glb = replace(LEVEL["global_buffer"], parent="l2")
@@ -50,12 +54,16 @@ def test_a_new_level_derives_its_counters_uses_and_groups(monkeypatch):
     assert list(hierarchy.traffic_levels()) == ["DRAM", "L2", "global buffer", "NoC", "PE buffers"]
     assert hierarchy.energy_levels()["L2"] == ("l2",)
     assert [lv.name for lv in hierarchy.storage_levels()][-2:] == ["l2", "dram"]
+    assert list(hierarchy.level_params("capacity"))[-2:] == ["global_buffer_bytes", "l2_bytes"]
+    assert list(hierarchy.level_params("word_bits"))[-1] == "l2_word_bits"
     assert hierarchy.preemption_counters() == tuple((a.counter, "B", a.doc) for n in hierarchy.PREEMPT_PATH
                                                     for a in LEVEL[n].preempt_accesses)
 
 
 @pytest.mark.parametrize("change, message", [
-    (dict(capacity="l3_bytes"), "'l3_bytes' is not a HardwareParams field"),
+    (dict(capacity=LEVEL["input_buffer"].capacity),
+     "parameter 'input_buffer_bytes' is declared by level 'input_buffer' too"),
+    (dict(word_bits=Param(int, 64, unit="bit")), "a parameter without a name"),
     (dict(parent="sram"), "parent 'sram' is not a level"),
     (dict(energy_model="optical"), "energy_model 'optical' is not one of"),
 ])
@@ -77,3 +85,17 @@ def test_levels_size_from_their_parameters():
     a = area_mm2(hw)
     assert a["weight_buffer"] / a["global_buffer"] == pytest.approx(hw.num_pes * hw.weight_buffer_bytes
                                                                      / hw.global_buffer_bytes)
+
+
+def test_hardware_params_take_the_levels_parameters():
+    """Each level declares its capacity and access width; `HardwareParams` holds those very
+    `Param`s (units, ranges, docs and `--set` checks come from the record), capacities after
+    ``vector_size`` and widths after ``data_bytes``, levels innermost first."""
+    names = HardwareParams.param_names()
+    for group, after in (("capacity", "vector_size"), ("word_bits", "data_bytes")):
+        declared = hierarchy.level_params(group)
+        assert all(HardwareParams.__dict__[n] is p for n, p in declared.items())
+        i = names.index(after) + 1
+        assert names[i:i + len(declared)] == tuple(declared)
+    assert [lv.capacity.name for lv in LEVELS if lv.capacity] == [
+        "weight_buffer_bytes", "input_buffer_bytes", "accum_buffer_bytes", "global_buffer_bytes"]
