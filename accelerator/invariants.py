@@ -30,7 +30,7 @@ from .mapping import map_layers
 from .params import HardwareParams, ParamError, RuntimeResources
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .model import InferenceResult
+    from .result import InferenceResult
 
 __all__ = ["ResultInvariantError", "TIME_LIMIT_S", "program_bound_s", "check_program", "check_hardware",
            "check_result"]
