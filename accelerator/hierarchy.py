@@ -1,12 +1,15 @@
 """The accelerator's memory hierarchy as data: one record per level, the one declaration of it.
 
 Like Timeloop/Accelergy's architecture tree or ZigZag's memory instances, each level says what
-it is once: the `HardwareParams` fields that size it (their units and sources live with the
-parameter and the preset), the operands it holds, where it sits (``parent``), the counters that
+it is once: the `HardwareParams` fields that size it (declared here as typed `Param`s with unit,
+range and doc; `HardwareParams` takes them from ``LEVELS``, `level_params`; their values and
+sources live in the presets), the operands it holds, where it sits (``parent``), the counters that
 count its accesses and the energy actions that price them, how its per-byte energy, its area
 and its leakage derive, and the plot groups it belongs to. Everything per level derives from
 ``LEVELS``:
 
+* its parameters (`accelerator.params.HardwareParams`: capacities after ``vector_size``, access
+  widths after ``data_bytes``, levels innermost first);
 * counters (`accelerator.counters.COUNTERS`, hence the C++ ``enum Counter`` that
   `accelerator.codegen` generates, and the trace's counter columns ``c_<name>``);
 * energy components and their (counter, action) uses (`accelerator.energy`), hence the trace's
@@ -24,12 +27,15 @@ here, and `accelerator.cost` counts the same in closed form.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-from .params import HardwareParams
+from vocab.params import Param
 
-__all__ = ["Access", "MemoryLevel", "LEVELS", "LEVEL", "PREEMPT_PATH", "ENERGY_MODELS", "level_counters",
-           "preemption_counters", "energy_uses", "preemption_uses", "energy_levels", "traffic_levels",
+if TYPE_CHECKING:  # params imports this module (HardwareParams takes the levels' parameters from it)
+    from .params import HardwareParams
+
+__all__ = ["Access", "MemoryLevel", "LEVELS", "LEVEL", "PREEMPT_PATH", "ENERGY_MODELS", "level_params",
+           "level_counters", "preemption_counters", "energy_uses", "preemption_uses", "energy_levels", "traffic_levels",
            "storage_levels"]
 
 
@@ -59,8 +65,8 @@ class MemoryLevel:
     parent: str | None    # the level it sits under (fills come from there, or from above for a bypassing operand)
     operands: tuple[str, ...]  # "W", "I", "O" (what it stores; an interconnect carries them)
     storage: bool         # False for an interconnect (the NoC): no capacity, not an export level
-    capacity: str | None  # HardwareParams field: bytes of one instance (None: unbounded, as DRAM)
-    word_bits: str | None  # HardwareParams field: access width (the SRAM energy depends on it)
+    capacity: Param | None  # its HardwareParams field: bytes of one instance (None: unbounded, as DRAM)
+    word_bits: Param | None  # its HardwareParams field: access width (the SRAM energy depends on it)
     per_pe: bool          # one instance per PE (else one shared)
     banked_per_lane: bool  # its instance is split into one bank per lane (energy is one bank's)
     vector_reads: bool    # a read delivers one vector (vector_size x data_bytes), not a whole word
@@ -73,6 +79,7 @@ class MemoryLevel:
     traffic_level: str    # the plot group of its byte counters
     delivers_bits: Callable[[HardwareParams], int]  # bits one access delivers below (the exports' width)
     note: str | Callable[[HardwareParams], str]  # how the exports describe it
+    more_params: tuple[Param, ...] = ()  # its other HardwareParams fields (placed right after `capacity`)
 
     def describe(self, hw: HardwareParams) -> str:
         return self.note(hw) if callable(self.note) else self.note
@@ -82,7 +89,7 @@ class MemoryLevel:
 
     def bytes(self, hw: HardwareParams) -> int:
         """Capacity of one instance in bytes (`capacity`); 2**40 for an unbounded level."""
-        return getattr(hw, self.capacity) if self.capacity else 1 << 40
+        return getattr(hw, self.capacity.name) if self.capacity else 1 << 40
 
     def bank_bytes(self, hw: HardwareParams) -> int:
         """Capacity of the array one access reads (one lane's bank when banked per lane)."""
@@ -90,7 +97,15 @@ class MemoryLevel:
 
     def bits(self, hw: HardwareParams) -> int:
         """Access width in bits (`word_bits`)."""
-        return getattr(hw, self.word_bits)
+        return getattr(hw, self.word_bits.name)
+
+
+def _param(name: str, type_: type, default, **kw) -> Param:
+    """A `HardwareParams` field declared with its level: a typed `Param` (unit, range, doc) named
+    ``name`` (the class attribute `HardwareParams` gives it; `level_params`)."""
+    p = Param(type_, default, **kw)
+    p.name = name
+    return p
 
 
 def _vec_bits(hw: HardwareParams) -> int:
@@ -108,8 +123,12 @@ PE_BUFFERS = "PE buffers"
 #: export levels. Plot groups are shown outermost first (by depth below the root).
 LEVELS: tuple[MemoryLevel, ...] = (
     MemoryLevel(
-        "weight_buffer", "PE weight-buffer reads and writes", "noc", ("W",), True, "weight_buffer_bytes",
-        "weight_buffer_word_bits", per_pe=True, banked_per_lane=True, vector_reads=True,
+        "weight_buffer", "PE weight-buffer reads and writes", "noc", ("W",), True,
+        capacity=_param("weight_buffer_bytes", int, 131072, unit="B", min=1,
+                        doc="weight buffer per PE (all lanes together; banked per lane)"),
+        word_bits=_param("weight_buffer_word_bits", int, 64, unit="bit", min=8, max=4096,
+                         doc="access width of one lane's weight-buffer bank (SRAM energy per access depends on it)"),
+        per_pe=True, banked_per_lane=True, vector_reads=True,
         accesses=(Access("wbuf_read_bytes", "read", "PE weight-buffer reads"),
                   Access("wbuf_write_bytes", "write", "PE weight-buffer writes")),
         preempt_accesses=(Access("preempt_wbuf_write_bytes", "write", "PE weight-buffer writes of restores"),),
@@ -117,16 +136,23 @@ LEVELS: tuple[MemoryLevel, ...] = (
         delivers_bits=lambda hw: hw.lanes * _vec_bits(hw),
         note="per PE, banked per lane; each lane reads one weight vector per cycle"),
     MemoryLevel(
-        "input_buffer", "PE input-buffer reads and writes", "noc", ("I",), True, "input_buffer_bytes",
-        "input_buffer_word_bits", per_pe=True, banked_per_lane=False, vector_reads=True,
+        "input_buffer", "PE input-buffer reads and writes", "noc", ("I",), True,
+        capacity=_param("input_buffer_bytes", int, 65536, unit="B", min=1,
+                        doc="input buffer per PE (shared by its lanes)"),
+        word_bits=_param("input_buffer_word_bits", int, 64, unit="bit", min=8, max=4096,
+                         doc="access width of a PE's input buffer"),
+        per_pe=True, banked_per_lane=False, vector_reads=True,
         accesses=(Access("ibuf_read_bytes", "read", "PE input-buffer reads"),
                   Access("ibuf_write_bytes", "write", "PE input-buffer writes")),
         preempt_accesses=(Access("preempt_ibuf_write_bytes", "write", "PE input-buffer writes of restores"),),
         energy_model="sram", area_model="sram", leakage="sram", energy_level=PE_BUFFERS, traffic_level=PE_BUFFERS,
         delivers_bits=_vec_bits, note="per PE, one input vector per cycle broadcast to the PE's lanes"),
     MemoryLevel(
-        "accum_buffer", "PE accumulation-buffer reads and writes", "noc", ("O",), True, "accum_buffer_bytes",
-        None, per_pe=True, banked_per_lane=True, vector_reads=False,
+        "accum_buffer", "PE accumulation-buffer reads and writes", "noc", ("O",), True,
+        capacity=_param("accum_buffer_bytes", int, 1536, unit="B", min=1,
+                        doc="accumulation buffer per PE (all lanes together; banked per lane)"),
+        more_params=(_param("accum_bits", int, 24, unit="bit", min=1, max=64, doc="width of one partial sum"),),
+        word_bits=None, per_pe=True, banked_per_lane=True, vector_reads=False,
         accesses=(Access("accbuf_read_bytes", "read", "PE accumulation-buffer reads"),
                   Access("accbuf_write_bytes", "write", "PE accumulation-buffer writes")),
         preempt_accesses=(Access("preempt_accbuf_read_bytes", "read", "accumulation-buffer reads of checkpoint spills"),
@@ -135,8 +161,11 @@ LEVELS: tuple[MemoryLevel, ...] = (
         traffic_level=PE_BUFFERS, delivers_bits=lambda hw: hw.lanes * hw.accum_bits,
         note="per PE, banked per lane; partial sums of accum_bits"),
     MemoryLevel(
-        "global_buffer", "global-buffer reads and writes", "dram", ("I", "O"), True, "global_buffer_bytes",
-        "global_buffer_word_bits", per_pe=False, banked_per_lane=False, vector_reads=False,
+        "global_buffer", "global-buffer reads and writes", "dram", ("I", "O"), True,
+        capacity=_param("global_buffer_bytes", int, 65536, unit="B", min=1, doc="global buffer shared by the PEs"),
+        word_bits=_param("global_buffer_word_bits", int, 256, unit="bit", min=8, max=8192,
+                         doc="access width of the global buffer"),
+        per_pe=False, banked_per_lane=False, vector_reads=False,
         accesses=(Access("glb_read_bytes", "read", "global-buffer reads"),
                   Access("glb_write_bytes", "write", "global-buffer writes")),
         preempt_accesses=(Access("preempt_glb_read_bytes", "read",
@@ -147,15 +176,15 @@ LEVELS: tuple[MemoryLevel, ...] = (
         traffic_level="global buffer", delivers_bits=lambda hw: hw.global_buffer_word_bits,
         note="shared by the PEs; weights bypass it (Simba)"),
     MemoryLevel(
-        "noc", "NoC transfers between global buffer and PEs", "global_buffer", ("W", "I", "O"), False, None, None,
-        per_pe=False, banked_per_lane=False, vector_reads=False,
+        "noc", "NoC transfers between global buffer and PEs", "global_buffer", ("W", "I", "O"), False,
+        capacity=None, word_bits=None, per_pe=False, banked_per_lane=False, vector_reads=False,
         accesses=(Access("noc_bytes", "transfer", "bytes carried by the NoC between global buffer and PEs"),),
         preempt_accesses=(Access("preempt_noc_bytes", "transfer", "NoC bytes of checkpoint spills and restores"),),
         energy_model="wire", area_model="noc", leakage=None, energy_level="global buffer + NoC",
         traffic_level="NoC", delivers_bits=lambda hw: hw.noc_bytes_per_cycle * 8,
         note="GLB <-> PEs (and DRAM -> PEs for weights)"),
     MemoryLevel(
-        "dram", "DRAM reads and writes", None, ("W", "I", "O"), True, None, None,
+        "dram", "DRAM reads and writes", None, ("W", "I", "O"), True, capacity=None, word_bits=None,
         per_pe=False, banked_per_lane=False, vector_reads=False,
         accesses=(Access("dram_read_bytes", "read", "DRAM reads"), Access("dram_write_bytes", "write", "DRAM writes")),
         preempt_accesses=(Access("preempt_spill_bytes", "write", "DRAM writes of checkpoints (partial sums spilled)"),
@@ -177,13 +206,24 @@ def _depth(lv: MemoryLevel) -> int:
     return 0 if lv.parent is None else 1 + _depth(LEVEL[lv.parent])
 
 
+def level_params(group: str) -> dict[str, Param]:
+    """The levels' `HardwareParams` fields by name, levels innermost first: for ``"capacity"``
+    each level's `capacity` and `more_params`, for ``"word_bits"`` its `word_bits`.
+    `HardwareParams` places the first group after ``vector_size``, the second after ``data_bytes``."""
+    groups = {"capacity": lambda lv: (lv.capacity, *lv.more_params), "word_bits": lambda lv: (lv.word_bits,)}
+    return {p.name: p for lv in LEVELS for p in groups[group](lv) if p is not None}
+
+
 def _check() -> None:
-    fields = set(HardwareParams.param_names())
+    declared: dict[str, str] = {}
     for lv in LEVELS:
         where = f"accelerator/hierarchy.py level {lv.name!r}"
-        for f in (lv.capacity, lv.word_bits):
-            if f is not None and f not in fields:
-                raise RuntimeError(f"{where}: {f!r} is not a HardwareParams field")
+        for p in (q for q in (lv.capacity, *lv.more_params, lv.word_bits) if q is not None):
+            if p.name == "?":
+                raise RuntimeError(f"{where}: a parameter without a name (declare it with _param(name, ...))")
+            if p.name in declared:
+                raise RuntimeError(f"{where}: parameter {p.name!r} is declared by level {declared[p.name]!r} too")
+            declared[p.name] = lv.name
         if lv.parent is not None and lv.parent not in LEVEL:
             raise RuntimeError(f"{where}: parent {lv.parent!r} is not a level ({', '.join(LEVEL)})")
         if lv.energy_model not in ENERGY_MODELS:

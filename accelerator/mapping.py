@@ -74,8 +74,10 @@ import numpy as np
 
 from workloads.ir import Layer
 
+from .bounds import check_program
 from .choices import ChoiceStore, store_path
 from .cost import LayerCost, MacDims, cdiv as _cdiv, mac_cost, mac_totals, ppu_cost
+from .measure import simulate
 from .tiling import (ORDERS, MappingError, Tiling, _all_candidates, _explain, _fits, _grid_candidates, _legal,
                      _occupancy, legal)
 
@@ -253,7 +255,6 @@ def _probe_layer(d: MacDims, op: str, name: str) -> Layer:
 def simulated(hw, items: Sequence[tuple[MacDims, str, Sequence[Tiling]]]) -> list[list[tuple[float, float]]]:
     """(seconds, joules) of every tiling of every (loop nest, op, tilings) item, simulated (one
     batch: `accelerator.measure`)."""
-    from .measure import simulate
     layers, maps = [], []
     for i, (d, op, ts) in enumerate(items):
         for j, t in enumerate(ts):
@@ -263,8 +264,6 @@ def simulated(hw, items: Sequence[tuple[MacDims, str, Sequence[Tiling]]]) -> lis
                                 pes_k=t.pes_k, pes_p=t.pes_p, order=t.order, inputs_resident=t.inputs_resident))
     # the batch runs as one inference: hardware that cannot time it (the derived-range check on
     # the candidates' costs) is refused here with the parameter to blame, before anything runs
-    from .invariants import check_program
-
     check_program(hw, layers, [_mac_mapping(d, hw, f"c{i}", op, t) for i, (d, op, ts) in enumerate(items) for t in ts],
                   name="the mapper's candidates")
     secs, joules = simulate(hw, layers, maps)

@@ -6,7 +6,8 @@ measurement runs in a helper process of its own (started on first use, kept for 
 process's lifetime, re-targeted to each hardware point): the process's own SystemC model
 belongs to whoever drives it in time (a co-simulation's bridge pins its kernel time to
 SimPy's, and may load programs -- hence map layers -- while an inference runs), so the
-mapper must neither advance nor occupy it. The helper imports no torch.
+mapper must neither advance nor occupy it. The helper (`accelerator.measure_helper`, the one
+module of this exchange that imports the model) imports no torch.
 
 All candidates of a batch run as the layers of one program, one inference: a layer starts
 when the previous layer's last output is in DRAM, so the DRAM and NoC servers, the input and
@@ -65,7 +66,7 @@ def _helper() -> subprocess.Popen:
     # its stderr (SystemC diagnostics, first-use lines) goes to a file: a pipe nobody reads until a
     # failure would block the helper once full
     err = tempfile.TemporaryFile()
-    p = subprocess.Popen([sys.executable, "-c", "from accelerator.measure import _serve; _serve()"],
+    p = subprocess.Popen([sys.executable, "-c", "from accelerator.measure_helper import serve; serve()"],
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, env=env)
     _proc["p"], _proc["err"] = p, err
     return p
@@ -112,23 +113,3 @@ def simulate(hw, layers: Sequence[Layer], mappings: Sequence) -> tuple[np.ndarra
     if not ok:
         raise MeasureError(payload)
     return payload
-
-
-def _serve() -> None:
-    """The helper's loop: (hw, layers, mappings) in, (seconds, joules) per layer out."""
-    from .model import Accelerator
-
-    inp, out = sys.stdin.buffer, sys.stdout.buffer
-    sys.stdout = sys.stderr  # nothing else may write into the reply stream
-    while True:
-        try:
-            hw, layers, mappings = _recv(inp)
-        except EOFError:
-            return
-        try:
-            acc = Accelerator.for_process(hw)
-            r = acc.run(acc.load(list(layers), mappings=list(mappings)))
-            _send(out, (True, (np.asarray(r.layer_latency_s, dtype=np.float64),
-                               np.asarray(r.layer_energy_j, dtype=np.float64))))
-        except Exception as e:  # reported to the caller, which raises it
-            _send(out, (False, f"{type(e).__name__}: {e}"))

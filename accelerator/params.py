@@ -13,6 +13,8 @@ from __future__ import annotations
 import math
 
 from vocab.params import Component, Param, ParamError
+
+from .hierarchy import level_params
 from vocab.units import MAX_TIME_S, PS_PER_S
 
 # One clock cycle must last at least the simulated-time resolution (1 ps): a faster clock
@@ -39,13 +41,9 @@ class HardwareParams(Component):
     num_pes = Param(int, 16, min=1, max=4096, doc="processing elements")
     lanes = Param(int, 4, min=1, doc="vector-MAC units per PE, each on a different output channel")
     vector_size = Param(int, 4, min=1, doc="input channels reduced per vector MAC per cycle")
-    weight_buffer_bytes = Param(int, 131072, unit="B", min=1,
-                                doc="weight buffer per PE (all lanes together; banked per lane)")
-    input_buffer_bytes = Param(int, 65536, unit="B", min=1, doc="input buffer per PE (shared by its lanes)")
-    accum_buffer_bytes = Param(int, 1536, unit="B", min=1,
-                               doc="accumulation buffer per PE (all lanes together; banked per lane)")
-    accum_bits = Param(int, 24, unit="bit", min=1, max=64, doc="width of one partial sum")
-    global_buffer_bytes = Param(int, 65536, unit="B", min=1, doc="global buffer shared by the PEs")
+    # the memory levels' capacities (weight_buffer_bytes ... global_buffer_bytes, with the accumulation
+    # buffer's accum_bits), declared with their level in accelerator/hierarchy.py
+    locals().update(level_params("capacity"))
     noc_bytes_per_cycle = Param(int, 32, unit="B/cycle", min=1, doc="NoC bandwidth GLB <-> PEs")
     dram_bandwidth_bytes_per_s = Param(float, 25.6e9, unit="B/s", min=0, min_exclusive=True,
                                        doc="peak DRAM bandwidth")
@@ -61,12 +59,8 @@ class HardwareParams(Component):
     ppu_elements_per_cycle = Param(int, 16, unit="element/cycle", min=1,
                                    doc="post-processing-unit throughput")
     data_bytes = Param(int, 1, unit="B", min=1, max=8, doc="bytes per activation/weight element")
-    weight_buffer_word_bits = Param(int, 64, unit="bit", min=8, max=4096,
-                                    doc="access width of one lane's weight-buffer bank (SRAM energy per access "
-                                        "depends on it)")
-    input_buffer_word_bits = Param(int, 64, unit="bit", min=8, max=4096,
-                                   doc="access width of a PE's input buffer")
-    global_buffer_word_bits = Param(int, 256, unit="bit", min=8, max=8192, doc="access width of the global buffer")
+    # the memory levels' access widths (weight_buffer_word_bits ... global_buffer_word_bits): accelerator/hierarchy.py
+    locals().update(level_params("word_bits"))
     accum_buffer_ports = Param(int, 1, min=1, max=2,
                                doc="ports of an accumulation bank: 1 = draining the partial sums costs one cycle "
                                    "per output after the reduction; 2 = the drain overlaps the next accumulation")
@@ -171,6 +165,12 @@ class HardwareParams(Component):
         values (``tests/test_params.py`` checks), so this needs no preset file and ``params`` does
         not import ``presets`` (which imports ``params``)."""
         return cls()
+
+
+for _name, _p in {**level_params("capacity"), **level_params("word_bits")}.items():
+    if HardwareParams.__dict__.get(_name) is not _p:  # declared again below the level's own
+        raise RuntimeError(f"accelerator/params.py: HardwareParams.{_name} is a memory level's parameter "
+                           "(accelerator/hierarchy.py): declare it there only")
 
 
 class RuntimeResources(Component):

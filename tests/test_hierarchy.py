@@ -11,7 +11,9 @@ from accelerator.counters import COUNTER_NAMES, TRAFFIC_LEVELS
 from accelerator.energy import COMPONENTS, ENERGY_LEVELS, EnergyModel, _USES
 from accelerator.export.levels import LEVELS as EXPORT_LEVELS, levels
 from accelerator.hierarchy import LEVEL, LEVELS, Access
+from accelerator.params import HardwareParams
 from accelerator.presets import load_preset
+from vocab.params import Param
 
 
 def test_every_level_is_a_component_with_its_counters_area_and_plot_groups():
@@ -28,34 +30,44 @@ def test_every_level_is_a_component_with_its_counters_area_and_plot_groups():
 
 
 def test_plot_groups_are_ordered_by_depth_outermost_first():
-    assert list(hierarchy.traffic_levels()) == ["DRAM", "global buffer", "NoC", "PE buffers"]
-    assert list(hierarchy.energy_levels()) == ["DRAM", "global buffer + NoC", "PE buffers"]
-    assert list(ENERGY_LEVELS)[:3] == ["DRAM", "global buffer + NoC", "PE buffers"]
+    def known(groups, names):  # a level added since keeps these in their order
+        return [g for g in groups if g in names]
+    traffic, energy = ["DRAM", "global buffer", "NoC", "PE buffers"], ["DRAM", "global buffer + NoC", "PE buffers"]
+    assert known(hierarchy.traffic_levels(), traffic) == traffic
+    assert known(hierarchy.energy_levels(), energy) == energy == known(ENERGY_LEVELS, energy)
+    assert list(hierarchy.traffic_levels())[0] == list(ENERGY_LEVELS)[0] == "DRAM"
 
 
 def test_a_new_level_derives_its_counters_uses_and_groups(monkeypatch):
-    """An L2 between the global buffer and DRAM, declared as a record: its counters, energy uses,
-    plot group (by depth) and export level follow with no other declaration."""
-    l2 = replace(LEVEL["global_buffer"], name="l2", doc="L2", parent="dram", operands=("W", "I", "O"),
-                 accesses=(Access("l2_read_bytes", "read", "L2 reads"), Access("l2_write_bytes", "write", "L2 writes")),
-                 preempt_accesses=(), energy_level="L2", traffic_level="L2")
-    glb = replace(LEVEL["global_buffer"], parent="l2")
-    new = tuple(glb if lv.name == "global_buffer" else lv for lv in LEVELS[:-1]) + (l2, LEVELS[-1])
+    """A last-level cache between DRAM and the level under it, declared as a record: its
+    parameters, counters, energy uses, plot group (by depth) and export level follow with no
+    other declaration."""
+    under = next(lv for lv in LEVELS if lv.parent == "dram")
+    llc = replace(LEVEL["global_buffer"], name="llc", doc="LLC", parent="dram", operands=("W", "I", "O"),
+                  capacity=hierarchy._param("llc_bytes", int, 1 << 20, unit="B", min=1, doc="LLC"),
+                  word_bits=hierarchy._param("llc_word_bits", int, 512, unit="bit", min=8, doc="access width"),
+                  accesses=(Access("llc_read_bytes", "read", "LLC reads"),
+                            Access("llc_write_bytes", "write", "LLC writes")),
+                  preempt_accesses=(), energy_level="LLC", traffic_level="LLC")
+    new = tuple(replace(lv, parent="llc") if lv is under else lv for lv in LEVELS[:-1]) + (llc, LEVELS[-1])
     monkeypatch.setattr(hierarchy, "LEVELS", new)
     monkeypatch.setattr(hierarchy, "LEVEL", {lv.name: lv for lv in new})
     hierarchy._check()
     names = [c for c, _, _ in hierarchy.level_counters()]
-    assert names.index("l2_read_bytes") == names.index("noc_bytes") + 1 < names.index("dram_read_bytes")
-    assert hierarchy.energy_uses()["l2"] == (("l2_read_bytes", "l2.read"), ("l2_write_bytes", "l2.write"))
-    assert list(hierarchy.traffic_levels()) == ["DRAM", "L2", "global buffer", "NoC", "PE buffers"]
-    assert hierarchy.energy_levels()["L2"] == ("l2",)
-    assert [lv.name for lv in hierarchy.storage_levels()][-2:] == ["l2", "dram"]
+    assert names.index("llc_read_bytes") == names.index("dram_read_bytes") - 2
+    assert hierarchy.energy_uses()["llc"] == (("llc_read_bytes", "llc.read"), ("llc_write_bytes", "llc.write"))
+    assert list(hierarchy.traffic_levels())[:3] == ["DRAM", "LLC", under.traffic_level]
+    assert hierarchy.energy_levels()["LLC"] == ("llc",)
+    assert [lv.name for lv in hierarchy.storage_levels()][-2:] == ["llc", "dram"]
+    assert list(hierarchy.level_params("capacity"))[-1] == "llc_bytes"
+    assert list(hierarchy.level_params("word_bits"))[-1] == "llc_word_bits"
     assert hierarchy.preemption_counters() == tuple((a.counter, "B", a.doc) for n in hierarchy.PREEMPT_PATH
                                                     for a in LEVEL[n].preempt_accesses)
 
-
 @pytest.mark.parametrize("change, message", [
-    (dict(capacity="l3_bytes"), "'l3_bytes' is not a HardwareParams field"),
+    (dict(capacity=LEVEL["input_buffer"].capacity),
+     "parameter 'input_buffer_bytes' is declared by level 'input_buffer' too"),
+    (dict(word_bits=Param(int, 64, unit="bit")), "a parameter without a name"),
     (dict(parent="sram"), "parent 'sram' is not a level"),
     (dict(energy_model="optical"), "energy_model 'optical' is not one of"),
 ])
@@ -77,3 +89,19 @@ def test_levels_size_from_their_parameters():
     a = area_mm2(hw)
     assert a["weight_buffer"] / a["global_buffer"] == pytest.approx(hw.num_pes * hw.weight_buffer_bytes
                                                                      / hw.global_buffer_bytes)
+
+
+def test_hardware_params_take_the_levels_parameters():
+    """Each level declares its capacity and access width; `HardwareParams` holds those very
+    `Param`s (units, ranges, docs and `--set` checks come from the record), capacities after
+    ``vector_size`` and widths after ``data_bytes``, levels innermost first."""
+    names = HardwareParams.param_names()
+    for group, after in (("capacity", "vector_size"), ("word_bits", "data_bytes")):
+        declared = hierarchy.level_params(group)
+        assert all(HardwareParams.__dict__[n] is p for n, p in declared.items())
+        i = names.index(after) + 1
+        assert names[i:i + len(declared)] == tuple(declared)
+    assert {n: (LEVEL[n].capacity.name, LEVEL[n].word_bits and LEVEL[n].word_bits.name)
+            for n in ("weight_buffer", "accum_buffer", "global_buffer")} == {
+        "weight_buffer": ("weight_buffer_bytes", "weight_buffer_word_bits"),
+        "accum_buffer": ("accum_buffer_bytes", None), "global_buffer": ("global_buffer_bytes", "global_buffer_word_bits")}

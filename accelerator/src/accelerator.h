@@ -22,15 +22,9 @@
 
 namespace dynvit {
 
-class Accelerator : public sc_core::sc_module, public Model {
+class Accelerator : public sc_core::sc_module, public Slot, public Model {
   public:
-    Core core;
-    Dram dram;
-    Noc noc;
-    GlobalBuffer glb;
-    Dma dma;
-    PeArray pes;
-    Ppu ppu;
+    // its Slot (core, dram, noc, glb, dma, pes, ppu) is partition 0
     TimedWaitLoop ceiling;
     // spatial sharing: the other tenant slots (partition.h); partition 0 is this module's core
     std::unique_ptr<Partition> parts[MAX_PARTITIONS - 1];
@@ -39,18 +33,9 @@ class Accelerator : public sc_core::sc_module, public Model {
     SC_HAS_PROCESS(Accelerator);
     Accelerator(sc_core::sc_module_name name, const HwConfig& hw)
         : sc_module((check_hw(hw), name)),
-          core(),
-          dram("dram", core),
-          noc("noc", core),
-          glb("glb", core),
-          dma("dma", core, dram, noc, glb),
-          pes("pe_array", core, dma),
-          ppu("ppu", core, dma),
+          Slot(),
           ceiling("timed_wait_loop") {
-        core.hw = hw;
-        core.rt.clock_hz = hw.clock_hz;
-        core.rt.active_pes = hw.num_pes;
-        core.rt.dram_share = 1.0;
+        set_runtime(core, hw);
         SC_METHOD(abort_method);
         sensitive << core.ev_abort;
         dont_initialize();
@@ -188,13 +173,17 @@ class Accelerator : public sc_core::sc_module, public Model {
         core.ev_compute_wake.notify(sc_core::SC_ZERO_TIME);
         return true;
     }
+    // The preempted (suspended, not finished) inference `job` of `core`; else an error naming `what`.
+    static Job* preempted_job(Core& core, int64_t job, const char* what) {
+        auto it = core.jobs.find(job);
+        require(it != core.jobs.end() && it->second->suspended && !it->second->finished,
+                std::string(what) + ": job " + std::to_string(job) + " is not a preempted inference");
+        return it->second.get();
+    }
     // Queue a preempted inference again (it runs when the accelerator takes it, in queue order).
     void resume(int64_t job) override {
         Core& core = core_of(job);
-        auto it = core.jobs.find(job);
-        require(it != core.jobs.end() && it->second->suspended && !it->second->finished,
-                "resume: job " + std::to_string(job) + " is not a preempted inference");
-        Job* j = it->second.get();
+        Job* j = preempted_job(core, job, "resume");
         require(std::find(core.queue.begin(), core.queue.end(), j) == core.queue.end(), "resume: job already queued");
         core.queue.push_back(j);
         core.ev_job.notify(sc_core::SC_ZERO_TIME);
@@ -202,10 +191,7 @@ class Accelerator : public sc_core::sc_module, public Model {
     // End a preempted (not running) inference as aborted, now, without a completion.
     void discard(int64_t job) override {
         Core& core = core_of(job);
-        auto it = core.jobs.find(job);
-        require(it != core.jobs.end() && it->second->suspended && !it->second->finished,
-                "discard: job " + std::to_string(job) + " is not a preempted inference");
-        Job* j = it->second.get();
+        Job* j = preempted_job(core, job, "discard");
         core.queue.erase(std::remove(core.queue.begin(), core.queue.end(), j), core.queue.end());
         j->suspended = false;
         j->finished = true;

@@ -40,25 +40,34 @@ inline void set_runtime(Core& core, const HwConfig& hw) {
     core.rt.dram_share = 1.0;
 }
 
-struct Partition : sc_core::sc_module {
+// One tenant slot: its inference queue and state (Core) and the units that serve it. A base of
+// the sc_module that holds it (the Accelerator, partition 0, and each Partition), after
+// sc_module, so that its units are that module's children ("<module>.dram", ...).
+struct Slot {
     Core core;
-    Dram dram;  // its own DRAM channel, used when the bandwidth is partitioned
-    Noc noc;    // forwards to the accelerator's NoC always
+    Dram dram;
+    Noc noc;
     GlobalBuffer glb;
     Dma dma;
     PeArray pes;
     Ppu ppu;
 
-    SC_HAS_PROCESS(Partition);
-    Partition(sc_core::sc_module_name name, int64_t index, const HwConfig& hw, Dram& shared_dram, Noc& shared_noc)
-        : sc_module(name),
-          core(),
+    Slot()
+        : core(),
           dram("dram", core),
           noc("noc", core),
           glb("glb", core),
           dma("dma", core, dram, noc, glb),
           pes("pe_array", core, dma),
-          ppu("ppu", core, dma) {
+          ppu("ppu", core, dma) {}
+};
+
+// A partition's dram is its own DRAM channel, used when the bandwidth is partitioned; its noc
+// forwards to the accelerator's NoC always.
+struct Partition : sc_core::sc_module, Slot {
+    SC_HAS_PROCESS(Partition);
+    Partition(sc_core::sc_module_name name, int64_t index, const HwConfig& hw, Dram& shared_dram, Noc& shared_noc)
+        : sc_module(name), Slot() {
         set_runtime(core, hw);
         core.next_job = (index << JOB_PARTITION_SHIFT) + 1;
         dram.via = &shared_dram;
