@@ -105,6 +105,14 @@ def _fail(msg: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+def layers_named(wl, which: str) -> list:
+    """The layers of workload ``wl`` a command-line option names: ``which`` is a layer index
+    (below the layer count) or a layer name; [] if none is."""
+    if which.isdigit() and int(which) < len(wl.layers):
+        return [wl.layers[int(which)]]
+    return [l for l in wl.layers if l.name == which]
+
+
 def print_table(title: str, headers: list[str], rows: list[list[str]], justify: list[str] | None = None,
                 key_columns: int = 1, out: Console | None = None, labels: bool = False) -> None:
     """Print a table that fits the console without truncating a value: as it is when it fits
