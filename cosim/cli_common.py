@@ -29,7 +29,7 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
-        from . import __version__
+        from .version import __version__
 
         print(f"dynvit-cosim {__version__} (Python {sys.version.split()[0]})")
         raise typer.Exit()
