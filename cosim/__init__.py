@@ -5,7 +5,7 @@ exploration (sweeps, Pareto, regression, the paper's study) is `explore/`, above
 through `cosim.api`; only the command line imports it.
 """
 
-__version__ = "0.1.0"
+from .version import __version__  # noqa: F401  (re-exported: cosim.__version__)
 
 
 def __getattr__(name):  # lazy: `import cosim` stays cheap for the CLI

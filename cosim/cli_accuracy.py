@@ -37,6 +37,60 @@ def _threads(n: Optional[int]) -> int:
     return n
 
 
+def _configs_to_measure(fam, base, ids: list[str] | None, sweep: list[str] | None) -> list:
+    """The configurations `accuracy` measures: those of ``--config`` (each one of the model
+    ``base`` names), and with ``--sweep`` the full model and its sweep of each knob named; the
+    full model alone if neither is given. Each once, in that order."""
+    import workloads
+    from workloads.measure import sweep as make_sweep
+
+    configs = []
+    for cid in ids or []:
+        c = workloads.parse_config(cid)
+        if c.family != fam.family or any(c[k] != base[k] for k in fam.name_keys()):
+            _fail(f"--config {cid!r} is not a configuration of {base.name}")
+        configs.append(c)
+    if sweep:
+        configs.insert(0, base)
+        for k in sweep:
+            configs += make_sweep(fam, base, k)
+    if not configs:
+        configs = [base]
+    seen: set[str] = set()
+    return [c for c in configs if not (c.id in seen or seen.add(c.id))]
+
+
+def _torch_device(device: str | None) -> str:
+    """``--device``, or cuda when torch sees a GPU, else cpu; a cuda device without a GPU is refused."""
+    import torch
+
+    dev = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    if dev.startswith("cuda") and not torch.cuda.is_available():
+        _fail(f"--device {dev}: torch sees no GPU here; use --device cpu")
+    return dev
+
+
+def _run_with_progress(job, n_configs: int, n_samples: int, quiet: bool) -> None:
+    """Run an accuracy `Measurement`, with a progress bar (configurations, and samples of the
+    current one) and a line per measured configuration on stderr."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=err_console, disable=quiet, transient=True) as prog:
+        overall = prog.add_task("configurations", total=n_configs)
+        cur = prog.add_task("", total=n_samples, visible=False)
+
+        def progress(cid: str, done: int, total: int) -> None:
+            prog.update(cur, description=cid, completed=done, total=total, visible=True)
+
+        def on_done(cfg, value: float, reused: bool) -> None:
+            prog.advance(overall)
+            what = "already measured" if reused else "measured"
+            prog.console.print(f"{value:8.2f}  {cfg.id}  ({what})", highlight=False)
+
+        job.run(progress=progress, on_done=on_done)
+
+
 @app.command()
 def accuracy(
     model: str = typer.Argument(..., help="model name, e.g. segformer-b2, segformer-demo, swin-t, ofa-resnet50"),
@@ -57,7 +111,6 @@ def accuracy(
                                      "another checkpoint, data set, split or metric by a new one (else refused)"),
 ) -> None:
     """Measure the accuracy of configurations with the executable knobs; write a profile with provenance."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     def go():
         from traces.output import OutputClaim
@@ -73,36 +126,18 @@ def accuracy(
     def _measure():
         from pathlib import Path
 
-        import torch
-
         import workloads
         from workloads.datasets import open_dataset
-        from workloads.measure import Measurement, check_classes, load_checkpoint, sweep as make_sweep
+        from workloads.measure import Measurement, check_classes, load_checkpoint
         from workloads.synthetic import synthetic_info
 
-        from . import __version__
+        from .version import __version__
 
         fam = workloads.family_of(model)
         base = workloads.make_config(model, resolution=resolution)
-        configs = []
-        for cid in config or []:
-            c = workloads.parse_config(cid)
-            if c.family != fam.family or any(c[k] != base[k] for k in fam.name_keys()):
-                _fail(f"--config {cid!r} is not a configuration of {base.name}")
-            configs.append(c)
-        if sweep:
-            configs.insert(0, base)
-            for k in sweep:
-                configs += make_sweep(fam, base, k)
-        if not configs:
-            configs = [base]
-        seen: set[str] = set()
-        configs = [c for c in configs if not (c.id in seen or seen.add(c.id))]
-
+        configs = _configs_to_measure(fam, base, config, sweep)
         ds_name = dataset or ("ade20k" if fam.task == "segmentation" else "imagenet")
-        dev = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        if dev.startswith("cuda") and not torch.cuda.is_available():
-            _fail(f"--device {dev}: torch sees no GPU here; use --device cpu")
+        dev = _torch_device(device)
         n_threads = _threads(threads)
         data_spec = open_dataset(ds_name, data, split, limit)
         if (fam.task == "segmentation") != (data_spec.task == "segmentation"):
@@ -118,20 +153,7 @@ def accuracy(
             job.check_binding(read_profile_doc(Path(out)).get("entries") or {})
         err_console.print(f"{len(configs)} configuration(s) of {base.name} on {data_spec.description}; "
                           f"checkpoint sha256 {ckpt.sha256[:12]}; {dev}, {n_threads} thread(s)", highlight=False)
-        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                      TimeElapsedColumn(), console=err_console, disable=quiet, transient=True) as prog:
-            overall = prog.add_task("configurations", total=len(configs))
-            cur = prog.add_task("", total=len(data_spec.samples), visible=False)
-
-            def progress(cid: str, done: int, total: int) -> None:
-                prog.update(cur, description=cid, completed=done, total=total, visible=True)
-
-            def on_done(cfg, value: float, reused: bool) -> None:
-                prog.advance(overall)
-                what = "already measured" if reused else "measured"
-                prog.console.print(f"{value:8.2f}  {cfg.id}  ({what})", highlight=False)
-
-            job.run(progress=progress, on_done=on_done)
+        _run_with_progress(job, len(configs), len(data_spec.samples), quiet)
         console.print(f"wrote {out} ({len(configs)} configuration(s), {job.metric_name}; label: {job.label})",
                       highlight=False)
 

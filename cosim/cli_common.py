@@ -29,7 +29,7 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
-        from . import __version__
+        from .version import __version__
 
         print(f"dynvit-cosim {__version__} (Python {sys.version.split()[0]})")
         raise typer.Exit()
@@ -103,6 +103,14 @@ err_console = _Console(stderr=True)
 def _fail(msg: str, code: int = 2) -> None:
     err_console.print(Text("error: ", style="bold red") + Text(msg))
     raise typer.Exit(code)
+
+
+def layers_named(wl, which: str) -> list:
+    """The layers of workload ``wl`` a command-line option names: ``which`` is a layer index
+    (below the layer count) or a layer name; [] if none is."""
+    if which.isdigit() and int(which) < len(wl.layers):
+        return [wl.layers[int(which)]]
+    return [l for l in wl.layers if l.name == which]
 
 
 def print_table(title: str, headers: list[str], rows: list[list[str]], justify: list[str] | None = None,

@@ -16,7 +16,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from .cli_common import SET_HELP, _fail, _guard, _hardware, app, console, resolve_config
+from .cli_common import SET_HELP, _fail, _guard, _hardware, app, console, layers_named, resolve_config
 
 FORMATS = ("timeloop", "zigzag")
 
@@ -84,10 +84,7 @@ def _pick_layers(wl, layers: list[str] | None):
     want: list[str] = [x.strip() for spec in layers for x in spec.split(",") if x.strip()]
     out = []
     for w in want:
-        if w.isdigit() and int(w) < len(wl.layers):
-            hit = [wl.layers[int(w)]]
-        else:
-            hit = [l for l in wl.layers if l.name == w]
+        hit = layers_named(wl, w)
         if not hit:
             _fail(f"--layers {w!r} is not a layer of {wl.config} (see `cosim workload`)")
         if not hit[0].is_mac:

@@ -11,7 +11,7 @@ from typing import List, Optional
 import typer
 from rich.table import Table
 
-from .cli_common import SET_HELP, _fail, _guard, _hardware, app, console, resolve_config
+from .cli_common import SET_HELP, _fail, _guard, _hardware, app, console, layers_named, resolve_config
 
 
 def _row(m, macs: int) -> dict:
@@ -54,10 +54,7 @@ def map_cmd(
         wl = workloads.lower(cfg)
         layers = [l for l in wl.layers if l.is_mac and l.macs > 0]
         if layer is not None:
-            if layer.isdigit() and int(layer) < len(wl.layers):
-                layers = [wl.layers[int(layer)]]
-            else:
-                layers = [l for l in wl.layers if l.name == layer]
+            layers = layers_named(wl, layer)
             if not layers:
                 _fail(f"--layer {layer!r} is not a layer of {cfg.id} (see `cosim workload {model}`)")
         if compare_estimate:

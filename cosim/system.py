@@ -31,6 +31,7 @@ from vocab.names import TENANCY_COMPONENTS
 from vocab.units import MAX_TIME_S, PS_PER_S, to_ps
 
 from .programs import load_program
+from .version import __version__
 
 
 def check_stream_name(name: str) -> None:
@@ -229,12 +230,8 @@ def _simulate(system, path, claim, scenario_source, progress, created, use_profi
               sync="decoupled", reuse=True) -> SimulationResult:
     import traces
     import workloads
-    from accelerator.area import cost_record
     from accelerator.model import Accelerator
 
-    from . import __version__
-    from .bridge import Bridge
-    from .profiles import measure
     from .recorder import Recorder
 
     hw = system.hardware_params()
@@ -255,31 +252,13 @@ def _simulate(system, path, claim, scenario_source, progress, created, use_profi
             p = programs[cid] = load_program(acc, configs[cid])
         return p
 
-    # Levels the host will see (every combination in the resource timelines) -> profile.
-    timelines = resource_timelines(system.resources, end_ps, system.seed)
-    levels = {ResourceLevel()} | {ResourceLevel.of(lv) for _, lv in merged_levels(timelines)}
     spatial = system.scheduler.spatial != "none"
-    if spatial:  # the shares the tenants' governors see
-        levels |= host_spatial.levels(system.scheduler, system.streams, levels)
-    profile = measure(acc, hw, sorted({c.id for c in configs.values()}), levels, program_of, use_cache=use_profile_cache)
-
+    profile = _profile(system, acc, hw, configs, end_ps, spatial, program_of, use_profile_cache)
     # the energy columns the results will carry (preemption's only where the run can preempt)
     components = tuple(c for c in acc.energy_model.components
                        if system.scheduler.tenants or c not in TENANCY_COMPONENTS)
-    writer = traces.TraceWriter(
-        path, seed=system.seed, scenario=scenario_source, hardware={**hw.record(), "silicon": cost_record(hw)}, tool_version=__version__,
-        created=created, layer_extra_columns=Recorder.layer_extra_columns(components), claim=claim,
-        frame_extra_columns=Recorder.frame_extra_columns(components, spatial),
-        vocabulary=Recorder.trace_vocabulary(components),
-    )
-    from . import reuse as reuse_mod
-
-    if spatial:
-        from .spatial_bridge import SpatialBridge
-
-        bridge = SpatialBridge(acc, hw, program_of, system.scheduler.partition_bandwidth)
-    else:
-        bridge = Bridge(acc, hw, program_of, reuse_mod.Reuse(acc) if reuse and reuse_mod.allowed(system) else None)
+    writer = _trace_writer(system, path, claim, scenario_source, created, hw, components, spatial)
+    bridge = _bridge(system, acc, hw, program_of, spatial, reuse)
     rec = Recorder(writer, components, bridge.offset_ps)
     try:
         for s in system.streams:
@@ -289,19 +268,7 @@ def _simulate(system, path, claim, scenario_source, progress, created, use_profi
         host = Host(bridge.env, bridge, system.streams, system.resources, system.scheduler, cands, profile,
                     end_ps, system.seed, on_frame=lambda f: rec.frame(f, lambda cid: workloads.lower(configs[cid])),
                     on_resource=rec.resource)
-        env = bridge.env
-        step = max(1, end_ps // 100)
-        t = 0
-        while t < end_ps:
-            t = min(end_ps, t + step)
-            env.run(until=t)
-            if progress:
-                progress(t / PS_PER_S, system.duration_s)
-        # Frames still queued at the end were not run; the running one finishes.
-        host.drain()
-        while host.inflight is not None:  # (a preempted frame resumes: it finishes too)
-            env.run(until=host.inflight)
-            host.drain()
+        _run_host(host, bridge.env, end_ps, system.duration_s, progress)
         writer.close()
     except BaseException:
         writer.close(complete=False)  # keep every row written so far, readable
@@ -311,3 +278,60 @@ def _simulate(system, path, claim, scenario_source, progress, created, use_profi
     return SimulationResult(trace_path=path, frames=rec.frames, wall_s=time.perf_counter() - wall0,
                             sim_s=system.duration_s, summary=summ,
                             reused=bridge.reuse.hits if bridge.reuse is not None else 0)
+
+
+def _profile(system, acc, hw, configs, end_ps, spatial, program_of, use_profile_cache):
+    """The latency and energy profile of the system's configurations at every resource level the
+    host will see: every combination in the resource timelines and, spatially shared, the
+    shares the tenants' governors see."""
+    from .profiles import measure
+
+    timelines = resource_timelines(system.resources, end_ps, system.seed)
+    levels = {ResourceLevel()} | {ResourceLevel.of(lv) for _, lv in merged_levels(timelines)}
+    if spatial:  # the shares the tenants' governors see
+        levels |= host_spatial.levels(system.scheduler, system.streams, levels)
+    return measure(acc, hw, sorted({c.id for c in configs.values()}), levels, program_of, use_cache=use_profile_cache)
+
+
+def _trace_writer(system, path, claim, scenario_source, created, hw, components, spatial):
+    """The run's trace writer (it takes over the output's claim), with the columns of ``components``."""
+    import traces
+    from accelerator.area import cost_record
+
+    from .recorder import Recorder
+
+    return traces.TraceWriter(
+        path, seed=system.seed, scenario=scenario_source, hardware={**hw.record(), "silicon": cost_record(hw)}, tool_version=__version__,
+        created=created, layer_extra_columns=Recorder.layer_extra_columns(components), claim=claim,
+        frame_extra_columns=Recorder.frame_extra_columns(components, spatial),
+        vocabulary=Recorder.trace_vocabulary(components),
+    )
+
+
+def _bridge(system, acc, hw, program_of, spatial, reuse):
+    """The host's way to the SystemC model: one partition per tenant when it is spatially shared,
+    else the one accelerator (reusing undisturbed inferences' results where allowed)."""
+    if spatial:
+        from .spatial_bridge import SpatialBridge
+
+        return SpatialBridge(acc, hw, program_of, system.scheduler.partition_bandwidth)
+    from . import reuse as reuse_mod
+    from .bridge import Bridge
+
+    return Bridge(acc, hw, program_of, reuse_mod.Reuse(acc) if reuse and reuse_mod.allowed(system) else None)
+
+
+def _run_host(host, env, end_ps, duration_s, progress) -> None:
+    """Run the co-simulation to ``end_ps`` in 100 steps (``progress`` told after each), then finish:
+    frames still queued are not run, the running one (and a preempted one it resumes) finishes."""
+    step = max(1, end_ps // 100)
+    t = 0
+    while t < end_ps:
+        t = min(end_ps, t + step)
+        env.run(until=t)
+        if progress:
+            progress(t / PS_PER_S, duration_s)
+    host.drain()
+    while host.inflight is not None:  # (a preempted frame resumes: it finishes too)
+        env.run(until=host.inflight)
+        host.drain()

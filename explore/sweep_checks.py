@@ -15,8 +15,6 @@ Every refusal is a `vocab.errors.UserError` with one line naming the field or th
 from __future__ import annotations
 
 import datetime as _dt
-import errno
-import fcntl
 import json
 import math
 import os
@@ -75,59 +73,39 @@ def _why(e: OSError) -> str:
 
 
 class ResultsLock:
-    """An exclusive claim on a results folder: ``flock`` on a hidden file that names the holder
-    (pid, host, start time). The operating system drops the lock when the process ends, however it
-    ends, so a killed sweep leaves no stale lock. A second sweep into the same folder is refused
-    with a message naming the first."""
+    """An exclusive claim on a results folder: the lock of `traces.output.FileLock` on a hidden file
+    that names the holder (pid, host, start time). The operating system drops the lock when the
+    process ends, however it ends, so a killed sweep leaves no stale lock. A second sweep into the
+    same folder is refused with a message naming the first."""
 
     def __init__(self, folder: str | os.PathLike) -> None:
+        from traces.output import FileLock, LockRefused  # lazy: traces loads h5py, a spec's checks need neither
+
         self.folder = Path(folder)
         self.path = self.folder / LOCK_NAME
-        self._fd: int | None = None
-        while True:
-            try:
-                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-            except OSError as e:
-                raise ResultsError(f"results folder {self.folder} is not writable ({_why(e)})") from None
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError as e:
-                holder = _read_holder(fd)
-                os.close(fd)
-                if e.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                    raise ResultsError(f"results folder {self.folder} is being written by another sweep ({holder}); "
-                                       "wait for it to finish or give another -o") from None
-                raise ResultsError(f"cannot lock results folder {self.folder}: {_why(e)}") from None
-            try:  # the holder we raced with may have removed (and another re-created) the file
-                same = os.fstat(fd).st_ino == os.stat(self.path).st_ino
-            except FileNotFoundError:
-                same = False
-            if same:
-                break
-            os.close(fd)
-        self._fd = fd
+        try:
+            self._lock = FileLock(self.path, read_holder=_read_holder)
+        except LockRefused as r:
+            if r.opening:
+                raise ResultsError(f"results folder {self.folder} is not writable ({_why(r.error)})") from None
+            if r.busy:
+                raise ResultsError(f"results folder {self.folder} is being written by another sweep ({r.holder}); "
+                                   "wait for it to finish or give another -o") from None
+            raise ResultsError(f"cannot lock results folder {self.folder}: {_why(r.error)}") from None
         me = {"pid": os.getpid(), "host": socket.gethostname(),
               "started": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()}
         try:
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, json.dumps(me).encode(), 0)
+            self._lock.write(json.dumps(me))
         except OSError as e:
             self.release()
             raise ResultsError(f"results folder {self.folder} is not writable ({_why(e)})") from None
 
     @property
     def held(self) -> bool:
-        return self._fd is not None
+        return self._lock.held
 
     def release(self) -> None:
-        fd, self._fd = self._fd, None
-        if fd is None:
-            return
-        try:
-            os.unlink(self.path)  # while still locked: a waiting sweep then sees a new file
-        except OSError:
-            pass
-        os.close(fd)
+        self._lock.release()
 
     def __enter__(self) -> "ResultsLock":
         return self

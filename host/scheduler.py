@@ -236,6 +236,24 @@ class Host:
             future=self.future if getattr(governor, "wants_future", False) else None,
         )
 
+    def _choose(self, frame: Frame) -> tuple[Governor, float] | None:
+        """Ask the frame's governor for its configuration and start the frame on it now (its
+        tag, canonical configuration id and start time set): the governor and its predicted
+        latency (s). None if the governor drops the frame (then finished as dropped)."""
+        gov = self.governors[frame.stream]
+        view = self.view(frame, gov)
+        config = gov.choose(frame, view)
+        if config is None:
+            self._finish_dropped(frame)
+            return None
+        if config not in self.candidates:
+            raise ParamError(f"governor {gov.name!r} chose {config!r}, which is not a candidate of stream {frame.stream!r}")
+        config = self.candidates[config].config  # the canonical id
+        predicted = gov.predicted_latency_s(config, view)
+        self._tag += 1
+        frame.tag, frame.config, frame.start_ps = self._tag, config, self.env.now
+        return gov, predicted
+
     # ---- the dispatcher process ------------------------------------------------
     def dispatcher(self):
         env = self.env
@@ -248,18 +266,11 @@ class Host:
             if self.sched.late == "drop" and env.now >= frame.deadline_ps:
                 self._finish_dropped(frame)
                 continue
-            gov = self.governors[frame.stream]
-            view = self.view(frame, gov)
-            config = gov.choose(frame, view)
-            if config is None:
-                self._finish_dropped(frame)
+            chosen = self._choose(frame)
+            if chosen is None:
                 continue
-            if config not in self.candidates:
-                raise ParamError(f"governor {gov.name!r} chose {config!r}, which is not a candidate of stream {frame.stream!r}")
-            config = self.candidates[config].config  # the canonical id
-            predicted = gov.predicted_latency_s(config, view)
-            self._tag += 1
-            frame.tag, frame.config, frame.start_ps = self._tag, config, env.now
+            gov, predicted = chosen
+            config = frame.config
             done = self.inflight = self.port.submit(config, frame.tag)
             if self.sched.late == "abort":
                 env.process(self._abort_at_deadline(frame, done))
@@ -337,21 +348,13 @@ class Host:
         if frame.suspended:
             frame.suspended = False
             return self.port.resume(frame.tag), None, None
-        gov = self.governors[frame.stream]
-        view = self.view(frame, gov)
-        config = gov.choose(frame, view)
-        if config is None:
-            self._finish_dropped(frame)
+        chosen = self._choose(frame)
+        if chosen is None:
             return None
-        if config not in self.candidates:
-            raise ParamError(f"governor {gov.name!r} chose {config!r}, which is not a candidate of stream {frame.stream!r}")
-        config = self.candidates[config].config  # the canonical id
-        predicted = gov.predicted_latency_s(config, view)
-        self._tag += 1
-        frame.tag, frame.config, frame.start_ps = self._tag, config, env.now
+        gov, predicted = chosen
         frame.isolated_ps = -1
         frame.isolated_ps = self._isolated_ps(frame)
-        done = self.port.submit(config, frame.tag)
+        done = self.port.submit(frame.config, frame.tag)
         if self.sched.late == "abort":
             env.process(self._abort_preemptible(frame))
         return done, gov, predicted

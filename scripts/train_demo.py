@@ -57,7 +57,9 @@ def load_split(root: Path, split: str):
     return torch.from_numpy(imgs).permute(0, 3, 1, 2).contiguous(), torch.from_numpy(labs.astype(np.int64))
 
 
-def main(argv=None) -> int:
+def parse_args(argv=None) -> tuple[argparse.Namespace, dict]:
+    """The command line, and the run's settings: ``--tiny``'s or the full run's, each overridden
+    by its option where given."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", required=True, help="output folder")
     ap.add_argument("--tiny", action="store_true", help="a tiny run in seconds (tests)")
@@ -74,28 +76,14 @@ def main(argv=None) -> int:
     for k in s:
         if getattr(args, k, None) is not None:
             s[k] = getattr(args, k)
+    return args, s
 
-    import numpy as np
+
+def optimiser(model, s: dict):
+    """AdamW (weight decay on the weights, not on biases and norms) and its schedule: linear
+    warm-up over the first 5% of the steps, then cosine decay."""
     import torch
-    import torch.nn.functional as F
 
-    from workloads.segformer import SegFormerFamily
-    from workloads.synthetic import CLASS_NAMES, write_dataset
-
-    torch.set_num_threads(args.threads or os.cpu_count() or 1)
-    out = Path(args.out)
-    t0 = time.perf_counter()
-    data = write_dataset(out / "data", train=s["train"], val=s["val"], size=s["size"], seed=args.seed)
-    xtr, ytr = load_split(data, "training")
-    t_data = time.perf_counter() - t0
-    print(f"data: {s['train']} + {s['val']} images of {s['size']}x{s['size']} in {t_data:.1f} s -> {data}", flush=True)
-
-    fam = SegFormerFamily()
-    cfg = fam.config(name="segformer-demo", resolution=(s["size"], s["size"]))
-    torch.manual_seed(args.seed)
-    model = fam._build(cfg).train()
-    mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
-    std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
     decay = [p for n, p in model.named_parameters() if p.ndim > 1]
     no_decay = [p for n, p in model.named_parameters() if p.ndim <= 1]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01}, {"params": no_decay, "weight_decay": 0.0}],
@@ -103,7 +91,20 @@ def main(argv=None) -> int:
     warm = max(1, s["steps"] // 20)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda i: (i + 1) / warm if i < warm else 0.5 * (1 + math.cos(math.pi * (i - warm) / max(1, s["steps"] - warm))))
-    rng = np.random.default_rng([args.seed, 7])
+    return opt, sched
+
+
+def train(model, xtr, ytr, s: dict, seed: int) -> tuple[list[dict], float]:
+    """Train ``model`` in place on the images ``xtr`` and labels ``ytr`` (seeded batch order and
+    horizontal flips): the loss log (every 25 steps and the last) and the training seconds."""
+    import numpy as np
+    import torch
+    import torch.nn.functional as F
+
+    mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
+    std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+    opt, sched = optimiser(model, s)
+    rng = np.random.default_rng([seed, 7])
     order: list[int] = []
     log = []
     t1 = time.perf_counter()
@@ -127,24 +128,53 @@ def main(argv=None) -> int:
             el = time.perf_counter() - t1
             log.append({"step": step, "loss": round(loss.item(), 4), "seconds": round(el, 1)})
             print(f"step {step:5d}/{s['steps']}  loss {loss.item():.4f}  {el:6.1f} s", flush=True)
-    t_train = time.perf_counter() - t1
+    return log, time.perf_counter() - t1
 
-    # save a plain SegformerForSemanticSegmentation (same parameter names) as a HF folder
+
+def save_checkpoint(fam, model, folder: Path, size: int) -> None:
+    """Save the trained model as a plain SegformerForSemanticSegmentation (same parameter names)
+    in a Hugging Face folder, with the class names and a preprocessor config."""
     from transformers import SegformerForSemanticSegmentation
+
+    from workloads.synthetic import CLASS_NAMES
 
     hf_cfg = fam.hf_config("demo")
     hf_cfg.id2label = dict(enumerate(CLASS_NAMES))
     hf_cfg.label2id = {v: k for k, v in hf_cfg.id2label.items()}
     plain = SegformerForSemanticSegmentation(hf_cfg)
     plain.load_state_dict(model.state_dict(), strict=True)
-    ck = out / "checkpoint"
-    plain.save_pretrained(ck)
-    (ck / "preprocessor_config.json").write_text(json.dumps({
+    plain.save_pretrained(folder)
+    (folder / "preprocessor_config.json").write_text(json.dumps({
         "image_processor_type": "SegformerImageProcessor", "do_resize": True,
-        "size": {"height": s["size"], "width": s["size"]}, "do_rescale": True, "rescale_factor": 1 / 255,
+        "size": {"height": size, "width": size}, "do_rescale": True, "rescale_factor": 1 / 255,
         "do_normalize": True, "image_mean": [0.485, 0.456, 0.406], "image_std": [0.229, 0.224, 0.225],
         "do_reduce_labels": True,
     }, indent=2) + "\n")
+
+
+def main(argv=None) -> int:
+    args, s = parse_args(argv)
+
+    import torch
+
+    from workloads.segformer import SegFormerFamily
+    from workloads.synthetic import write_dataset
+
+    torch.set_num_threads(args.threads or os.cpu_count() or 1)
+    out = Path(args.out)
+    t0 = time.perf_counter()
+    data = write_dataset(out / "data", train=s["train"], val=s["val"], size=s["size"], seed=args.seed)
+    xtr, ytr = load_split(data, "training")
+    t_data = time.perf_counter() - t0
+    print(f"data: {s['train']} + {s['val']} images of {s['size']}x{s['size']} in {t_data:.1f} s -> {data}", flush=True)
+
+    fam = SegFormerFamily()
+    cfg = fam.config(name="segformer-demo", resolution=(s["size"], s["size"]))
+    torch.manual_seed(args.seed)
+    model = fam._build(cfg).train()
+    log, t_train = train(model, xtr, ytr, s, args.seed)
+    ck = out / "checkpoint"
+    save_checkpoint(fam, model, ck, s["size"])
     (out / "train_log.json").write_text(json.dumps({
         "settings": {**s, "seed": args.seed, "threads": torch.get_num_threads()},
         "model": cfg.id, "parameters": sum(p.numel() for p in model.parameters()),

@@ -7,6 +7,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from process_model import model_fixtures
 
 from accelerator.counters import COUNTER_INDEX as CI
 from accelerator.counters import NUM_COUNTERS
@@ -47,16 +48,7 @@ def block(tok=1024, d=64, hid=256, heads=2, kv=256, name="blk"):
     return Workload("synthetic", f"{name}-t{tok}-d{d}-h{hid}-n{heads}", (4 * s, 4 * s), L)
 
 
-@pytest.fixture(scope="module")
-def acc():
-    return Accelerator.for_process(HW)
-
-
-@pytest.fixture(autouse=True)
-def full_resources(acc):
-    acc.set_resources(RuntimeResources.full(HW))
-    yield
-    acc.set_resources(RuntimeResources.full(HW))
+acc, full_model = model_fixtures(HW)  # each test: the process's model at full resources
 
 
 @pytest.fixture(scope="module")

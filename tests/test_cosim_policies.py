@@ -5,11 +5,9 @@ import math
 
 import numpy as np
 import pytest
+from process_model import run_alone
 
 import traces
-import workloads
-from accelerator.model import Accelerator
-from accelerator.presets import load_preset
 from cosim import System, simulate
 from host import CsvReplay, FrameSource, Scheduler, Stream, to_ps
 
@@ -21,12 +19,7 @@ CREATED = "2026-01-01T00:00:00Z"
 @pytest.fixture(scope="module")
 def latency_s():
     """Standalone latency and layer count of SMALL at full resources."""
-    hw = load_preset(HW)
-    acc = Accelerator.for_process(hw)
-    # the process's one SystemC model may keep the resources an earlier test left it with
-    acc.set_resources(clock_hz=hw.clock_hz, active_pes=hw.num_pes, dram_share=1.0)
-    cfg = workloads.parse_config(SMALL)
-    r = acc.run(acc.load(workloads.lower(cfg), config=cfg.id))
+    r = run_alone(HW, SMALL)
     return r.latency_s, r.n_layers
 
 

@@ -37,6 +37,15 @@ def fill(w, frames):
         w.append_frames([frame(k)])
 
 
+def ten_frames_flushed(path):
+    """A trace writer (flushing only when told) at ``path`` whose first flush wrote frames 0..9."""
+    w = traces.TraceWriter(path, seed=1, scenario="", hardware={}, tool_version="t", flush_every_s=None,
+                           flush_every_rows=None)
+    fill(w, range(10))
+    w.flush()
+    return w
+
+
 def check_no_invented_rows(path, n_frames):
     with traces.open(path) as t:
         f, lay = t.frames, t.layers
@@ -47,10 +56,7 @@ def check_no_invented_rows(path, n_frames):
 
 def test_full_disk_is_refused_before_hdf5_writes(tmp_path, monkeypatch):
     p = tmp_path / "t.h5"
-    w = traces.TraceWriter(p, seed=1, scenario="", hardware={}, tool_version="t", flush_every_s=None,
-                           flush_every_rows=None)
-    fill(w, range(10))
-    w.flush()
+    w = ten_frames_flushed(p)
     monkeypatch.setattr(tw.os, "statvfs", lambda d: FakeStat(f_bavail=100, f_frsize=4096))  # 400 KiB left
     fill(w, range(10, 20))
     with pytest.raises(TraceWriteError, match=r"no space left on device.*keeps the 10 frames"):
@@ -64,10 +70,7 @@ def test_full_disk_is_refused_before_hdf5_writes(tmp_path, monkeypatch):
 
 def test_write_error_inside_hdf5_keeps_the_last_flush(tmp_path, monkeypatch):
     p = tmp_path / "t.h5"
-    w = traces.TraceWriter(p, seed=1, scenario="", hardware={}, tool_version="t", flush_every_s=None,
-                           flush_every_rows=None)
-    fill(w, range(10))
-    w.flush()
+    w = ten_frames_flushed(p)
     fill(w, range(10, 20))
     real = h5py.Dataset.__setitem__
 

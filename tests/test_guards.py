@@ -5,6 +5,7 @@ Each test here failed before the fix it names."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -325,21 +326,31 @@ def test_output_path_leaves_nothing_half_written(tmp_path):
             pass
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small tmpfs needs root")
-def test_disk_full_is_one_line_and_leaves_no_partial_file(tmp_path):
-    mnt = tmp_path / "small"
-    mnt.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mnt)]).returncode:
+NEEDS_ROOT = pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small tmpfs needs root")
+
+
+@contextlib.contextmanager
+def small_tmpfs(folder: Path, size: str):
+    """A tmpfs of ``size`` (e.g. "64k") mounted at the new folder ``folder`` for the block; the
+    test is skipped where mounting is not allowed."""
+    folder.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)]).returncode:
         pytest.skip("mount -t tmpfs is not allowed here")
     try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)])
+
+
+@NEEDS_ROOT
+def test_disk_full_is_one_line_and_leaves_no_partial_file(tmp_path):
+    with small_tmpfs(tmp_path / "small", "64k") as mnt:
         with pytest.raises(OutputError, match="No space left"):
             with atomic_output(mnt / "big.json") as fh:
                 fh.write("x" * (1 << 20))
                 fh.flush()
         assert not any(p.name.startswith(".big.json.") and p.name.endswith(".tmp.json") for p in mnt.iterdir())
         assert not (mnt / "big.json").exists()
-    finally:
-        subprocess.run(["umount", str(mnt)])
 
 
 # ---- 27.2: one profile, one measurement --------------------------------------------------------
@@ -418,14 +429,10 @@ def test_accuracy_cli_refuses_to_mix_and_new_profile_replaces(tmp_path):
     assert len({e["provenance"]["checkpoint_sha256"] for e in doc["entries"].values()}) == 1
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small tmpfs needs root")
+@NEEDS_ROOT
 def test_a_full_cache_folder_is_one_line(tmp_path):
     # before: OSError 28 traceback writing a generated source (the SystemC shim) into the cache
-    mnt = tmp_path / "cache"
-    mnt.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16k", "tmpfs", str(mnt)]).returncode:
-        pytest.skip("mount -t tmpfs is not allowed here")
-    try:
+    with small_tmpfs(tmp_path / "cache", "16k") as mnt:
         fd = os.open(mnt / "fill", os.O_WRONLY | os.O_CREAT)
         with pytest.raises(OSError):
             while True:
@@ -436,8 +443,6 @@ def test_a_full_cache_folder_is_one_line(tmp_path):
                            env=env, capture_output=True, text=True, timeout=300)
         assert r.returncode == 2 and "No space left" in r.stderr and "DYNVIT_CACHE_DIR" in r.stderr, r.stderr[-2000:]
         assert "Traceback" not in r.stderr
-    finally:
-        subprocess.run(["umount", str(mnt)])
 
 
 def test_report_never_writes_into_a_live_file(tmp_path):

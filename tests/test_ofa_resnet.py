@@ -9,6 +9,7 @@ import random
 import pytest
 import torch
 import torch.nn.functional as F
+from knob_errors import bad_knobs_test
 from torch_counts import flop_macs, nparams
 
 from workloads.knobs import ConfigError
@@ -104,25 +105,19 @@ def test_ofa_macs_monotone_when_a_knob_removes_work():
     assert OFA.cost(OFA.config(resolution=192))[0] < OFA.cost(OFA.config())[0]
 
 
-@pytest.mark.parametrize(
-    "knobs, pattern",
-    [
-        (dict(depth="1.2.2.2.2"), r"knob depth stage 1 = 1 is not allowed.*\{0,2\} \| 0\.\.2"),
-        (dict(depth="2.2.3.2.2"), r"knob depth stage 3 = 3 is out of range.*0\.\.2"),
-        (dict(depth="2.2.2"), r"knob depth takes 5 values"),
-        (dict(expand="30"), r"knob expand stage 1 block 1 = 30 is not allowed.*\{20,25,35\}"),
-        (dict(expand="35.35-35"), r"knob expand needs 4-4-6-4 blocks per stage.*\{20,25,35\}"),
-        (dict(depth="2.0.0.0.0", expand="35.35.35"), r"knob expand=.* has 3 values.*2\+2\+4\+2=10.*\{20,25,35\}"),
-        (dict(expand="a.b"), r"knob expand=.*must be integers.*\{20,25,35\}"),
-        (dict(width="50.100.100.100.100.100"), r"knob width stage 1 = 50 is not allowed.*\{65,80,100\}"),
-        (dict(width="100"), r"knob width takes 6 values"),
-        (dict(kernel="3"), r"unknown knob 'kernel'.*depth, expand, width"),
-        (dict(resolution="225"), r"resolution=225x225 is not allowed.*multiples of 4"),
-    ],
-)
-def test_ofa_bad_knobs_name_knob_and_allowed_values(knobs, pattern):
-    with pytest.raises(ConfigError, match=pattern):
-        OFA.config(**knobs)
+test_ofa_bad_knobs_name_knob_and_allowed_values = bad_knobs_test(OFA, [
+    (dict(depth="1.2.2.2.2"), r"knob depth stage 1 = 1 is not allowed.*\{0,2\} \| 0\.\.2"),
+    (dict(depth="2.2.3.2.2"), r"knob depth stage 3 = 3 is out of range.*0\.\.2"),
+    (dict(depth="2.2.2"), r"knob depth takes 5 values"),
+    (dict(expand="30"), r"knob expand stage 1 block 1 = 30 is not allowed.*\{20,25,35\}"),
+    (dict(expand="35.35-35"), r"knob expand needs 4-4-6-4 blocks per stage.*\{20,25,35\}"),
+    (dict(depth="2.0.0.0.0", expand="35.35.35"), r"knob expand=.* has 3 values.*2\+2\+4\+2=10.*\{20,25,35\}"),
+    (dict(expand="a.b"), r"knob expand=.*must be integers.*\{20,25,35\}"),
+    (dict(width="50.100.100.100.100.100"), r"knob width stage 1 = 50 is not allowed.*\{65,80,100\}"),
+    (dict(width="100"), r"knob width takes 6 values"),
+    (dict(kernel="3"), r"unknown knob 'kernel'.*depth, expand, width"),
+    (dict(resolution="225"), r"resolution=225x225 is not allowed.*multiples of 4"),
+])
 
 
 def test_ofa_bad_model_name_and_contradiction():

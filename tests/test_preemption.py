@@ -6,10 +6,10 @@ the uninterrupted run is equal, and what preemption adds is only in the ``preemp
 
 import numpy as np
 import pytest
+from process_model import model_fixtures
 
 from accelerator.counters import COUNTER_INDEX as CI
-from accelerator.model import Accelerator
-from accelerator.params import ParamError, RuntimeResources
+from accelerator.params import ParamError
 from accelerator.presets import load_preset
 from accelerator.counters import TENANCY_COUNTERS
 from workloads.ir import Layer, Workload
@@ -37,17 +37,7 @@ def intruder():
     return Workload("synthetic", "preempt-intruder", (16, 16), L)
 
 
-@pytest.fixture(scope="module")
-def acc():
-    return Accelerator.for_process(HW)
-
-
-@pytest.fixture(autouse=True)
-def full(acc):
-    acc.set_resources(RuntimeResources.full(HW))
-    acc.sync = "decoupled"
-    yield
-    acc.sync = "decoupled"
+acc, full_model = model_fixtures(HW)  # each test: the process's model at full resources, decoupled
 
 
 @pytest.fixture(scope="module")

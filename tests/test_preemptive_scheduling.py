@@ -3,14 +3,12 @@ on the co-simulation (SimPy host + SystemC model), against their non-preemptive 
 
 import numpy as np
 import pytest
+from process_model import run_alone
 
 import traces
 from traces import tenancy
 from traces.chrome import chrome_events
 from traces.summary import summary_dict
-import workloads
-from accelerator.model import Accelerator
-from accelerator.presets import load_preset
 from cosim import System, simulate
 from host import FrameSource, Scheduler, Stream
 from vocab.params import ParamError
@@ -24,13 +22,7 @@ CREATED = "2026-01-01T00:00:00Z"
 @pytest.fixture(scope="module")
 def lat():
     """Standalone latencies (s) of SHORT and LONG at full resources."""
-    hw = load_preset(HW)
-    acc = Accelerator.for_process(hw)
-    acc.set_resources(clock_hz=hw.clock_hz, active_pes=hw.num_pes, dram_share=1.0)
-    out = {}
-    for c in (SHORT, LONG):
-        cfg = workloads.parse_config(c)
-        out[c] = acc.run(acc.load(workloads.lower(cfg), config=cfg.id)).latency_s
+    out = {c: run_alone(HW, c).latency_s for c in (SHORT, LONG)}
     assert out[LONG] > 6 * out[SHORT]
     return out
 

@@ -7,9 +7,9 @@ import copy
 
 import pytest
 import torch
+from knob_errors import bad_knobs_test
 from torch_counts import flop_macs, nparams
 
-from workloads.knobs import ConfigError
 from workloads.swin import NUM_HEADS, SwinFamily, apply_knobs
 
 SWIN = SwinFamily()
@@ -88,18 +88,12 @@ def test_weights_of_the_full_model_load_before_slicing(full_model):
         torch.testing.assert_close(SWIN.build_torch(c, weights=sd)(x), ref(x))
 
 
-@pytest.mark.parametrize(
-    "knobs, pattern",
-    [
-        (dict(blocks="3.2.6.2"), r"knob blocks stage 1 = 3 is out of range.*1\.\.2 \| 1\.\.2 \| 1\.\.6 \| 1\.\.2"),
-        (dict(blocks="2.2.0.2"), r"knob blocks stage 3 = 0 is out of range"),
-        (dict(heads="3.6.13.24"), r"knob heads stage 3 = 13 is out of range.*1\.\.3 \| 1\.\.6 \| 1\.\.12 \| 1\.\.24"),
-        (dict(heads="3.6"), r"knob heads takes 4 values"),
-        (dict(window="5"), r"unknown knob 'window'.*blocks, heads"),
-        (dict(resolution="192"), r"resolution=192x192 is not allowed.*multiples of 32 and at least 224"),
-        (dict(resolution="240"), r"resolution=240x240 is not allowed"),
-    ],
-)
-def test_bad_knobs_name_knob_and_allowed_values(knobs, pattern):
-    with pytest.raises(ConfigError, match=pattern):
-        SWIN.config(**knobs)
+test_bad_knobs_name_knob_and_allowed_values = bad_knobs_test(SWIN, [
+    (dict(blocks="3.2.6.2"), r"knob blocks stage 1 = 3 is out of range.*1\.\.2 \| 1\.\.2 \| 1\.\.6 \| 1\.\.2"),
+    (dict(blocks="2.2.0.2"), r"knob blocks stage 3 = 0 is out of range"),
+    (dict(heads="3.6.13.24"), r"knob heads stage 3 = 13 is out of range.*1\.\.3 \| 1\.\.6 \| 1\.\.12 \| 1\.\.24"),
+    (dict(heads="3.6"), r"knob heads takes 4 values"),
+    (dict(window="5"), r"unknown knob 'window'.*blocks, heads"),
+    (dict(resolution="192"), r"resolution=192x192 is not allowed.*multiples of 32 and at least 224"),
+    (dict(resolution="240"), r"resolution=240x240 is not allowed"),
+])

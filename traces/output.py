@@ -27,12 +27,12 @@ import fcntl
 import os
 import sys
 import tempfile
-from typing import IO, Iterator, Iterable
+from typing import IO, Callable, Iterator, Iterable, Self
 
 from vocab.errors import UserError
 
-__all__ = ["OutputError", "OutputClaim", "atomic_output", "output_path", "check_output", "claim_files", "same_file",
-           "check_not_input", "prepare_parent", "check_output_folder"]
+__all__ = ["OutputError", "OutputClaim", "FileLock", "LockRefused", "atomic_output", "output_path", "check_output",
+           "claim_files", "same_file", "check_not_input", "prepare_parent", "check_output_folder"]
 
 
 class OutputError(UserError, ValueError):
@@ -64,14 +64,10 @@ def _reason(e: OSError) -> str:
 _WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS}
 
 
-def _write_holder(fd: int) -> None:
+def _write_holder(lock: "FileLock") -> None:
     """Name this process in the lock file it holds (best effort: the lock works without it)."""
-    text = f"pid {os.getpid()}: {' '.join(sys.argv)[:300]}"
-    try:
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, text.encode("utf-8", "replace"), 0)
-    except OSError:
-        pass
+    with contextlib.suppress(OSError):
+        lock.write(f"pid {os.getpid()}: {' '.join(sys.argv)[:300]}")
 
 
 def _holder(fd: int) -> str:
@@ -99,7 +95,86 @@ def prepare_parent(path: str, what: str = "output") -> str:
     return parent
 
 
-class OutputClaim:
+class LockRefused(Exception):
+    """Why a `FileLock` was not taken: ``busy``, another process holds it (``holder``: who, as the
+    lock's ``read_holder`` reads it from the file), else ``error`` says why the lock file could not
+    be opened (``opening``) or locked."""
+
+    def __init__(self, error: OSError, *, opening: bool = False, busy: bool = False, holder: str = "") -> None:
+        super().__init__(_reason(error))
+        self.error, self.opening, self.busy, self.holder = error, opening, busy, holder
+
+
+class FileLock:
+    """An exclusive advisory lock (``flock``, never waiting) on the lock file ``path``, created if
+    missing: the one lock of `OutputClaim` and of a sweep's results folder. The operating system
+    drops it when the process ends, however it ends, so no stale lock is left behind.
+    ``read_holder(fd)`` reads who holds a busy lock from its file (the holder names itself with
+    :meth:`write`). :class:`LockRefused` if it is not taken. Use as a context manager or call
+    :meth:`release`."""
+
+    _fd: int | None = None
+    lock_path = ""
+
+    def __init__(self, path: str | os.PathLike, *, read_holder: Callable[[int], str]) -> None:
+        self.lock_path = os.fspath(path)
+        while True:
+            try:
+                fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            except OSError as e:
+                raise LockRefused(e, opening=True) from None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as e:
+                holder = read_holder(fd)
+                os.close(fd)
+                raise LockRefused(e, busy=e.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES),
+                                  holder=holder) from None
+            # the lock file may have been removed (and re-created) by the holder we waited for
+            try:
+                same = os.fstat(fd).st_ino == os.stat(self.lock_path).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                self._fd = fd
+                return
+            os.close(fd)
+
+    def write(self, text: str) -> None:
+        """Replace the lock file's text (who holds it); OSError if that fails."""
+        os.ftruncate(self._fd, 0)
+        os.pwrite(self._fd, text.encode("utf-8", "replace"), 0)
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+    def release(self) -> None:
+        """Drop the lock (idempotent). The lock file is removed first, while still locked, so a
+        waiting process then sees a new file."""
+        fd, self._fd = self._fd, None
+        if fd is None:
+            return
+        try:
+            os.unlink(self.lock_path)
+        except OSError:
+            pass
+        os.close(fd)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+    def __del__(self) -> None:  # pragma: no cover - safety net
+        try:
+            self.release()
+        except Exception:
+            pass
+
+
+class OutputClaim(FileLock):
     """An exclusive claim on an output file (see the module doc).
 
     ``overwrite``: an existing file may be replaced (else OutputError).
@@ -110,40 +185,23 @@ class OutputClaim:
     def __init__(self, path: str | os.PathLike, *, overwrite: bool = False,
                  inputs: Iterable[str | os.PathLike] = (), what: str = "output") -> None:
         self.path = os.fspath(path)
-        self._fd: int | None = None
-        self._lock_path = ""
         if not self.path:
             raise OutputError(f"{what} path is empty")
         if os.path.isdir(self.path):
             raise OutputError(f"{what} {self.path} is a folder; give a file name")
         check_not_input(self.path, inputs, what)
         parent = prepare_parent(self.path, what)
-        self._lock_path = os.path.join(parent, f".{os.path.basename(self.path)}.lock")
-        while True:
-            try:
-                fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-            except OSError as e:
+        try:
+            super().__init__(os.path.join(parent, f".{os.path.basename(self.path)}.lock"), read_holder=_holder)
+        except LockRefused as r:
+            if r.opening:
                 raise OutputError(f"cannot write {what} {self.path}: folder {parent} is not writable "
-                                  f"({_reason(e)})") from None
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError as e:
-                holder = _holder(fd)
-                os.close(fd)
-                if e.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                    raise OutputError(f"{what} {self.path} is being written by another run{holder}; "
-                                      "wait for it or choose another file") from None
-                raise OutputError(f"cannot lock {what} {self.path}: {_reason(e)}") from None
-            # the lock file may have been removed (and re-created) by the holder we waited for
-            try:
-                same = os.fstat(fd).st_ino == os.stat(self._lock_path).st_ino
-            except FileNotFoundError:
-                same = False
-            if same:
-                self._fd = fd
-                _write_holder(fd)
-                break
-            os.close(fd)
+                                  f"({_reason(r.error)})") from None
+            if r.busy:
+                raise OutputError(f"{what} {self.path} is being written by another run{r.holder}; "
+                                  "wait for it or choose another file") from None
+            raise OutputError(f"cannot lock {what} {self.path}: {_reason(r.error)}") from None
+        _write_holder(self)
         try:
             if os.path.lexists(self.path):
                 if not overwrite:
@@ -155,33 +213,6 @@ class OutputClaim:
         except BaseException:
             self.release()
             raise
-
-    @property
-    def held(self) -> bool:
-        return self._fd is not None
-
-    def release(self) -> None:
-        """Drop the lock (idempotent). The lock file is removed first, while still locked."""
-        fd, self._fd = self._fd, None
-        if fd is None:
-            return
-        try:
-            os.unlink(self._lock_path)
-        except OSError:
-            pass
-        os.close(fd)
-
-    def __enter__(self) -> "OutputClaim":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.release()
-
-    def __del__(self) -> None:  # pragma: no cover - safety net
-        try:
-            self.release()
-        except Exception:
-            pass
 
 
 def check_output_folder(path: str | os.PathLike, *, inputs: Iterable[str | os.PathLike] = (),

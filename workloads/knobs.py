@@ -52,6 +52,13 @@ class Knob:
     default: Callable[[Mapping[str, Any]], Any]
     step: Callable[[Mapping[str, Any]], Any] | None = None  # per-stage granularity, if any
 
+    @classmethod
+    def kept_per_stage(cls, name: str, doc: str, full: Callable[[Mapping[str, Any]], Sequence[int]]) -> "Knob":
+        """A per-stage knob keeping the first n of each stage's ``full(ctx)`` units (blocks, heads,
+        channels): 1..full in each stage, all of them by default."""
+        return cls(name=name, doc=doc, kind="per_stage", allowed=lambda ctx: [(1, n) for n in full(ctx)],
+                   default=lambda ctx: tuple(full(ctx)))
+
     def parse(self, text: str, ctx: Mapping[str, Any]) -> Any:
         text = str(text).strip()
         if self.kind == "choice":

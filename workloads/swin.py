@@ -135,20 +135,10 @@ class SwinFamily(Family):
     family = "swin-t"
     doc = "Swin-T (transformers SwinForImageClassification), 1000 classes, window 7"
     knobs = (
-        Knob(
-            name="blocks",
-            doc="Swin blocks kept per stage (first n; odd n ends on a regular-window block)",
-            kind="per_stage",
-            allowed=lambda ctx: [(1, d) for d in DEPTHS],
-            default=lambda ctx: DEPTHS,
-        ),
-        Knob(
-            name="heads",
-            doc="attention heads kept per stage (first h of every block; q/k/v/out and bias table sliced)",
-            kind="per_stage",
-            allowed=lambda ctx: [(1, h) for h in NUM_HEADS],
-            default=lambda ctx: NUM_HEADS,
-        ),
+        Knob.kept_per_stage("blocks", "Swin blocks kept per stage (first n; odd n ends on a regular-window block)",
+                            lambda ctx: DEPTHS),
+        Knob.kept_per_stage("heads", "attention heads kept per stage (first h of every block; q/k/v/out and bias "
+                            "table sliced)", lambda ctx: NUM_HEADS),
     )
     default_resolution = (224, 224)
     min_resolution = PATCH * 8 * WINDOW  # 224: a full window in the last stage
