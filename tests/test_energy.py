@@ -31,6 +31,20 @@ def test_components_and_counters_are_one_definition():
     assert all(a in COUNTER_INDEX and b in COUNTER_INDEX for a, b in DERIVED.values())
 
 
+# The checkpoint overhead's pricing, written by hand (pinned: a new level on the checkpoint path adds
+# its rows here). tests/test_preemption.py prices simulated preemptions with it.
+PREEMPTION_PRICES = (
+    ("preempt_spill_bytes", "dram.write"), ("preempt_restore_bytes", "dram.read"),
+    ("preempt_noc_bytes", "noc.transfer"), ("preempt_glb_read_bytes", "global_buffer.read"),
+    ("preempt_glb_write_bytes", "global_buffer.write"), ("preempt_accbuf_read_bytes", "accum_buffer.read"),
+    ("preempt_accbuf_write_bytes", "accum_buffer.write"), ("preempt_wbuf_write_bytes", "weight_buffer.write"),
+    ("preempt_ibuf_write_bytes", "input_buffer.write"))
+
+
+def test_preemption_is_priced_as_written_by_hand():
+    assert sorted(_USES["preemption"]) == sorted(PREEMPTION_PRICES)
+
+
 def test_breakdown_matches_hand_computation_simba_like_45nm():
     em = EnergyModel(load_preset("simba-like"))
     counts = _counts([

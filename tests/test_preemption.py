@@ -7,6 +7,7 @@ the uninterrupted run is equal, and what preemption adds is only in the ``preemp
 import numpy as np
 import pytest
 from process_model import model_fixtures
+from test_energy import PREEMPTION_PRICES
 
 from accelerator.counters import COUNTER_INDEX as CI
 from accelerator.params import ParamError
@@ -95,12 +96,7 @@ def test_checkpoint_resume_does_exactly_the_work_of_an_uninterrupted_run(acc, re
         spilled += spill
         # the overhead is its own energy component, at the per-action energies of the model
         pj = acc.energy_model.pj
-        want = sum(int(r.counter(c).sum()) * pj[a] for c, a in (
-            ("preempt_spill_bytes", "dram.write"), ("preempt_restore_bytes", "dram.read"),
-            ("preempt_noc_bytes", "noc.transfer"), ("preempt_glb_read_bytes", "global_buffer.read"),
-            ("preempt_glb_write_bytes", "global_buffer.write"), ("preempt_accbuf_read_bytes", "accum_buffer.read"),
-            ("preempt_accbuf_write_bytes", "accum_buffer.write"), ("preempt_wbuf_write_bytes", "weight_buffer.write"),
-            ("preempt_ibuf_write_bytes", "input_buffer.write"))) * 1e-12
+        want = sum(int(r.counter(c).sum()) * pj[a] for c, a in PREEMPTION_PRICES) * 1e-12
         assert r.energy_by_component["preemption"] == pytest.approx(want, rel=1e-12)
         assert (want > 0) == (gran == "tile")
         # it stopped no earlier than asked, and took longer than alone
