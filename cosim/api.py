@@ -61,7 +61,8 @@ def governor_names() -> tuple[str, ...]:
 
 
 def scheduler_choices(field: str) -> tuple[str, ...]:
-    """The allowed values of a text field of the host's `Scheduler` (policy, preemption, mechanism)."""
+    """The allowed values of a text field of the host's `Scheduler` (policy, preemption, mechanism,
+    spatial)."""
     from host.scheduler import Scheduler
 
     return tuple(Scheduler.param(field).choices)

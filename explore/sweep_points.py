@@ -18,7 +18,7 @@ from typing import Any, Mapping
 from vocab.errors import UserError
 
 from .sweep_results import HARDWARE_COLUMNS, RUN_METRICS
-from .sweep_spec import Point, config_of
+from .sweep_spec import SCHEDULER_COORDS, Point, config_of
 
 
 def _one_line(e: BaseException) -> str:
@@ -74,10 +74,12 @@ def _run_point(coords: Mapping[str, Any]) -> dict[str, Any]:
     changes: dict[str, Any] = {"hardware": hw}
     if "governor" in coords:
         changes["streams"] = [s.replace(governor=coords["governor"]) for s in system.streams]
-    sched = {k: coords[k] for k in ("policy", "preemption", "mechanism") if k in coords}
+    sched = {k: coords[k] for k in SCHEDULER_COORDS if k in coords}
     if sched:
         if sched.get("policy") == "fifo" and "preemption" not in sched:
             sched["preemption"] = "none"  # fifo ranks no waiting frame first: it cannot preempt
+        if sched.get("spatial", "none") != "none" and "preemption" not in sched:
+            sched["preemption"] = "none"  # each stream runs in its own partition: nothing to preempt
         changes["scheduler"] = system.scheduler.replace(**sched)
     system = system.replace(**changes)
     with tempfile.TemporaryDirectory(prefix="dynvit-sweep-") as d:
@@ -106,6 +108,8 @@ def _tenancy_row(trace_path: Path) -> dict[str, Any]:
     a = m[m["stream"] == "all"].iloc[0]
     row: dict[str, Any] = {k: float(a[k]) for k in ("antt", "stp", "preempt_s", "preempt_bytes", "preempt_energy_j")}
     row["preemptions"] = int(a["preemptions"])
+    for k in ("pe_share", "dram_share"):  # spatial sharing: mean shares of the frames run (NaN otherwise)
+        row[k] = float(a[k]) if k in a.index else float("nan")
     ran = f[f.end_s.notna() & ~f.dropped.astype(bool)]
     row["accuracy_coverage"] = float(ran.accuracy.notna().mean()) if len(ran) else float("nan")
     return row

@@ -9,7 +9,7 @@ import uuid
 from pathlib import Path
 from typing import Any, Mapping
 
-from .sweep_spec import Point, Spec, SpecError
+from .sweep_spec import SCHEDULER_COORDS, Point, Spec, SpecError
 
 #: metric columns of every row (energy components follow as energy_<component>_j)
 SIM_METRICS = ("latency_s", "energy_j", "area_mm2", "dram_bytes", "macs", "macs_issued", "utilization",
@@ -17,7 +17,8 @@ SIM_METRICS = ("latency_s", "energy_j", "area_mm2", "dram_bytes", "macs", "macs_
 RUN_METRICS = ("frames", "run", "dropped", "missed", "miss_rate", "accuracy_mean", "energy_per_frame_j",
                "energy_total_j", "latency_p50_s", "latency_p99_s", "area_mm2")
 #: metric columns of run points that set the scheduler (tenants): `_tenancy_row`
-TENANCY_METRICS = ("antt", "stp", "preemptions", "preempt_s", "preempt_bytes", "preempt_energy_j", "accuracy_coverage")
+TENANCY_METRICS = ("antt", "stp", "preemptions", "preempt_s", "preempt_bytes", "preempt_energy_j", "accuracy_coverage",
+                   "pe_share", "dram_share")
 #: The resolved hardware of every point: the preset it started from, the overrides (JSON field ->
 #: value) and every field with its value (JSON); ``hardware`` is the preset's name followed by the
 #: overrides (``vs16+num_pes=64``), so that a label never names hardware a point did not run.
@@ -30,7 +31,7 @@ UNITS = {"latency_s": "s", "energy_j": "J", "area_mm2": "mm^2", "dram_bytes": "B
          "miss_rate": "1", "accuracy_mean": "accuracy_metric", "energy_per_frame_j": "J", "energy_total_j": "J",
          "latency_p50_s": "s", "latency_p99_s": "s", "wall_s": "s", "duration_s": "s",
          "antt": "1", "stp": "1", "preemptions": "preemption", "preempt_s": "s", "preempt_bytes": "B",
-         "preempt_energy_j": "J", "accuracy_coverage": "1"}
+         "preempt_energy_j": "J", "accuracy_coverage": "1", "pe_share": "1", "dram_share": "1"}
 
 
 def _metric_columns(mode: str, tenants: bool = False) -> list[str]:
@@ -67,7 +68,7 @@ def _schema(spec: Spec, points: list[Point]):
     fields += [pa.field(c, pa.string()) for c in text if c not in spec.columns]
     ints = ("dram_bytes", "macs", "macs_issued", "peak_macs_per_cycle", "frames", "run", "dropped", "missed",
             "preemptions")
-    tenants = any(k in ("policy", "preemption", "mechanism") for p in points for k in p.as_dict())
+    tenants = any(k in SCHEDULER_COORDS for p in points for k in p.as_dict())
     fields += [pa.field(c, pa.int64() if c in ints else pa.float64()) for c in _metric_columns(spec.mode, tenants)]
     fields += [pa.field("error", pa.string()), pa.field("wall_s", pa.float64()), pa.field("worker", pa.string())]
     return pa.schema(fields, metadata=_schema_metadata(spec, [f.name for f in fields]))

@@ -24,8 +24,10 @@ Coordinates: ``preset`` (hardware preset name or YAML path), any `HardwareParams
 override of the preset, validated like a preset field), ``tag.<label>`` (free labels that only
 travel into the results). ``simulate`` points: ``model``, ``resolution``, ``config`` (a config
 id instead of model/knobs), ``knob.<name>`` (a knob of the model's family). ``run`` points:
-``scenario`` (name or path), ``seed``, ``duration_s``, ``governor`` (every stream's), ``policy``,
-``preemption``, ``mechanism`` (the scheduler's; tenants, issue 22).
+``scenario`` (name or path), ``seed``, ``duration_s``, ``governor`` (every stream's), and the
+scheduler's ``policy``, ``preemption``, ``mechanism``, ``spatial`` and ``partition_bandwidth``
+(tenants, issue 22; a combination the scheduler refuses, such as spatial sharing with preemption,
+is that point's one-line error).
 
 Every point has a stable id: a hash of its mode, its coordinates and the sources of the model
 (`cosim.profiles.model_version`; for ``run`` points also the host, the co-simulation, this
@@ -50,7 +52,9 @@ from .sweep_checks import MAX_POINTS, number_error, range_count, size_error
 MODES = ("simulate", "run")
 SPEC_KEYS = ("name", "mode", "seed", "sample", "fixed", "axes", "description", "max_points")
 SIM_COORDS = ("model", "resolution", "config")
-RUN_COORDS = ("scenario", "seed", "duration_s", "governor", "policy", "preemption", "mechanism")
+#: the coordinates of run points that set the host's `Scheduler` (their points measure tenancy)
+SCHEDULER_COORDS = ("policy", "preemption", "mechanism", "spatial", "partition_bandwidth")
+RUN_COORDS = ("scenario", "seed", "duration_s", "governor", *SCHEDULER_COORDS)
 
 
 class SpecError(UserError, ValueError):
@@ -227,7 +231,11 @@ def _check_run_coord(where: str, key: str, value: Any) -> Any:
         if value not in governors:
             raise _fail(where, f"governor = {value!r} is not known; allowed: {', '.join(governors)}")
         return value
-    if key in ("policy", "preemption", "mechanism"):
+    if key == "partition_bandwidth":
+        if not isinstance(value, bool):
+            raise _fail(where, f"partition_bandwidth = {value!r} must be true or false")
+        return value
+    if key in SCHEDULER_COORDS:
         allowed = api.scheduler_choices(key)
         if value not in allowed:
             raise _fail(where, f"{key} = {value!r} is not allowed; allowed: {', '.join(allowed)}")
