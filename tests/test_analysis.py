@@ -48,7 +48,7 @@ LAYERS = [
 
 
 def make_trace(path, *, n_frames: int = 40, seed: int = 1, scale: float = 1.0, unknown_only: bool = False,
-               scenario: str = "# synthetic test scenario\n") -> str:
+               scenario: str = "# synthetic test scenario\n", resources: bool = True) -> str:
     """Write a small, realistic trace: streams cam0 (30 fps) and cam1 (15 fps), frames
     run one at a time on the accelerator, layers nested in their frame's span."""
     rng = np.random.default_rng(seed)
@@ -67,7 +67,8 @@ def make_trace(path, *, n_frames: int = 40, seed: int = 1, scale: float = 1.0, u
                (0.4, "pe_share", 0.5, "fraction"), (0.7, "clock_scale", 0.6, "fraction"),
                (0.9, "pe_share", 0.25, "fraction"), (1.1, "pe_share", 1.0, "fraction"),
                (1.2, "clock_scale", 1.0, "fraction")]
-        w.append_resources([{"time_s": t, "resource": r, "value": v, "unit": u} for t, r, v, u in res])
+        if resources:
+            w.append_resources([{"time_s": t, "resource": r, "value": v, "unit": u} for t, r, v, u in res])
         arrivals = []
         for s, period in (("cam0", 1 / 30), ("cam1", 1 / 15)):
             for i in range(n_frames):

@@ -74,6 +74,17 @@ def test_trace_figures_pass_the_checks(eight_traces):
             assert style.lint(fn(t)) == [], fn.__name__
 
 
+def test_run_at_a_glance_keeps_its_time_axis_without_resource_changes(tmp_path):
+    import traces
+    from traces import plots
+
+    path = make_trace(tmp_path / "no-resources.h5", n_frames=12, resources=False)
+    with traces.open(path) as t:
+        assert len(t.resources) == 0
+        fig = plots.run_at_a_glance(t)
+    assert style.lint(fig) == []  # the empty resource panel must not take the time axis' numbers
+
+
 @pytest.mark.parametrize("n", [2, 8])
 def test_compare_plot_is_readable_with_2_and_8_traces(eight_traces, n, tmp_path):
     from traces import plots

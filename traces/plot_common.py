@@ -115,8 +115,9 @@ def si(v: float) -> str:
 
 def _no_data(ax, msg: str) -> None:
     ax.text(0.5, 0.5, msg, ha="center", va="center", transform=ax.transAxes, fontsize=11, color="#555555", wrap=True)
-    ax.set_xticks([])
-    ax.set_yticks([])
+    # hide this panel's ticks only: set_xticks([]) would empty the locator a shared x axis (the
+    # glance figure's time axis) gives every panel, leaving the time axis without numbers
+    ax.tick_params(bottom=False, labelbottom=False, left=False, labelleft=False)
     ax.grid(False)
 
 

@@ -262,8 +262,8 @@ def _data_points(ax) -> np.ndarray:
 
 def lint(fig) -> list[str]:
     """Problems a reviewer would reject, found on the rendered figure: overlapping tick labels,
-    a numeric axis without a ``[unit]`` in its label, a legend that covers data points, a
-    ``1×10^n`` tick label. Empty when the figure passes."""
+    a numeric axis without a ``[unit]`` in its label, an axis with a unit but no tick labels, a
+    legend that covers data points, a ``1×10^n`` tick label. Empty when the figure passes."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
@@ -288,6 +288,9 @@ def lint(fig) -> list[str]:
             vis = [t for t in ticks if _in_view(t, ax, r, axis_name)]
             texts = [t.get_text() for t in vis]
             if not vis:
+                label = axis.get_label().get_text()
+                if axis.get_label().get_visible() and _UNIT_RE.search(label):  # a scale without numbers
+                    problems.append(f"{name}: {axis_name} axis {label!r} has no tick labels")
                 continue
             for a, b in _overlaps([t.get_window_extent(r) for t in vis]):
                 problems.append(f"{name}: {axis_name} tick labels {texts[a]!r} and {texts[b]!r} overlap")
