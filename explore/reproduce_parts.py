@@ -291,6 +291,7 @@ def _b2_proxy_figure(path: Path, df) -> None:
             ax.set_xlabel("MACs removed [%] (not an accuracy)")
             ax.set_ylabel(lbl)
             ax.set_title(lbl.split(" [")[0], loc="left")
+        axes[1].tick_params(labelleft=True)  # its own y label (energy), so its own numbers (sharey hides them)
         style.legend_outside(axes[1], title="knob family")
         fig.suptitle("SegFormer-B2 dynamic configurations on vs16: savings against MACs removed (accuracy unknown)",
                      x=0.01, ha="left")
