@@ -38,7 +38,8 @@ from vocab.units import J_PER_PJ
 
 from .counters import COUNTER_INDEX, NUM_COUNTERS
 
-__all__ = ["MacDims", "LayerCost", "mac_cost", "mac_totals", "mac_counts", "ppu_counts", "ppu_cost", "cdiv", "window_sum", "groups_sum"]
+__all__ = ["MacDims", "LayerCost", "mac_cost", "mac_totals", "mac_counts", "ppu_counts", "ppu_cost", "cdiv", "window_sum",
+           "groups_sum", "time_lower_bound"]
 
 
 def cdiv(a, b):
@@ -191,14 +192,16 @@ def _mac_parts(d: MacDims, hw, NT, KT, CT, PT, QT, PK, PP):
 
     s_groups, s_vec = k.sum(groups), c.sum(vec)
     pe_cycles = s_groups * NPQ * s_vec * RS
-    chunk = k.sum(kpe) * p.sum(ppe) * d.Q * d.N
+    # the row split of a full and of the edge row tile: rows per PE, PEs along P (computed once)
+    p_full, p_edge = (ppe(p.T), npp(p.T)), (ppe(p.last), npp(p.last))
+    chunk = k.sum(kpe) * ((p.trips - 1) * p_full[0] + p_edge[0]) * d.Q * d.N
     # weight-vector refetches: a lane keeps its weight vector for at most aent positions
     refetch = 0
     for (ns, nc) in n.cases():
-        for (ps, pc) in p.cases():
+        for (rows_pe, pes_p), pc in ((p_full, p.trips - 1), (p_edge, 1)):
             for (qs, qc) in q.cases():
-                pos = ppe(ps) * qs * ns
-                refetch = refetch + nc * pc * qc * npp(ps) * cdiv(pos, np.minimum(pos, aent))
+                pos = rows_pe * qs * ns
+                refetch = refetch + nc * pc * qc * pes_p * cdiv(pos, np.minimum(pos, aent))
     compute = {
         "tiles": n.trips * k.trips * c.trips * p.trips * q.trips,
         "compute_cycles": chunk * (s_vec * RS + drain),
@@ -221,7 +224,7 @@ def _mac_parts(d: MacDims, hw, NT, KT, CT, PT, QT, PK, PP):
     fac = {
         "one": {x: (dims[x].trips, ones) for x in dims},  # (a load per tile, one load)
         "size": {x: (np.full_like(dims[x].T, dims[x].D), dims[x].first) for x in dims},
-        "np": {"p": both(p, npp)},
+        "np": {"p": ((p.trips - 1) * p_full[1] + p_edge[1], p_full[1])},  # the first tile is a full one
         "nk": {"k": both(k, nk)},
         "rows": {"p": (window_sum(d.P, p.T, d.stride, d.R, d.padding, d.H), rows(p.first))},
         "cols": {"q": (window_sum(d.Q, q.T, d.stride, d.S, d.padding, d.W), cols(q.first))},
@@ -282,8 +285,9 @@ def mac_counts(d: MacDims, hw, NT, KT, CT, PT, QT, PK, PP, order: Sequence[str],
 
 def mac_totals(d: MacDims, hw, energy_model, NT, KT, CT, PT, QT, PK, PP,
                variants: Sequence[tuple[Sequence[str], bool]]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """(total joules, seconds, tiles) of MAC tilings under each variant: the same counts and
-    energy table as `mac_cost`, summed without the per-component breakdown (for ranking)."""
+    """(total joules, seconds, tiles, seconds at least) of MAC tilings under each variant: the
+    same counts and energy table as `mac_cost`, summed without the per-component breakdown (for
+    ranking), and `time_lower_bound` of each."""
     compute, fac, trips, first_load, last_store = _mac_parts(d, hw, NT, KT, CT, PT, QT, PK, PP)
     w = energy_model.counter_weights_pj()
     e_compute = sum(np.asarray(v, dtype=np.float64) * w.get(k, 0.0) for k, v in compute.items())
@@ -293,7 +297,8 @@ def mac_totals(d: MacDims, hw, energy_model, NT, KT, CT, PT, QT, PK, PP,
         counts = {**compute, **loads}
         t = _time(hw, counts["compute_cycles"], counts, first_load, last_store)
         e = e_compute + sum(np.asarray(v, dtype=np.float64) * w.get(k, 0.0) for k, v in loads.items())
-        out.append((e * J_PER_PJ + t * energy_model.leakage_w, t, compute["tiles"]))
+        out.append((e * J_PER_PJ + t * energy_model.leakage_w, t, compute["tiles"],
+                    time_lower_bound(hw, counts["compute_cycles"], first_load, last_store)))
     return out
 
 
@@ -337,6 +342,17 @@ def _time(hw, cycles, counts, first_load, last_store) -> np.ndarray:
     # double buffering hides a tile's load (with the DRAM latency) only behind one other tile
     t_pipe = (t_dram + counts["tiles"] * lat + t_comp) / 2
     return fill + np.maximum(np.maximum(np.maximum(t_comp, t_dram), t_noc), t_pipe) + drain
+
+
+def time_lower_bound(hw, cycles, first_load, last_store) -> np.ndarray:
+    """Seconds the simulator cannot beat: the first tile's operands must arrive from DRAM (one
+    latency, the bytes at the whole bandwidth) before the PE array starts; the array computes
+    the tiles one after another; the last tile's outputs are written (one latency, the bytes)
+    after it finishes. Unlike `_time` this is a bound, not an estimate: the mapper prunes
+    candidates with it without changing its choice (a test checks it against every simulated
+    candidate)."""
+    clock, bw, lat = float(hw.clock_hz), float(hw.dram_bandwidth_bytes_per_s), float(hw.dram_latency_s)
+    return (first_load / bw + lat) + cycles / clock + (last_store / bw + lat)
 
 
 def _with_energy(counts, t, energy_model) -> LayerCost:

@@ -34,9 +34,11 @@ chooses the tiles. The hardware organisation it maps onto (Simba-like):
   lot of energy for a little time), energy, or latency; ties go to the fewer tiles.
   The counts are exact but the time is an estimate (tens of percent off on layers of few
   tiles), so the estimate only prunes: its best few candidates (``SIM_TOP``, more while they
-  are cheap to simulate) run on the SystemC model itself (`accelerator.measure`, one batch per
+  are cheap to simulate) run on the SystemC model itself (`accelerator.measure`, two batches per
   `map_layers` call) and the best *simulated* one is chosen; ties go to the fewer tiles, then
-  to the estimate's order. Choices are cached on disk (`accelerator.choices`) and
+  to the estimate's order. Only the first ``SIM_FIRST`` of a shape are sure to run: a finalist
+  whose objective, with the time at its lower bound (`accelerator.cost.time_lower_bound`),
+  exceeds the best of those cannot be chosen and is not simulated. Choices are cached on disk (`accelerator.choices`) and
   deterministic. `mapping_candidates` gives the estimate's ranking (or searches every legal
   tiling exhaustively); `finalists` the simulated candidates with both costs. The tiling
   space itself (the `Tiling` record, legality, the candidates) is `accelerator.tiling`.
@@ -171,12 +173,12 @@ def _rank(d: MacDims, hw, cands: tuple[np.ndarray, ...], top: int = 1, distinct:
     hardware's mapping objective on the cost model's estimate, in every loop order and
     residency; ``distinct``: distinct in tile sizes or PE split (the same tiling in another
     loop order often costs the same)."""
-    return [t for _, t in _ranked(d, hw, cands, top, distinct)]
+    return [t for _, t, _ in _ranked(d, hw, cands, top, distinct)]
 
 
 def _scored(d: MacDims, hw, cands: tuple[np.ndarray, ...]) -> list[tuple]:
     """The legal ``cands`` costed in every loop order and residency: per variant (legal
-    candidates, order index, resident, sort keys)."""
+    candidates, order index, resident, sort keys, a lower bound of the simulated objective)."""
     NT, KT, CT, PT, QT, PK = cands
     ok, res_ok = _legal(d, hw, NT, KT, CT, PT, QT, PK)
     if not ok.any():
@@ -189,32 +191,49 @@ def _scored(d: MacDims, hw, cands: tuple[np.ndarray, ...]) -> list[tuple]:
             continue
         c = tuple(a[sel] for a in cands)
         totals = mac_totals(d, hw, em, *c[:5], c[5], hw.num_pes // c[5], [(o, res) for o in ORDERS])
-        for oi, (e, t, tiles) in enumerate(totals):
+        for oi, (e, t, tiles, t_min) in enumerate(totals):
+            # the counts are exact, so the simulated energy is this one with the leakage over the
+            # simulated time: at least the leakage over the time bound
+            e_min = e - (t - t_min) * em.leakage_w
+            lb = _objective_keys(e_min, t_min, hw.mapping_objective)[0] * (1 - _BOUND_SLACK)
             out.append((c, oi, res, [np.broadcast_to(k, c[0].shape)
-                                     for k in _objective_keys(e, t, hw.mapping_objective) + (tiles,)]))
+                                     for k in _objective_keys(e, t, hw.mapping_objective) + (tiles,)],
+                        np.broadcast_to(lb, c[0].shape)))
     return out
 
 
+# relative slack of the objective's lower bound, against rounding in its arithmetic
+_BOUND_SLACK = 1e-9
+
+
 def _ranked(d: MacDims, hw, cands: tuple[np.ndarray, ...], top: int, distinct: bool,
-            scored: list | None = None) -> list[tuple[tuple, Tiling]]:
-    """`_rank` with each tiling's sort keys (objective, its tie-breaker, tiles); ``scored``:
-    `_scored` of ``cands`` if already computed."""
-    rows = []
-    for c, oi, res, keys in (scored if scored is not None else _scored(d, hw, cands)):
+            scored: list | None = None) -> list[tuple[tuple, Tiling, float]]:
+    """`_rank` with each tiling's sort keys (objective, its tie-breaker, tiles) and the lower
+    bound of its simulated objective; ``scored``: `_scored` of ``cands`` if already computed."""
+    parts = []
+    for c, oi, res, keys, lb in (scored if scored is not None else _scored(d, hw, cands)):
         # the best few by the first key (with all its ties), then ordered by every key
         want = min(top * len(ORDERS) * 2, keys[0].size)
         thr = np.partition(keys[0], want - 1)[want - 1]
         pool = np.flatnonzero(keys[0] <= thr)
         idx = pool[np.lexsort([k[pool] for k in keys[::-1]])][:want]
-        for i in idx:
-            rows.append((tuple(float(k[i]) for k in keys), tuple(int(a[i]) for a in c) + (oi, res)))
-    rows.sort(key=lambda r: r[0])
+        parts.append((np.stack([k[idx] for k in keys], axis=1),
+                      np.stack([a[idx] for a in c] + [np.full(idx.size, oi), np.full(idx.size, int(res))], axis=1),
+                      lb[idx]))
+    keys = np.concatenate([k for k, _, _ in parts])
+    ts = np.concatenate([t for _, t, _ in parts])
+    lbs = np.concatenate([b for _, _, b in parts])
+    # every variant's rows ordered by every key; a stable sort keeps equal rows in variant order
     out, seen = [], set()
-    for keys, t in rows:
+    for i in np.lexsort(keys.T[::-1]):
+        t = tuple(int(x) for x in ts[i])
         if (t[:6] if distinct else t) not in seen:
             seen.add(t[:6] if distinct else t)
             nt, kt, ct, pt, qt, pk, oi, r = t
-            out.append((keys, Tiling(nt, kt, ct, pt, qt, pk, hw.num_pes // pk, ORDERS[oi], bool(r))))
+            out.append((tuple(float(k) for k in keys[i]),
+                        Tiling(nt, kt, ct, pt, qt, pk, hw.num_pes // pk, ORDERS[oi], bool(r)), float(lbs[i])))
+            if len(out) == top:
+                break
     return out[:top]
 
 
@@ -231,18 +250,19 @@ def _tiles(d: MacDims, t: Tiling) -> int:
     return _cdiv(d.N, t.N_t) * _cdiv(d.K, t.K_t) * _cdiv(d.C, t.C_t) * _cdiv(d.P, t.P_t) * _cdiv(d.Q, t.Q_t)
 
 
-def _shortlist(d: MacDims, hw) -> list[Tiling]:
+def _shortlist(d: MacDims, hw) -> list[tuple[Tiling, float]]:
+    """The finalists in the estimate's order, each with the lower bound of its simulated objective."""
     cands = _grid_candidates(d, hw)
     scored = _scored(d, hw, cands)
     rows = _ranked(d, hw, cands, SIM_TOP, True, scored)
-    if sum(_tiles(d, t) for _, t in rows) <= SIM_TILES:  # cheap to simulate: look further (the same first rows)
+    if sum(_tiles(d, t) for _, t, _ in rows) <= SIM_TILES:  # cheap to simulate: look further (the same first rows)
         rows = _ranked(d, hw, cands, SIM_MAX, True, scored)
     out, tiles = [], 0
-    for _, t in rows:
+    for _, t, bound in rows:
         tiles += _tiles(d, t)
         if len(out) >= SIM_TOP and tiles > SIM_TILES:
             break
-        out.append(t)
+        out.append((t, bound))
     return out
 
 
@@ -282,10 +302,34 @@ def _best_simulated(hw, ts: Sequence[Tiling], costs: Sequence[tuple[float, float
     return ts[min(keyed)[2]]
 
 
+# Finalists simulated first per shape (the estimate's best); the others are simulated only if the
+# lower bound of their objective does not exceed the best of these (`accelerator.cost.time_lower_bound`).
+SIM_FIRST = 2
+
+
+def _pruned_finalists(hw, todo: list) -> list[list[tuple[Tiling, tuple[float, float]]]]:
+    """Per (key, loop nest, op, shortlist) of ``todo``, the finalists worth simulating with their
+    simulated (seconds, joules), in the estimate's order. A finalist whose objective cannot
+    reach the best simulated one of its shape's first `SIM_FIRST` is not simulated: it could
+    not be chosen (the bound is strictly above a simulated candidate's objective), so the
+    choice is the one of simulating every finalist. Two batches in all."""
+    first = simulated(hw, [(d, op, [t for t, _ in short[:SIM_FIRST]]) for _, d, op, short in todo])
+    rest = []
+    for (_, d, op, short), costs in zip(todo, first):
+        best = min(float(_objective_keys(e, s, hw.mapping_objective)[0]) for s, e in costs)
+        rest.append([i for i in range(SIM_FIRST, len(short)) if short[i][1] <= best])
+    second = simulated(hw, [(d, op, [short[i][0] for i in idx]) for (_, d, op, short), idx in zip(todo, rest)])
+    out = []
+    for (_, d, op, short), c1, idx, c2 in zip(todo, first, rest, second):
+        out.append([(t, c) for (t, _), c in zip(short, c1)] + [(short[i][0], c) for i, c in zip(idx, c2)])
+    return out
+
+
 def _choose(hw, shapes: Sequence[tuple[MacDims, str]]) -> None:
     """Map the MAC layer shapes not yet in the choice cache of ``hw``: shortlist each by the
-    estimate, simulate every shortlisted candidate in one batch, keep the best simulated. A
-    shape that fits no tiling is left to `map_layer` (which names the layer)."""
+    estimate, simulate the shortlisted candidates that could still win (`_pruned_finalists`, two
+    batches), keep the best simulated. A shape that fits no tiling is left to `map_layer`
+    (which names the layer)."""
     store = _disk_cache(hw)
     todo, seen = [], set()
     for d, op in shapes:
@@ -299,9 +343,8 @@ def _choose(hw, shapes: Sequence[tuple[MacDims, str]]) -> None:
             continue
     if not todo:
         return
-    costs = simulated(hw, [(d, op, ts) for _, d, op, ts in todo])
-    for (key, d, op, ts), c in zip(todo, costs):
-        store.put(key, _best_simulated(hw, ts, c, d))
+    for (key, d, op, _), sims in zip(todo, _pruned_finalists(hw, todo)):
+        store.put(key, _best_simulated(hw, [t for t, _ in sims], [c for _, c in sims], d))
 
 
 def finalists(layer: Layer, hw) -> list[tuple[Mapping, float, float]]:
@@ -310,7 +353,7 @@ def finalists(layer: Layer, hw) -> list[tuple[Mapping, float, float]]:
     ``hw.mapping_objective`` (`cosim map --compare-estimate`)."""
     d = MacDims.of(layer)
     try:
-        ts = _shortlist(d, hw)
+        ts = [t for t, _ in _shortlist(d, hw)]
     except MappingError as e:
         raise MappingError(f"layer {layer.name!r} {e}") from None
     costs = simulated(hw, [(d, layer.op, ts)])[0]

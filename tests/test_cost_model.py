@@ -114,9 +114,25 @@ def _every_legal_tiling(l, hw):
                    o, res) for res, sel in ((False, ok), (True, res_ok)) for i in np.flatnonzero(sel) for o in ORDERS]
 
 
+def _time_bounds(d, hw, tilings):
+    """`accelerator.cost.time_lower_bound` of each tiling (grouped by loop order and residency)."""
+    from accelerator.cost import mac_counts, time_lower_bound
+    out = np.zeros(len(tilings))
+    groups = {}
+    for i, t in enumerate(tilings):
+        groups.setdefault((t.order, t.inputs_resident), []).append(i)
+    for (order, res), idx in groups.items():
+        a = np.array([[tilings[i].N_t, tilings[i].K_t, tilings[i].C_t, tilings[i].P_t, tilings[i].Q_t,
+                       tilings[i].pes_k, tilings[i].pes_p] for i in idx], dtype=np.int64).T
+        counts, first_load, last_store = mac_counts(d, hw, *a, order, res)
+        out[idx] = np.broadcast_to(time_lower_bound(hw, counts["compute_cycles"], first_load, last_store), len(idx))
+    return out
+
+
 def _check_simulated_optimum(preset, objective, layers):
-    """The mapper's choice is within 1% of the best of EVERY legal tiling, all simulated."""
-    from accelerator.mapping import simulated
+    """The mapper's choice is within 1% of the best of EVERY legal tiling, all simulated; and
+    no tiling simulates faster than the time bound the mapper prunes its finalists with."""
+    from accelerator.mapping import _BOUND_SLACK, simulated
     hw = load_preset(preset).replace(mapping_objective=objective)
     for l in layers:
         d = MacDims.of(l)
@@ -124,6 +140,9 @@ def _check_simulated_optimum(preset, objective, layers):
         chosen = map_layer(l, hw).tiling
         assert chosen in every
         costs = simulated(hw, [(d, l.op, every)])[0]
+        secs = np.array([c[0] for c in costs])
+        bound = _time_bounds(d, hw, every) * (1 - _BOUND_SLACK)  # often exact: then equal but for rounding
+        assert np.all(bound <= secs), (preset, l.name, every[int(np.argmax(bound - secs))])
         key = lambda c: {"edp": c[0] * c[1], "energy": c[1], "latency": c[0]}[objective]  # noqa: E731
         best = min(key(c) for c in costs)
         assert key(costs[every.index(chosen)]) <= 1.01 * best, (preset, objective, l.name, chosen)

@@ -234,7 +234,7 @@ def test_candidates_simulated_together_cost_what_each_costs_alone():
     from accelerator.mapping import MacDims, _shortlist, simulated
     hw = load_preset("vs8")
     a, b = LAYERS[1], LAYERS[2]
-    ta, tb = _shortlist(MacDims.of(a), hw)[:3], _shortlist(MacDims.of(b), hw)[:2]
+    ta, tb = ([t for t, _ in _shortlist(MacDims.of(l), hw)][:n] for l, n in ((a, 3), (b, 2)))
     together = simulated(hw, [(MacDims.of(a), a.op, ta), (MacDims.of(b), b.op, tb)])
     alone = [[simulated(hw, [(MacDims.of(l), l.op, [t])])[0][0] for t in ts] for l, ts in ((a, ta), (b, tb))]
     assert together == alone
@@ -294,7 +294,7 @@ def test_no_sampled_shipped_layer_has_a_candidate_simulating_1_percent_better(pr
                 shapes.setdefault((MacDims.of(l), l.op), l)
     for (d, op), l in list(shapes.items())[::4]:
         chosen = map_layer(l, hw).tiling
-        cands = [t for _, t in _ranked(d, hw, _grid_candidates(d, hw), 48, distinct=True)]
+        cands = [t for _, t, _ in _ranked(d, hw, _grid_candidates(d, hw), 48, distinct=True)]
         NT, KT, CT, PT, QT, PK = _grid_candidates(d, hw)
         ok, _ = _legal(d, hw, NT, KT, CT, PT, QT, PK)
         for i in rng.choice(np.flatnonzero(ok), size=min(24, int(ok.sum())), replace=False):
@@ -303,3 +303,51 @@ def test_no_sampled_shipped_layer_has_a_candidate_simulating_1_percent_better(pr
         costs = simulated(hw, [(d, op, [chosen] + cands)])[0]
         keys = [_objective_keys(e, s, hw.mapping_objective)[0] for s, e in costs]
         assert keys[0] <= 1.01 * min(keys), (preset, l.name, chosen, cands[int(np.argmin(keys[1:]))])
+
+
+# -- pruning the finalists by a bound leaves the choice as it was ------------------------------
+
+def _pruned_and_full_choices(hw, model_ids, monkeypatch):
+    """Per MAC layer shape of the models: the choice with the finalists pruned by the bound (the
+    mapper), the choice simulating every finalist, and how many finalists each simulated."""
+    import workloads
+    from accelerator import mapping as M
+    shapes = {}
+    for cid in model_ids:
+        for l in workloads.lower(workloads.parse_config(cid)).layers:
+            if l.is_mac and l.macs:
+                shapes.setdefault((M.MacDims.of(l), l.op), l)
+    todo = []
+    for d, op in shapes:
+        try:
+            todo.append((M._shape_key(d, op), d, op, M._shortlist(d, hw)))
+        except MappingError:
+            continue
+    out = {}
+    for first in (M.SIM_FIRST, 10 ** 9):
+        monkeypatch.setattr(M, "SIM_FIRST", first)
+        sims = M._pruned_finalists(hw, todo)
+        out[first] = ([M._best_simulated(hw, [t for t, _ in s], [c for _, c in s], d)
+                       for (_, d, _, _), s in zip(todo, sims)], sum(len(s) for s in sims))
+    (pruned, n_pruned), (full, n_full) = out.values()
+    return pruned, full, n_pruned, n_full
+
+
+def test_pruning_the_finalists_by_the_bound_keeps_every_choice(monkeypatch):
+    pruned, full, n_pruned, n_full = _pruned_and_full_choices(load_preset("vs8"), ["segformer-b0@512x512"],
+                                                              monkeypatch)
+    assert pruned == full
+    assert n_pruned < n_full / 2  # the bound saves most of the simulation (else it would be moot)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("preset", ["vs8", "vs16", "vs32", "simba-like", "lanes4-vs8", "lanes4-vs32", "sq16", "sq32",
+                                    "rt-64pe"])
+def test_pruning_keeps_every_choice_of_every_shipped_model(preset, monkeypatch):
+    """Every MAC layer shape of every shipped model family (SegFormer B0..B5, ResNet-50 and its
+    OFA sub-nets, Swin-T) at its default input."""
+    import workloads
+    ids = [n for n in workloads.model_names() if n not in ("segformer", "segformer-demo")]
+    pruned, full, n_pruned, n_full = _pruned_and_full_choices(load_preset(preset), ids, monkeypatch)
+    assert pruned == full, [i for i, (a, b) in enumerate(zip(pruned, full)) if a != b]
+    print(f"{preset}: {len(full)} shapes, {n_pruned} of {n_full} finalists simulated")
