@@ -25,8 +25,8 @@ chooses the tiles. The hardware organisation it maps onto (Simba-like):
   Buffer occupancy counts whole vectors (channels rounded up to ``vector_size``) and whole
   lanes (output channels rounded up to ``lanes``).
 * **Choice.** Candidates: channel tiles of whole lane groups / vectors from a fixed grid,
-  balanced spatial tiles, every PE split, the three loop orders, with and without an input
-  resident in the GLB. Each is costed by `accelerator.cost` -- exactly the action counts the
+  spatial tiles (every size on a dimension of at most 16, balanced ones on longer ones), every
+  PE split, the three loop orders, with and without an input resident in the GLB. Each is costed by `accelerator.cost` -- exactly the action counts the
   C++ model will produce, their energy by the one `EnergyModel`, and a time estimate -- on
   the *actual* layer (not the vector-rounded one: a one-channel depthwise group moves one
   channel). The hardware's ``mapping_objective`` picks: energy-delay product (default;
@@ -242,8 +242,11 @@ def _ranked(d: MacDims, hw, cands: tuple[np.ndarray, ...], top: int, distinct: b
 # Candidates simulated per layer shape, in the estimate's order (distinct tile sizes or PE split,
 # each in its best loop order and residency): at least SIM_TOP, then more while the candidates
 # so far have at most SIM_TILES tiles together, at most SIM_MAX. The estimate is off by up to
-# tens of percent on layers of few tiles, where simulating is cheap: there many candidates run.
-SIM_TOP, SIM_MAX, SIM_TILES = 6, 96, 16384
+# tens of percent on layers of few tiles, where simulating is cheap: there many candidates are
+# finalists (most of them then pruned by the bound, `_pruned_finalists`). SIM_MAX was 96 before
+# small spatial dimensions offered every tile size: then a 10x10 pointwise layer's best tiling
+# (rank 102 by the estimate, 35% pessimistic there) fell out of the shortlist.
+SIM_TOP, SIM_MAX, SIM_TILES = 6, 384, 16384
 
 
 def _tiles(d: MacDims, t: Tiling) -> int:

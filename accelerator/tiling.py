@@ -163,8 +163,16 @@ def _grid(D: int, unit: int) -> list[int]:
     return sorted({min(D, m * unit) for m in _GRID if m < g} | {D}, reverse=True)
 
 
+# A spatial dimension up to this size offers every tile size, not only balanced ones: on few rows
+# an unbalanced split (8 rows as 6 + 2) can simulate best, and the search is cheap there.
+SMALL_SPATIAL = 16
+
+
 def _splits(D: int, limit: int = 20) -> list[int]:
-    """Balanced tile sizes along a spatial dimension: ceil(D/d)."""
+    """Tile sizes along a spatial dimension: every size up to `SMALL_SPATIAL`, otherwise the
+    balanced ones, ceil(D/d)."""
+    if D <= SMALL_SPATIAL:
+        return list(range(D, 0, -1))
     ds = set(range(1, 9)) | {2 ** k for k in range(4, 20)} | {3 * 2 ** k for k in range(2, 19)}
     out = sorted({_cdiv(D, d) for d in ds if d <= D}, reverse=True)
     if len(out) > limit:  # keep the large ones and a geometric sample of the rest
@@ -179,7 +187,7 @@ def _divisors(n: int) -> list[int]:
 
 def _grid_candidates(d: MacDims, hw) -> tuple[np.ndarray, ...]:
     """The mapper's candidate tilings: channel tiles from a fixed grid of whole lanes/vectors,
-    balanced spatial tiles, every PE split (output channels x output rows). Combinations whose
+    spatial tiles (`_splits`), every PE split (output channels x output rows). Combinations whose
     weights cannot fit the PE weight buffers are dropped before the spatial axes are added."""
     lanes, vs = hw.lanes, hw.vector_size
     Kr, Cr = _cdiv(d.K, lanes) * lanes, _cdiv(d.C, vs) * vs

@@ -155,9 +155,6 @@ def test_mapper_is_within_1_percent_of_every_legal_tiling_simulated():
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason="open (issue 25): since the DRAM interface's static power joined the "
-                   "objective, the simulated shortlist misses the simulated optimum of some small layers by a "
-                   "little more than 1% (measured: simba-like, edp, layer c_below_vs: 1.01001x the optimum against the 1.01 bound)")
 @pytest.mark.parametrize("preset", ["simba-like", "vs16", "sq16", "vs8"])
 @pytest.mark.parametrize("objective", ["edp", "energy", "latency"])
 def test_mapper_is_within_1_percent_of_every_legal_tiling_simulated_everywhere(preset, objective):
