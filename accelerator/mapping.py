@@ -223,18 +223,18 @@ def _ranked(d: MacDims, hw, cands: tuple[np.ndarray, ...], top: int, distinct: b
     keys = np.concatenate([k for k, _, _ in parts])
     ts = np.concatenate([t for _, t, _ in parts])
     lbs = np.concatenate([b for _, _, b in parts])
-    # every variant's rows ordered by every key; a stable sort keeps equal rows in variant order
-    out, seen = [], set()
-    for i in np.lexsort(keys.T[::-1]):
-        t = tuple(int(x) for x in ts[i])
-        if (t[:6] if distinct else t) not in seen:
-            seen.add(t[:6] if distinct else t)
-            nt, kt, ct, pt, qt, pk, oi, r = t
-            out.append((tuple(float(k) for k in keys[i]),
-                        Tiling(nt, kt, ct, pt, qt, pk, hw.num_pes // pk, ORDERS[oi], bool(r)), float(lbs[i])))
-            if len(out) == top:
-                break
-    return out[:top]
+    # every variant's rows ordered by every key (a stable sort keeps equal rows in variant
+    # order), then the first row of each tiling (``distinct``: of each tile sizes and PE split)
+    order = np.lexsort(keys.T[::-1])
+    ident = np.ascontiguousarray(ts[order][:, :6] if distinct else ts[order])
+    _, first = np.unique(ident.view(np.dtype((np.void, ident.itemsize * ident.shape[1]))).ravel(),
+                         return_index=True)
+    out = []
+    for i in order[np.sort(first)[:top]]:
+        nt, kt, ct, pt, qt, pk, oi, r = (int(x) for x in ts[i])
+        out.append((tuple(float(k) for k in keys[i]),
+                    Tiling(nt, kt, ct, pt, qt, pk, hw.num_pes // pk, ORDERS[oi], bool(r)), float(lbs[i])))
+    return out
 
 
 # -- the final ranking: the best estimated candidates, measured on the SystemC model ----------
