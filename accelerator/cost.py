@@ -38,8 +38,8 @@ from vocab.units import J_PER_PJ
 
 from .counters import COUNTER_INDEX, NUM_COUNTERS
 
-__all__ = ["MacDims", "LayerCost", "mac_cost", "mac_totals", "mac_counts", "ppu_counts", "ppu_cost", "cdiv", "window_sum",
-           "groups_sum", "time_lower_bound"]
+__all__ = ["MacDims", "LayerCost", "mac_cost", "mac_totals", "mac_counts", "ppu_counts", "ppu_cost", "cdiv",
+           "window_sum", "groups_sum", "time_lower_bound"]
 
 
 def cdiv(a, b):
@@ -284,7 +284,7 @@ def mac_counts(d: MacDims, hw, NT, KT, CT, PT, QT, PK, PP, order: Sequence[str],
 
 
 def mac_totals(d: MacDims, hw, energy_model, NT, KT, CT, PT, QT, PK, PP,
-               variants: Sequence[tuple[Sequence[str], bool]]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+               variants: Sequence[tuple[Sequence[str], bool]]) -> list[tuple[np.ndarray, ...]]:
     """(total joules, seconds, tiles, seconds at least) of MAC tilings under each variant: the
     same counts and energy table as `mac_cost`, summed without the per-component breakdown (for
     ranking), and `time_lower_bound` of each."""

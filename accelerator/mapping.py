@@ -26,22 +26,24 @@ chooses the tiles. The hardware organisation it maps onto (Simba-like):
   lanes (output channels rounded up to ``lanes``).
 * **Choice.** Candidates: channel tiles of whole lane groups / vectors from a fixed grid,
   spatial tiles (every size on a dimension of at most 16, balanced ones on longer ones), every
-  PE split, the three loop orders, with and without an input resident in the GLB. Each is costed by `accelerator.cost` -- exactly the action counts the
-  C++ model will produce, their energy by the one `EnergyModel`, and a time estimate -- on
-  the *actual* layer (not the vector-rounded one: a one-channel depthwise group moves one
-  channel). The hardware's ``mapping_objective`` picks: energy-delay product (default;
-  minimising DRAM traffic alone picks tilings with idle PEs, minimising time alone trades a
-  lot of energy for a little time), energy, or latency; ties go to the fewer tiles.
+  PE split, the three loop orders, with and without an input resident in the GLB. Each is
+  costed by `accelerator.cost` -- exactly the action counts the C++ model will produce, their
+  energy by the one `EnergyModel`, and a time estimate -- on the *actual* layer (not the
+  vector-rounded one: a one-channel depthwise group moves one channel). The hardware's
+  ``mapping_objective`` picks: energy-delay product (default; minimising DRAM traffic alone
+  picks tilings with idle PEs, minimising time alone trades a lot of energy for a little
+  time), energy, or latency; ties go to the fewer tiles.
   The counts are exact but the time is an estimate (tens of percent off on layers of few
   tiles), so the estimate only prunes: its best few candidates (``SIM_TOP``, more while they
-  are cheap to simulate) run on the SystemC model itself (`accelerator.measure`, two batches per
-  `map_layers` call) and the best *simulated* one is chosen; ties go to the fewer tiles, then
-  to the estimate's order. Only the first ``SIM_FIRST`` of a shape are sure to run: a finalist
-  whose objective, with the time at its lower bound (`accelerator.cost.time_lower_bound`),
-  exceeds the best of those cannot be chosen and is not simulated. Choices are cached on disk (`accelerator.choices`) and
-  deterministic. `mapping_candidates` gives the estimate's ranking (or searches every legal
-  tiling exhaustively); `finalists` the simulated candidates with both costs. The tiling
-  space itself (the `Tiling` record, legality, the candidates) is `accelerator.tiling`.
+  are cheap to simulate) run on the SystemC model itself (`accelerator.measure`, two batches
+  per `map_layers` call) and the best *simulated* one is chosen; ties go to the fewer tiles,
+  then to the estimate's order. Only the first ``SIM_FIRST`` of a shape are sure to run: a
+  finalist whose objective, with the time at its lower bound
+  (`accelerator.cost.time_lower_bound`), exceeds the best of those cannot be chosen and is not
+  simulated. Choices are cached on disk (`accelerator.choices`) and deterministic.
+  `mapping_candidates` gives the estimate's ranking (or searches every legal tiling
+  exhaustively); `finalists` the simulated candidates with both costs. The tiling space itself
+  (the `Tiling` record, legality, the candidates) is `accelerator.tiling`.
 * **Dynamic configurations reuse the full model's mapping** (``map_layers_like``), as a
   dynamic-inference system does: the model is mapped once for its full configuration, and a
   reduced configuration runs the same tilings, loop orders and PE partitions with shorter
