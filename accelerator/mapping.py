@@ -352,13 +352,14 @@ def _choose(hw, shapes: Sequence[tuple[MacDims, str]]) -> None:
         store.put(key, _best_simulated(hw, [t for t, _ in sims], [c for _, c in sims], d))
 
 
-def finalists(layer: Layer, hw) -> list[tuple[Mapping, float, float]]:
-    """The candidates of MAC ``layer`` the mapper simulates, in the estimate's order, each with
-    its simulated (seconds, joules); the mapper picks the best simulated under
-    ``hw.mapping_objective`` (`cosim map --compare-estimate`)."""
+def finalists(layer: Layer, hw, top: int | None = None) -> list[tuple[Mapping, float, float]]:
+    """The finalists of MAC ``layer`` (the first ``top`` of them), in the estimate's order, each
+    with its simulated (seconds, joules), all simulated here; the mapper picks the best simulated
+    under ``hw.mapping_objective``, skipping those its bound shows cannot be chosen
+    (`cosim map --compare-estimate`)."""
     d = MacDims.of(layer)
     try:
-        ts = [t for t, _ in _shortlist(d, hw)]
+        ts = [t for t, _ in _shortlist(d, hw)][:top]
     except MappingError as e:
         raise MappingError(f"layer {layer.name!r} {e}") from None
     costs = simulated(hw, [(d, layer.op, ts)])[0]

@@ -1,6 +1,6 @@
 """`cosim map`: the mapping the mapper picks for a layer or a whole model, its predicted cost
 (the cost model of `accelerator.cost`, the formulas the simulator charges) and the runner-up;
-with ``--compare-estimate`` the candidates the mapper simulated, estimate beside simulation."""
+with ``--compare-estimate`` the mapper's finalists, all simulated, estimate beside simulation."""
 
 from __future__ import annotations
 
@@ -34,8 +34,8 @@ def map_cmd(
     objective: Optional[str] = typer.Option(None, "--objective", help="edp | energy | latency (default: the "
                                             "hardware's mapping_objective)"),
     exhaustive: bool = typer.Option(False, "--exhaustive", help="search every legal tiling (small layers only)"),
-    compare_estimate: bool = typer.Option(False, "--compare-estimate", help="print the candidates the mapper "
-                                          "simulates, with estimated and simulated time and energy side by side"),
+    compare_estimate: bool = typer.Option(False, "--compare-estimate", help="print the mapper's finalists, all "
+                                          "simulated, with estimated and simulated time and energy side by side"),
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
     loopnest: bool = typer.Option(False, "--loopnest", help="print each chosen mapping as a per-level loop nest "
                                   "(Timeloop's map style)"),
@@ -116,7 +116,7 @@ def _compare(cfg, hwp, layers, as_json: bool) -> None:
                                      "layers": out}, default=float) + "\n")
         return
     for r in out:
-        t = Table(title=f"{cfg.id} on {hwp.name}, {r['layer']} [{r['op']}]: the candidates the mapper simulates "
+        t = Table(title=f"{cfg.id} on {hwp.name}, {r['layer']} [{r['op']}]: the mapper's finalists, all simulated "
                         f"(estimate order; objective {hwp.mapping_objective}; * = chosen)", title_justify="left")
         for c in ("", "tile N/K/C/P/Q", "PEs KxP", "order", "est. us", "sim. us", "err", "est. uJ", "sim. uJ"):
             t.add_column(c, justify="left" if c in ("", "tile N/K/C/P/Q", "order") else "right")

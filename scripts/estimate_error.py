@@ -44,7 +44,7 @@ def main() -> None:
         err, where = [], []
         for l in shapes.values():
             try:
-                rows = finalists(l, hw)[:args.top]
+                rows = finalists(l, hw, top=args.top)
             except MappingError:
                 continue
             for m, secs, _ in rows:
