@@ -26,7 +26,7 @@ from .params import HardwareParams, ParamError, RuntimeResources
 if TYPE_CHECKING:  # pragma: no cover
     from .mapping import Mapping
 
-__all__ = ["TIME_LIMIT_S", "program_bound_s", "check_program"]
+__all__ = ["TIME_LIMIT_S", "program_bound_s", "check_program", "check_demands", "demands"]
 
 #: The longest inference (and so the longest tile) the simulator accepts: the host's time
 #: range (`vocab.units.MAX_TIME_S`), well inside the int64-picosecond range of SystemC.
@@ -36,7 +36,9 @@ TIME_LIMIT_S = MAX_TIME_S
 _TRANSFERS_PER_TILE = 4
 
 
-def _parts(hw: HardwareParams, mappings: Sequence["Mapping"]) -> tuple[np.ndarray, ...]:
+def demands(mappings: Sequence["Mapping"]) -> tuple[np.ndarray, ...]:
+    """What `check_program` bounds of each mapped layer: (compute cycles, DRAM bytes, tiles, the
+    cost model's estimate [s])."""
     cyc = np.array([float(m.compute_cycles) for m in mappings])
     dram = np.array([float(m.dram_read_bytes + m.dram_write_bytes) for m in mappings])
     tiles = np.array([float(m.tiles) for m in mappings])
@@ -44,9 +46,9 @@ def _parts(hw: HardwareParams, mappings: Sequence["Mapping"]) -> tuple[np.ndarra
     return cyc, dram, tiles, est
 
 
-def _terms(hw: HardwareParams, mappings: Sequence["Mapping"], r: RuntimeResources) -> dict[str, np.ndarray]:
+def _terms(hw: HardwareParams, parts: tuple[np.ndarray, ...], r: RuntimeResources) -> dict[str, np.ndarray]:
     """Each layer's demands [s] at ``r``, by the parameter that sets them ("": the estimate)."""
-    cyc, dram, tiles, est = _parts(hw, mappings)
+    cyc, dram, tiles, est = (np.asarray(a, dtype=np.float64) for a in parts)
     pe_slow = math.ceil(hw.num_pes / r.active_pes)
     slow = max(hw.clock_hz / r.clock_hz, 1.0 / r.dram_share, float(pe_slow))
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -60,7 +62,7 @@ def program_bound_s(hw: HardwareParams, mappings: Sequence["Mapping"],
                     resources: RuntimeResources | None = None) -> np.ndarray:
     """An upper bound of each mapped layer's simulated duration [s] at ``resources`` (default:
     all of ``hw``): every demand in sequence at the slowest rate the resources give."""
-    return sum(_terms(hw, mappings, resources or RuntimeResources.full(hw)).values())
+    return sum(_terms(hw, demands(mappings), resources or RuntimeResources.full(hw)).values())
 
 
 def _limit_error(what: str, bound: float, hw: HardwareParams, r: RuntimeResources, terms: dict) -> ParamError:
@@ -82,9 +84,16 @@ def check_program(hw: HardwareParams, layers: Sequence[Any], mappings: Sequence[
     """ParamError unless every layer (so every tile) and the whole inference of a mapped
     program stay within `TIME_LIMIT_S` with finite, non-negative durations at ``resources``;
     returns the inference's bound [s]."""
+    return check_demands(hw, layers, demands(mappings), resources, name)
+
+
+def check_demands(hw: HardwareParams, layers: Sequence[Any], parts: tuple[np.ndarray, ...],
+                  resources: RuntimeResources | None = None, name: str = "") -> float:
+    """`check_program` of layers whose `demands` are given as arrays (the mapper's candidates,
+    costed together)."""
     r = resources or RuntimeResources.full(hw)
-    terms = _terms(hw, mappings, r)
-    per_layer = sum(terms.values()) if mappings else np.zeros(0)
+    terms = _terms(hw, parts, r)
+    per_layer = sum(terms.values()) if len(layers) else np.zeros(0)
     total = float(per_layer.sum())
     if not np.all(np.isfinite(per_layer)) or np.any(per_layer < 0):
         i = int(np.flatnonzero(~np.isfinite(per_layer) | (per_layer < 0))[0])

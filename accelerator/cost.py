@@ -236,8 +236,10 @@ def _mac_parts(d: MacDims, hw, NT, KT, CT, PT, QT, PK, PP):
     return compute, fac, {x: v.trips for x, v in dims.items()}, first_load, last_store
 
 
-def _mac_loads(d: MacDims, hw, fac, trips, order: Sequence[str], ires) -> dict[str, np.ndarray]:
-    """The load and store counters of one loop order (see the module docstring)."""
+def _mac_operands(d: MacDims, hw, fac, trips, order: Sequence[str]) -> dict[str, np.ndarray]:
+    """Bytes of each operand's loads in one loop order (see the module docstring): from DRAM,
+    into the PE buffers, and (``i_once``) of every input tile once, for an input resident in
+    the GLB."""
     db, RS = int(hw.data_bytes), d.R * d.S
     grouped = d.groups > 1
     wdeps = {"k", "c"} | ({"n"} if d.wact else set())
@@ -262,17 +264,28 @@ def _mac_loads(d: MacDims, hw, fac, trips, order: Sequence[str], ires) -> dict[s
     i_once = 1
     for x in ("n", "c", "p", "q") + (("k",) if grouped else ()):
         i_once = i_once * fac[ik[x]][x][0]
-    i_dram = np.where(np.asarray(ires, dtype=bool), i_once * db, i_bytes)
-    o_bytes = d.K * d.N * d.P * d.Q * db
+    return {"w_bytes": w_bytes, "w_pe": w_pe, "i_bytes": i_bytes, "i_pe": i_pe, "i_once": i_once * db}
+
+
+def _load_counters(d: MacDims, hw, ops: dict[str, np.ndarray], ires) -> dict[str, np.ndarray]:
+    """The load and store counters of `_mac_operands`' bytes, the input resident or not."""
+    w_bytes, i_bytes = ops["w_bytes"], ops["i_bytes"]
+    i_dram = np.where(np.asarray(ires, dtype=bool), ops["i_once"], i_bytes)
+    o_bytes = d.K * d.N * d.P * d.Q * int(hw.data_bytes)
     return {
-        "wbuf_write_bytes": w_pe,
-        "ibuf_write_bytes": i_pe,
+        "wbuf_write_bytes": ops["w_pe"],
+        "ibuf_write_bytes": ops["i_pe"],
         "dram_read_bytes": w_bytes + i_dram,
         "dram_write_bytes": o_bytes + 0 * w_bytes,
         "noc_bytes": w_bytes + i_bytes + o_bytes,
         "glb_write_bytes": i_dram + o_bytes,
         "glb_read_bytes": i_bytes + o_bytes,
     }
+
+
+def _mac_loads(d: MacDims, hw, fac, trips, order: Sequence[str], ires) -> dict[str, np.ndarray]:
+    """The load and store counters of one loop order."""
+    return _load_counters(d, hw, _mac_operands(d, hw, fac, trips, order), ires)
 
 
 def mac_counts(d: MacDims, hw, NT, KT, CT, PT, QT, PK, PP, order: Sequence[str], ires):
@@ -283,23 +296,37 @@ def mac_counts(d: MacDims, hw, NT, KT, CT, PT, QT, PK, PP, order: Sequence[str],
     return {**compute, **_mac_loads(d, hw, fac, trips, order, ires)}, first_load, last_store
 
 
-def mac_totals(d: MacDims, hw, energy_model, NT, KT, CT, PT, QT, PK, PP,
-               variants: Sequence[tuple[Sequence[str], bool]]) -> list[tuple[np.ndarray, ...]]:
-    """(total joules, seconds, tiles, seconds at least) of MAC tilings under each variant: the
-    same counts and energy table as `mac_cost`, summed without the per-component breakdown (for
-    ranking), and `time_lower_bound` of each."""
+def mac_totals(d: MacDims, hw, energy_model, NT, KT, CT, PT, QT, PK, PP, orders: Sequence[Sequence[str]],
+               resident=None) -> list[tuple[np.ndarray, ...]]:
+    """(total joules, seconds, tiles, seconds at least) of MAC tilings in each loop order, the
+    input staged; then, if ``resident`` (a mask of the tilings) selects any, of those tilings in
+    each order with the input resident in the GLB. The same counts and energy table as
+    `mac_cost`, summed without the per-component breakdown (for ranking), and
+    `time_lower_bound` of each. The order-independent parts are computed once for all."""
     compute, fac, trips, first_load, last_store = _mac_parts(d, hw, NT, KT, CT, PT, QT, PK, PP)
     w = energy_model.counter_weights_pj()
+    shape = np.broadcast(*(np.asarray(v) for v in compute.values())).shape
+    full = lambda v: np.broadcast_to(v, shape)  # noqa: E731
     e_compute = sum(np.asarray(v, dtype=np.float64) * w.get(k, 0.0) for k, v in compute.items())
-    out = []
-    for order, ires in variants:
-        loads = _mac_loads(d, hw, fac, trips, order, ires)
-        counts = {**compute, **loads}
-        t = _time(hw, counts["compute_cycles"], counts, first_load, last_store)
-        e = e_compute + sum(np.asarray(v, dtype=np.float64) * w.get(k, 0.0) for k, v in loads.items())
-        out.append((e * J_PER_PJ + t * energy_model.leakage_w, t, compute["tiles"],
-                    time_lower_bound(hw, counts["compute_cycles"], first_load, last_store)))
-    return out
+    cycles, tiles = full(compute["compute_cycles"]), full(compute["tiles"])
+    first_load, last_store, e_compute = full(first_load), full(last_store), full(e_compute)
+    res = None if resident is None or not np.any(resident) else np.asarray(resident, dtype=bool)
+
+    def totals(sel, loads):
+        pick = (lambda v: v) if sel is None else (lambda v: full(v)[sel])  # noqa: E731
+        cyc, fl, ls, tl = pick(cycles), pick(first_load), pick(last_store), pick(tiles)
+        counts = {"tiles": tl, "compute_cycles": cyc, **loads}
+        t = _time(hw, cyc, counts, fl, ls)
+        e = pick(e_compute) + sum(np.asarray(v, dtype=np.float64) * w.get(k, 0.0) for k, v in loads.items())
+        return e * J_PER_PJ + t * energy_model.leakage_w, t, tl, time_lower_bound(hw, cyc, fl, ls)
+
+    staged, kept = [], []
+    for order in orders:
+        ops = _mac_operands(d, hw, fac, trips, order)
+        staged.append(totals(None, _load_counters(d, hw, ops, False)))
+        if res is not None:
+            kept.append(totals(res, _load_counters(d, hw, {k: full(v)[res] for k, v in ops.items()}, True)))
+    return staged + kept
 
 
 def mac_cost(d: MacDims, hw, energy_model, NT, KT, CT, PT, QT, PK, PP, order, ires) -> LayerCost:

@@ -78,7 +78,7 @@ import numpy as np
 
 from workloads.ir import Layer
 
-from .bounds import check_program
+from .bounds import check_demands
 from .choices import ChoiceStore, store_path
 from .cost import LayerCost, MacDims, cdiv as _cdiv, mac_cost, mac_totals, ppu_cost
 from .measure import simulate
@@ -186,21 +186,22 @@ def _scored(d: MacDims, hw, cands: tuple[np.ndarray, ...]) -> list[tuple]:
     if not ok.any():
         raise MappingError(_explain(d, hw))
     em = energy_model(hw)
+    c = tuple(a[ok] for a in cands)
+    kept = res_ok[ok]
+    totals = mac_totals(d, hw, em, *c[:5], c[5], hw.num_pes // c[5], ORDERS, kept)
+    variants = [(c, oi, False) for oi in range(len(ORDERS))]
+    if len(totals) > len(ORDERS):  # some may hold the input resident
+        ck = tuple(a[kept] for a in c)
+        variants += [(ck, oi, True) for oi in range(len(ORDERS))]
     out = []
-    for res in (False, True):
-        sel = res_ok if res else ok
-        if not sel.any():
-            continue
-        c = tuple(a[sel] for a in cands)
-        totals = mac_totals(d, hw, em, *c[:5], c[5], hw.num_pes // c[5], [(o, res) for o in ORDERS])
-        for oi, (e, t, tiles, t_min) in enumerate(totals):
-            # the counts are exact, so the simulated energy is this one with the leakage over the
-            # simulated time: at least the leakage over the time bound
-            e_min = e - (t - t_min) * em.leakage_w
-            lb = _objective_keys(e_min, t_min, hw.mapping_objective)[0] * (1 - _BOUND_SLACK)
-            out.append((c, oi, res, [np.broadcast_to(k, c[0].shape)
-                                     for k in _objective_keys(e, t, hw.mapping_objective) + (tiles,)],
-                        np.broadcast_to(lb, c[0].shape)))
+    for (cv, oi, res), (e, t, tiles, t_min) in zip(variants, totals):
+        # the counts are exact, so the simulated energy is this one with the leakage over the
+        # simulated time: at least the leakage over the time bound
+        e_min = e - (t - t_min) * em.leakage_w
+        lb = _objective_keys(e_min, t_min, hw.mapping_objective)[0] * (1 - _BOUND_SLACK)
+        out.append((cv, oi, res, [np.broadcast_to(k, cv[0].shape)
+                                  for k in _objective_keys(e, t, hw.mapping_objective) + (tiles,)],
+                    np.broadcast_to(lb, cv[0].shape)))
     return out
 
 
@@ -289,14 +290,34 @@ def simulated(hw, items: Sequence[tuple[MacDims, str, Sequence[Tiling]]]) -> lis
                                 pes_k=t.pes_k, pes_p=t.pes_p, order=t.order, inputs_resident=t.inputs_resident))
     # the batch runs as one inference: hardware that cannot time it (the derived-range check on
     # the candidates' costs) is refused here with the parameter to blame, before anything runs
-    check_program(hw, layers, [_mac_mapping(d, hw, f"c{i}", op, t) for i, (d, op, ts) in enumerate(items) for t in ts],
-                  name="the mapper's candidates")
+    check_demands(hw, layers, _demands(hw, items), name="the mapper's candidates")
     secs, joules = simulate(hw, layers, maps)
     out, k = [], 0
     for _, _, ts in items:
         out.append([(float(secs[k + j]), float(joules[k + j])) for j in range(len(ts))])
         k += len(ts)
     return out
+
+
+def _demands(hw, items: Sequence[tuple[MacDims, str, Sequence[Tiling]]]) -> tuple[np.ndarray, ...]:
+    """`accelerator.bounds.demands` of every tiling of every item (in order), each item's tilings
+    costed together per loop order and residency."""
+    em = energy_model(hw)
+    out = []
+    for d, _, ts in items:
+        part = np.zeros((4, len(ts)))
+        rows = np.array([astuple(t)[:7] for t in ts], dtype=np.int64).reshape(-1, 7)
+        variants: dict[tuple, list[int]] = {}
+        for i, t in enumerate(ts):
+            variants.setdefault((t.order, t.inputs_resident), []).append(i)
+        for (order, res), idx in variants.items():
+            cost = mac_cost(d, hw, em, *rows[idx].T, order, res)
+            c = cost.counts
+            part[:, idx] = [np.broadcast_to(c["compute_cycles"], len(idx)),
+                            np.broadcast_to(c["dram_read_bytes"] + c["dram_write_bytes"], len(idx)),
+                            np.broadcast_to(c["tiles"], len(idx)), np.broadcast_to(cost.time_s, len(idx))]
+        out.append(part)
+    return tuple(np.concatenate(out, axis=1)) if out else tuple(np.zeros((4, 0)))
 
 
 def _best_simulated(hw, ts: Sequence[Tiling], costs: Sequence[tuple[float, float]], d: MacDims) -> Tiling:
