@@ -33,26 +33,44 @@ def store_path(hw) -> Path | None:
 class ChoiceStore:
     """Choices by key: ``decode(json value)`` gives a choice (raising ValueError/TypeError/
     KeyError/IndexError on garbage), ``check(key, choice)`` says whether it is still valid,
-    ``encode(choice)`` gives its JSON value."""
+    ``encode(choice)`` gives its JSON value. A key not found is looked up again in the lines
+    other processes appended since (a sweep's workers map the same shapes on the same hardware
+    point: what one has mapped the others reuse; the mapper is deterministic, so it is the
+    choice they would have made)."""
 
     def __init__(self, path: Path | None, decode: Callable[[Any], Any], encode: Callable[[Any], Any],
                  check: Callable[[str, Any], bool]) -> None:
-        self.path, self.encode, self.entries = path, encode, {}
+        self.path, self.decode, self.encode, self.check, self.entries = path, decode, encode, check, {}
+        self.offset = 0  # bytes of the file read so far (whole lines)
+        self._read()
+
+    def _read(self) -> None:
+        """Take in the whole lines appended to the file since the last read."""
+        if self.path is None:
+            return
         try:
-            lines = path.read_text().splitlines() if path is not None else []
+            with open(self.path, "rb") as f:
+                f.seek(self.offset)
+                data = f.read()
         except OSError:
-            lines = []
-        for line in lines:
+            return
+        end = data.rfind(b"\n") + 1  # a last line without its newline may still be being written
+        self.offset += end
+        for line in data[:end].decode(errors="replace").splitlines():
             try:
                 k, v = json.loads(line)
-                c = decode(v)
-                if check(k, c):
+                c = self.decode(v)
+                if self.check(k, c):
                     self.entries[k] = c
             except (ValueError, TypeError, KeyError, IndexError):
                 continue
 
     def get(self, key: str):
-        return self.entries.get(key)
+        c = self.entries.get(key)
+        if c is None and self.path is not None:
+            self._read()
+            c = self.entries.get(key)
+        return c
 
     def put(self, key: str, choice) -> None:
         self.entries[key] = choice

@@ -228,6 +228,27 @@ def test_mapper_choices_persist_on_disk_and_bad_entries_are_ignored(tmp_path, mo
     M._disk_cache.cache_clear(), M._map_mac.cache_clear()
 
 
+
+def test_a_choice_another_process_stored_since_is_found(tmp_path):
+    """Two stores on one file (a sweep's two workers): a key the other has appended since is
+    read on a miss; a last line still being written is read once it is whole."""
+    import json
+
+    from accelerator.choices import ChoiceStore
+
+    path = tmp_path / "choices.jsonl"
+    store = lambda: ChoiceStore(path, tuple, list, lambda k, c: len(c) == 2)  # noqa: E731
+    a, b = store(), store()
+    assert b.get("x") is None
+    a.put("x", (1, 2))
+    assert b.get("x") == (1, 2)
+    with open(path, "a") as f:  # another writer, half-way through its line
+        f.write(json.dumps(["y", [3, 4]])[:-3])
+    assert b.get("y") is None
+    with open(path, "a") as f:
+        f.write(json.dumps(["y", [3, 4]])[-3:] + "\n" + json.dumps(["z", [5]]) + "\n")  # z: rejected by check
+    assert b.get("y") == (3, 4) and b.get("z") is None and a.get("y") == (3, 4)
+
 # -- the final ranking: the estimate's best candidates, simulated -------------------------
 
 def test_candidates_simulated_together_cost_what_each_costs_alone():
