@@ -43,8 +43,11 @@ def _main(
                                  "notices and progress bars (on stderr)"),
 ) -> None:
     """dynvit-cosim: dynamic vision-transformer inference on a SystemC accelerator under a SimPy real-time host."""
+    from vocab.allocator import keep_freed_memory
+
     from . import quiet
 
+    keep_freed_memory()
     quiet.configure(verbose)
     _show_first_use()
 

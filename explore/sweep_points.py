@@ -119,8 +119,11 @@ def run_point(mode: str, coords: Mapping[str, Any]) -> dict[str, Any]:
     """Run one point in this process; never raises for a bad point (the error is in the row)."""
     import socket
 
+    from vocab.allocator import keep_freed_memory
+
     from .sweep_checks import row_violations
 
+    keep_freed_memory()  # (a Dask worker returns freed memory to the kernel at once otherwise)
     t0 = time.perf_counter()
     try:
         row = _simulate_point(coords) if mode == "simulate" else _run_point(coords)
