@@ -9,13 +9,15 @@ also pins the threshold at 128 KiB. Measured on 2 cores, ``cosim reproduce --onl
 from empty caches: 51.0 s wall, 26.8 s of it system time, 7.06 million page faults by default;
 31.3 s, 4.2 s and 0.53 million with these settings; the same peak resident memory (0.72 GB).
 The command line and the sweep workers call it. Only glibc has `mallopt`; elsewhere this does
-nothing.
+nothing, and so does ``DYNVIT_KEEP_FREED_MEMORY=0`` (the allocator's defaults, for
+``benchmarks/bench_reproduce.py``'s comparison).
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import os
 
 __all__ = ["keep_freed_memory"]
 
@@ -36,6 +38,8 @@ def keep_freed_memory() -> bool:
     global _done
     if _done:
         return True
+    if os.environ.get("DYNVIT_KEEP_FREED_MEMORY", "1") == "0":
+        return False
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
         mallopt = libc.mallopt
