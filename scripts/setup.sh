@@ -12,8 +12,10 @@ VENV=${VENV:-.venv}
 case "$VENV" in /*) ;; *) VENV="$PWD/$VENV" ;; esac
 TORCH_SPEC=${TORCH_SPEC:-torch==2.13.0}
 
-say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
-die() { printf '\033[1;31m[setup] error:\033[0m %s\n' "$*" >&2; exit 1; }
+# bold only on a terminal (a log piped to a file gets plain text), and never with NO_COLOR set
+if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then B=$'\033[1m' R=$'\033[1;31m' N=$'\033[0m'; else B= R= N=; fi
+say() { printf '%s[setup]%s %s\n' "$B" "$N" "$*"; }
+die() { printf '%s[setup] error:%s %s\n' "$R" "$N" "$*" >&2; exit 1; }
 
 # ---- system packages -------------------------------------------------------
 need_apt=()
