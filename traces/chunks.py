@@ -10,8 +10,8 @@ with ``write_direct_chunk``. Rows that share a chunk with rows already on disk o
 appended (the ends of a flush) go through HDF5's filters as before. Readers see the same
 dataset; plain h5py reads it as any gzip-compressed dataset.
 
-Without cores to spare (`ChunkCompressor.ahead_threads`), whole chunks are compressed the same
-way at the flush instead, in the writing thread.
+Without a core to spare (`ChunkCompressor.ahead_threads`: one core, or a sweep worker), whole
+chunks are compressed the same way at the flush instead, in the writing thread.
 
 Only a dataset whose stored type has the buffer's exact byte layout and whose filters are
 exactly shuffle + deflate takes this path; any other is written through HDF5 as before.
@@ -61,11 +61,12 @@ class ChunkCompressor:
     """One table's chunks compressed ahead (see the module docstring)."""
 
     enabled = True  # False: every row through HDF5's filters (the path before; for benchmarks)
-    # Compress ahead in the worker only with cores to spare: on 2 cores shared by several
-    # processes the thread's hand-overs of the GIL cost more than it saves (measured with
-    # benchmarks/bench_reuse.py: 2.1 s -> 2.7 s per default run); then whole chunks are
-    # compressed at the flush, still written directly (no slower than HDF5's filters).
-    ahead_threads = len(os.sched_getaffinity(0)) >= 4 if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1) >= 4
+    # Compress ahead in the worker with a core to spare; otherwise whole chunks are compressed at
+    # the flush, still written directly (no slower than HDF5's filters). Measured with
+    # benchmarks/bench_reuse.py on 2 cores, the default scenario with reuse: 1.23 s -> 0.87 s per
+    # run on a quiet machine, 1.19 s either way beside one other busy process. A sweep runs a
+    # worker per core, so its points compress at the flush (explore.sweep_points).
+    ahead_threads = len(os.sched_getaffinity(0)) >= 2 if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1) >= 2
 
     def __init__(self, ds: Any, dtype: np.dtype, level: int) -> None:
         self.rows = int(ds.chunks[0]) if ds.chunks else 0
