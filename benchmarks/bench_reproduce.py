@@ -14,7 +14,6 @@ and system time and page faults of the whole process tree, the time inside each 
 from __future__ import annotations
 
 import argparse
-import glob
 import os
 import resource
 import shutil
@@ -25,6 +24,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 TARGET_S = 90.0
 RESULTS = ["latency_s", "energy_j", "dram_bytes", "macs", "utilization", "area_mm2", "error"]
 
@@ -43,14 +43,7 @@ def run(label: str, tmp: Path, workers: int, only: list[str], env_extra: dict) -
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if r.returncode != 0:
         sys.exit(f"{label}: cosim reproduce failed (exit {r.returncode}):\n{r.stderr[-3000:]}")
-    import pandas as pd
-
-    parts = []
-    for d in sorted(glob.glob(str(out / "sweeps" / "*") + os.sep)):
-        files = glob.glob(d + "**/*.parquet", recursive=True)
-        if files:
-            df = pd.concat([pd.read_parquet(f) for f in files])
-            parts.append(f"{Path(d).name} {df['wall_s'].sum():.0f} s ({len(df)} points)")
+    parts = [f"{name} {df['wall_s'].sum():.0f} s ({len(df)} points)" for name, df in sweeps(out).items()]
     print(f"{label:<28} {wall:6.1f} s wall; CPU {after.ru_utime - before.ru_utime:6.1f} s user, "
           f"{after.ru_stime - before.ru_stime:6.1f} s system; {after.ru_minflt - before.ru_minflt:>10,} page faults",
           flush=True)
@@ -58,20 +51,21 @@ def run(label: str, tmp: Path, workers: int, only: list[str], env_extra: dict) -
     return wall, out
 
 
+def sweeps(out: Path) -> dict:
+    """Each sweep's rows (`explore.sweep_results.load_results`), by name."""
+    from explore.sweep_results import load_results
+
+    return {d.name: load_results(d) for d in sorted((out / "sweeps").iterdir()) if any(d.glob("part-*.parquet"))}
+
+
 def results(out: Path):
     """Every sweep's result columns, in the order of its points' coordinates."""
-    import pandas as pd
-
     tables = {}
-    for d in sorted(glob.glob(str(out / "sweeps" / "*") + os.sep)):
-        files = glob.glob(d + "**/*.parquet", recursive=True)
-        if not files:
-            continue
-        df = pd.concat([pd.read_parquet(f) for f in files])
+    for name, df in sweeps(out).items():
         coords = sorted(c for c in df.columns if c not in RESULTS and c not in ("point_id", "wall_s", "worker")
                         and df[c].dtype.kind in "OUbiuf" and not c.startswith("energy_"))
         df = df.sort_values(coords, kind="stable").reset_index(drop=True)
-        tables[Path(d).name] = df[[c for c in RESULTS if c in df.columns]]
+        tables[name] = df[[c for c in RESULTS if c in df.columns]]
     return tables
 
 
