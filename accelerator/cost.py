@@ -18,19 +18,19 @@ loops at or outside ``j*`` loads once and the loops inside ``j*`` are at their f
 so a sum over loads is a product over dimensions of either the sum over its tiles (at or
 outside ``j*``) or the first tile's factor (inside).
 
-Time is an estimate, not a replay: the simulator overlaps the DMA's loads (double
-buffering), the compute and the stores, so a layer takes about the largest of its three
-resource demands (PE-array or PPU cycles at the clock, DRAM bytes at the bandwidth, NoC
-bytes at its width, and -- with two tile slots -- half of each tile's load, DRAM latency and
-compute in sequence), plus the pipeline's fill (the first tile's load) and drain (the last
-tile's store). Assumes all PEs, the nominal clock and the whole DRAM bandwidth. The test
-states how close it is to the simulated time; ``scripts/estimate_error.py`` measures it on the
-mapper's finalists. Where it is furthest off (optimistic by up to about 40 %), the loads are
-uneven: one load is much longer than a tile's compute (a new weight tile when an outer loop's
-index changes, or a full tile after a tiny edge tile along the innermost loop with several
-trips), and with two input slots it overlaps only the compute of the one tile before it, so
-the layer takes nearer the sum of those loads and the compute than the largest of the demands,
-which assumes the loads spread evenly over the tiles.
+Time has two estimates. `mac_cost` (what a `Mapping` records, and what re-ranks the mapper's
+shortlist) takes the tile pipeline in closed form (`accelerator.pipeline`: the recurrence of the
+SystemC model's loads, compute and stores over the loop nest, in the max-plus algebra); on the
+mapper's finalists it is within about 2 % of the simulated time (``scripts/estimate_error.py``).
+`mac_totals` ranks every candidate with a screening estimate, cheaper by far: a layer takes
+about the largest of its three resource demands (PE-array or PPU cycles at the clock, DRAM
+bytes at the bandwidth, NoC bytes at its width, and -- with two tile slots -- half of each
+tile's load, DRAM latency and compute in sequence), plus the pipeline's fill (the first tile's
+load) and drain (the last tile's store). It assumes the loads spread evenly over the tiles, so
+it is optimistic (by up to about 40 %) where they are uneven: a load much longer than a tile's
+compute (a new weight tile when an outer loop's index changes, or a full tile after a tiny edge
+tile) overlaps only the compute of the one tile before it. Both assume all PEs, the nominal
+clock and the whole DRAM bandwidth. PPU layers keep the screening estimate.
 """
 
 from __future__ import annotations
@@ -43,8 +43,9 @@ import numpy as np
 from vocab.units import J_PER_PJ
 
 from .counters import COUNTER_INDEX, NUM_COUNTERS
+from .pipeline import pipeline_time
 
-__all__ = ["MacDims", "LayerCost", "mac_cost", "mac_totals", "mac_counts", "ppu_counts", "ppu_cost", "cdiv",
+__all__ = ["MacDims", "LayerCost", "mac_cost", "mac_time", "mac_totals", "mac_counts", "ppu_counts", "ppu_cost", "cdiv",
            "window_sum", "groups_sum", "time_lower_bound"]
 
 
@@ -336,9 +337,37 @@ def mac_totals(d: MacDims, hw, energy_model, NT, KT, CT, PT, QT, PK, PP, orders:
 
 
 def mac_cost(d: MacDims, hw, energy_model, NT, KT, CT, PT, QT, PK, PP, order, ires) -> LayerCost:
-    """Counts, estimated time and energy of MAC tilings (arrays broadcast together)."""
-    counts, first_load, last_store = mac_counts(d, hw, NT, KT, CT, PT, QT, PK, PP, order, ires)
-    return _with_energy(counts, _time(hw, counts["compute_cycles"], counts, first_load, last_store), energy_model)
+    """Counts, estimated time (`accelerator.pipeline`, the tile pipeline in closed form) and
+    energy of MAC tilings in one loop order (arrays broadcast together)."""
+    compute, fac, trips, _, _ = _mac_parts(d, hw, NT, KT, CT, PT, QT, PK, PP)
+    ops = _mac_operands(d, hw, fac, trips, order)
+    counts = {**compute, **_load_counters(d, hw, ops, ires)}
+    t = pipeline_time(d, hw, NT, KT, CT, PT, QT, PK, PP, order, _input_share(ops, ires))
+    return _with_energy(counts, t, energy_model)
+
+
+def _input_share(ops: dict[str, np.ndarray], ires) -> np.ndarray:
+    """The share of the input loads' bytes that comes from DRAM: all when staged; a resident
+    input's bytes (every input tile once) spread over its loads."""
+    return np.where(np.asarray(ires, dtype=bool), ops["i_once"] / np.maximum(ops["i_bytes"], 1), 1.0)
+
+
+def mac_time(d: MacDims, hw, NT, KT, CT, PT, QT, PK, PP, order, ires) -> np.ndarray:
+    """`mac_cost`'s time alone (`accelerator.pipeline`), for re-ranking candidates; ``order``: one
+    loop order, or one per tiling (a list)."""
+    arrs = np.broadcast_arrays(*(np.asarray(a, dtype=np.int64) for a in (NT, KT, CT, PT, QT, PK, PP)),
+                               np.asarray(ires, dtype=bool))
+    ires = arrs[-1]
+    share = np.ones(ires.shape)
+    if ires.any():  # a resident input's share, per loop order
+        orders = [tuple(order)] * ires.size if isinstance(order[0], str) else [tuple(o) for o in order]
+        for o in dict.fromkeys(orders):
+            sel = ires.ravel() & np.array([x == o for x in orders])
+            if sel.any():
+                a = [v.ravel()[sel] for v in arrs[:7]]
+                _, fac, trips, _, _ = _mac_parts(d, hw, *a)
+                share.ravel()[sel] = _input_share(_mac_operands(d, hw, fac, trips, o), True)
+    return pipeline_time(d, hw, *arrs[:7], order, share)
 
 
 # -- PPU layers ------------------------------------------------------------------------------

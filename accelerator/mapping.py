@@ -33,11 +33,13 @@ chooses the tiles. The hardware organisation it maps onto (Simba-like):
   ``mapping_objective`` picks: energy-delay product (default; minimising DRAM traffic alone
   picks tilings with idle PEs, minimising time alone trades a lot of energy for a little
   time), energy, or latency; ties go to the fewer tiles.
-  The counts are exact but the time is an estimate (tens of percent off on layers of few
-  tiles), so the estimate only prunes: its best few candidates (``SIM_TOP``, more while they
-  are cheap to simulate) run on the SystemC model itself (`accelerator.measure`, two batches
-  per `map_layers` call) and the best *simulated* one is chosen; ties go to the fewer tiles,
-  then to the estimate's order. Only the first ``SIM_FIRST`` of a shape are sure to run: a
+  The counts are exact; the time of every candidate is the cost model's screening estimate
+  (tens of percent optimistic where loads are uneven), so it only prunes: a pool of its best
+  rows (``POOL``) is re-ranked by the pipeline estimate (`accelerator.pipeline`, within a few
+  percent of the simulation), whose best few (``SIM_TOP``; more, in the screening order, while
+  they are cheap to simulate) run on the SystemC model itself (`accelerator.measure`, two
+  batches per `map_layers` call) and the best *simulated* one is chosen; ties go to the fewer
+  tiles, then to the estimate's order. Only the first ``SIM_FIRST`` of a shape are sure to run: a
   finalist whose objective, with the time at its lower bound
   (`accelerator.cost.time_lower_bound`), exceeds the best of those cannot be chosen and is not
   simulated. Choices are cached on disk (`accelerator.choices`) and deterministic.
@@ -80,7 +82,7 @@ from workloads.ir import Layer
 
 from .bounds import check_demands
 from .choices import ChoiceStore, store_path
-from .cost import LayerCost, MacDims, cdiv as _cdiv, mac_cost, mac_totals, ppu_cost
+from .cost import LayerCost, MacDims, cdiv as _cdiv, mac_cost, mac_time, mac_totals, ppu_cost
 from .measure import simulate
 from .tiling import (ORDERS, MappingError, Tiling, _all_candidates, _explain, _fits, _grid_candidates, _legal,
                      _occupancy, legal)
@@ -256,13 +258,79 @@ def _tiles(d: MacDims, t: Tiling) -> int:
     return _cdiv(d.N, t.N_t) * _cdiv(d.K, t.K_t) * _cdiv(d.C, t.C_t) * _cdiv(d.P, t.P_t) * _cdiv(d.Q, t.Q_t)
 
 
+# The pipeline estimate re-ranks a pool of the screening estimate's best rows: POOL x the wanted
+# tilings per loop order (rows of any residency), and the wanted ones by each other objective.
+POOL = 4
+
+
+def _rescored(scored: list, objective: str, other: str) -> list:
+    """`_scored`'s variants with the sort keys of objective ``other`` (from ``objective``'s)."""
+    out = []
+    for c, oi, res, keys, lb in scored:
+        e, t = _energy_time(keys[0], keys[1], objective)
+        out.append((c, oi, res, list(_objective_keys(e, t, other)) + [keys[2]], lb))
+    return out
+
+
+def _energy_time(k0: np.ndarray, k1: np.ndarray, objective: str) -> tuple[np.ndarray, np.ndarray]:
+    """(joules, seconds) from the first two `_objective_keys`."""
+    if objective == "energy":
+        return k0, k1
+    if objective == "latency":
+        return k1, k0
+    return np.divide(k0, k1, out=np.zeros_like(k0), where=k1 > 0), k1
+
+
+def _ident(t: Tiling) -> tuple[int, ...]:
+    """Tile sizes and PE split (what `_ranked` calls distinct)."""
+    return (t.N_t, t.K_t, t.C_t, t.P_t, t.Q_t, t.pes_k, t.pes_p)
+
+
+def _pipeline_ranked(d: MacDims, hw, cands: tuple[np.ndarray, ...], top: int,
+                     scored: list) -> list[tuple[tuple, Tiling, float]]:
+    """The best ``top`` distinct tilings (tile sizes and PE split) by the pipeline estimate
+    (`accelerator.pipeline`, within a few percent of the simulation), among a pool of the
+    screening estimate's best rows; ties keep the screening order."""
+    rows = _ranked(d, hw, cands, POOL * top * len(ORDERS), False, scored)
+    # and the screening's best under the other objectives: where it is furthest off (many small
+    # tiles, uneven loads), its ranking by one objective can miss a tiling that another finds
+    have = {(_ident(t), t.order, t.inputs_resident) for _, t, _ in rows}
+    for other in OBJECTIVES:
+        if other != hw.mapping_objective:
+            for r in _ranked(d, hw, cands, top * len(ORDERS), False, _rescored(scored, hw.mapping_objective, other)):
+                key = (_ident(r[1]), r[1].order, r[1].inputs_resident)
+                if key not in have:
+                    have.add(key)
+                    e, t = _energy_time(np.float64(r[0][0]), np.float64(r[0][1]), other)
+                    rows.append((tuple(float(k) for k in _objective_keys(e, t, hw.mapping_objective)) + (r[0][-1],),
+                                 r[1], r[2]))
+    keys = np.array([r[0] for r in rows], dtype=np.float64)  # objective, tie-breaker, tiles
+    ident = np.array([_ident(t) for _, t, _ in rows], dtype=np.int64)
+    res = np.array([t.inputs_resident for _, t, _ in rows])
+    orders = [t.order for _, t, _ in rows]
+    obj = hw.mapping_objective
+    e, t = _energy_time(keys[:, 0], keys[:, 1], obj)
+    t_new = mac_time(d, hw, *ident.T, orders, res)
+    # the energy's leakage follows the time (the dynamic energy is the same in both)
+    k0, k1 = _objective_keys(e + (t_new - t) * energy_model(hw).leakage_w, t_new, obj)
+    ranked = np.lexsort((np.arange(len(rows)), keys[:, 2], k1, k0))
+    _, first = np.unique(ident[ranked], axis=0, return_index=True)  # the best row of each tiling
+    return [((float(k0[i]), float(k1[i]), float(keys[i, 2])), rows[i][1], rows[i][2])
+            for i in ranked[np.sort(first)][:top]]
+
+
 def _shortlist(d: MacDims, hw) -> list[tuple[Tiling, float]]:
-    """The finalists in the estimate's order, each with the lower bound of its simulated objective."""
+    """The finalists in the pipeline estimate's order, each with the lower bound of its simulated
+    objective."""
     cands = _grid_candidates(d, hw)
     scored = _scored(d, hw, cands)
     rows = _ranked(d, hw, cands, SIM_TOP, True, scored)
-    if sum(_tiles(d, t) for _, t, _ in rows) <= SIM_TILES:  # cheap to simulate: look further (the same first rows)
+    if sum(_tiles(d, t) for _, t, _ in rows) <= SIM_TILES:
+        # cheap to simulate: look further, in the screening estimate's order (most of these are
+        # simulated or excluded by the bound, whatever their order)
         rows = _ranked(d, hw, cands, SIM_MAX, True, scored)
+    else:
+        rows = _pipeline_ranked(d, hw, cands, SIM_TOP, scored)
     out, tiles = [], 0
     for _, t, bound in rows:
         tiles += _tiles(d, t)

@@ -27,11 +27,12 @@ from workloads.ir import Layer
 MODELS = ["segformer-b2@512x512", "resnet50@224x224", "swin-t@224x224"]
 PRESETS = [p for p in list_presets() if p != "rt-64pe"] + ["rt-64pe"]
 # the time estimate against the simulated time, as reached (measured on these 3 models x 9
-# presets: per layer -0.42..+0.19, per model within 2% except on rt-64pe, -5% ResNet-50 and
-# -10.4% Swin-T: there the DRAM latency per tile, which the estimate only bounds, dominates
-# small layers). Counts and dynamic energy are exact.
-LAYER_TIME_BOUNDS = (-0.45, 0.25)
-MODEL_TIME_REL = 0.11
+# presets, 2,898 MAC and 3,249 PPU layers): a MAC layer's pipeline estimate (accelerator.pipeline)
+# -1.7%..+1.3%, a PPU layer's screening estimate 0..+18.7%, a model's sum +0.02%..+1.0%. Counts
+# and dynamic energy are exact.
+MAC_TIME_BOUNDS = (-0.03, 0.03)
+PPU_TIME_BOUNDS = (-0.02, 0.22)
+MODEL_TIME_REL = 0.02
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +60,8 @@ def test_predicted_counts_energy_and_time_match_the_simulation(preset, lowered):
             lat = r.layer_latency_s[i]
             if lat > 0:
                 err = float(c.time_s) / lat - 1
-                assert LAYER_TIME_BOUNDS[0] <= err <= LAYER_TIME_BOUNDS[1], (preset, cid, l.name, err)
+                lo, hi = MAC_TIME_BOUNDS if l.is_mac else PPU_TIME_BOUNDS
+                assert lo <= err <= hi, (preset, cid, l.name, err)
             pred_t += float(c.time_s)
             # the mapping records the same prediction
             if l.macs > 0 or not l.is_mac:

@@ -8,6 +8,7 @@ from dataclasses import replace
 from accelerator.mapping import (ORDERS, MappingError, Tiling, _map_mac, evaluate, legal, map_layer, map_layers,
                                  map_layers_like, map_like)
 from accelerator.program import PROGRAM_FIELDS, encode_program
+import workloads
 from accelerator.presets import load_preset
 from workloads.ir import Layer
 
@@ -272,10 +273,54 @@ def test_the_choice_is_the_best_simulated_finalist(objective):
     key = {"edp": lambda s, e: (s * e, s), "energy": lambda s, e: (e, s), "latency": lambda s, e: (s, e)}[objective]
     best = min(fin, key=lambda f: key(f[1], f[2]))
     assert map_layer(layer, hw).tiling == best[0].tiling
-    # the estimate and the simulation disagree somewhere among the finalists (else ranking by
-    # simulation would be moot): report how far, and check the estimate is of the right size
+    # the finalists' estimates (the pipeline estimate) are within a few percent of the simulation
     errs = [m.time_s / s - 1 for m, s, _ in fin]
-    assert all(-0.5 < e < 0.5 for e in errs), errs
+    assert all(abs(e) <= FINALIST_TIME_REL for e in errs), errs
+
+
+# the pipeline estimate against the simulated time on the mapper's finalists (issue 25 asks for
+# 10 %; measured, the first 6 finalists of every MAC layer shape: SegFormer-B2, ResNet-50 and
+# Swin-T on 7 presets -2.3 %..+1.4 % (`scripts/estimate_error.py`); SegFormer-B0 on vs8 and
+# rt-64pe -3.4 %..+0.6 %, the worst where a resident input's DRAM reads are spread evenly)
+FINALIST_TIME_REL = 0.05
+
+
+def _finalist_errors(models, presets, top=6):
+    import numpy as np
+
+    from accelerator.mapping import MacDims, MappingError, finalists
+    shapes = {}
+    for cid in models:
+        for l in workloads.lower(workloads.parse_config(cid)).layers:
+            if l.is_mac and l.macs:
+                shapes.setdefault((MacDims.of(l), l.op), l)
+    out = []
+    for p in presets:
+        hw = load_preset(p)
+        for l in shapes.values():
+            try:
+                rows = finalists(l, hw, top=top)
+            except MappingError:
+                continue
+            out += [(m.time_s / s - 1, p, l.name) for m, s, _ in rows]
+    e = np.array([x[0] for x in out])
+    print(f"{e.size} finalists: min {e.min():+.2%}, p5 {np.percentile(e, 5):+.2%}, median {np.median(e):+.2%}, "
+          f"p95 {np.percentile(e, 95):+.2%}, max {e.max():+.2%}")
+    return out
+
+
+def test_the_time_estimate_of_the_finalists_is_within_5_percent_of_the_simulation():
+    errs = _finalist_errors(["segformer-b0@512x512"], ["vs8", "rt-64pe"])
+    assert len(errs) > 50
+    assert all(abs(e) <= FINALIST_TIME_REL for e, _, _ in errs), max(errs, key=lambda x: abs(x[0]))
+
+
+@pytest.mark.slow
+def test_the_time_estimate_of_every_shipped_layers_finalists_is_within_5_percent():
+    """Every MAC layer shape of the three shipped families, the first 6 finalists, on 7 presets."""
+    errs = _finalist_errors(["segformer-b2@512x512", "resnet50@224x224", "swin-t@224x224"],
+                            ["simba-like", "sq16", "vs8", "vs16", "vs32", "lanes4-vs32", "rt-64pe"])
+    assert all(abs(e) <= FINALIST_TIME_REL for e, _, _ in errs), max(errs, key=lambda x: abs(x[0]))
 
 
 def test_cosim_map_compare_estimate_prints_estimate_and_simulation_side_by_side():
