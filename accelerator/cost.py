@@ -43,7 +43,6 @@ import numpy as np
 from vocab.units import J_PER_PJ
 
 from .counters import COUNTER_INDEX, NUM_COUNTERS
-from .pipeline import pipeline_time
 
 __all__ = ["MacDims", "LayerCost", "mac_cost", "mac_time", "mac_totals", "mac_counts", "ppu_counts", "ppu_cost", "cdiv",
            "window_sum", "groups_sum", "time_lower_bound"]
@@ -342,6 +341,7 @@ def mac_cost(d: MacDims, hw, energy_model, NT, KT, CT, PT, QT, PK, PP, order, ir
     compute, fac, trips, _, _ = _mac_parts(d, hw, NT, KT, CT, PT, QT, PK, PP)
     ops = _mac_operands(d, hw, fac, trips, order)
     counts = {**compute, **_load_counters(d, hw, ops, ires)}
+    from .pipeline import pipeline_time  # (it builds on this module's sums)
     t = pipeline_time(d, hw, NT, KT, CT, PT, QT, PK, PP, order, _input_share(ops, ires))
     return _with_energy(counts, t, energy_model)
 
@@ -367,6 +367,7 @@ def mac_time(d: MacDims, hw, NT, KT, CT, PT, QT, PK, PP, order, ires) -> np.ndar
                 a = [v.ravel()[sel] for v in arrs[:7]]
                 _, fac, trips, _, _ = _mac_parts(d, hw, *a)
                 share.ravel()[sel] = _input_share(_mac_operands(d, hw, fac, trips, o), True)
+    from .pipeline import pipeline_time
     return pipeline_time(d, hw, *arrs[:7], order, share)
 
 

@@ -35,14 +35,12 @@ from typing import Sequence
 
 import numpy as np
 
+from .cost import _window, cdiv as _cdiv, groups_sum, window_sum
+
 __all__ = ["pipeline_time"]
 
 _DIMS = ("n", "k", "p", "q", "c")
 _NEG = -np.inf
-
-
-def _cdiv(a, b):
-    return -(-a // b)
 
 
 def _mp(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -123,8 +121,6 @@ class _Terms:
     """Per-tile durations of tilings (arrays of their candidates) by tile class."""
 
     def __init__(self, d, hw, NT, KT, CT, PT, QT, PK, PP, share):
-        from .cost import _window, groups_sum, window_sum  # (cost imports this module)
-
         self.d, self.PK, self.PP, self.share = d, PK, PP, share
         self.lanes, self.vs, self.db = int(hw.lanes), int(hw.vector_size), int(hw.data_bytes)
         self.drain = int(hw.accum_drain_cycles)

@@ -1,9 +1,10 @@
 #!/usr/bin/env python
-"""How far the cost model's time estimate is from the simulated time, on the candidates the
-mapper keeps (issue 25 asks for within 10 %).
+"""How far the cost model's time estimate (what a `Mapping` records: the pipeline estimate,
+`accelerator.pipeline`) is from the simulated time, on the candidates the mapper keeps (issue 25
+asks for within 10 %).
 
-For every distinct MAC layer shape of the models, the estimate's best ``--top`` finalists
-(`accelerator.mapping.finalists`, in the estimate's order) are simulated on the SystemC model;
+For every distinct MAC layer shape of the models, the first ``--top`` finalists
+(`accelerator.mapping.finalists`, in the mapper's order) are simulated on the SystemC model;
 per preset it prints the share within 10 %, the 5th/50th/95th percentiles, and the extremes of
 ``estimate / simulated - 1`` (negative: the estimate is optimistic), and the worst layer.
 
