@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from .cli_common import SET_HELP, _fail, _guard, _hardware, app, console, layers_named, resolve_config
@@ -183,19 +182,18 @@ def _print_checks(checks, s: dict, title: str, detail: bool) -> None:
             e.add_row(level, ops, f"{a * 1e6:,.3f}", f"{b * 1e6:,.3f}", _ratio(b / a if a else float("nan")))
         console.print(e)
         if detail and len(cs) == 1:
-            console.print(f"[bold]this tool's loop nest[/]\n{escape(cs[0].ours_loopnest)}\n[bold]ZigZag's "
-                          f"temporal mapping[/] (per operand, innermost first, by memory level): "
-                          f"{escape(cs[0].zz_loopnest)}", highlight=False)
+            console.print(f"this tool's loop nest\n{cs[0].ours_loopnest}\nZigZag's temporal mapping (per operand, "
+                          f"innermost first, by memory level): {cs[0].zz_loopnest}")
     outside = [(c, c.explain()) for c in checks]
     outside = [(c, x) for c, x in outside if x]
     if outside:
-        console.print(f"[bold]differences beyond +-{TOLERANCE:.0%}[/] (ratio = ZigZag / this tool):")
+        console.print(f"differences beyond +-{TOLERANCE:.0%} (ratio = ZigZag / this tool):")
         for c, x in outside:
             for line in x:
-                console.print(f"  {escape(c.name)}: {escape(line)}", highlight=False)
+                console.print(f"  {c.name}: {line}")
             for n in c.notes:
                 if not n.startswith("ZigZag could not"):
-                    console.print(f"    (pinned loop nest: {escape(n)})", highlight=False)
+                    console.print(f"    (pinned loop nest: {n})")
     if s.get("not_evaluated"):
         console.print(f"{s['not_evaluated']} layer(s) not evaluated by ZigZag (reason above); the agreement "
                       f"below is over the others", highlight=False)
