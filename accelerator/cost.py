@@ -44,7 +44,7 @@ from vocab.units import J_PER_PJ
 
 from .counters import COUNTER_INDEX, NUM_COUNTERS
 
-__all__ = ["MacDims", "LayerCost", "mac_cost", "mac_time", "mac_totals", "mac_counts", "ppu_counts", "ppu_cost", "cdiv",
+__all__ = ["MacDims", "LayerCost", "mac_cost", "mac_time", "mac_screening", "mac_totals", "mac_counts", "ppu_counts", "ppu_cost", "cdiv",
            "window_sum", "groups_sum", "time_lower_bound"]
 
 
@@ -300,6 +300,13 @@ def mac_counts(d: MacDims, hw, NT, KT, CT, PT, QT, PK, PP, order: Sequence[str],
     and ``Dma::store`` in ``accelerator/src/``."""
     compute, fac, trips, first_load, last_store = _mac_parts(d, hw, NT, KT, CT, PT, QT, PK, PP)
     return {**compute, **_mac_loads(d, hw, fac, trips, order, ires)}, first_load, last_store
+
+
+def mac_screening(d: MacDims, hw, NT, KT, CT, PT, QT, PK, PP, order: Sequence[str], ires):
+    """The counters of MAC tilings in one loop order and their screening estimate of the time (the
+    one `mac_totals` ranks by)."""
+    counts, first_load, last_store = mac_counts(d, hw, NT, KT, CT, PT, QT, PK, PP, order, ires)
+    return counts, _time(hw, counts["compute_cycles"], counts, first_load, last_store)
 
 
 def mac_totals(d: MacDims, hw, energy_model, NT, KT, CT, PT, QT, PK, PP, orders: Sequence[Sequence[str]],

@@ -82,7 +82,7 @@ from workloads.ir import Layer
 
 from .bounds import check_demands
 from .choices import ChoiceStore, store_path
-from .cost import LayerCost, MacDims, cdiv as _cdiv, mac_cost, mac_time, mac_totals, ppu_cost
+from .cost import LayerCost, MacDims, cdiv as _cdiv, mac_cost, mac_screening, mac_time, mac_totals, ppu_cost
 from .measure import simulate
 from .tiling import (ORDERS, MappingError, Tiling, _all_candidates, _explain, _fits, _grid_candidates, _legal,
                      _occupancy, legal)
@@ -369,8 +369,8 @@ def simulated(hw, items: Sequence[tuple[MacDims, str, Sequence[Tiling]]]) -> lis
 
 def _demands(hw, items: Sequence[tuple[MacDims, str, Sequence[Tiling]]]) -> tuple[np.ndarray, ...]:
     """`accelerator.bounds.demands` of every tiling of every item (in order), each item's tilings
-    costed together per loop order and residency."""
-    em = energy_model(hw)
+    costed together per loop order and residency; the estimate term is the screening estimate
+    (cheap; like the pipeline estimate, at least the NoC's time, which is what the bound needs of it)."""
     out = []
     for d, _, ts in items:
         part = np.zeros((4, len(ts)))
@@ -379,11 +379,10 @@ def _demands(hw, items: Sequence[tuple[MacDims, str, Sequence[Tiling]]]) -> tupl
         for i, t in enumerate(ts):
             variants.setdefault((t.order, t.inputs_resident), []).append(i)
         for (order, res), idx in variants.items():
-            cost = mac_cost(d, hw, em, *rows[idx].T, order, res)
-            c = cost.counts
+            c, t = mac_screening(d, hw, *rows[idx].T, order, res)
             part[:, idx] = [np.broadcast_to(c["compute_cycles"], len(idx)),
                             np.broadcast_to(c["dram_read_bytes"] + c["dram_write_bytes"], len(idx)),
-                            np.broadcast_to(c["tiles"], len(idx)), np.broadcast_to(cost.time_s, len(idx))]
+                            np.broadcast_to(c["tiles"], len(idx)), np.broadcast_to(t, len(idx))]
         out.append(part)
     return tuple(np.concatenate(out, axis=1)) if out else tuple(np.zeros((4, 0)))
 
