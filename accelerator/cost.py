@@ -44,8 +44,8 @@ from vocab.units import J_PER_PJ
 
 from .counters import COUNTER_INDEX, NUM_COUNTERS
 
-__all__ = ["MacDims", "LayerCost", "mac_cost", "mac_time", "mac_screening", "mac_totals", "mac_counts", "ppu_counts", "ppu_cost", "cdiv",
-           "window_sum", "groups_sum", "time_lower_bound"]
+__all__ = ["MacDims", "LayerCost", "mac_cost", "mac_time", "mac_screening", "mac_totals",
+           "mac_counts", "ppu_counts", "ppu_cost", "cdiv", "window_sum", "groups_sum", "time_lower_bound"]
 
 
 def cdiv(a, b):

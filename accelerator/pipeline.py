@@ -124,7 +124,8 @@ class _Terms:
         self.d, self.PK, self.PP, self.share = d, PK, PP, share
         self.lanes, self.vs, self.db = int(hw.lanes), int(hw.vector_size), int(hw.data_bytes)
         self.drain = int(hw.accum_drain_cycles)
-        self.clock, self.bw, self.lat = float(hw.clock_hz), float(hw.dram_bandwidth_bytes_per_s), float(hw.dram_latency_s)
+        self.clock, self.bw = float(hw.clock_hz), float(hw.dram_bandwidth_bytes_per_s)
+        self.lat = float(hw.dram_latency_s)
         self.npc = int(hw.noc_bytes_per_cycle)
         ext = {"n": d.N, "k": d.K, "p": d.P, "q": d.Q, "c": d.C}
         self.T, self.L, self.trips = {}, {}, {}

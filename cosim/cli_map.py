@@ -117,7 +117,8 @@ def _compare(cfg, hwp, layers, as_json: bool) -> None:
         return
     for r in out:
         t = Table(title=f"{cfg.id} on {hwp.name}, {r['layer']} [{r['op']}]: the mapper's finalists, all simulated "
-                        f"(estimate order; objective {hwp.mapping_objective}; * = chosen)", title_justify="left")
+                        f"(the mapper's order; objective {hwp.mapping_objective}; est. = the pipeline estimate; "
+                        f"* = chosen)", title_justify="left")
         for c in ("", "tile N/K/C/P/Q", "PEs KxP", "order", "est. us", "sim. us", "err", "est. uJ", "sim. uJ"):
             t.add_column(c, justify="left" if c in ("", "tile N/K/C/P/Q", "order") else "right")
         for m in r["candidates"]:
