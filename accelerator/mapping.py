@@ -320,8 +320,8 @@ def _pipeline_ranked(d: MacDims, hw, cands: tuple[np.ndarray, ...], top: int,
 
 
 def _shortlist(d: MacDims, hw) -> list[tuple[Tiling, float]]:
-    """The finalists in the pipeline estimate's order, each with the lower bound of its simulated
-    objective."""
+    """The finalists in the mapper's order (the pipeline estimate's; for cheap layers, the screening
+    estimate's), each with the lower bound of its simulated objective."""
     cands = _grid_candidates(d, hw)
     scored = _scored(d, hw, cands)
     rows = _ranked(d, hw, cands, SIM_TOP, True, scored)
