@@ -364,17 +364,18 @@ def mac_time(d: MacDims, hw, NT, KT, CT, PT, QT, PK, PP, order, ires) -> np.ndar
     loop order, or one per tiling (a list)."""
     arrs = np.broadcast_arrays(*(np.asarray(a, dtype=np.int64) for a in (NT, KT, CT, PT, QT, PK, PP)),
                                np.asarray(ires, dtype=bool))
+    from .pipeline import per_tiling, pipeline_time
+
     ires = arrs[-1]
     share = np.ones(ires.shape)
     if ires.any():  # a resident input's share, per loop order
-        orders = [tuple(order)] * ires.size if isinstance(order[0], str) else [tuple(o) for o in order]
+        orders = per_tiling(order, ires.size)
         for o in dict.fromkeys(orders):
             sel = ires.ravel() & np.array([x == o for x in orders])
             if sel.any():
                 a = [v.ravel()[sel] for v in arrs[:7]]
                 _, fac, trips, _, _ = _mac_parts(d, hw, *a)
                 share.ravel()[sel] = _input_share(_mac_operands(d, hw, fac, trips, o), True)
-    from .pipeline import pipeline_time
     return pipeline_time(d, hw, *arrs[:7], order, share)
 
 

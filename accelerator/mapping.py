@@ -291,31 +291,27 @@ def _pipeline_ranked(d: MacDims, hw, cands: tuple[np.ndarray, ...], top: int,
     """The best ``top`` distinct tilings (tile sizes and PE split) by the pipeline estimate
     (`accelerator.pipeline`, within a few percent of the simulation), among a pool of the
     screening estimate's best rows; ties keep the screening order."""
-    rows = _ranked(d, hw, cands, POOL * top * len(ORDERS), False, scored)
-    # and the screening's best under the other objectives: where it is furthest off (many small
-    # tiles, uneven loads), its ranking by one objective can miss a tiling that another finds
-    have = {(_ident(t), t.order, t.inputs_resident) for _, t, _ in rows}
-    for other in OBJECTIVES:
-        if other != hw.mapping_objective:
-            for r in _ranked(d, hw, cands, top * len(ORDERS), False, _rescored(scored, hw.mapping_objective, other)):
-                key = (_ident(r[1]), r[1].order, r[1].inputs_resident)
-                if key not in have:
-                    have.add(key)
-                    e, t = _energy_time(np.float64(r[0][0]), np.float64(r[0][1]), other)
-                    rows.append((tuple(float(k) for k in _objective_keys(e, t, hw.mapping_objective)) + (r[0][-1],),
-                                 r[1], r[2]))
-    keys = np.array([r[0] for r in rows], dtype=np.float64)  # objective, tie-breaker, tiles
-    ident = np.array([_ident(t) for _, t, _ in rows], dtype=np.int64)
-    res = np.array([t.inputs_resident for _, t, _ in rows])
-    orders = [t.order for _, t, _ in rows]
     obj = hw.mapping_objective
-    e, t = _energy_time(keys[:, 0], keys[:, 1], obj)
-    t_new = mac_time(d, hw, *ident.T, orders, res)
+    # (joules, seconds, tiles, tiling, bound) of POOL x top rows per loop order by the screening
+    # estimate, and of its best under the other objectives: where it is furthest off (many small
+    # tiles, uneven loads), its ranking by one objective can miss a tiling that another finds
+    pool, have = [], set()
+    for objective in [obj] + [o for o in OBJECTIVES if o != obj]:
+        own = objective == obj
+        for k, til, bound in _ranked(d, hw, cands, (POOL if own else 1) * top * len(ORDERS), False,
+                                     scored if own else _rescored(scored, obj, objective)):
+            key = (_ident(til), til.order, til.inputs_resident)
+            if key not in have:
+                have.add(key)
+                pool.append((*_energy_time(np.float64(k[0]), np.float64(k[1]), objective), k[-1], til, bound))
+    e, t, tiles = (np.array([p[i] for p in pool], dtype=np.float64) for i in range(3))
+    ident = np.array([_ident(p[3]) for p in pool], dtype=np.int64)
+    t_new = mac_time(d, hw, *ident.T, [p[3].order for p in pool], np.array([p[3].inputs_resident for p in pool]))
     # the energy's leakage follows the time (the dynamic energy is the same in both)
     k0, k1 = _objective_keys(e + (t_new - t) * energy_model(hw).leakage_w, t_new, obj)
-    ranked = np.lexsort((np.arange(len(rows)), keys[:, 2], k1, k0))
+    ranked = np.lexsort((np.arange(len(pool)), tiles, k1, k0))
     _, first = np.unique(ident[ranked], axis=0, return_index=True)  # the best row of each tiling
-    return [((float(k0[i]), float(k1[i]), float(keys[i, 2])), rows[i][1], rows[i][2])
+    return [((float(k0[i]), float(k1[i]), float(tiles[i])), pool[i][3], pool[i][4])
             for i in ranked[np.sort(first)][:top]]
 
 

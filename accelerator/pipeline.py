@@ -31,13 +31,11 @@ simulation on the mapper's finalists.
 
 from __future__ import annotations
 
-from typing import Sequence
-
 import numpy as np
 
 from .cost import _window, cdiv as _cdiv, groups_sum, window_sum
 
-__all__ = ["pipeline_time"]
+__all__ = ["pipeline_time", "per_tiling"]
 
 _DIMS = ("n", "k", "p", "q", "c")
 _NEG = -np.inf
@@ -100,7 +98,7 @@ def pipeline_time(d, hw, NT, KT, CT, PT, QT, PK, PP, order, i_dram_share) -> np.
     out = np.zeros(NT.size)
     if NT.size == 0:
         return out.reshape(shape)
-    orders = [tuple(order)] * NT.size if isinstance(order[0], str) else [tuple(o) for o in order]
+    orders = per_tiling(order, NT.size)
     # The loops of more than one trip, in order (the others never move: at their edge, wherever
     # they are in the order): tilings with the same ones have the same nest, worked out together.
     ext = {"n": d.N, "k": d.K, "p": d.P, "q": d.Q, "c": d.C}
@@ -113,8 +111,13 @@ def pipeline_time(d, hw, NT, KT, CT, PT, QT, PK, PP, order, i_dram_share) -> np.
         sel = np.asarray(idx) if len(nests) > 1 else slice(None)
         terms = _Terms(d, hw, NT[sel], KT[sel], CT[sel], PT[sel], QT[sel], PK[sel], PP[sel], share[sel])
         levels = list(nest) + [x for x in _DIMS if x not in nest]
-        out[sel] = _nest_time(len(nest), levels, terms, float(hw.dram_latency_s))
+        out[sel] = _nest_time(len(nest), levels, terms)
     return out.reshape(shape)
+
+
+def per_tiling(order, n: int) -> list[tuple[str, ...]]:
+    """One loop order per tiling, from one order (a sequence of names) or a list of them."""
+    return [tuple(order)] * n if isinstance(order[0], str) else [tuple(o) for o in order]
 
 
 class _Terms:
@@ -183,12 +186,11 @@ class _Terms:
         return o / self.bw, np.ceil(o / self.npc) / self.clock
 
 
-def _nest_time(loops: int, levels: list[str], tm: _Terms, lat: float) -> np.ndarray:
+def _nest_time(loops: int, levels: list[str], tm: _Terms) -> np.ndarray:
     """Seconds of the tilings of ``tm``, whose loops of more than one trip are the first
     ``loops`` of ``levels`` (outermost first; none: one tile; the others never move, at their
     edge). The edge flags of the loops outside the innermost one, m, are batched as patterns
     along a leading axis (the outermost loop the most significant bit)."""
-    active = list(range(loops))
     k = tm.share.shape[0]
     on, off = np.ones(k, dtype=bool), np.zeros(k, dtype=bool)
     zero = (np.zeros(k), np.zeros(k))
@@ -201,17 +203,17 @@ def _nest_time(loops: int, levels: list[str], tm: _Terms, lat: float) -> np.ndar
         """Dimensions whose tile changed when the loop at level kappa carried (None: the first tile)."""
         if kappa is None:
             return {x: on for x in levels}
-        return {levels[l]: on if (l >= kappa and l in active) else off for l in range(5)}
+        return {levels[l]: on if kappa <= l < loops else off for l in range(5)}
 
     def matrix(terms, st):
         C, Od, On, latd = terms
         return _matrix(C, st[0] + Od, st[1] + On, latd)
 
-    if not active:  # one tile
+    if not loops:  # one tile
         x = matrix(tm.tile(edges({}), changed(None), first=True), zero).max(axis=-1)
-        return _finish(x, zero, tm.store(edges({})), lat)
+        return _finish(x, zero, tm.store(edges({})), tm.lat)
 
-    m, outer = active[-1], active[:-1]
+    m, outer = loops - 1, list(range(loops - 1))
     caseA = levels[m] == "c"  # the reduction loop (always innermost) has several trips: only its last tile stores
     idx = np.arange(1 << len(outer))[:, None]
     o = {l: ((idx >> (len(outer) - 1 - i)) & 1).astype(bool) & on for i, l in enumerate(outer)}  # (patterns, k)
@@ -250,7 +252,7 @@ def _nest_time(loops: int, levels: list[str], tm: _Terms, lat: float) -> np.ndar
              for kappa in [None] + outer[:i]}
     x = G[None][0].max(axis=-1)  # from the zero state
     last2 = zero if caseA else tm.store(edges({m: off}))  # the tile before the last stores unless c loops
-    return _finish(x, last2, tm.store(edges({})), lat)
+    return _finish(x, last2, tm.store(edges({})), tm.lat)
 
 
 def _finish(x, s2, s1, lat) -> np.ndarray:
