@@ -16,42 +16,49 @@ from __future__ import annotations
 import argparse
 import os
 
-os.environ.setdefault("DYNVIT_MAPPING_CACHE", "0")  # a measurement, not a mapping to keep
-
 MODELS = ("segformer-b2@512x512", "resnet50@224x224", "swin-t@224x224")
+PRESETS = ("simba-like", "sq16", "vs8", "vs16", "vs32", "lanes4-vs32", "rt-64pe")
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--presets", default="simba-like,sq16,vs8,vs16,vs32,lanes4-vs32,rt-64pe")
-    ap.add_argument("--top", type=int, default=6, help="finalists per layer shape, in the estimate's order")
-    args = ap.parse_args()
-
-    import numpy as np
-
+def finalist_errors(models, presets, top: int = 6) -> list[tuple[float, str, str]]:
+    """(estimate / simulated - 1, preset, layer) of the first ``top`` finalists of every distinct
+    MAC layer shape of ``models`` on each of ``presets`` (`tests/test_mapping.py` asserts on it)."""
     import workloads
     from accelerator.cost import MacDims
     from accelerator.mapping import MappingError, finalists
     from accelerator.presets import load_preset
 
     shapes = {}
-    for cid in MODELS:
+    for cid in models:
         for l in workloads.lower(workloads.parse_config(cid)).layers:
             if l.is_mac and l.macs:
                 shapes.setdefault((MacDims.of(l), l.op), l)
-    print(f"{len(shapes)} MAC layer shapes of {', '.join(MODELS)}; the estimate's best {args.top} finalists of each")
-    for p in args.presets.split(","):
+    out = []
+    for p in presets:
         hw = load_preset(p)
-        err, where = [], []
         for l in shapes.values():
             try:
-                rows = finalists(l, hw, top=args.top)
+                rows = finalists(l, hw, top=top)
             except MappingError:
                 continue
-            for m, secs, _ in rows:
-                err.append(m.time_s / secs - 1)
-                where.append(l.name)
-        e = np.array(err)
+            out += [(m.time_s / secs - 1, p, l.name) for m, secs, _ in rows]
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--presets", default=",".join(PRESETS))
+    ap.add_argument("--top", type=int, default=6, help="finalists per layer shape, in the mapper's order")
+    args = ap.parse_args()
+    os.environ.setdefault("DYNVIT_MAPPING_CACHE", "0")  # a measurement, not a mapping to keep
+
+    import numpy as np
+
+    print(f"MAC layer shapes of {', '.join(MODELS)}; the first {args.top} finalists of each")
+    rows = finalist_errors(MODELS, args.presets.split(","), args.top)
+    for p in args.presets.split(","):
+        e = np.array([x[0] for x in rows if x[1] == p])
+        where = [x[2] for x in rows if x[1] == p]
         worst = int(np.argmax(np.abs(e)))
         pct = lambda q: f"{np.percentile(e, q) * 100:+.1f} %"  # noqa: E731
         print(f"{p}: {e.size} candidates, within 10 %: {np.mean(np.abs(e) <= 0.1) * 100:.0f} %; "

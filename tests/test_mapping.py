@@ -8,7 +8,6 @@ from dataclasses import replace
 from accelerator.mapping import (ORDERS, MappingError, Tiling, _map_mac, evaluate, legal, map_layer, map_layers,
                                  map_layers_like, map_like)
 from accelerator.program import PROGRAM_FIELDS, encode_program
-import workloads
 from accelerator.presets import load_preset
 from workloads.ir import Layer
 
@@ -285,24 +284,18 @@ def test_the_choice_is_the_best_simulated_finalist(objective):
 FINALIST_TIME_REL = 0.05
 
 
-def _finalist_errors(models, presets, top=6):
+def _finalist_errors(models, presets):
+    """`scripts/estimate_error.py`'s measurement, its distribution printed."""
+    import importlib.util
+    from pathlib import Path
+
     import numpy as np
 
-    from accelerator.mapping import MacDims, MappingError, finalists
-    shapes = {}
-    for cid in models:
-        for l in workloads.lower(workloads.parse_config(cid)).layers:
-            if l.is_mac and l.macs:
-                shapes.setdefault((MacDims.of(l), l.op), l)
-    out = []
-    for p in presets:
-        hw = load_preset(p)
-        for l in shapes.values():
-            try:
-                rows = finalists(l, hw, top=top)
-            except MappingError:
-                continue
-            out += [(m.time_s / s - 1, p, l.name) for m, s, _ in rows]
+    spec = importlib.util.spec_from_file_location(
+        "estimate_error", Path(__file__).resolve().parents[1] / "scripts" / "estimate_error.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    out = mod.finalist_errors(models, presets)
     e = np.array([x[0] for x in out])
     print(f"{e.size} finalists: min {e.min():+.2%}, p5 {np.percentile(e, 5):+.2%}, median {np.median(e):+.2%}, "
           f"p95 {np.percentile(e, 95):+.2%}, max {e.max():+.2%}")
