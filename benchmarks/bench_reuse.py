@@ -4,9 +4,10 @@ figures to read (the machine may be loaded; wall and CPU seconds are both printe
 
 1. The built-in default scenario (30 s, SegFormer at 30 fps): frames per wall-second of
    `cosim.simulate` end to end (co-simulation, trace writing, the trace's summary), the median
-   of ``--runs`` runs each way after a warm-up: today's path, with reuse, and with reuse and
-   whole trace chunks written directly (traces/chunks.py), compressed at the flush or ahead in
-   a worker thread; the four tables are checked byte-identical.
+   of ``--runs`` runs each way after a warm-up: today's path (every inference simulated, every
+   row through HDF5's filters), with reuse, and with reuse and whole trace chunks filtered in
+   Python and written directly (traces/chunks.py: ISA-L's deflate); the four tables are checked
+   byte-identical.
 2. A long two-stream scenario with resource changes every few seconds (SegFormer at 30 fps and
    a second SegFormer stream at 30 fps, a Markov tenant on the PEs with dwell times of seconds,
    periodic thermal throttling): ``--long-s`` simulated seconds with reuse (memory sampled
@@ -43,9 +44,9 @@ def hashes(path) -> dict[str, str]:
         return {t: hashlib.sha256(f[t][()].tobytes()).hexdigest() for t in TABLES}
 
 
-# (label, reuse, trace chunks: None = HDF5's filters, False = direct at the flush, True = ahead in a thread)
-PATHS = (("today (every inference simulated)", False, None), ("with reuse", True, None),
-         ("reuse + direct chunks at the flush", True, False), ("reuse + chunks compressed ahead", True, True))
+# (label, reuse, whole chunks written directly (traces/chunks.py) or through HDF5's filters)
+PATHS = (("today (every inference simulated)", False, False), ("with reuse", True, False),
+         ("reuse + direct chunks (ISA-L)", True, True))
 
 
 def bench_default(tmp: str, runs: int) -> None:
@@ -58,21 +59,20 @@ def bench_default(tmp: str, runs: int) -> None:
     simulate(system, os.path.join(tmp, "warm.h5"), scenario_source=src)  # imports, JIT, profiles, programs
     print(f"1. default scenario ({system.duration_s:g} s simulated; warm-up {time.perf_counter() - t0:.1f} s), "
           f"median of {runs} runs each, alternating:")
-    threads = ChunkCompressor.ahead_threads
     out: dict[str, list] = {p[0]: [] for p in PATHS}
     digests = {}
     try:
         for i in range(runs):
-            for label, reuse, ahead in PATHS:
-                ChunkCompressor.enabled, ChunkCompressor.ahead_threads = ahead is not None, bool(ahead)
-                path = os.path.join(tmp, f"default-{reuse}-{ahead}.h5")
+            for label, reuse, direct in PATHS:
+                ChunkCompressor.enabled = direct
+                path = os.path.join(tmp, f"default-{reuse}-{direct}.h5")
                 w, c = time.perf_counter(), time.process_time()
                 res = simulate(system, path, scenario_source=src, created="2026-01-01T00:00:00Z", reuse=reuse)
                 wall, cpu = time.perf_counter() - w, time.process_time() - c
                 out[label].append((res.frames / wall, wall, cpu, res.reused, res.frames))
                 digests.setdefault(label, hashes(path))
     finally:
-        ChunkCompressor.enabled, ChunkCompressor.ahead_threads = True, threads
+        ChunkCompressor.enabled = True
     for label, _, _ in PATHS:
         fps, wall, cpu, reused, frames = sorted(out[label])[len(out[label]) // 2]
         print(f"   {label:36s} {fps:8.0f} frames/s  ({frames} frames in {wall:.2f} s wall, {cpu:.2f} s CPU of the process "

@@ -45,6 +45,9 @@ class Recorder:
         # one template per (stream, config) pair: bounded by the scenario, not by the run's length
         self._frame_rows: dict[tuple[str, str], np.ndarray] = {}
         self._layer_rows: dict[tuple[str, str], np.ndarray] = {}
+        # rows of a reused inference (cosim/reuse.py) per (stream, config, entry): filled once, then
+        # only the frame and the times change (bounded by the reuse table, not by the run's length)
+        self._reused_rows: dict[tuple[str, str, int], tuple[Any, np.ndarray]] = {}
         self._counter_columns = [(counter_column(n), COUNTER_INDEX[n]) for n, _, _ in stored_counters(energy_components)]
         # the per-frame tenancy columns are filled where the writer has them (`frame_extra_columns`)
         from traces.tenancy import TENANCY_FRAME_COLUMNS
@@ -153,10 +156,29 @@ class Recorder:
         return t
 
     def _layers(self, f: Frame, res, workload_of) -> None:
+        base = getattr(res, "reused_of", None)
+        if base is not None:
+            key = (f.stream, f.config, id(base))
+            hit = self._reused_rows.get(key)
+            if hit is not None:  # every column but these is the entry's: filled before
+                rows, counts, ci = hit[1], res.counters, COUNTER_INDEX
+                rows["frame"] = f.index
+                rows["start_s"] = (counts[:, ci["start_ps"]] - self.offset_ps) / PS_PER_S
+                rows["end_s"] = (counts[:, ci["end_ps"]] - self.offset_ps) / PS_PER_S
+                self.w.append_layers(rows)
+                return
+        rows = self._fill(f, res, workload_of)
+        if rows is not None:
+            if base is not None:
+                self._reused_rows[key] = (base, rows.copy())  # (the entry kept: its id stays its own)
+            self.w.append_layers(rows)
+
+    def _fill(self, f: Frame, res, workload_of) -> np.ndarray | None:
+        """``f``'s layer rows, every column filled from ``res`` (None if no layer finished)."""
         counts = np.asarray(res.counters)
         n = min(counts.shape[0], int(res.layers_done))  # an aborted inference: only the layers it finished
         if n == 0:
-            return
+            return None
         counts = counts[:n]  # every column is trimmed alike (names, counters, energies)
         rows = self._layer_rows_of(f.stream, f.config, workload_of)[:n]
         ci = COUNTER_INDEX
@@ -171,5 +193,5 @@ class Recorder:
             rows[energy_column(c)] = np.asarray(res.energy[c])[:n]
         for name, i in self._counter_columns:
             rows[name] = counts[:, i]  # int64 -> float64, as the column is stored
-        self.w.append_layers(rows)
+        return rows
 

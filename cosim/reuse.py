@@ -68,6 +68,9 @@ class ReusedResult(InferenceResult):
 
     sum_layer_energy_j: np.ndarray | None = None
     sum_energy_j: float = 0.0
+    # a copy made by `Reuse.settle`: the entry it shifts (every column but the times is the entry's,
+    # so the recorder fills the other columns of its layer rows once per entry)
+    reused_of: "ReusedResult | None" = None
 
     @property
     def layer_energy_j(self) -> np.ndarray:
@@ -149,7 +152,7 @@ class Reuse:
         counters = base.counters.copy()
         counters[:, _TIME_COLUMNS] += d
         res = dataclasses.replace(base, tag=tag, counters=counters, submit_ps=start, start_ps=start,
-                                  end_ps=base.end_ps + d)
+                                  end_ps=base.end_ps + d, reused_of=base)
         bridge.finish(tag, res, aborted=False)
         return True
 

@@ -124,9 +124,6 @@ def run_point(mode: str, coords: Mapping[str, Any]) -> dict[str, Any]:
     from .sweep_checks import row_violations
 
     keep_freed_memory()  # (a Dask worker returns freed memory to the kernel at once otherwise)
-    from traces.chunks import ChunkCompressor
-
-    ChunkCompressor.ahead_threads = False  # a worker per core: no core to spare for compressing ahead
     t0 = time.perf_counter()
     try:
         row = _simulate_point(coords) if mode == "simulate" else _run_point(coords)

@@ -198,7 +198,7 @@ class TraceWriter:
         self._f, self._ds = create_file(self.path, claim, attrs, self.columns, self._dtypes, extras)
         self._failed: TraceWriteError | None = None
         self._buf = {t: RowBuffer(dt, chunk_rows(dt.itemsize)) for t, dt in self._dtypes.items()}
-        # whole chunks compressed ahead in a worker thread (traces/chunks.py)
+        # whole chunks filtered in Python (ISA-L's deflate) and written directly (traces/chunks.py)
         self._chunks = {t: ChunkCompressor(self._ds[t], self._dtypes[t], GZIP_LEVEL) for t in schema.TABLES}
         self._nbuf = 0
         self._written = {t: 0 for t in schema.TABLES}
@@ -333,7 +333,6 @@ class TraceWriter:
     def _push(self, table: str, arr: np.ndarray) -> None:
         buf = self._buf[table]
         buf.push(arr)
-        self._chunks[table].feed(buf.rows(), self._written[table])
         self._nbuf += len(arr)
         if self.flush_every_rows is not None and self._nbuf >= self.flush_every_rows:
             self.flush()
@@ -406,8 +405,15 @@ class TraceWriter:
             return 0
         if (stream, int(frame)) in self._flushed_frames:
             return 0
-        other = np.flatnonzero((rows["frame"] != frame) | (rows["stream"] != stream))
-        return len(rows) - (int(other[-1]) + 1 if len(other) else 0)
+        n, w = len(rows), 512  # look back from the end, in growing windows: a frame's rows are a few hundred
+        while True:
+            tail = rows[max(0, n - w):]
+            other = np.flatnonzero((tail["frame"] != frame) | (tail["stream"] != stream))
+            if len(other):
+                return len(tail) - (int(other[-1]) + 1)
+            if w >= n:
+                return n
+            w *= 8
 
     def _check_space(self) -> None:
         """Refuse a flush the file system has no room for, before HDF5 is asked to write it:
@@ -444,8 +450,6 @@ class TraceWriter:
         self._failed.in_hdf5 = not (isinstance(e, OSError) and e.errno == errno.ENOSPC and "needed" in str(e))
         for buf in self._buf.values():
             buf.clear()
-        for ch in self._chunks.values():
-            ch.reset()
         self._nbuf = 0
         if self._failed.in_hdf5:
             for t, ds in self._ds.items():
