@@ -72,26 +72,50 @@ def study_specs(parts: Sequence[str], profiles: Sequence[Any]) -> dict:
 
 
 def _run_sweeps(specs: dict, out: Path, workers, scheduler, say, progress=None) -> dict:
+    """Every sweep of ``specs`` at once on one cluster, each from a thread of its own: Dask runs
+    the points in the order they were submitted, so the last points of one sweep share the
+    workers with the next sweep's instead of leaving a worker idle at each sweep's end (from
+    empty caches on 2 cores, the study took 91 s one sweep after the other). Each sweep's report
+    is logged as it ends; its wall time then includes the other sweeps' points run meanwhile."""
+    import threading
+    from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+
     from .sweep_driver import SweepReport, _client, sweep
     from .sweep_results import finished_ids
 
-    results = {}
-    client = cluster = None
+    def one(name: str, spec) -> Any:
+        rep = SweepReport()
+        tick = (lambda r: progress(name, r)) if progress else None
+        df = sweep(spec, out / "sweeps" / name, client=client, report=rep, progress=tick, stop=stop)
+        say(f"{name}: {rep}")
+        return df, rep
+
+    client = cluster = pool = None
+    stop = threading.Event()
     try:
-        for name, spec in specs.items():
-            rep = SweepReport()
-            done = {pt.id for pt in spec.points()}
-            if client is None and not done <= finished_ids(out / "sweeps" / name):
-                client, cluster = _client(workers, scheduler)
-            tick = (lambda r, name=name: progress(name, r)) if progress else None
-            results[name] = sweep(spec, out / "sweeps" / name, client=client, report=rep, progress=tick)
-            say(f"{name}: {rep}")
+        if any(not {pt.id for pt in spec.points()} <= finished_ids(out / "sweeps" / name)
+               for name, spec in specs.items()):
+            client, cluster = _client(workers, scheduler)
+        pool = ThreadPoolExecutor(max_workers=max(1, len(specs)), thread_name_prefix="sweep")
+        t0 = time.perf_counter()
+        futs = {name: pool.submit(one, name, spec) for name, spec in specs.items()}
+        wait(futs.values(), return_when=FIRST_EXCEPTION)
+        for fut in futs.values():  # an error ends the study: the first, in spec order, of the sweeps ended
+            if fut.done():
+                fut.result()
+        done = {name: fut.result() for name, fut in futs.items()}
+        if client is not None and len(specs) > 1:
+            ran = sum(rep.done for _, rep in done.values())
+            say(f"{len(specs)} sweeps at once: {ran} points run in {time.perf_counter() - t0:.1f} s wall")
+        return {name: df for name, (df, _) in done.items()}
     finally:
+        stop.set()  # (before the client closes: a sweep still waiting on its points ends without a row)
         if client is not None:
             client.close()
         if cluster is not None:
             cluster.close()
-    return results
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _header(profiles: Sequence[Any]) -> list[str]:

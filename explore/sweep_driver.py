@@ -97,7 +97,8 @@ def _write_error(d: Path, e: OSError, rep: SweepReport, todo: int):
 
 def sweep(spec: str | os.PathLike | Mapping[str, Any] | Spec, out: str | os.PathLike, *, workers: int | None = None,
           scheduler: str | None = None, client: Any = None, retry_failed: bool = False,
-          progress: Callable[[SweepReport], None] | None = None, report: SweepReport | None = None):
+          progress: Callable[[SweepReport], None] | None = None, report: SweepReport | None = None,
+          stop: Any = None):
     """Run every point of ``spec`` not yet in ``out`` on Dask; return all results (pandas).
 
     ``workers``: local worker processes (default: one per core); ``scheduler``: the address of
@@ -106,6 +107,9 @@ def sweep(spec: str | os.PathLike | Mapping[str, Any] | Spec, out: str | os.Path
     again whose earlier attempt failed. ``progress(report)`` is called after every point.
     One sweep at a time writes a results folder (a second is refused, naming the first); damaged
     result parts are set aside (``.damaged-part-*.parquet``) and their points run again.
+    ``stop`` (a `threading.Event`, for a sweep run from a thread): once set, the sweep ends without
+    writing a row for a point that did not finish (its client is being closed: the point was
+    interrupted, not failed, and a re-run runs it).
     """
     from .sweep_checks import ResultsLock
 
@@ -114,10 +118,11 @@ def sweep(spec: str | os.PathLike | Mapping[str, Any] | Spec, out: str | os.Path
     d = _results_folder(out)
     with ResultsLock(d):
         return _sweep_locked(s, d, workers, scheduler, client, retry_failed, progress,
-                             report if report is not None else SweepReport())
+                             report if report is not None else SweepReport(), stop)
 
 
-def _sweep_locked(s: Spec, d: Path, workers, scheduler, client, retry_failed, progress, rep: SweepReport):
+def _sweep_locked(s: Spec, d: Path, workers, scheduler, client, retry_failed, progress, rep: SweepReport,
+                  stop: Any = None):
     """`sweep` once the folder is claimed (damaged parts, the points to run, the cluster, the rows)."""
     from distributed import as_completed
 
@@ -161,6 +166,10 @@ def _sweep_locked(s: Spec, d: Path, workers, scheduler, client, retry_failed, pr
                 try:
                     row = fut.result()
                 except Exception as e:  # a worker died under the point (KilledWorker), or transport
+                    if stop is not None and stop.is_set():  # interrupted, not failed: no row
+                        for f in futs:
+                            f.cancel()
+                        break
                     row = {"error": _one_line(e), "wall_s": float("nan"), "worker": ""}
                 try:
                     _write_row(d, schema, p, s, row)

@@ -13,7 +13,7 @@ import pytest
 import explore
 from explore.pareto import fronts, knee_index, pareto_mask
 from explore.sweep_driver import SweepReport
-from explore.sweep_results import finished_ids
+from explore.sweep_results import finished_ids, load_results
 from explore.sweep_spec import SpecError, load_spec
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -257,3 +257,32 @@ def test_cli_reproduce_rejects_an_unknown_part(tmp_path):
     p = subprocess.run([sys.executable, "-m", "cosim.cli", "reproduce", "--only", "vectors", "-o", str(tmp_path)],
                        capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
     assert p.returncode == 2 and "--only 'vectors' is not a part; parts: op_classes, b2_dynamic" in p.stderr
+
+
+def test_reproduce_sweeps_at_once_stop_without_a_row_for_an_interrupted_point(tmp_path):
+    """`cosim reproduce` runs its sweeps at once, each from a thread (explore/reproduce.py). When
+    one ends the study with an error (here its progress callback raises), the others stop: a
+    point that was waiting or running when the client closed gets no row (it was interrupted,
+    not failed; a re-run runs it), and the error reaches the caller."""
+    from explore.reproduce import _run_sweeps
+
+    axes = {**TINY["axes"], "accum_buffer_bytes": [3072, 4096]}  # 8 points, none failing
+    specs = {n: load_spec({**TINY, "name": n, "axes": axes}) for n in ("a", "b")}
+
+    def progress(name, rep):
+        if name == "a" and rep.done == 2:
+            raise RuntimeError("stop here")
+
+    with pytest.raises(RuntimeError, match="stop here"):
+        _run_sweeps(specs, tmp_path, 1, None, lambda m: None, progress)
+    rows = 0
+    for n in specs:
+        d = tmp_path / "sweeps" / n
+        if any(d.glob("part-*.parquet")):
+            df = load_results(d)
+            assert (df["error"] == "").all(), df["error"].tolist()
+            rows += len(df)
+    assert 2 <= rows < 16  # the study stopped part-way; what ran is kept
+    # a re-run resumes: it runs only the points without a row, and every point ends with one
+    out = _run_sweeps(specs, tmp_path, 1, None, lambda m: None)
+    assert all(len(df) == 8 and (df["error"] == "").all() for df in out.values())
