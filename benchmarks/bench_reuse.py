@@ -131,7 +131,7 @@ def bench_long(tmp: str, long_s: float, ref_s: float) -> None:
           f"~{hour:.0f} s; ratio {ref_hour / hour:.1f}x; target < {TARGET_HOUR_S:g} s: "
           f"{'met' if hour < TARGET_HOUR_S else 'NOT met'} (extrapolated)")
     first = next((m for t, m in rss if t >= long_s / 10), rss[0][1])
-    print(f"   resident memory over the run (MiB): " + ", ".join(f"{t:.0f} s: {m:.0f}" for t, m in rss)
+    print("   resident memory over the run (MiB): " + ", ".join(f"{t:.0f} s: {m:.0f}" for t, m in rss)
           + f"; growth after the first tenth {rss[-1][1] - first:+.1f} MiB")
     if ref_s <= long_s:  # the reference's trace is a prefix run: compare it with reuse on the same span
         short = simulate(long_system(ref_s), os.path.join(tmp, "long-on.h5"))

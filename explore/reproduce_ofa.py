@@ -180,10 +180,11 @@ def _gap_figure(path: Path, rows) -> None:
             vals = [r[k] for r in rows]
             ax.barh(y, vals, color=[style.BASE_COLOR] + [style.color(0)] * (len(rows) - 1), height=0.6, zorder=2)
             for yi, val in zip(y, vals):
-                ax.text(val + 1, yi, f"{val:.1f}%", va="center", fontsize=9)
+                ax.text(val + 1, yi, f"{val:.1f}%", va="center", fontsize=9, zorder=4,  # above the paper's line
+                        bbox={"facecolor": "white", "edgecolor": "none", "pad": 1.0})
             ax.axvline(paper, color="#D55E00", lw=2, label=f"paper: {paper:g}%")
             ax.axvspan(paper - TOLERANCE_PCT, paper + TOLERANCE_PCT, color="#D55E00", alpha=0.15, lw=0, zorder=0,
-                       label=f"paper ± {TOLERANCE_PCT:g}")
+                       label=f"paper ± {TOLERANCE_PCT:g} points")
             ax.set_xlim(0, 100)
             ax.set_xlabel(lbl)
             ax.grid(axis="y", visible=False)
