@@ -102,8 +102,8 @@ def test_killed_run_leaves_a_readable_trace(tmp_path):
         from cosim.scenario import load
         from cosim import simulate
         system, src = load("default")
-        simulate(system, {str(out)!r}, duration_s=60.0, scenario_source=src)
-    """)
+        simulate(system, {str(out)!r}, duration_s=3600.0, scenario_source=src)
+    """)  # an hour: with reuse a minute of it takes about a second, and the kill must find it running
     p = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT)
     try:
         deadline = time.time() + 240
