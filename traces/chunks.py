@@ -12,7 +12,8 @@ gzip-compressed dataset, since the deflate filter decodes any zlib stream.
 The compressor is ISA-L's (the ``isal`` package, a dependency): measured on the layer rows of
 the default scenario (120 MB in 1,024-row chunks), 0.053 s against zlib's 0.29 s at level 1,
 and 4 % smaller. Its streams are not zlib's byte for byte (the decoded chunks are), so a chunk
-written here and one written by HDF5's filter differ in their stored bytes only. Without
+written here and one written by HDF5's filter differ in their stored bytes only (so may two
+machines whose CPUs take different ISA-L code paths; a trace's data is the same). Without
 ``isal`` (a platform with no wheel), zlib compresses: slower, the same data.
 
 Why at the flush, in the writing thread: with zlib, compressing in a worker thread while the
