@@ -10,6 +10,16 @@ import typer
 from .cli_common import _fail, _guard, app, console, err_console, print_table
 
 
+def _resumable(fn, out: str) -> None:
+    """`_guard(fn)`; a Ctrl-C ends with one line saying what is kept and how to go on (exit 130)."""
+    try:
+        _guard(fn)
+    except KeyboardInterrupt:
+        err_console.print(f"interrupted: every finished point is kept in {out}; the same command runs the rest",
+                          highlight=False)
+        raise typer.Exit(130) from None
+
+
 @app.command("sweep")
 def sweep_cmd(
     spec: str = typer.Argument(..., metavar="SPEC.yaml", help="sweep spec (YAML; see studies/ and explore/sweep_spec.py)"),
@@ -53,7 +63,7 @@ def sweep_cmd(
             xy = "--x latency_s --y energy_j" if s.mode == "simulate" else "--x latency_p99_s --y energy_per_frame_j"
             console.print(f"{len(df)} rows: pandas.read_parquet({out!r}) or `cosim pareto {out} {xy}`", highlight=False)
 
-    _guard(go)
+    _resumable(go, out)
 
 
 @app.command("pareto")
@@ -179,4 +189,4 @@ def reproduce_cmd(
                                 progress=tick)
         console.print(f"page: {page}", highlight=False)
 
-    _guard(go)
+    _resumable(go, out)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -68,8 +70,16 @@ def _client(workers: int | None, scheduler: str | None):
         except (OSError, ValueError, TypeError) as e:
             raise SpecError(f"--scheduler {scheduler}: cannot connect a Dask client ({_one_line(e)})") from None
     n = workers or max(1, os.cpu_count() or 1)
-    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
-                           silence_logs=logging.ERROR, host="127.0.0.1")
+    # the worker processes ignore SIGINT (inherited through their spawn): a Ctrl-C in the terminal
+    # reaches the whole process group, and this process stops the cluster itself, where each
+    # worker would print tracebacks of its own
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN) if threading.current_thread() is threading.main_thread() else None
+    try:
+        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+                               silence_logs=logging.ERROR, host="127.0.0.1")
+    finally:
+        if old is not None:
+            signal.signal(signal.SIGINT, old)
     return Client(cluster), cluster
 
 
