@@ -319,7 +319,7 @@ def run(
         import traces
 
         from . import scenario as scen
-        from .system import simulate
+        from .system import simulate, trace_path
 
         if duration is not None and not duration > 0:
             _fail(f"--duration {duration} must be > 0 s")
@@ -344,6 +344,11 @@ def run(
                                reuse=reuse is Reuse.on)
             except traces.TraceWriteError as e:  # e.g. disk full: the rows flushed so far are kept
                 _fail(str(e), code=1)
+            except KeyboardInterrupt:  # the writer closed the trace on the way out
+                path = trace_path(system.replace(seed=seed) if seed is not None else system, out)
+                err_console.print(f"interrupted: {path} keeps every frame written so far (marked incomplete)",
+                                  highlight=False)
+                raise typer.Exit(130) from None
         print_summary(res.summary, title=f"{system.name}: {res}", metrics=traces.accuracy_metrics(res.trace_path))
 
     _guard(go)

@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -210,12 +211,17 @@ def simulate(
     if seed is not None or duration_s is not None:
         system = system.replace(**{k: v for k, v in (("seed", seed), ("duration_s", duration_s)) if v is not None})
     check_size(system)  # before any work
-    path = Path(out) if out else Path("runs") / f"{system.name}-seed{system.seed}.h5"
+    path = trace_path(system, out)
     claim = traces.OutputClaim(path, overwrite=overwrite, inputs=(*inputs, *_input_files(system)), what="trace file")
     try:
         return _simulate(system, path, claim, scenario_source, progress, created, use_profile_cache, wall0, sync, reuse)
     finally:
         claim.release()  # the writer released it already unless set-up failed
+
+
+def trace_path(system: System, out: str | os.PathLike | None = None) -> Path:
+    """Where a run of ``system`` writes its trace: ``out``, or runs/<name>-seed<N>.h5."""
+    return Path(out) if out else Path("runs") / f"{system.name}-seed{system.seed}.h5"
 
 
 def _input_files(system: System) -> list[str]:

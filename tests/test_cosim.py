@@ -130,6 +130,35 @@ def test_killed_run_leaves_a_readable_trace(tmp_path):
         assert tr.meta["complete"] is False or not tr.meta["complete"]
 
 
+def test_ctrl_c_on_cosim_run_keeps_the_trace_and_says_where(tmp_path):
+    """Ctrl-C (SIGINT to the process group) during `cosim run`: exit 130, one line naming the
+    trace, and the trace keeps the frames written so far, marked incomplete."""
+    out = tmp_path / "interrupted.h5"
+    p = subprocess.Popen([sys.executable, "-m", "cosim", "run", "--duration", "3600", "-o", str(out)], cwd=ROOT,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.time() + 240
+        n = 0
+        while time.time() < deadline and p.poll() is None and n < 20:
+            time.sleep(0.5)
+            try:
+                with traces.open(out) as tr:
+                    n = len(tr.frames)
+            except Exception:
+                n = 0
+        assert p.poll() is None, "the run ended before it could be interrupted"
+        os.killpg(p.pid, signal.SIGINT)
+        _, err = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+    assert p.returncode == 130
+    assert err.strip() == f"interrupted: {out} keeps every frame written so far (marked incomplete)", err
+    with traces.open(out) as tr:
+        assert len(tr.frames) >= n >= 20 and not tr.meta["complete"]
+
+
 def test_governors_on_default_scenario(tmp_path):
     system, src = load("default")
     largest = "segformer-b4@512x512"
