@@ -6,7 +6,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 
 import h5py
 import numpy as np
@@ -19,6 +18,7 @@ from accelerator.presets import load_preset
 from cosim import System, simulate
 from cosim.scenario import ScenarioError, load
 from host import FrameSource, Piecewise, Stream, to_ps
+from interrupt import interrupt_group
 
 HW = "rt-64pe"
 SMALL = "segformer-b0@128x128"
@@ -96,6 +96,14 @@ def test_same_seed_same_bytes_and_cache_does_not_matter(tmp_path, monkeypatch):
     assert raw(a.trace_path)[0] != raw(c.trace_path)[0]
 
 
+def _frames_on_disk(path) -> int:
+    try:
+        with traces.open(path) as tr:
+            return len(tr.frames)
+    except Exception:  # not there yet, or not readable yet
+        return 0
+
+
 def test_killed_run_leaves_a_readable_trace(tmp_path):
     out = tmp_path / "killed.h5"
     code = textwrap.dedent(f"""
@@ -104,28 +112,16 @@ def test_killed_run_leaves_a_readable_trace(tmp_path):
         system, src = load("default")
         simulate(system, {str(out)!r}, duration_s=3600.0, scenario_source=src)
     """)  # an hour: with reuse a minute of it takes about a second, and the kill must find it running
-    p = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT)
-    try:
-        deadline = time.time() + 240
-        n = 0
-        while time.time() < deadline and p.poll() is None:
-            time.sleep(1.0)
-            try:
-                with traces.open(out) as tr:
-                    n = len(tr.frames)
-            except Exception:
-                n = 0
-            if n >= 20:
-                break
-        assert p.poll() is None, "the run ended before it could be killed"
-        os.kill(p.pid, signal.SIGKILL)
-        p.wait()
-    finally:
-        if p.poll() is None:
-            p.kill()
+    n = [0]
+
+    def ready() -> bool:
+        n[0] = _frames_on_disk(out)
+        return n[0] >= 20
+
+    interrupt_group([sys.executable, "-c", code], ready, signal.SIGKILL, ROOT)
     with traces.open(out) as tr:
         f = tr.frames
-        assert len(f) >= n >= 20
+        assert len(f) >= n[0] >= 20
         assert list(f.frame) == list(range(len(f)))  # every flushed frame, in order
         assert tr.meta["complete"] is False or not tr.meta["complete"]
 
@@ -134,29 +130,13 @@ def test_ctrl_c_on_cosim_run_keeps_the_trace_and_says_where(tmp_path):
     """Ctrl-C (SIGINT to the process group) during `cosim run`: exit 130, one line naming the
     trace, and the trace keeps the frames written so far, marked incomplete."""
     out = tmp_path / "interrupted.h5"
-    p = subprocess.Popen([sys.executable, "-m", "cosim", "run", "--duration", "3600", "-o", str(out)], cwd=ROOT,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
-    try:
-        deadline = time.time() + 240
-        n = 0
-        while time.time() < deadline and p.poll() is None and n < 20:
-            time.sleep(0.5)
-            try:
-                with traces.open(out) as tr:
-                    n = len(tr.frames)
-            except Exception:
-                n = 0
-        assert p.poll() is None, "the run ended before it could be interrupted"
-        os.killpg(p.pid, signal.SIGINT)
-        _, err = p.communicate(timeout=60)
-    finally:
-        if p.poll() is None:
-            os.killpg(p.pid, signal.SIGKILL)
-            p.wait()
-    assert p.returncode == 130
-    assert err.strip() == f"interrupted: {out} keeps every frame written so far (marked incomplete)", err
+    rc, err = interrupt_group([sys.executable, "-m", "cosim", "run", "--duration", "3600", "-o", str(out)],
+                              lambda: _frames_on_disk(out) >= 20, signal.SIGINT, ROOT)
+    assert rc == 130
+    # (the last line: a first run also says what it lowers, compiles and profiles)
+    assert err.strip().splitlines()[-1] == f"interrupted: {out} keeps every frame written so far (marked incomplete)"
     with traces.open(out) as tr:
-        assert len(tr.frames) >= n >= 20 and not tr.meta["complete"]
+        assert len(tr.frames) >= 20 and not tr.meta["complete"]
 
 
 def test_governors_on_default_scenario(tmp_path):

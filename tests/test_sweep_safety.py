@@ -251,24 +251,14 @@ def test_ctrl_c_stops_a_sweep_quietly_and_keeps_its_finished_points(tmp_path):
     import yaml
 
     from explore.sweep_results import load_results
+    from interrupt import interrupt_group
 
     s = tmp_path / "s.yaml"
     s.write_text(yaml.safe_dump(spec(preset=["vs8", "vs16", "vs32"], **{"knob.dec": [256, 128, 64, 32]})))
     out = tmp_path / "r"
-    p = subprocess.Popen([sys.executable, "-m", "cosim", "sweep", str(s), "-o", str(out), "-j", "1"], cwd=ROOT,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline and p.poll() is None and not list(out.glob("part-*.parquet")):
-            time.sleep(0.05)
-        assert p.poll() is None, "the sweep ended before the interrupt; the test needs a longer one"
-        os.killpg(p.pid, signal.SIGINT)  # as a terminal's Ctrl-C: the sweep's process and its workers
-        _, err = p.communicate(timeout=60)
-    finally:
-        if p.poll() is None:
-            os.killpg(p.pid, signal.SIGKILL)
-            p.wait()
-    assert p.returncode == 130
+    rc, err = interrupt_group([sys.executable, "-m", "cosim", "sweep", str(s), "-o", str(out), "-j", "1"],
+                              lambda: bool(list(out.glob("part-*.parquet"))), signal.SIGINT, ROOT)
+    assert rc == 130
     assert "Traceback" not in err and f"interrupted: every finished point is kept in {out}" in err, err
     done = load_results(out)
     assert 1 <= len(done) < 12 and (done["error"] == "").all(), done["error"].tolist()
