@@ -73,13 +73,14 @@ def _client(workers: int | None, scheduler: str | None):
     # the worker processes ignore SIGINT (inherited through their spawn): a Ctrl-C in the terminal
     # reaches the whole process group, and this process stops the cluster itself, where each
     # worker would print tracebacks of its own
-    old = signal.signal(signal.SIGINT, signal.SIG_IGN) if threading.current_thread() is threading.main_thread() else None
+    main = threading.current_thread() is threading.main_thread()  # (only it may set handlers)
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
     try:
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
                                silence_logs=logging.ERROR, host="127.0.0.1")
     finally:
-        if old is not None:
-            signal.signal(signal.SIGINT, old)
+        if main:  # (None: a handler not set from Python; SIG_DFL is the nearest)
+            signal.signal(signal.SIGINT, signal.SIG_DFL if old is None else old)
     return Client(cluster), cluster
 
 
