@@ -161,17 +161,21 @@ class Recorder:
             key = (f.stream, f.config, id(base))
             hit = self._reused_rows.get(key)
             if hit is not None:  # every column but these is the entry's: filled before
-                rows, counts, ci = hit[1], res.counters, COUNTER_INDEX
-                rows["frame"] = f.index
-                rows["start_s"] = (counts[:, ci["start_ps"]] - self.offset_ps) / PS_PER_S
-                rows["end_s"] = (counts[:, ci["end_ps"]] - self.offset_ps) / PS_PER_S
-                self.w.append_layers(rows)
+                self._frame_times(hit[1], f, res.counters)
+                self.w.append_layers(hit[1])
                 return
         rows = self._fill(f, res, workload_of)
         if rows is not None:
             if base is not None:
                 self._reused_rows[key] = (base, rows.copy())  # (the entry kept: its id stays its own)
             self.w.append_layers(rows)
+
+    def _frame_times(self, rows: np.ndarray, f: Frame, counts: np.ndarray) -> None:
+        """The columns a frame's layer rows take from the frame and the times (what a reused
+        inference changes)."""
+        rows["frame"] = f.index
+        rows["start_s"] = (counts[:, COUNTER_INDEX["start_ps"]] - self.offset_ps) / PS_PER_S
+        rows["end_s"] = (counts[:, COUNTER_INDEX["end_ps"]] - self.offset_ps) / PS_PER_S
 
     def _fill(self, f: Frame, res, workload_of) -> np.ndarray | None:
         """``f``'s layer rows, every column filled from ``res`` (None if no layer finished)."""
@@ -182,9 +186,7 @@ class Recorder:
         counts = counts[:n]  # every column is trimmed alike (names, counters, energies)
         rows = self._layer_rows_of(f.stream, f.config, workload_of)[:n]
         ci = COUNTER_INDEX
-        rows["frame"] = f.index
-        rows["start_s"] = (counts[:, ci["start_ps"]] - self.offset_ps) / PS_PER_S
-        rows["end_s"] = (counts[:, ci["end_ps"]] - self.offset_ps) / PS_PER_S
+        self._frame_times(rows, f, counts)
         rows["macs_useful"] = counts[:, ci["macs_useful"]]
         rows["macs_issued"] = counts[:, ci["macs_issued"]]
         rows["dram_bytes"] = counts[:, ci["dram_read_bytes"]] + counts[:, ci["dram_write_bytes"]]
