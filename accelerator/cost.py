@@ -131,9 +131,18 @@ class _Dim:
 
 
 def _per_unique(T, f) -> np.ndarray:
+    """f of each element of T (integers), computed once per distinct value."""
     T = np.asarray(T, dtype=np.int64)
-    u, inv = np.unique(T, return_inverse=True)
-    return np.array([f(int(t)) for t in u], dtype=np.int64)[inv].reshape(T.shape)
+    if T.size == 0:
+        return np.zeros(T.shape, dtype=np.int64)
+    lo, hi = int(T.min()), int(T.max())
+    if hi - lo > 4 * T.size + 4096:  # sparse values: sort them
+        u, inv = np.unique(T, return_inverse=True)
+        return np.array([f(int(t)) for t in u], dtype=np.int64)[inv].reshape(T.shape)
+    u = np.flatnonzero(np.bincount((T - lo).ravel())) + lo  # tile sizes are few and small: count them
+    table = np.zeros(hi - lo + 1, dtype=np.int64)
+    table[u - lo] = [f(int(t)) for t in u]
+    return table[T - lo]
 
 
 def _window(o0, ot, stride: int, R: int, pad: int, size: int):
@@ -207,7 +216,9 @@ def _mac_parts(d: MacDims, hw, NT, KT, CT, PT, QT, PK, PP):
         for (rows_pe, pes_p), pc in ((p_full, p.trips - 1), (p_edge, 1)):
             for (qs, qc) in q.cases():
                 pos = rows_pe * qs * ns
-                refetch = refetch + nc * pc * qc * pes_p * cdiv(pos, np.minimum(pos, aent))
+                # ceil(pos / min(pos, aent)), pos >= 1 (a tile has a row, a column and a batch): a
+                # scalar divisor divides faster
+                refetch = refetch + nc * pc * qc * pes_p * cdiv(pos, aent)
     compute = {
         "tiles": n.trips * k.trips * c.trips * p.trips * q.trips,
         "compute_cycles": chunk * (s_vec * RS + drain),
@@ -236,41 +247,63 @@ def _mac_parts(d: MacDims, hw, NT, KT, CT, PT, QT, PK, PP):
         "cols": {"q": (window_sum(d.Q, q.T, d.stride, d.S, d.padding, d.W), cols(q.first))},
         "span": {"k": (groups_sum(d.K, k.T, kg), spanned(k.first))} if grouped else {},
     }
+    fac["dep"] = _dep_products(d, fac)
     first_load = (k.first * c.first * (n.first if d.wact else RS)
                   + n.first * (spanned(k.first) if grouped else 1) * c.first * rows(p.first) * cols(q.first)) * db
     last_store = n.last * k.last * p.last * q.last * db
     return compute, fac, {x: v.trips for x, v in dims.items()}, first_load, last_store
 
 
-def _mac_operands(d: MacDims, hw, fac, trips, order: Sequence[str]) -> dict[str, np.ndarray]:
-    """Bytes of each operand's loads in one loop order (see the module docstring): from DRAM,
-    into the PE buffers, and (``i_once``) of every input tile once, for an input resident in
-    the GLB."""
-    db, RS = int(hw.data_bytes), d.R * d.S
+_W_KINDS = {"n": "one", "k": "size", "c": "size", "p": "one", "q": "one"}  # weights (n: "size" for a matmul)
+_I_KINDS = {"n": "size", "c": "size", "p": "rows", "q": "cols", "k": "one"}  # inputs (k: "span" if grouped)
+
+
+def _operand_deps(d: MacDims) -> tuple[tuple[set[str], dict[str, str]], tuple[set[str], dict[str, str]]]:
+    """(dimensions it depends on, factor kind per dimension) of the weights and of the inputs."""
     grouped = d.groups > 1
     wdeps = {"k", "c"} | ({"n"} if d.wact else set())
     ideps = {"n", "p", "q", "c"} | ({"k"} if grouped else set())
+    return ((wdeps, {**_W_KINDS, **({"n": "size"} if d.wact else {})}),
+            (ideps, {**_I_KINDS, **({"k": "span"} if grouped else {})}))
 
-    def loads(deps, kinds):
+
+def _dep_products(d: MacDims, fac) -> dict[str, np.ndarray]:
+    """Per operand, the product of its factors along the dimensions it depends on. Whatever the
+    loop order these are loaded whole: a dimension of several tiles is at or outside the
+    innermost such loop (every tile: the sum), one of a single tile contributes that tile (the
+    same). A resident input loads every input tile once: its product."""
+    out = {}
+    for name, (deps, kinds) in zip(("w", "i"), _operand_deps(d)):
+        tot = 1
+        for x in sorted(deps):
+            tot = tot * fac[kinds[x]][x][0]
+        out[name] = tot
+    return out
+
+
+def _mac_operands(d: MacDims, hw, fac, trips, order: Sequence[str]) -> dict[str, np.ndarray]:
+    """Bytes of each operand's loads in one loop order (see the module docstring): from DRAM,
+    into the PE buffers, and (``i_once``) of every input tile once, for an input resident in
+    the GLB. Only the dimensions an operand does not depend on depend on the order."""
+    db, RS = int(hw.data_bytes), d.R * d.S
+    (wdeps, wk), (ideps, ik) = _operand_deps(d)
+    dep = fac["dep"]
+
+    def loads(deps, kinds):  # the other dimensions: a load per tile of those outside j*, else one
         outer = _outer(order, deps, trips)
         tot = 1
-        for x, kind in kinds.items():
-            s, f = fac[kind][x]
+        for x in sorted(set(kinds) - deps):
+            s, f = fac[kinds[x]][x]
             tot = tot * np.where(outer[x], s, f)
         return tot
 
-    wk = {"n": "size" if d.wact else "one", "k": "size", "c": "size", "p": "one", "q": "one"}
     w_unit = (1 if d.wact else RS) * db
-    w_bytes = loads(wdeps, wk) * w_unit
-    w_pe = loads(wdeps, {**wk, "p": "np"}) * w_unit  # each row partition holds its channel slice
-    ik = {"n": "size", "c": "size", "p": "rows", "q": "cols", "k": "span" if grouped else "one"}
-    i_bytes = loads(ideps, ik) * db
-    i_pe = i_bytes if grouped else loads(ideps, {**ik, "k": "nk"}) * db  # broadcast to the PEs along K
-    # a resident input comes from DRAM once: every input tile once
-    i_once = 1
-    for x in ("n", "c", "p", "q") + (("k",) if grouped else ()):
-        i_once = i_once * fac[ik[x]][x][0]
-    return {"w_bytes": w_bytes, "w_pe": w_pe, "i_bytes": i_bytes, "i_pe": i_pe, "i_once": i_once * db}
+    w_bytes = dep["w"] * loads(wdeps, wk) * w_unit
+    w_pe = dep["w"] * loads(wdeps, {**wk, "p": "np"}) * w_unit  # each row partition holds its channel slice
+    i_bytes = dep["i"] * loads(ideps, ik) * db
+    grouped = d.groups > 1
+    i_pe = i_bytes if grouped else dep["i"] * loads(ideps, {**ik, "k": "nk"}) * db  # broadcast to the PEs along K
+    return {"w_bytes": w_bytes, "w_pe": w_pe, "i_bytes": i_bytes, "i_pe": i_pe, "i_once": dep["i"] * db}
 
 
 def _load_counters(d: MacDims, hw, ops: dict[str, np.ndarray], ires) -> dict[str, np.ndarray]:

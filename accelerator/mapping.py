@@ -42,7 +42,9 @@ chooses the tiles. The hardware organisation it maps onto (Simba-like):
   tiles, then to the estimate's order. Only the first ``SIM_FIRST`` of a shape are sure to run: a
   finalist whose objective, with the time at its lower bound
   (`accelerator.cost.time_lower_bound`), exceeds the best of those cannot be chosen and is not
-  simulated. Choices are cached on disk (`accelerator.choices`) and deterministic.
+  simulated. Choices are cached on disk (`accelerator.choices`) and deterministic. A model's
+  shapes are shortlisted on `mapper_threads` threads (numpy releases the GIL while it costs
+  their candidates), each shape's shortlist its own.
   `mapping_candidates` gives the estimate's ranking (or searches every legal tiling
   exhaustively); `finalists` the simulated candidates with both costs. The tiling space itself
   (the `Tiling` record, legality, the candidates) is `accelerator.tiling`.
@@ -72,6 +74,8 @@ others 1).
 from __future__ import annotations
 
 import json
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, astuple, dataclass, replace
 from functools import lru_cache
 from typing import Any, Sequence
@@ -234,12 +238,9 @@ def _ranked(d: MacDims, hw, cands: tuple[np.ndarray, ...], top: int, distinct: b
     ident = np.ascontiguousarray(ts[order][:, :6] if distinct else ts[order])
     _, first = np.unique(ident.view(np.dtype((np.void, ident.itemsize * ident.shape[1]))).ravel(),
                          return_index=True)
-    out = []
-    for i in order[np.sort(first)[:top]]:
-        nt, kt, ct, pt, qt, pk, oi, r = (int(x) for x in ts[i])
-        out.append((tuple(float(k) for k in keys[i]),
-                    Tiling(nt, kt, ct, pt, qt, pk, hw.num_pes // pk, ORDERS[oi], bool(r)), float(lbs[i])))
-    return out
+    sel = order[np.sort(first)[:top]]
+    return [(tuple(k), Tiling(nt, kt, ct, pt, qt, pk, hw.num_pes // pk, ORDERS[oi], bool(r)), b)
+            for (nt, kt, ct, pt, qt, pk, oi, r), k, b in zip(ts[sel].tolist(), keys[sel].tolist(), lbs[sel].tolist())]
 
 
 # -- the final ranking: the best estimated candidates, measured on the SystemC model ----------
@@ -414,22 +415,55 @@ def _pruned_finalists(hw, todo: list) -> list[list[tuple[Tiling, tuple[float, fl
     return out
 
 
+# At most this many shapes are costed at once: each holds its candidate grid (up to about 80 MB
+# for SegFormer-B2's largest layer shape, measured with tracemalloc).
+MAX_MAPPER_THREADS = 8
+
+
+def mapper_threads() -> int:
+    """Threads that shortlist layer shapes at once: the CPUs this process may use, or
+    ``OMP_NUM_THREADS`` where it is set (Dask's workers set it to 1, since their processes
+    already share the cores); at most `MAX_MAPPER_THREADS`."""
+    try:
+        n = int(os.environ.get("OMP_NUM_THREADS", ""))
+    except ValueError:
+        n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(n, MAX_MAPPER_THREADS))
+
+
+def _shortlists(hw, dims: Sequence[MacDims]) -> list[list[tuple[Tiling, float]] | None]:
+    """`_shortlist` of each loop nest (None where no tiling fits), on `mapper_threads` threads:
+    numpy releases the GIL while it costs a shape's candidates, and shapes are independent."""
+    def one(d: MacDims):
+        try:
+            return _shortlist(d, hw)
+        except MappingError:
+            return None
+    n = min(mapper_threads(), len(dims))
+    if n <= 1:
+        return [one(d) for d in dims]
+    pool = ThreadPoolExecutor(n, thread_name_prefix="mapper")
+    try:
+        return list(pool.map(one, dims))
+    finally:  # an interrupt (Ctrl-C) drops the shapes not yet started
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 def _choose(hw, shapes: Sequence[tuple[MacDims, str]]) -> None:
     """Map the MAC layer shapes not yet in the choice cache of ``hw``: shortlist each by the
     estimate, simulate the shortlisted candidates that could still win (`_pruned_finalists`, two
     batches), keep the best simulated. A shape that fits no tiling is left to `map_layer`
     (which names the layer)."""
     store = _disk_cache(hw)
-    todo, seen = [], set()
+    new, seen = [], set()
     for d, op in shapes:
         key = _shape_key(d, op)
         if key in seen or store.get(key) is not None:
             continue
         seen.add(key)
-        try:
-            todo.append((key, d, op, _shortlist(d, hw)))
-        except MappingError:
-            continue
+        new.append((key, d, op))
+    todo = [(key, d, op, short) for (key, d, op), short in zip(new, _shortlists(hw, [d for _, d, _ in new]))
+            if short is not None]
     if not todo:
         return
     for (key, d, op, _), sims in zip(todo, _pruned_finalists(hw, todo)):

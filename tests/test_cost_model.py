@@ -285,3 +285,45 @@ def test_every_model_reaches_half_the_utilisation_of_its_best_pe_split(preset):
                     best = min(best, float(mac_cost(d, hw, em, m.N_t, m.K_t, m.C_t, m.P_t, m.Q_t, pk,
                                                     hw.num_pes // pk, m.order, m.inputs_resident).time_s))
             assert best >= 0.5 * m.time_s, (preset, cid, l.name, m)
+
+
+
+@pytest.mark.parametrize("layer", [
+    Layer("fuse", "conv", C=3072, K=768, H=128, W=128, P=128, Q=128),
+    Layer("sr", "conv", C=64, K=64, H=128, W=128, P=16, Q=16, R=8, S=8, stride=8),
+    Layer("av", "matmul", N=5, C=256, K=64, H=1024, W=1, P=1024, Q=1, weights_are_activations=True),
+    Layer("dw", "conv", C=1, K=256, H=128, W=128, P=128, Q=128, R=3, S=3, padding=1, groups=256),
+    Layer("grp", "conv", C=16, K=64, H=32, W=32, P=32, Q=32, R=3, S=3, padding=1, groups=4),
+], ids=lambda l: l.name)
+def test_an_operands_factors_along_its_own_dimensions_are_the_same_in_every_loop_order(layer):
+    """`_mac_operands` multiplies the factors of the dimensions an operand depends on once
+    (`_dep_products`), the order choosing only the others: the same bytes, on every candidate
+    tiling, as the product over every dimension of its sum over the tiles (at or outside the
+    innermost loop the operand depends on with several trips) or its first tile (inside)."""
+    from accelerator import cost as C
+    from accelerator.mapping import ORDERS
+    from accelerator.tiling import _grid_candidates
+
+    hw = load_preset("vs16")
+    d = MacDims.of(layer)
+    NT, KT, CT, PT, QT, PK = _grid_candidates(d, hw)
+    _, fac, trips, _, _ = C._mac_parts(d, hw, NT, KT, CT, PT, QT, PK, hw.num_pes // PK)
+    (wdeps, wk), (ideps, ik) = C._operand_deps(d)
+    db, w_unit = hw.data_bytes, (1 if d.wact else d.R * d.S) * hw.data_bytes
+
+    def every_dim(order, deps, kinds):
+        outer = C._outer(order, deps, trips)
+        tot = 1
+        for x, kind in kinds.items():
+            s, f = fac[kind][x]
+            tot = tot * np.where(outer[x], s, f)
+        return tot
+    for order in ORDERS:
+        ops = C._mac_operands(d, hw, fac, trips, order)
+        assert np.array_equal(ops["w_bytes"], every_dim(order, wdeps, wk) * w_unit)
+        assert np.array_equal(ops["w_pe"], every_dim(order, wdeps, {**wk, "p": "np"}) * w_unit)
+        assert np.array_equal(ops["i_bytes"], every_dim(order, ideps, ik) * db)
+        if d.groups == 1:
+            assert np.array_equal(ops["i_pe"], every_dim(order, ideps, {**ik, "k": "nk"}) * db)
+    # a resident input loads every input tile once
+    assert np.array_equal(ops["i_once"], np.prod([fac[ik[x]][x][0] for x in ideps], axis=0) * db)

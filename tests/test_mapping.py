@@ -410,3 +410,23 @@ def test_pruning_keeps_every_choice_of_every_shipped_model(preset, monkeypatch):
     pruned, full, n_pruned, n_full = _pruned_and_full_choices(load_preset(preset), ids, monkeypatch)
     assert pruned == full, [i for i, (a, b) in enumerate(zip(pruned, full)) if a != b]
     print(f"{preset}: {len(full)} shapes, {n_pruned} of {n_full} finalists simulated")
+
+
+def test_shapes_shortlisted_on_threads_get_the_shortlists_made_one_at_a_time(monkeypatch):
+    """`map_layers` shortlists a model's layer shapes on `mapper_threads` threads (OMP_NUM_THREADS,
+    as Dask's workers set it, or the CPUs): each shape's finalists and bounds are the same."""
+    import workloads
+    from accelerator import mapping as M
+    hw = load_preset("vs8")
+    dims = list(dict.fromkeys(M.MacDims.of(l) for l in workloads.lower(workloads.make_config("segformer-b0")).layers
+                              if l.is_mac and l.macs))
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    one = M._shortlists(hw, dims)
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert M.mapper_threads() == 3
+    monkeypatch.setenv("OMP_NUM_THREADS", "64")
+    assert M.mapper_threads() == M.MAX_MAPPER_THREADS
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert M._shortlists(hw, dims) == one and all(one)
+    monkeypatch.setenv("OMP_NUM_THREADS", "")
+    assert M.mapper_threads() >= 1
