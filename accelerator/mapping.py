@@ -88,8 +88,8 @@ from .bounds import check_demands
 from .choices import ChoiceStore, store_path
 from .cost import LayerCost, MacDims, cdiv as _cdiv, mac_cost, mac_screening, mac_time, mac_totals, ppu_cost
 from .measure import simulate
-from .tiling import (ORDERS, MappingError, Tiling, _all_candidates, _explain, _fits, _grid_candidates, _legal,
-                     _occupancy, legal)
+from .tiling import (ORDERS, MappingError, Tiling, _all_candidates, _explain, _fits, _grid_candidates, _grid_size,
+                     _legal, _occupancy, legal)
 
 __all__ = [
     "Mapping", "Tiling", "MappingError", "map_layer", "map_layers", "evaluate", "ORDERS", "PPU_PASSES",
@@ -442,11 +442,14 @@ def _shortlists(hw, dims: Sequence[MacDims]) -> list[list[tuple[Tiling, float]] 
     n = min(mapper_threads(), len(dims))
     if n <= 1:
         return [one(d) for d in dims]
+    # the largest grids first, so that no thread is left with one at the end
+    order = sorted(range(len(dims)), key=lambda i: -_grid_size(dims[i], hw))
     pool = ThreadPoolExecutor(n, thread_name_prefix="mapper")
     try:
-        return list(pool.map(one, dims))
+        done = dict(zip(order, pool.map(one, [dims[i] for i in order])))
     finally:  # an interrupt (Ctrl-C) drops the shapes not yet started
         pool.shutdown(wait=True, cancel_futures=True)
+    return [done[i] for i in range(len(dims))]
 
 
 def _choose(hw, shapes: Sequence[tuple[MacDims, str]]) -> None:

@@ -203,6 +203,14 @@ def _grid_candidates(d: MacDims, hw) -> tuple[np.ndarray, ...]:
     return rep(NT), rep(KT), rep(CT), np.tile(sp[0], n), np.tile(sp[1], n), rep(PK)
 
 
+def _grid_size(d: MacDims, hw) -> int:
+    """How many candidates `_grid_candidates` starts from (before the weight-buffer filter): what
+    costing a shape takes, roughly."""
+    lanes, vs = hw.lanes, hw.vector_size
+    return (len(_grid(d.N, 1)) * len(_grid(_cdiv(d.K, lanes) * lanes, lanes)) * len(_grid(_cdiv(d.C, vs) * vs, vs))
+            * len(_divisors(hw.num_pes)) * len(_splits(d.P, 20)) * len(_splits(d.Q, 10)))
+
+
 def _all_candidates(d: MacDims, hw) -> tuple[np.ndarray, ...]:
     """Every tiling: any batch/row/column tile size, any whole number of lane groups and of
     vectors, every PE split (for exhaustive search on small layers)."""
