@@ -3,11 +3,11 @@
 For SegFormer-B2 at 512x512 on new hardware points (vs8/vs16/vs32 with a global buffer size no
 cache has seen, the on-disk choice cache off), it prints:
 
-* mapping wall time (the shapes shortlisted on `mapper_threads` threads: OMP_NUM_THREADS or the
-  CPUs): the estimate-only search (the previous mapper: the estimate's best of
-  every distinct layer shape) and the mapper now (estimate shortlist, then the finalists that
-  the time bound cannot exclude, simulated in two batches), with the one-off start of the
-  measuring process apart;
+* mapping wall time: the estimate-only search on one thread (the previous mapper: the
+  estimate's best of every distinct layer shape) and the mapper now (estimate shortlist, then
+  the finalists that the time bound cannot exclude, simulated in two batches; the shapes
+  shortlisted on `mapper_threads` threads: OMP_NUM_THREADS or the CPUs), with the one-off
+  start of the measuring process apart;
 * the same mapping with every finalist simulated (the path before the bound, issue 23), its
   wall time, the ratio, and whether every choice is identical;
 * how many candidates were simulated, and how many layer shapes changed their choice against
@@ -79,7 +79,7 @@ def main() -> None:
         so, eo = simulate(hw, mac, old)
         sn, en = simulate(hw, mac, new)
         fi = [i for i, l in enumerate(mac) if l.name.endswith("linear_fuse")]
-        print(f"{p} (global_buffer_bytes {hw.global_buffer_bytes}): mapping estimate-only {t_est:.2f} s, "
+        print(f"{p} (global_buffer_bytes {hw.global_buffer_bytes}): mapping estimate-only (one thread) {t_est:.2f} s, "
               f"now {t_new:.2f} s on {M.mapper_threads()} thread(s) (shortlists alone, one thread, {t_short:.2f} s; "
               f"{n_new} of {n_short} finalists simulated); "
               f"{changed} of {len(shapes)} shapes chose otherwise")
