@@ -87,7 +87,7 @@ from workloads.ir import Layer
 from .bounds import check_demands
 from .choices import ChoiceStore, store_path
 from .cost import LayerCost, MacDims, cdiv as _cdiv, mac_cost, mac_screening, mac_time, mac_totals, ppu_cost
-from .measure import simulate
+from .measure import simulate, start as start_measuring
 from .tiling import (ORDERS, MappingError, Tiling, _all_candidates, _explain, _fits, _grid_candidates, _grid_size,
                      _legal, _occupancy, legal)
 
@@ -465,6 +465,8 @@ def _choose(hw, shapes: Sequence[tuple[MacDims, str]]) -> None:
             continue
         seen.add(key)
         new.append((key, d, op))
+    if new:
+        start_measuring()  # the helper starts while the shapes are shortlisted
     todo = [(key, d, op, short) for (key, d, op), short in zip(new, _shortlists(hw, [d for _, d, _ in new]))
             if short is not None]
     if not todo:

@@ -32,7 +32,7 @@ import numpy as np
 
 from workloads.ir import Layer
 
-__all__ = ["simulate", "MeasureError"]
+__all__ = ["simulate", "start", "MeasureError"]
 
 
 class MeasureError(RuntimeError):
@@ -92,6 +92,13 @@ def _stop() -> None:
             p.kill()
     if err is not None:
         err.close()
+
+
+def start() -> None:
+    """Start the helper now if it is not running, without waiting for it: it loads SystemC and the
+    model (about half a second) while the caller ranks the candidates it will send."""
+    with _lock:
+        _helper()
 
 
 def simulate(hw, layers: Sequence[Layer], mappings: Sequence) -> tuple[np.ndarray, np.ndarray]:

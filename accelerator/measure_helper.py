@@ -19,6 +19,11 @@ def serve() -> None:
     import serve; serve()"``, started by `accelerator.measure`)."""
     inp, out = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # nothing else may write into the reply stream
+    try:  # SystemC and the model now, while the mapper ranks its candidates (`measure.start`)
+        from .loader import load
+        load()
+    except Exception:  # noqa: BLE001  the first request loads it again and reports the error
+        pass
     while True:
         try:
             hw, layers, mappings = _recv(inp)
