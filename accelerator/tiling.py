@@ -185,19 +185,24 @@ def _divisors(n: int) -> list[int]:
     return [p for p in range(1, n + 1) if n % p == 0]
 
 
+def _grid_axes(d: MacDims, hw) -> tuple[list[int], ...]:
+    """The candidate grid's axes: batch, output- and input-channel tiles (whole lanes and
+    vectors), output-channel PE groups, row and column tiles."""
+    lanes, vs = hw.lanes, hw.vector_size
+    return (_grid(d.N, 1), _grid(_cdiv(d.K, lanes) * lanes, lanes), _grid(_cdiv(d.C, vs) * vs, vs),
+            _divisors(hw.num_pes), _splits(d.P, 20), _splits(d.Q, 10))
+
+
 def _grid_candidates(d: MacDims, hw) -> tuple[np.ndarray, ...]:
     """The mapper's candidate tilings: channel tiles from a fixed grid of whole lanes/vectors,
     spatial tiles (`_splits`), every PE split (output channels x output rows). Combinations whose
     weights cannot fit the PE weight buffers are dropped before the spatial axes are added."""
-    lanes, vs = hw.lanes, hw.vector_size
-    Kr, Cr = _cdiv(d.K, lanes) * lanes, _cdiv(d.C, vs) * vs
-    arr = lambda x: np.array(x, dtype=np.int64)  # noqa: E731
-    NT, KT, CT, PK = (a.ravel() for a in np.meshgrid(arr(_grid(d.N, 1)), arr(_grid(Kr, lanes)), arr(_grid(Cr, vs)),
-                                                      arr(_divisors(hw.num_pes)), indexing="ij"))
+    nt, kt, ct, pk, pt, qt = (np.array(x, dtype=np.int64) for x in _grid_axes(d, hw))
+    NT, KT, CT, PK = (a.ravel() for a in np.meshgrid(nt, kt, ct, pk, indexing="ij"))
     fit = _wbuf(d, hw, NT, KT, CT, PK) <= hw.weight_buffer_bytes
     if fit.any():
         NT, KT, CT, PK = (a[fit] for a in (NT, KT, CT, PK))
-    sp = [a.ravel() for a in np.meshgrid(arr(_splits(d.P, 20)), arr(_splits(d.Q, 10)), indexing="ij")]
+    sp = [a.ravel() for a in np.meshgrid(pt, qt, indexing="ij")]
     n, m = NT.size, sp[0].size
     rep = lambda a: np.repeat(a, m)  # noqa: E731
     return rep(NT), rep(KT), rep(CT), np.tile(sp[0], n), np.tile(sp[1], n), rep(PK)
@@ -206,9 +211,7 @@ def _grid_candidates(d: MacDims, hw) -> tuple[np.ndarray, ...]:
 def _grid_size(d: MacDims, hw) -> int:
     """How many candidates `_grid_candidates` starts from (before the weight-buffer filter): what
     costing a shape takes, roughly."""
-    lanes, vs = hw.lanes, hw.vector_size
-    return (len(_grid(d.N, 1)) * len(_grid(_cdiv(d.K, lanes) * lanes, lanes)) * len(_grid(_cdiv(d.C, vs) * vs, vs))
-            * len(_divisors(hw.num_pes)) * len(_splits(d.P, 20)) * len(_splits(d.Q, 10)))
+    return int(np.prod([len(a) for a in _grid_axes(d, hw)]))
 
 
 def _all_candidates(d: MacDims, hw) -> tuple[np.ndarray, ...]:
